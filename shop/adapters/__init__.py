@@ -1,0 +1,1 @@
+"""Adapters: the database tables, sessions, Stripe and e-mail around the domain."""

@@ -1,0 +1,89 @@
+"""The only module that speaks Stripe (through the official SDK)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+
+class PaymentProviderError(Exception):
+    """Stripe did not do what was asked (unreachable, refused); the message says what."""
+
+
+class InvalidWebhook(Exception):
+    """A webhook body whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class CreatedIntent:
+    id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class CreatedRefund:
+    id: str
+    status: str  # pending | succeeded | failed | requires_action | canceled
+
+
+class StripeGateway:
+    def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str) -> None:
+        self._webhook_secret = webhook_secret
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base},
+            http_client=stripe.HTTPXClient(),
+            max_network_retries=2,
+        )
+
+    async def create_payment_intent(
+        self, *, order_id: str, amount_minor: int, currency: str, idempotency_key: str
+    ) -> CreatedIntent:
+        intent = await self._call(
+            self._client.v1.payment_intents.create_async(
+                params={
+                    "amount": amount_minor,
+                    "currency": currency.lower(),
+                    "metadata": {"order_id": order_id},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return CreatedIntent(intent.id, intent.client_secret or "")
+
+    async def cancel_payment_intent(self, payment_intent_id: str) -> None:
+        await self._call(self._client.v1.payment_intents.cancel_async(payment_intent_id))
+
+    async def refund(
+        self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str
+    ) -> CreatedRefund:
+        refund = await self._call(
+            self._client.v1.refunds.create_async(
+                params={
+                    "payment_intent": payment_intent_id,
+                    "amount": amount_minor,
+                    "metadata": {"refund_id": refund_id},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return CreatedRefund(refund.id, refund.status or "pending")
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event as a plain dict, if `Stripe-Signature` verifies with the webhook secret."""
+        if not signature:
+            raise InvalidWebhook("Stripe-Signature header is missing")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as error:
+            raise InvalidWebhook(str(error)) from None
+        return event.to_dict()
+
+    @staticmethod
+    async def _call(awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except stripe.StripeError as error:
+            raise PaymentProviderError(error.user_message or str(error)) from error

@@ -1,0 +1,193 @@
+"""SQLModel tables. Money is kept in minor units (integers); instants are UTC (T-5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no offset): stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str
+    full_name: str = Field(max_length=200)
+    birth_date: date
+    phone: str | None = Field(default=None, max_length=32)
+    guardian_name: str | None = Field(default=None, max_length=200)  # RS-I.2
+    guardian_consent_given_at: date | None = None  # RS-I.2
+    is_ops: bool = False
+    created_at: datetime = instant()
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+    __table_args__ = (
+        sa.CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="ck_products_reserved"),
+    )
+
+    sku: str = Field(primary_key=True, max_length=64)
+    market: str = Field(max_length=2, index=True)
+    name: str = Field(max_length=200)
+    model: str = Field(max_length=120)
+    category: str = Field(max_length=32)  # phone | accessory | set
+    price_minor: int  # gross, VAT included (RS-III.1)
+    currency: str = Field(max_length=3)
+    vat_rate: str = Field(max_length=8)  # decimal as text, e.g. "0.20"
+    on_hand: int = 0
+    reserved: int = 0
+    max_per_customer: int = 5  # RS-V.5.5
+    returnable: bool = True  # RS-VII.14
+    requires_imei: bool = False
+    delivery_methods: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-V.2
+    set_items: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-VII.13
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (sa.Index("ix_orders_state_payment_due_at", "state", "payment_due_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="users.id", index=True)
+    market: str = Field(max_length=2)
+    state: str = Field(max_length=40)
+    payment_method: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    items_minor: int
+    delivery_minor: int
+    total_minor: int
+    vat_minor: int
+    terms_version: str = Field(max_length=16)  # RS-XV
+    delivery: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    coupon_code: str | None = Field(default=None, max_length=64)
+    f_code: str | None = Field(default=None, max_length=64)
+    placed_at: datetime = instant()
+    payment_due_at: datetime | None = instant(nullable=True)  # RS-V.1
+    expected_delivery_on: date  # RS-V.5.2
+    paid_at: datetime | None = instant(nullable=True)
+    confirmed_at: datetime | None = instant(nullable=True)
+    shipped_at: datetime | None = instant(nullable=True)
+    delivered_at: datetime | None = instant(nullable=True)
+    cancelled_at: datetime | None = instant(nullable=True)
+    carrier: str | None = Field(default=None, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=64)
+    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    client_secret: str | None = Field(default=None, max_length=255)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    sku: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    model: str = Field(max_length=120)
+    category: str = Field(max_length=32)
+    quantity: int
+    unit_price_minor: int  # the price the order was placed with (RS-V.5.8)
+    vat_rate: str = Field(max_length=8)
+    requires_imei: bool = False
+    returnable: bool = True
+    set_items: list[str] = Field(default_factory=list, sa_type=JSON)
+    state: str = Field(default="ordered", max_length=16)  # ordered | confirmed | cancelled
+    imeis: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class TimelineEntry(SQLModel, table=True):
+    """Every transition of an order, written in the same transaction as the state change."""
+
+    __tablename__ = "order_timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    at: datetime = instant()
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str = Field(max_length=40)
+    event: str = Field(max_length=40)
+    actor: str = Field(max_length=120)
+    reason: str | None = Field(default=None, max_length=500)
+    clause: str | None = Field(default=None, max_length=16)
+
+
+class Refund(SQLModel, table=True):
+    __tablename__ = "refunds"
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    amount_minor: int
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=200)
+    clause: str = Field(max_length=16)
+    due_by: datetime = instant()
+    state: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    stripe_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    failure: str | None = Field(default=None, max_length=500)
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+
+class PaymentEvent(SQLModel, table=True):
+    """Append-only ledger of payment facts, keyed by the provider's ids."""
+
+    __tablename__ = "payment_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fact_key: str = Field(max_length=255, unique=True)  # Stripe event id, or "<object id>:<kind>"
+    kind: str = Field(max_length=64)
+    order_id: str | None = Field(default=None, max_length=36, index=True)
+    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    amount_minor: int | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    occurred_at: datetime = instant()
+    recorded_at: datetime = instant()
+    flagged: str | None = Field(default=None, max_length=200)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_records"
+
+    scope: str = Field(primary_key=True, max_length=200)  # "<customer id> <METHOD> <route>"
+    key: str = Field(primary_key=True, max_length=255)
+    request_hash: str = Field(max_length=64)
+    resource_id: str | None = Field(default=None, max_length=64)
+    status_code: int | None = None
+    body: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = instant()
+
+
+class TestClock(SQLModel, table=True):
+    """The test clock (SHOP_ENV=test only): one row, read by the server and the make tasks alike."""
+
+    __tablename__ = "test_clock"
+    __test__ = False  # not a pytest class
+
+    id: int = Field(default=1, primary_key=True)
+    now: datetime = instant()

@@ -1,0 +1,1 @@
+"""The contract as code: standard library, holidays, tzdata and transitions only; never the clock."""

@@ -1,0 +1,102 @@
+"""The markets the shop runs (REQUIREMENTS.md, "Markets"): currency, time zone, holiday calendar,
+VAT and the terms edition in force, one row per market."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+
+class Market(StrEnum):
+    RS = "RS"
+    KZ = "KZ"
+
+
+@dataclass(frozen=True)
+class VatPeriod:
+    """A standard VAT rate in force from `since` (local date of the tax point) until the next one."""
+
+    since: date
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    market: Market
+    currency: str
+    """ISO 4217 code; prices and refunds stay in it (RS-III.1, RS-III.4)."""
+    currency_minor_digits: int
+    """ISO 4217 minor unit: RSD 2 (para), KZT 2 (tiyn)."""
+    zone: ZoneInfo
+    """Local time for computing and showing deadlines (T-5)."""
+    holiday_country: str
+    """Country code for the `holidays` package (T-3)."""
+    country: str
+    """Delivery addresses must be in this country (RS-V.5.1)."""
+    vat_rates: tuple[VatPeriod, ...]
+    """Standard VAT rates, oldest first; prices include VAT (RS-III.1)."""
+    terms_version: str
+    terms_in_force_from: date
+    terms_title: str
+    delivery_working_days: int = 4  # RS-V.5.2
+
+    @property
+    def vat_rate(self) -> Decimal:
+        """The latest standard VAT rate. Invoices use `vat_rate_on(tax point)`."""
+        return self.vat_rates[-1].rate
+
+    def vat_rate_on(self, day: date) -> Decimal:
+        """The standard VAT rate in force on a local date (RS-III.1, RS-IV.8)."""
+        in_force = [period for period in self.vat_rates if period.since <= day]
+        if not in_force:
+            raise ValueError(f"no VAT rate known for {self.market} on {day.isoformat()}")
+        return in_force[-1].rate
+
+
+MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
+    {
+        Market.RS: MarketInfo(
+            market=Market.RS,
+            currency="RSD",
+            currency_minor_digits=2,
+            zone=ZoneInfo("Europe/Belgrade"),
+            holiday_country="RS",
+            country="RS",
+            vat_rates=(VatPeriod(date(2012, 10, 1), Decimal("0.20")),),
+            terms_version="2025-12-18",  # RS-XV
+            terms_in_force_from=date(2025, 12, 18),  # RS-XV
+            terms_title="Uslovi i odredbe za mi.com Srbija",
+        ),
+        Market.KZ: MarketInfo(
+            market=Market.KZ,
+            currency="KZT",
+            currency_minor_digits=2,
+            zone=ZoneInfo("Asia/Almaty"),  # UTC+5 since 1 March 2024
+            holiday_country="KZ",
+            country="KZ",
+            vat_rates=(
+                VatPeriod(date(2009, 1, 1), Decimal("0.12")),
+                VatPeriod(date(2026, 1, 1), Decimal("0.16")),  # Tax Code of 18 July 2025
+            ),
+            terms_version="2025-09-24",  # RS-XV Decision
+            terms_in_force_from=date(2025, 9, 24),  # RS-XV Decision, KZ-2 first purchase window
+            terms_title=(
+                "mi.com Kazakhstan purchase terms, with the Xiaomi 15T / Xiaomi 15T Pro "
+                "VIP service terms (Условия оказания VIP-сервиса)"
+            ),
+        ),
+    }
+)
+
+
+def market_info(market: Market | str) -> MarketInfo:
+    """The market's row; `ValueError` for a market the shop does not run."""
+    try:
+        return MARKETS[Market(market)]
+    except (ValueError, KeyError):
+        raise ValueError(f"unknown market {market!r}; known: {', '.join(MARKETS)}") from None

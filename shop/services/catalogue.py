@@ -1,0 +1,34 @@
+"""The catalogue and its stock (RS-III.1, RS-V.5.5, RS-V.5.8, RS-VII.13, RS-VII.14)."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from shop.adapters.tables import Product
+from shop.domain.errors import Conflict, InvalidInput, NotFound
+from shop.domain.markets import Market
+from shop.services.context import ShopContext
+
+
+async def list_products(ctx: ShopContext, market: Market) -> list[Product]:
+    async with ctx.sessions() as session:
+        rows = await session.exec(select(Product).where(Product.market == market.value).order_by(col(Product.sku)))
+        return list(rows)
+
+
+async def set_stock(ctx: ShopContext, sku: str, on_hand: int) -> Product:
+    """Staff count the units on hand; units reserved by open orders are never given away twice,
+    so a count below them is refused until those orders are settled."""
+    if on_hand < 0:
+        raise InvalidInput("invalid_stock", "in_stock must not be negative", field="in_stock")
+    async with ctx.sessions() as session, session.begin():
+        product = (await session.exec(select(Product).where(Product.sku == sku).with_for_update())).one_or_none()
+        if product is None:
+            raise NotFound("product_not_found", f"no product {sku!r}")
+        if on_hand < product.reserved:
+            raise Conflict("stock_below_reserved",
+                           f"{product.reserved} units are reserved by open orders; count at least that many "
+                           "or settle those orders first", clause="RS-V.5.6")
+        product.on_hand = on_hand
+        session.add(product)
+    return product

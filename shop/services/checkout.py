@@ -1,0 +1,209 @@
+"""Quote and place an order (RS-III.3, RS-IV.1–IV.2, RS-V.1, RS-V.5.5, RS-V.5.8, RS-XV)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
+from shop.adapters.tables import (
+    IdempotencyRecord, Order, OrderLine, PaymentEvent, Product, TimelineEntry, User,
+)
+from shop.domain.calendar import local_date
+from shop.domain.checkout import OrderRequest, Quote, check_orderable, check_terms, quote
+from shop.domain.deadlines import payment_due_at
+from shop.domain.errors import Conflict, DomainError
+from shop.domain.lifecycle import OrderState
+from shop.services import stock
+from shop.services.context import ShopContext
+from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
+
+log = logging.getLogger(__name__)
+
+CARD = "card"
+INSTALLMENTS = "installments"
+
+
+class ProviderUnavailable(DomainError):
+    status = 503
+    title = "Payment provider unavailable"
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: str
+    replayed: IdempotencyRecord | None = None
+
+
+async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
+    rows = await session.exec(select(Product).where(Product.sku.in_(list(skus))))  # type: ignore[attr-defined]
+    return {product.sku: product for product in rows}
+
+
+async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
+    """RS-III.3: every charge before the order; nothing is reserved or stored."""
+    async with ctx.sessions() as session:
+        now = await ctx.now(session)
+        products = await products_for(session, (line.sku for line in request.lines))
+        return quote(request, products, now=now)
+
+
+async def already_ordered(session: AsyncSession, customer_id: int, skus: Iterable[str]) -> dict[str, int]:
+    """RS-V.5.5: units of each product in the customer's orders that are not cancelled."""
+    rows = await session.exec(
+        select(OrderLine.sku, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.customer_id == customer_id,
+            Order.state != OrderState.CANCELLED.value,
+            OrderLine.state != "cancelled",
+            OrderLine.sku.in_(list(skus)),  # type: ignore[attr-defined]
+        )
+        .group_by(OrderLine.sku)
+    )
+    return {sku: int(quantity) for sku, quantity in rows}
+
+
+async def place_order(
+    ctx: ShopContext, request: OrderRequest, *, customer_id: int, claim: IdempotencyClaim | None
+) -> Placed:
+    """The customer's offer (RS-IV.1): checked, priced, its stock reserved and its prices kept
+    (RS-V.5.8); a card order gets a Stripe PaymentIntent and 2 hours to pay (RS-V.1)."""
+    if request.payment_method not in (CARD, INSTALLMENTS):
+        from shop.domain.errors import InvalidInput
+
+        raise InvalidInput("invalid_payment_method", "payment_method must be card or installments",
+                           clause="RS-III.4", field="payment_method")
+    async with ctx.sessions() as session:
+        if claim is not None and (record := await earlier_answer(session, claim)) is not None:
+            return Placed(record.resource_id or "", replayed=record)
+        now = await ctx.now(session)
+        check_terms(request.market, request.terms_version)
+        products = await products_for(session, (line.sku for line in request.lines))
+        priced = quote(request, products, now=now)
+        skus = [line.product.sku for line in priced.lines]
+        check_orderable(priced, await already_ordered(session, customer_id, skus))
+
+    order_id = str(uuid.uuid4())
+    intent = await _create_intent(ctx, order_id, priced) if request.payment_method == CARD else None
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await _insert_order(session, order_id, request, priced, customer_id=customer_id,
+                                intent=intent, now=now, claim=claim)
+    except IntegrityError:
+        await _abandon_intent(ctx, intent)
+        if claim is None:
+            raise
+        async with ctx.sessions() as session:  # a concurrent twin with the same key won
+            record = await earlier_answer(session, claim)
+        if record is None:
+            raise
+        return Placed(record.resource_id or "", replayed=record)
+    except BaseException:
+        await _abandon_intent(ctx, intent)
+        raise
+    return Placed(order_id)
+
+
+async def _create_intent(ctx: ShopContext, order_id: str, priced: Quote) -> CreatedIntent:
+    try:
+        return await ctx.stripe.create_payment_intent(
+            order_id=order_id,
+            amount_minor=priced.total.amount_minor,
+            currency=priced.total.currency,
+            idempotency_key=f"order:{order_id}:intent",
+        )
+    except PaymentProviderError as error:
+        raise ProviderUnavailable(
+            "payment_provider_unavailable",
+            f"the card payment could not be set up, nothing was ordered: {error}",
+        ) from error
+
+
+async def _abandon_intent(ctx: ShopContext, intent: CreatedIntent | None) -> None:
+    if intent is None:
+        return
+    try:
+        await ctx.stripe.cancel_payment_intent(intent.id)
+    except PaymentProviderError as error:  # never confirmable: its client secret was never shown
+        log.warning("could not cancel abandoned PaymentIntent %s: %s", intent.id, error)
+
+
+async def _insert_order(
+    session: AsyncSession,
+    order_id: str,
+    request: OrderRequest,
+    priced: Quote,
+    *,
+    customer_id: int,
+    intent: CreatedIntent | None,
+    now: datetime,
+    claim: IdempotencyClaim | None,
+) -> None:
+    # Serialise one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5).
+    await session.exec(select(User.id).where(User.id == customer_id).with_for_update())
+    check_orderable(priced, await already_ordered(session, customer_id, [l.product.sku for l in priced.lines]))
+    for line in priced.lines:
+        if not await stock.reserve(session, line.product.sku, line.quantity):
+            raise Conflict("out_of_stock", f"{line.product.name} is out of stock", clause="RS-V.5.6")
+    state = OrderState.AWAITING_PAYMENT if intent is not None else OrderState.AWAITING_INSTALLMENT_APPROVAL
+    delivery = priced.delivery
+    order = Order(
+        id=order_id,
+        number=f"{request.market}{local_date(now, request.market):%y%m%d}-{secrets.token_hex(3).upper()}",
+        customer_id=customer_id,
+        market=request.market.value,
+        state=state.value,
+        payment_method=request.payment_method,
+        currency=priced.total.currency,
+        items_minor=priced.items.amount_minor,
+        delivery_minor=priced.delivery_charge.amount_minor,
+        total_minor=priced.total.amount_minor,
+        vat_minor=priced.vat.amount_minor,
+        terms_version=request.terms_version or "",
+        delivery={
+            "method": delivery.method.value,
+            "recipient": delivery.recipient,
+            "phone": delivery.phone,
+            "store_id": delivery.store_id,
+            "address": None if delivery.address is None else {
+                "street": delivery.address.street, "city": delivery.address.city,
+                "postal_code": delivery.address.postal_code, "country": delivery.address.country.upper(),
+            },
+        },
+        placed_at=now,
+        payment_due_at=payment_due_at(now) if intent is not None else None,
+        expected_delivery_on=priced.expected_delivery_on,
+        payment_intent_id=intent.id if intent else None,
+        client_secret=intent.client_secret if intent else None,
+    )
+    session.add(order)
+    await session.flush()  # the order row exists before lines and entries point at it
+    for line in priced.lines:
+        product = line.product
+        session.add(OrderLine(
+            order_id=order_id, sku=product.sku, name=product.name, model=product.model,
+            category=product.category, quantity=line.quantity,
+            unit_price_minor=line.unit_price.amount_minor, vat_rate=str(priced.vat_rate),
+            requires_imei=product.requires_imei, returnable=product.returnable,
+            set_items=list(product.set_items),
+        ))
+    session.add(TimelineEntry(order_id=order_id, at=now, from_state=None, to_state=state.value,
+                              event="place", actor=f"customer:{customer_id}",
+                              reason=f"terms {order.terms_version} accepted", clause="RS-IV.1"))
+    if intent is not None:
+        session.add(PaymentEvent(fact_key=f"{intent.id}:created", kind="payment_intent.created",
+                                 order_id=order_id, payment_intent_id=intent.id,
+                                 amount_minor=order.total_minor, currency=order.currency,
+                                 occurred_at=now, recorded_at=now))
+    if claim is not None:
+        remember(session, claim, order_id, now)

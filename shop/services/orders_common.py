@@ -1,0 +1,91 @@
+"""What every order use case shares: loading an order, recording a transition on its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.tables import Order, OrderLine, Refund, TimelineEntry
+from shop.domain.errors import NotFound
+from shop.domain.lifecycle import OrderState, Transition, fire
+
+STATE_TIMESTAMPS = {
+    OrderState.PAID: "paid_at",
+    OrderState.CONFIRMED: "confirmed_at",
+    OrderState.SHIPPED: "shipped_at",
+    OrderState.CANCELLED: "cancelled_at",
+}
+
+
+@dataclass
+class OrderAggregate:
+    order: Order
+    lines: list[OrderLine]
+    timeline: list[TimelineEntry]
+    refunds: list[Refund]
+
+
+async def load_order(
+    session: AsyncSession, order_id: str, *, customer_id: int | None = None, lock: bool = False
+) -> Order:
+    """The order, locked for update when `lock`; 404 when it does not exist or, for a customer,
+    is not theirs (never reveal another customer's order)."""
+    statement = select(Order).where(Order.id == order_id)
+    if lock:
+        statement = statement.with_for_update()
+    order = (await session.exec(statement)).one_or_none()
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFound("order_not_found", f"no order {order_id}")
+    return order
+
+
+async def load_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
+    statement = select(OrderLine).where(OrderLine.order_id == order_id).order_by(col(OrderLine.id))
+    return list((await session.exec(statement)).all())
+
+
+async def load_aggregate(session: AsyncSession, order: Order) -> OrderAggregate:
+    timeline = await session.exec(
+        select(TimelineEntry).where(TimelineEntry.order_id == order.id).order_by(col(TimelineEntry.id))
+    )
+    refunds = await session.exec(
+        select(Refund).where(Refund.order_id == order.id).order_by(col(Refund.created_at))
+    )
+    return OrderAggregate(order, await load_lines(session, order.id), list(timeline), list(refunds))
+
+
+def apply_transition(
+    session: AsyncSession,
+    order: Order,
+    event: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    **guard_context: Any,
+) -> Transition:
+    """Fire `event` on the order, set the state and its timestamp, and write the timeline entry in
+    the same transaction as the state change."""
+    transition = fire(order.state, event, now=now, **guard_context)
+    order.state = transition.to_state.value
+    stamp = STATE_TIMESTAMPS.get(transition.to_state)
+    if stamp is not None:
+        setattr(order, stamp, now)
+    session.add(order)
+    session.add(
+        TimelineEntry(
+            order_id=order.id,
+            at=now,
+            from_state=transition.from_state.value,
+            to_state=transition.to_state.value,
+            event=transition.event,
+            actor=actor,
+            reason=reason,
+            clause=transition.clause,
+        )
+    )
+    return transition

@@ -1,0 +1,151 @@
+"""Stripe's webhook events applied to orders: each fact is written once to the payment ledger,
+keyed by Stripe's event id, so a repeated delivery changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.tables import Order, PaymentEvent, Refund, TimelineEntry
+from shop.domain.lifecycle import OrderState
+from shop.services.context import ShopContext
+from shop.services.orders_common import apply_transition
+from shop.services.refunds import PAYMENT_SUCCEEDED, open_refund, send_refund
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+async def apply_stripe_event(ctx: ShopContext, event: Event) -> str:
+    """Apply a verified event; returns what was done (for the log and the answer)."""
+    handler = HANDLERS.get(event.get("type", ""))
+    if handler is None:
+        log.info("ignoring Stripe event type %s", event.get("type"))
+        return "ignored"
+    return await handler(ctx, event)
+
+
+def _intent(event: Event) -> dict[str, Any]:
+    return event.get("data", {}).get("object", {}) or {}
+
+
+async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Order | None:
+    order_id = (intent.get("metadata") or {}).get("order_id")
+    statement = select(Order).with_for_update()
+    if order_id:
+        statement = statement.where(Order.id == order_id)
+    else:
+        statement = statement.where(Order.payment_intent_id == intent.get("id"))
+    return (await session.exec(statement)).one_or_none()
+
+
+async def _record(session: AsyncSession, event: Event, order: Order | None, now: datetime,
+                  **fields: Any) -> PaymentEvent | None:
+    """Append the fact unless this event was recorded before (then None: nothing more to do)."""
+    existing = await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == event["id"]))
+    if existing.first() is not None:
+        return None
+    intent = _intent(event)
+    fact = PaymentEvent(
+        fact_key=event["id"], kind=event["type"], order_id=order.id if order else None,
+        payment_intent_id=intent.get("payment_intent") or intent.get("id"),
+        occurred_at=datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
+        recorded_at=now, **fields,
+    )
+    session.add(fact)
+    await session.flush()
+    return fact
+
+
+async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
+    intent = _intent(event)
+    refund = None
+    async with ctx.sessions() as session, session.begin():
+        now = await ctx.now(session)
+        order = await _order_of(session, intent)
+        amount, currency = int(intent.get("amount_received") or intent.get("amount") or 0), \
+            str(intent.get("currency", "")).upper()
+        flag = None
+        if order is None:
+            flag = "unknown_order"
+        elif (amount, currency) != (order.total_minor, order.currency):
+            flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
+        fact = await _record(session, event, order, now, amount_minor=amount, currency=currency, flagged=flag)
+        if fact is None:
+            return "duplicate"
+        if order is None or flag is not None:
+            log.warning("Stripe event %s flagged for staff: %s", event["id"], flag)
+            return "flagged"
+        if order.state == OrderState.AWAITING_PAYMENT:
+            apply_transition(session, order, "pay", actor="stripe", now=now,
+                             reason=f"PaymentIntent {intent.get('id')} succeeded")
+            return "paid"
+        if order.state == OrderState.CANCELLED:
+            # Money for a cancelled order goes back automatically.
+            refund = await open_refund(session, order, amount_minor=None, clause="RS-V.1",
+                                       reason="payment arrived for a cancelled order", now=now)
+    if refund is not None:
+        await send_refund(ctx, refund, order.payment_intent_id)
+        return "refunded"
+    return "recorded"
+
+
+async def _payment_failed(ctx: ShopContext, event: Event) -> str:
+    intent = _intent(event)
+    error = intent.get("last_payment_error") or {}
+    reason = error.get("message") or error.get("code") or "the payment failed"
+    async with ctx.sessions() as session, session.begin():
+        now = await ctx.now(session)
+        order = await _order_of(session, intent)
+        if await _record(session, event, order, now, amount_minor=intent.get("amount"),
+                         currency=str(intent.get("currency", "")).upper() or None) is None:
+            return "duplicate"
+        if order is not None:  # the order stays payable within its window (RS-V.1)
+            session.add(TimelineEntry(order_id=order.id, at=now, from_state=order.state,
+                                      to_state=order.state, event="payment_failed", actor="stripe",
+                                      reason=str(reason)[:500], clause="RS-V.1"))
+    return "recorded"
+
+
+async def _payment_canceled(ctx: ShopContext, event: Event) -> str:
+    async with ctx.sessions() as session, session.begin():
+        now = await ctx.now(session)
+        order = await _order_of(session, _intent(event))
+        return "recorded" if await _record(session, event, order, now) else "duplicate"
+
+
+async def _refund_changed(ctx: ShopContext, event: Event) -> str:
+    obj = _intent(event)
+    refunds = obj.get("refunds", {}).get("data", []) if obj.get("object") == "charge" else [obj]
+    async with ctx.sessions() as session, session.begin():
+        now = await ctx.now(session)
+        if await _record(session, event, None, now) is None:
+            return "duplicate"
+        for data in refunds:
+            row = (await session.exec(
+                select(Refund).where(Refund.stripe_refund_id == data.get("id")).with_for_update()
+            )).one_or_none()
+            status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(data.get("status"))
+            if row is not None and status is not None and row.state != "succeeded":
+                row.state, row.updated_at = status, now
+                row.failure = data.get("failure_reason") if status == "failed" else None
+                session.add(row)
+    return "recorded"
+
+
+HANDLERS: dict[str, Callable[[ShopContext, Event], Awaitable[str]]] = {
+    PAYMENT_SUCCEEDED: _payment_succeeded,
+    "payment_intent.payment_failed": _payment_failed,
+    "payment_intent.canceled": _payment_canceled,
+    "charge.refunded": _refund_changed,
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "charge.refund.updated": _refund_changed,
+}

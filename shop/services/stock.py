@@ -1,0 +1,34 @@
+"""Stock moves as single conditional UPDATEs, so two buyers can never take the same unit."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.tables import Product
+
+
+async def reserve(session: AsyncSession, sku: str, quantity: int) -> bool:
+    """Hold `quantity` units for an order; False when fewer are free (RS-V.5.6)."""
+    result = await session.exec(
+        update(Product)
+        .where(Product.sku == sku, Product.on_hand - Product.reserved >= quantity)
+        .values(reserved=Product.reserved + quantity)
+    )
+    return result.rowcount == 1
+
+
+async def release(session: AsyncSession, sku: str, quantity: int) -> None:
+    """Give back units held by a line that will not ship (cancelled, unavailable)."""
+    await session.exec(
+        update(Product).where(Product.sku == sku).values(reserved=Product.reserved - quantity)
+    )
+
+
+async def ship(session: AsyncSession, sku: str, quantity: int) -> None:
+    """Held units leave the warehouse."""
+    await session.exec(
+        update(Product)
+        .where(Product.sku == sku)
+        .values(reserved=Product.reserved - quantity, on_hand=Product.on_hand - quantity)
+    )

@@ -1,0 +1,114 @@
+"""Every setting the shop reads, in one typed object built from the environment.
+
+`make run`, `make test`, the server and every ops task read the same variables (STOREFRONT-API.md,
+"Settings every process reads").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_SECRET_KEY = "dev-secret-change-me-0123456789abcdef"
+STRIPE_DEFAULT_API_BASE = "https://api.stripe.com"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    """HOST: the address the API listens on (default 127.0.0.1)."""
+    port: int
+    """PORT: the TCP port (default 8000)."""
+    database_url: str
+    """DATABASE_URL in its plain form: `sqlite:///relative.db`, `sqlite:////absolute/shop.db` or
+    `postgresql://user:password@host:port/db`; the shop picks its own driver (aiosqlite, asyncpg)."""
+    env: Environment
+    """SHOP_ENV: development (default), test (enables the test clock) or production."""
+    secret_key: str
+    """SHOP_SECRET_KEY: signs login tokens; refused at its default in production."""
+    stripe_secret_key: str
+    """STRIPE_SECRET_KEY: the Stripe API key (`sk_…`)."""
+    stripe_webhook_secret: str
+    """STRIPE_WEBHOOK_SECRET: verifies `Stripe-Signature` on webhooks (`whsec_…`)."""
+    stripe_api_base: str
+    """STRIPE_API_BASE: Stripe's own API by default; tests point it at localstripe."""
+    smtp_host: str
+    """SMTP_HOST: where order e-mails go (empty: e-mails are logged, not sent)."""
+    smtp_port: int
+    """SMTP_PORT: the SMTP server's port (default 25)."""
+    mail_from: str
+    """MAIL_FROM: the sender of the shop's e-mails."""
+
+    @property
+    def is_test(self) -> bool:
+        return self.env is Environment.TEST
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        try:
+            shop_env = Environment(env.get("SHOP_ENV", "development"))
+        except ValueError:
+            raise SettingsError(
+                f"SHOP_ENV must be one of {', '.join(e.value for e in Environment)}"
+            ) from None
+        secret_key = env.get("SHOP_SECRET_KEY", DEFAULT_SECRET_KEY)
+        if shop_env is Environment.PRODUCTION and (
+            secret_key == DEFAULT_SECRET_KEY or len(secret_key) < 32
+        ):
+            raise SettingsError("SHOP_SECRET_KEY must be set to a secret of 32+ characters in production")
+        return cls(
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            database_url=env.get("DATABASE_URL", "sqlite:///shop.db"),
+            env=shop_env,
+            secret_key=secret_key,
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY", "sk_test_development"),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_development"),
+            stripe_api_base=env.get("STRIPE_API_BASE", STRIPE_DEFAULT_API_BASE).rstrip("/"),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int(env, "SMTP_PORT", 25),
+            mail_from=env.get("MAIL_FROM", "shop@mi.example"),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def async_database_url(plain: str) -> str:
+    """Turn the plain DATABASE_URL into the SQLAlchemy URL of the async driver the shop uses."""
+    if plain.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + plain.removeprefix("sqlite:///")
+    for prefix in ("postgresql://", "postgres://"):
+        if plain.startswith(prefix):
+            return "postgresql+asyncpg://" + plain.removeprefix(prefix)
+    if "+" in plain.split("://", 1)[0]:
+        return plain  # already names a driver
+    raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def sqlite_path(plain: str) -> Path | None:
+    """The file of a SQLite DATABASE_URL (None for other databases)."""
+    if plain.startswith("sqlite:///"):
+        return Path(plain.removeprefix("sqlite:///"))
+    return None

@@ -1,0 +1,126 @@
+"""An SMTP sink on 127.0.0.1 that keeps every message it receives.
+
+Usage::
+
+    with SmtpServer() as smtp:
+        send_mail(host=smtp.host, port=smtp.port, ...)     # code under test
+        msg = smtp.wait_for(lambda m: m["To"] == "kupac@example.com")
+        msg["Subject"], msg.get_body(("plain",)).get_content()
+        smtp.clear()
+
+aiosmtpd's ``Controller`` runs the server in its own thread and event loop,
+so it works the same from sync tests, async tests (whatever their loop) and
+benchmark scripts.  No auth, no TLS; SMTPUTF8 is on (Serbian names in
+addresses).  Each message is parsed with ``email.policy.default`` into an
+``EmailMessage``, with the SMTP envelope added as ``X-MailFrom`` and
+``X-RcptTo`` headers (the envelope is what shows Bcc recipients).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+from .ports import LOOPBACK, free_port
+
+
+class _CollectingHandler:
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        message["X-MailFrom"] = envelope.mail_from
+        message["X-RcptTo"] = ", ".join(envelope.rcpt_tos)
+        self._server._add(message)
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """Collects received mail in ``messages`` (a thread-safe snapshot list)."""
+
+    def __init__(self) -> None:
+        self.host = LOOPBACK
+        self.port: int | None = None
+        self._messages: list[EmailMessage] = []
+        self._changed = threading.Condition()
+        self._controller: Controller | None = None
+
+    def start(self) -> SmtpServer:
+        if self._controller is None:
+            self.port = free_port()
+            controller = Controller(_CollectingHandler(self), hostname=self.host, port=self.port)
+            controller.start()  # returns once the server answers
+            self._controller = controller
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _add(self, message: EmailMessage) -> None:
+        with self._changed:
+            self._messages.append(message)
+            self._changed.notify_all()
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """A copy of the messages received so far, oldest first."""
+        with self._changed:
+            return list(self._messages)
+
+    def clear(self) -> None:
+        with self._changed:
+            self._messages.clear()
+
+    def wait_for(
+        self,
+        predicate: Callable[[EmailMessage], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> EmailMessage:
+        """Return the first received message matching ``predicate`` (any
+        message if None), waiting up to ``timeout`` seconds for it to arrive;
+        raise ``TimeoutError`` otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for message in self._messages:
+                    if predicate is None or predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"no matching message within {timeout}s; received "
+                        f"{[m['Subject'] for m in self._messages]}"
+                    )
+                self._changed.wait(remaining)
+
+    async def wait_for_async(
+        self,
+        predicate: Callable[[EmailMessage], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> EmailMessage:
+        """Like :meth:`wait_for`, for async tests: polls without blocking the
+        event loop (the code under test may be sending from that very loop)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.wait_for(predicate, timeout=0)
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"no matching message within {timeout}s") from None
+            await asyncio.sleep(0.02)
