@@ -31,12 +31,16 @@ class CreatedRefund:
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str) -> None:
         self._webhook_secret = webhook_secret
+        self._http = stripe.HTTPXClient()
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base},
-            http_client=stripe.HTTPXClient(),
+            http_client=self._http,
             max_network_retries=2,
         )
+
+    async def aclose(self) -> None:
+        await self._http.close_async()
 
     async def create_payment_intent(
         self, *, order_id: str, amount_minor: int, currency: str, idempotency_key: str

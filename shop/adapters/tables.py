@@ -68,6 +68,11 @@ class Product(SQLModel, table=True):
     delivery_methods: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-V.2
     set_items: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-VII.13
 
+    @property
+    def available(self) -> int:
+        """Units on hand that no open order holds."""
+        return max(0, self.on_hand - self.reserved)
+
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"

@@ -15,8 +15,10 @@ Why it is built this way:
 
 * A fresh cluster (``initdb``) in a temp dir on a free port, so nothing depends
   on a system cluster, a fixed port or data left by an earlier run; ``stop()``
-  shuts the server down and deletes the directory (an ``atexit`` hook does the
-  same if the caller forgets).
+  shuts the server down and deletes the directory.  An ``atexit`` hook does the
+  same if the caller forgets, and a tiny watchdog process does it if our
+  process is killed outright (the postmaster is a daemon that would otherwise
+  outlive us).
 * PostgreSQL refuses to run as root.  Our machines run as root, so the data
   dir is chowned to the ``postgres`` system user and ``initdb``/``pg_ctl`` are run
   through ``runuser -u postgres --``.  As a normal user they are run directly.
@@ -38,11 +40,23 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
 from .ports import LOOPBACK, free_port
+
+# Runs in its own process: waits for the process that started the server to
+# go away without calling stop(), then stops the server and deletes its dir.
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, base_dir, *stop_cmd = sys.argv[1:]
+while os.getppid() == int(parent):
+    time.sleep(1)
+subprocess.run(stop_cmd, stdin=subprocess.DEVNULL, capture_output=True)
+shutil.rmtree(base_dir, ignore_errors=True)
+"""
 
 _install_lock = threading.Lock()
 _install_tried = False
@@ -105,6 +119,7 @@ class PostgresServer:
         self.bin_dir: Path | None = None
         self.base_dir: Path | None = None
         self._started = False
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     # -- paths and commands -------------------------------------------------
 
@@ -162,6 +177,11 @@ class PostgresServer:
                 "initdb",
             )
             self._start_on_free_port()
+            self._watchdog = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.base_dir),
+                 *self._stop_command()],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
             self._createdb(self.dbname)
         except BaseException:
             self.stop()
@@ -187,19 +207,26 @@ class PostgresServer:
                 if "already in use" not in str(exc) or attempt == attempts - 1:
                     raise
 
+    def _stop_command(self) -> list[str]:
+        return self._as_server_user(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir),
+            "-m", "fast", "-w", "-t", "30", "stop",
+        )
+
     def stop(self) -> None:
         """Fast shutdown, then delete the cluster. Safe to call twice."""
         if not self._started:
             return
         self._started = False
         atexit.unregister(self.stop)
+        if self._watchdog is not None:
+            self._watchdog.kill()
+            self._watchdog.wait()
+            self._watchdog = None
         try:
             if (self.data_dir / "postmaster.pid").exists():
                 subprocess.run(
-                    self._as_server_user(
-                        str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir),
-                        "-m", "fast", "-w", "-t", "30", "stop",
-                    ),
+                    self._stop_command(),
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
                     check=False,

@@ -1,0 +1,48 @@
+# Two commands: `make run` (set up, migrate, seed, serve on SQLite) and `make test` (set up, run
+# the whole suite on SQLite and PostgreSQL against localstripe). Every task reads the same
+# variables as the server: HOST, PORT, DATABASE_URL, SHOP_ENV, SHOP_SECRET_KEY, STRIPE_*.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+export DATABASE_URL ?= sqlite:///shop.db
+export UV_LINK_MODE ?= copy
+
+.PHONY: help setup run serve migrate seed ops-user diagram test clean
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced ## virtual environment and dependencies from uv.lock
+
+migrate: setup ## upgrade DATABASE_URL to the newest schema
+	$(RUN) python -m shop.jobs migrate
+
+seed: migrate ## load the demo catalogue (products not yet there)
+	$(RUN) python -m shop.jobs seed
+
+run: seed ## set everything up and serve the API on HOST:PORT (default 127.0.0.1:8000, SQLite)
+	$(RUN) python -m shop.jobs serve
+
+ops-user: migrate ## create an operations account: make ops-user EMAIL=… PASSWORD=…
+	@test -n "$(EMAIL)" -a -n "$(PASSWORD)" || { echo "usage: make ops-user EMAIL=… PASSWORD=…" >&2; exit 2; }
+	$(RUN) python -m shop.jobs ops-user "$(EMAIL)" "$(PASSWORD)"
+
+diagram: setup ## write docs/order-lifecycle.md (Mermaid) from the lifecycle table
+	$(RUN) python -m shop.jobs diagram docs/order-lifecycle.md
+
+test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe
+	$(RUN) pytest $(PYTEST_ARGS)
+
+clean: ## remove the virtual environment, tools and the local database
+	rm -rf .venv .tools shop.db shop.db-wal shop.db-shm

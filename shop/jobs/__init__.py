@@ -1,0 +1,1 @@
+"""Operations tasks behind the Makefile: `python -m shop.jobs <task>`."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: Litestar app, controllers, request schemas, problem-details errors."""

@@ -1,0 +1,77 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from shop.adapters.db import create_engine, session_factory
+from shop.adapters.stripe_gateway import StripeGateway
+from shop.services.context import ShopContext
+from shop.settings import Settings
+from shop.web.auth import jwt_auth
+from shop.web.controllers import (
+    AccountController, CatalogueController, OpsController, OrderController, StripeWebhookController,
+    TestClockController,
+)
+from shop.web.errors import EXCEPTION_HANDLERS
+
+
+@get("/health", tags=["meta"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings.database_url)
+    ctx = ShopContext(
+        settings=settings,
+        sessions=session_factory(engine),
+        stripe=StripeGateway(secret_key=settings.stripe_secret_key,
+                             webhook_secret=settings.stripe_webhook_secret,
+                             api_base=settings.stripe_api_base),
+    )
+    auth = jwt_auth(settings.secret_key)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await ctx.stripe.aclose()
+            await engine.dispose()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
+                        StripeWebhookController, TestClockController, health],
+    )
+    logging.getLogger("shop").setLevel(logging.INFO)
+    return Litestar(
+        route_handlers=[api],
+        dependencies={
+            "ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False),
+        },
+        on_app_init=[auth.on_app_init],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        debug=False,
+        state={"ctx": ctx, "jwt": auth, "engine": engine},
+    )
+
+
+def app_from_env() -> Litestar:
+    """For uvicorn: `uvicorn --factory shop.web.app:app_from_env`."""
+    return create_app()
+
+

@@ -1,0 +1,212 @@
+"""Routes: each turns a request into a use-case call and its result into JSON; nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from shop.clock import system_now
+from shop.domain.errors import NotFound
+from shop.domain.markets import Market, market_info
+from shop.services import accounts, catalogue, checkout, orders, payments, test_clock
+from shop.services.accounts import Registration
+from shop.services.context import ShopContext
+from shop.services.idempotency import claim_for, store_answer
+from shop.services.orders_common import load_aggregate, load_order
+from shop.web import presenters
+from shop.web.auth import Principal, issue_token, ops_only
+from shop.web.schemas import (
+    CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
+    OrderIn, QuoteIn, RegisterIn, ShipIn, StockIn,
+)
+
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
+MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or KZ")]
+Json = dict[str, Any]
+Ctx = NamedDependency[ShopContext]
+
+
+async def order_json(ctx: ShopContext, order_id: FromPath[str], *, customer_id: int | None = None) -> Json:
+    async with ctx.sessions() as session:
+        order = await load_order(session, order_id, customer_id=customer_id)
+        return presenters.order(await load_aggregate(session, order))
+
+
+class AccountController(Controller):
+    path = "/auth"
+    tags = ["accounts"]
+
+    @post("/register", status_code=201)
+    async def register(self, ctx: Ctx, data: JSONBody[RegisterIn]) -> Json:
+        """RS-I.1, RS-I.2: a customer account; under 18 only with a guardian's consent."""
+        consent = data.guardian_consent.to_domain() if data.guardian_consent else None
+        user = await accounts.register(ctx, Registration(
+            data.email, data.password, data.full_name, data.birth_date, data.phone, consent))
+        return {"id": user.id, "email": user.email, "full_name": user.full_name,
+                "birth_date": user.birth_date.isoformat()}
+
+    @post("/login", status_code=200)
+    async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> Json:
+        user = await accounts.authenticate(ctx, data.email, data.password)
+        token = issue_token(request.app.state["jwt"], user.id, user.is_ops)  # type: ignore[arg-type]
+        return {"access_token": token, "token_type": "bearer"}
+
+
+class CatalogueController(Controller):
+    path = "/"
+    tags = ["catalogue"]
+
+    @get("/terms")
+    async def terms(self, market: MarketParam) -> Json:
+        """RS-XV: the terms edition in force for the market; an order must accept it."""
+        info = market_info(market)
+        return {"market": info.market.value, "version": info.terms_version,
+                "in_force_from": info.terms_in_force_from.isoformat(), "title": info.terms_title,
+                "clause": "RS-XV"}
+
+    @get("/products")
+    async def products(self, ctx: Ctx, market: MarketParam) -> list[Json]:
+        return [presenters.product(row) for row in await catalogue.list_products(ctx, market)]
+
+
+class OrderController(Controller):
+    path = "/"
+    tags = ["orders"]
+
+    @post("/checkout/quote", status_code=200)
+    async def quote(self, ctx: Ctx, data: JSONBody[QuoteIn]) -> Json:
+        """RS-III.3: every charge and the expected delivery date, before ordering; nothing is kept."""
+        return presenters.quote(await checkout.price(ctx, data.to_domain()))
+
+    @post("/orders", status_code=201)
+    async def place(self, ctx: Ctx, request: Request[Principal, Any, Any], data: JSONBody[OrderIn],
+                    idempotency_key: IdempotencyKey) -> Response[Json]:
+        principal = request.user
+        claim = claim_for(f"{principal.id} POST /orders", idempotency_key, _plain(data))
+        placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim)
+        if placed.replayed is not None and placed.replayed.body is not None:
+            return Response(placed.replayed.body, status_code=placed.replayed.status_code or 201)
+        body = await order_json(ctx, placed.order_id, customer_id=principal.id)
+        if claim is not None and placed.replayed is None:
+            async with ctx.sessions() as session, session.begin():
+                await store_answer(session, claim, 201, body)
+        return Response(body, status_code=201)
+
+    @get("/orders")
+    async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[Json]:
+        from sqlmodel import col, select
+        from shop.adapters.tables import Order
+
+        async with ctx.sessions() as session:
+            rows = await session.exec(select(Order).where(Order.customer_id == request.user.id)
+                                      .order_by(col(Order.placed_at).desc()))
+            return [presenters.order(await load_aggregate(session, row)) for row in rows.all()]
+
+    @get("/orders/{order_id:str}")
+    async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> Json:
+        return await order_json(ctx, order_id, customer_id=request.user.id)
+
+    @post("/orders/{order_id:str}/cancel", status_code=200)
+    async def cancel(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                     data: JSONBody[CancelIn | None] = None) -> Json:
+        """RS-IV.5: until delivery has started; whatever was paid is refunded."""
+        await orders.cancel_by_customer(ctx, order_id, customer_id=request.user.id,
+                                        reason=data.reason if data else None)
+        return await order_json(ctx, order_id, customer_id=request.user.id)
+
+
+class OpsController(Controller):
+    path = "/ops"
+    tags = ["operations"]
+    guards = [ops_only]
+
+    @post("/orders/{order_id:str}/confirm", status_code=200)
+    async def confirm(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                      data: JSONBody[ConfirmIn]) -> Json:
+        availability = {line.line_id: line.available for line in data.lines}
+        await orders.confirm(ctx, order_id, availability, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/ship", status_code=200)
+    async def ship(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                   data: JSONBody[ShipIn]) -> Json:
+        devices = {device.line_id: device.imeis for device in data.devices}
+        await orders.ship(ctx, order_id, orders.Shipment(data.carrier, data.tracking_number, devices),
+                          actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/deliver", status_code=200)
+    async def deliver(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                      data: JSONBody[DeliverIn]) -> Json:
+        await orders.deliver(ctx, order_id, data.delivered_at, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/delivery-failed", status_code=200)
+    async def delivery_failed(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                              data: JSONBody[DeliveryFailedIn]) -> Json:
+        await orders.delivery_failed(ctx, order_id, orders.DeliveryFailure(data.reason),
+                                     actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/out-of-stock", status_code=200)
+    async def out_of_stock(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> Json:
+        await orders.cancel_out_of_stock(ctx, order_id, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/installment-decision", status_code=200)
+    async def installment_decision(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                                   order_id: FromPath[str], data: JSONBody[InstallmentDecisionIn]) -> Json:
+        await orders.installment_decision(ctx, order_id, data.approved, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @get("/orders/{order_id:str}")
+    async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> Json:
+        return await order_json(ctx, order_id)
+
+    @put("/products/{sku:str}/stock", status_code=200)
+    async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> Json:
+        return presenters.stock(await catalogue.set_stock(ctx, sku, data.in_stock))
+
+
+class StripeWebhookController(Controller):
+    path = "/webhooks"
+    tags = ["stripe"]
+
+    @post("/stripe", status_code=200)
+    async def stripe_event(self, ctx: Ctx, request: Request[Any, Any, Any]) -> Json:
+        """Verified against `Stripe-Signature` (on the real clock); applied at most once."""
+        event = ctx.stripe.verify_event(await request.body(), request.headers.get("stripe-signature"))
+        return {"received": True, "result": await payments.apply_stripe_event(ctx, event)}
+
+
+class TestClockController(Controller):
+    """Only with SHOP_ENV=test; 404 elsewhere (STOREFRONT-API.md, Test clock)."""
+
+    path = "/test/clock"
+    tags = ["test"]
+
+    @put("/", status_code=200)
+    async def set_clock(self, ctx: Ctx, data: JSONBody[ClockIn]) -> Json:
+        _test_only(ctx)
+        await test_clock.set_test_clock(ctx, data.now)
+        return {"now": presenters.instant(data.now), "frozen": True}
+
+    @delete("/", status_code=200)
+    async def clear_clock(self, ctx: Ctx) -> Json:
+        _test_only(ctx)
+        await test_clock.clear_test_clock(ctx)
+        return {"now": presenters.instant(system_now()), "frozen": False}
+
+
+def _test_only(ctx: ShopContext) -> None:
+    if not ctx.settings.is_test:
+        raise NotFound("not_found", "no such resource")
+
+
+def _plain(data: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(data)

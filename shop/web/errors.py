@@ -1,0 +1,81 @@
+"""Every error as RFC 9457 problem details with `code` and, where a rule decided, `clause`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import PermissionDeniedException, MethodNotAllowedException
+
+from shop.adapters.stripe_gateway import InvalidWebhook
+from shop.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, code: str, *, clause: str | None = None,
+            field: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "status": status, "title": title, "detail": detail,
+                            "code": code}
+    if clause:
+        body["clause"] = clause
+    if field:
+        body["field"] = field
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM)
+
+
+def domain_error(_: Request, error: DomainError) -> Response[dict[str, Any]]:
+    return problem(error.status, error.title, error.detail, error.code, clause=error.clause, field=error.field)
+
+
+def validation_error(_: Request, error: ValidationException) -> Response[dict[str, Any]]:
+    errors = [
+        {"field": _field_name(item), "message": item.get("message", "")}
+        for item in (error.extra if isinstance(error.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    field = errors[0]["field"] if errors else None
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(error.detail)
+    return problem(400, "Invalid request", detail, "validation_error", field=field, errors=errors)
+
+
+def _field_name(item: dict[str, Any]) -> str:
+    key = str(item.get("key") or "")
+    source = item.get("source")
+    # msgspec reports "$.lines[0].quantity"; Litestar prefixes body fields with "$.".
+    key = key.removeprefix("$.")
+    if source in ("query", "header", "path", "cookie") or not key:
+        return key or "body"
+    return key
+
+
+def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:
+    codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(error.status_code, "http_error")
+    return problem(error.status_code, str(error.detail) or code, str(error.detail), code)
+
+
+def invalid_webhook(_: Request, error: InvalidWebhook) -> Response[dict[str, Any]]:
+    return problem(400, "Invalid webhook", str(error), "invalid_signature")
+
+
+def unexpected(request: Request, error: Exception) -> Response[dict[str, Any]]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem(500, "Internal error", "the shop could not answer; nothing was changed", "internal_error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    NotAuthorizedException: http_error,
+    PermissionDeniedException: http_error,
+    NotFoundException: http_error,
+    MethodNotAllowedException: http_error,
+    HTTPException: http_error,
+    InvalidWebhook: invalid_webhook,
+    Exception: unexpected,
+}

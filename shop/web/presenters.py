@@ -1,0 +1,109 @@
+"""Turn domain and table objects into the JSON shapes of STOREFRONT-API.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shop.adapters.tables import Order, Product, Refund
+from shop.domain.deadlines import order_deadlines
+from shop.domain.checkout import Quote
+from shop.domain.markets import Market
+from shop.services.orders_common import OrderAggregate
+
+
+def instant(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, to the second (deadlines end at 23:59:59 local)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def money(amount_minor: int, currency: str) -> dict[str, Any]:
+    return {"amount_minor": amount_minor, "currency": currency}
+
+
+def product(row: Product) -> dict[str, Any]:
+    return {
+        "sku": row.sku, "name": row.name, "model": row.model, "market": row.market,
+        "category": row.category, "price": money(row.price_minor, row.currency),
+        "vat_rate": row.vat_rate, "in_stock": row.available,
+        "max_per_customer": row.max_per_customer, "returnable": row.returnable,
+        "delivery_methods": row.delivery_methods, "set_items": row.set_items,
+    }
+
+
+def stock(row: Product) -> dict[str, Any]:
+    return {"sku": row.sku, "on_hand": row.on_hand, "reserved": row.reserved,
+            "in_stock": row.on_hand - row.reserved}
+
+
+def quote(q: Quote) -> dict[str, Any]:
+    return {
+        "market": q.market.value,
+        "lines": [
+            {"sku": line.product.sku, "name": line.product.name, "quantity": line.quantity,
+             "unit_price": line.unit_price.to_dict(), "total": line.total.to_dict(),
+             "vat": line.vat.to_dict(), "available": line.available}
+            for line in q.lines
+        ],
+        "items": q.items.to_dict(),
+        "delivery_charge": q.delivery_charge.to_dict(),
+        "vat": q.vat.to_dict(),
+        "vat_rate": str(q.vat_rate),
+        "total": q.total.to_dict(),
+        "expected_delivery_on": q.expected_delivery_on.isoformat(),
+        "expected_delivery_clause": "RS-V.5.2",
+    }
+
+
+def refund(row: Refund) -> dict[str, Any]:
+    return {
+        "id": row.id, "amount": money(row.amount_minor, row.currency), "reason": row.reason,
+        "clause": row.clause, "state": row.state, "due_by": instant(row.due_by),
+        "stripe_refund_id": row.stripe_refund_id, "failure": row.failure,
+        "created_at": instant(row.created_at), "corrected_invoice": None,
+    }
+
+
+def order(agg: OrderAggregate) -> dict[str, Any]:
+    o: Order = agg.order
+    market = Market(o.market)
+    body: dict[str, Any] = {
+        "id": o.id, "number": o.number, "market": o.market, "state": o.state,
+        "payment_method": o.payment_method, "terms_version": o.terms_version,
+        "lines": [
+            {"id": line.id, "sku": line.sku, "name": line.name, "model": line.model,
+             "quantity": line.quantity, "unit_price": money(line.unit_price_minor, o.currency),
+             "vat_rate": line.vat_rate, "state": line.state, "imeis": line.imeis,
+             "returnable": line.returnable, "set_items": line.set_items}
+            for line in agg.lines
+        ],
+        "items": money(o.items_minor, o.currency),
+        "delivery_charge": money(o.delivery_minor, o.currency),
+        "vat": money(o.vat_minor, o.currency),
+        "total": money(o.total_minor, o.currency),
+        "delivery": o.delivery,
+        "placed_at": instant(o.placed_at),
+        "payment_due_at": instant(o.payment_due_at),
+        "expected_delivery_on": o.expected_delivery_on.isoformat(),
+        "delivered_at": instant(o.delivered_at),
+        "carrier": o.carrier, "tracking_number": o.tracking_number,
+        "deadlines": [
+            {"name": d.name, "due_at": instant(d.due_at), "clause": d.clause}
+            for d in order_deadlines(market=market, payment_due=o.payment_due_at,
+                                     expected_delivery_on=o.expected_delivery_on, delivered_at=o.delivered_at)
+        ],
+        "timeline": [
+            {"at": instant(e.at), "from_state": e.from_state, "to_state": e.to_state, "event": e.event,
+             "actor": e.actor, "reason": e.reason, "clause": e.clause}
+            for e in agg.timeline
+        ],
+        "refunds": [refund(r) for r in agg.refunds],
+        "invoices": [],
+        "perks": [],
+    }
+    if o.payment_intent_id:
+        body["payment"] = {"provider": "stripe", "payment_intent_id": o.payment_intent_id,
+                           "client_secret": o.client_secret}
+    return body

@@ -1,0 +1,92 @@
+"""Real parts for every test: a throwaway PostgreSQL and SQLite, localstripe on loopback, the app
+in process. Database-backed tests run once per database (ids `[sqlite]`, `[postgresql]`)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import httpx
+from sqlalchemy import delete
+from sqlmodel import SQLModel
+
+from shop.adapters.tables import Product
+from shop.jobs.__main__ import migrate
+from shop.jobs.demo_catalogue import demo_products
+from shop.domain.markets import market_info
+from shop.settings import Environment, Settings
+from shop.web.app import create_app
+from tests.infra.localstripe_server import LocalStripe
+from tests.infra.postgres import PostgresServer
+from tests.support import ShopClient, WEBHOOK_SECRET
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[LocalStripe]:
+    with LocalStripe(persist=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="shop-tests-") as directory:
+        yield Path(directory)
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, scratch: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{scratch / 'shop.db'}"
+    else:
+        url = request.getfixturevalue("postgres").url
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, localstripe: LocalStripe) -> Settings:
+    settings = Settings.from_env({
+        "DATABASE_URL": database_url,
+        "SHOP_ENV": Environment.TEST.value,
+        "STRIPE_SECRET_KEY": localstripe.secret_key,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe.api_base,
+    })
+    migrate(settings)
+    return settings
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in this test's event loop (Litestar's AsyncTestClient runs it in another loop,
+    which asyncpg connections made here cannot follow)."""
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+    await app.state["ctx"].stripe.aclose()
+    await app.state["engine"].dispose()
+
+
+@pytest_asyncio.fixture
+async def shop(http: httpx.AsyncClient, localstripe: LocalStripe) -> AsyncIterator[ShopClient]:
+    """A clean shop for each test: empty tables, the demo catalogue, the real clock."""
+    ctx = http.app.state["ctx"]
+    async with ctx.sessions() as session, session.begin():
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            await session.exec(delete(table))
+        for data in demo_products():
+            session.add(Product(vat_rate=str(market_info(data["market"]).vat_rate), **data))
+    client = ShopClient(http, localstripe)
+    yield client
+    await client.close()
