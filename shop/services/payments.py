@@ -46,14 +46,17 @@ async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Order | No
 
 
 async def _record(session: AsyncSession, event: Event, order: Order | None, now: datetime,
-                  **fields: Any) -> PaymentEvent | None:
-    """Append the fact unless this event was recorded before (then None: nothing more to do)."""
-    existing = await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == event["id"]))
+                  *, fact_key: str | None = None, **fields: Any) -> PaymentEvent | None:
+    """Append the fact unless it was recorded before (then None: nothing more to do). A fact is
+    keyed by the event id, or by `fact_key` where two events can state the same fact (Stripe may
+    send a second event for one PaymentIntent's success: the money counts once)."""
+    fact_key = fact_key or event["id"]
+    existing = await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == fact_key))
     if existing.first() is not None:
         return None
     intent = _intent(event)
     fact = PaymentEvent(
-        fact_key=event["id"], kind=event["type"], order_id=order.id if order else None,
+        fact_key=fact_key, kind=event["type"], order_id=order.id if order else None,
         payment_intent_id=intent.get("payment_intent") or intent.get("id"),
         occurred_at=datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
         recorded_at=now, **fields,
@@ -76,7 +79,8 @@ async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
             flag = "unknown_order"
         elif (amount, currency) != (order.total_minor, order.currency):
             flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
-        fact = await _record(session, event, order, now, amount_minor=amount, currency=currency, flagged=flag)
+        fact = await _record(session, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
+                             amount_minor=amount, currency=currency, flagged=flag)
         if fact is None:
             return "duplicate"
         if order is None or flag is not None:
