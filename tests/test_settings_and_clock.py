@@ -1,0 +1,69 @@
+"""Settings from the environment, and the one clock (STOREFRONT-API.md: Settings, Test clock)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shop.settings import SettingsError, Settings, async_database_url
+from tests.support import order_body
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_secret_key_is_refused_in_production():
+    with pytest.raises(SettingsError, match="SHOP_SECRET_KEY"):
+        Settings.from_env({"SHOP_ENV": "production"})
+    with pytest.raises(SettingsError, match="SHOP_SECRET_KEY"):
+        Settings.from_env({"SHOP_ENV": "production", "SHOP_SECRET_KEY": "short"})
+    assert Settings.from_env({"SHOP_ENV": "production", "SHOP_SECRET_KEY": "x" * 40}).secret_key == "x" * 40
+
+
+def test_unknown_environment_and_bad_port_are_named():
+    with pytest.raises(SettingsError, match="SHOP_ENV"):
+        Settings.from_env({"SHOP_ENV": "staging"})
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "eighty"})
+
+
+@pytest.mark.parametrize(("plain", "driver_url"), [
+    ("sqlite:///shop.db", "sqlite+aiosqlite:///shop.db"),
+    ("sqlite:////var/lib/shop.db", "sqlite+aiosqlite:////var/lib/shop.db"),
+    ("postgresql://shop:pw@db:5432/shop", "postgresql+asyncpg://shop:pw@db:5432/shop"),
+])
+def test_plain_database_url_picks_the_driver(plain, driver_url):
+    assert async_database_url(plain) == driver_url
+
+
+def test_mysql_url_is_refused_with_the_variable_named():
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        async_database_url("mysql://shop@db/shop")
+
+
+async def test_test_clock_decides_placed_at_and_payment_window_T_4(shop):
+    await shop.http.put("/api/v1/test/clock", json={"now": "2026-03-31T18:59:00Z"})
+    order = await shop.place(await shop.customer())
+    assert order["placed_at"] == "2026-03-31T18:59:00Z"
+    assert order["payment_due_at"] == "2026-03-31T20:59:00Z"  # RS-V.1: two hours to the second
+
+    response = await shop.http.delete("/api/v1/test/clock")
+    assert response.json()["frozen"] is False
+    later = await shop.place(await shop.customer())
+    assert later["placed_at"] > "2026-11-01"
+
+
+async def test_test_clock_refuses_an_instant_without_offset(shop):
+    response = await shop.http.put("/api/v1/test/clock", json={"now": "2026-03-31T18:59:00"})
+    assert response.status_code == 400
+    assert response.json()["field"] == "now"
+
+
+def test_lifecycle_diagram_in_docs_is_generated_from_the_table(tmp_path):
+    """`make diagram` output is committed; this fails when the table changes without it."""
+    target = tmp_path / "order-lifecycle.md"
+    subprocess.run([sys.executable, "-m", "shop.jobs", "diagram", str(target)], check=True, cwd=ROOT,
+                   capture_output=True)
+    assert target.read_text() == (ROOT / "docs" / "order-lifecycle.md").read_text()
