@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user diagram test clean
+.PHONY: help setup run serve migrate seed ops-user expire-payments diagram test clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ run: seed ## set everything up and serve the API on HOST:PORT (default 127.0.0.1
 ops-user: migrate ## create an operations account: make ops-user EMAIL=… PASSWORD=…
 	@test -n "$(EMAIL)" -a -n "$(PASSWORD)" || { echo "usage: make ops-user EMAIL=… PASSWORD=…" >&2; exit 2; }
 	$(RUN) python -m shop.jobs ops-user "$(EMAIL)" "$(PASSWORD)"
+
+expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NOW=<ISO instant> judges as of then
+	$(RUN) python -m shop.jobs expire-payments $(if $(NOW),--now "$(NOW)")
 
 diagram: setup ## write docs/order-lifecycle.md (Mermaid) from the lifecycle table
 	$(RUN) python -m shop.jobs diagram docs/order-lifecycle.md

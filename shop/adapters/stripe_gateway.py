@@ -9,7 +9,12 @@ import stripe
 
 
 class PaymentProviderError(Exception):
-    """Stripe did not do what was asked (unreachable, refused); the message says what."""
+    """Stripe did not do what was asked; the message says what. `retryable` when Stripe could not
+    be reached or failed on its side (a retry may succeed), not when it refused the request."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class InvalidWebhook(Exception):
@@ -90,4 +95,6 @@ class StripeGateway:
         try:
             return await awaitable
         except stripe.StripeError as error:
-            raise PaymentProviderError(error.user_message or str(error)) from error
+            retryable = isinstance(error, (stripe.APIConnectionError, stripe.RateLimitError)) or (
+                error.http_status is None or error.http_status >= 500)
+            raise PaymentProviderError(error.user_message or str(error), retryable=retryable) from error

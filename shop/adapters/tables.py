@@ -176,6 +176,24 @@ class PaymentEvent(SQLModel, table=True):
     flagged: str | None = Field(default=None, max_length=200)
 
 
+class StripeCommand(SQLModel, table=True):
+    """Outbox of calls owed to Stripe, written in the transaction that decided them and sent after
+    it (so a bulk job never waits on Stripe inside a database transaction)."""
+
+    __tablename__ = "stripe_commands"
+    __table_args__ = (sa.Index("ix_stripe_commands_pending", "sent_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # cancel_payment_intent
+    payment_intent_id: str = Field(max_length=255)
+    order_id: str = Field(max_length=36)
+    created_at: datetime = instant()
+    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease
+    sent_at: datetime | None = instant(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_records"
 

@@ -67,6 +67,19 @@ def delivered_at_is_proven(*, delivered_at: datetime, shipped_at: datetime, now:
     return True
 
 
+def paid_in_time_after_expiry(*, paid_at: datetime, payment_due_at: datetime | None,
+                              cancelled_by_event: str | None, **_: Any) -> bool:
+    """RS-V.1 boundary: the order is cancelled only when no payment arrives within 2 hours. A
+    payment Stripe recorded by the deadline, whose news came after the expiry job ran, means the
+    cancellation was premature: the order is honoured. Any other cancelled order is refunded."""
+    if cancelled_by_event != "expire_payment":
+        raise Conflict("cancelled_for_another_reason",
+                       "the order was not cancelled for want of payment", clause="RS-V.1")
+    if payment_due_at is None or paid_at > payment_due_at:
+        raise Conflict("paid_after_window", "the payment came after the 2-hour window", clause="RS-V.1")
+    return True
+
+
 # --- the table ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -88,6 +101,9 @@ STEPS: tuple[Step, ...] = (
          "the instalment provider declined: the order is cancelled"),
     Step("expire_payment", (S.AWAITING_PAYMENT,), S.CANCELLED, "RS-V.1",
          "no payment within 2 hours: the order is cancelled"),
+    Step("honour_timely_payment", (S.CANCELLED,), S.PAID, "RS-V.1",
+         "a payment made within the window reached the shop after the expiry job: honoured",
+         (paid_in_time_after_expiry,)),
     Step("confirm", (S.PAID,), S.CONFIRMED, "RS-IV.6",
          "the seller confirms acceptance and the available lines", (some_line_available,)),
     Step("reject", (S.PAID,), S.CANCELLED, "RS-IV.6",

@@ -1,4 +1,5 @@
-"""`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | diagram [PATH] | serve`.
+"""`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | expire-payments [--now ISO] |
+diagram [PATH] | serve`.
 
 Every task reads the same settings as the server (shop.settings) and prints what it did.
 """
@@ -54,18 +55,55 @@ async def seed(settings: Settings) -> None:
 
 
 async def ops_user(settings: Settings, email: str, password: str) -> None:
+    from shop.services.accounts import make_ops_user
+
+    ctx, engine = _context(settings)
+    try:
+        user, created = await make_ops_user(ctx, email, password)
+    finally:
+        await ctx.stripe.aclose()
+        await engine.dispose()
+    print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
+
+
+async def expire_payments(settings: Settings, now_arg: str | None) -> None:
+    """RS-V.1: cancel card orders whose 2-hour payment window has passed."""
+    from shop.clock import parse_instant, system_now
+    from shop.domain.errors import DomainError
+    from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
+
+    ctx, engine = _context(settings)
+    try:
+        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
+        if now_arg and now > system_now() and not settings.is_test:
+            raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
+                              field="NOW")
+
+        def show(order_id: str, number: str, due: object) -> None:
+            print(f"cancelled {number} ({order_id}): not paid by {due:%Y-%m-%dT%H:%M:%SZ} [RS-V.1]")
+
+        report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
+        await send_queued_cancellations(ctx, now, report)
+    except DomainError as error:
+        raise SystemExit(f"error: {error.detail}") from None
+    finally:
+        await ctx.stripe.aclose()
+        await engine.dispose()
+    print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
+          f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
+          f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s")
+
+
+def _context(settings: Settings):  # type: ignore[no-untyped-def]
     from shop.adapters.db import create_engine, session_factory
     from shop.adapters.stripe_gateway import StripeGateway
-    from shop.services.accounts import make_ops_user
     from shop.services.context import ShopContext
 
     engine = create_engine(settings.database_url)
     ctx = ShopContext(settings, session_factory(engine), StripeGateway(
         secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret,
         api_base=settings.stripe_api_base))
-    user, created = await make_ops_user(ctx, email, password)
-    await engine.dispose()
-    print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
+    return ctx, engine
 
 
 def diagram(path: Path) -> None:
@@ -102,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     drawing = tasks.add_parser("diagram", help="write the Mermaid diagram of the order lifecycle")
     drawing.add_argument("path", nargs="?", type=Path, default=DIAGRAM_PATH)
     tasks.add_parser("serve", help="serve the API (HOST, PORT)")
+    expire = tasks.add_parser("expire-payments", help="cancel card orders not paid within 2 hours (RS-V.1)")
+    expire.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -113,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(ops_user(settings, args.email, args.password))
         elif args.task == "diagram":
             diagram(args.path)
+        elif args.task == "expire-payments":
+            asyncio.run(expire_payments(settings, args.now))
         elif args.task == "serve":
             serve(settings)
     except SettingsError as error:

@@ -8,13 +8,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.tables import Order, PaymentEvent, Refund, TimelineEntry
-from shop.domain.lifecycle import OrderState
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry
+from shop.domain.errors import DomainError
+from shop.domain.lifecycle import OrderState, fire
+from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.orders_common import apply_transition
+from shop.services.orders_common import apply_transition, load_lines
 from shop.services.refunds import PAYMENT_SUCCEEDED, open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -91,13 +93,43 @@ async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
                              reason=f"PaymentIntent {intent.get('id')} succeeded")
             return "paid"
         if order.state == OrderState.CANCELLED:
-            # Money for a cancelled order goes back automatically.
+            paid_at = datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC)
+            if await _honour_timely_payment(session, order, paid_at=paid_at, now=now):
+                return "paid"
+            # Money for an order cancelled for any other reason goes back automatically.
             refund = await open_refund(session, order, amount_minor=None, clause="RS-V.1",
                                        reason="payment arrived for a cancelled order", now=now)
     if refund is not None:
         await send_refund(ctx, refund, order.payment_intent_id)
         return "refunded"
     return "recorded"
+
+
+async def _honour_timely_payment(session: AsyncSession, order: Order, *, paid_at: datetime,
+                                 now: datetime) -> bool:
+    """RS-V.1 boundary (lifecycle.paid_in_time_after_expiry): re-open an order the expiry job
+    cancelled when Stripe recorded the payment within the window, if its units can be held again."""
+    last = (await session.exec(
+        select(TimelineEntry.event).where(TimelineEntry.order_id == order.id)
+        .order_by(col(TimelineEntry.id).desc()).limit(1))).first()
+    try:
+        fire(order.state, "honour_timely_payment", paid_at=paid_at, payment_due_at=order.payment_due_at,
+             cancelled_by_event=last)
+    except DomainError:
+        return False
+    lines = [line for line in await load_lines(session, order.id) if line.state != "cancelled"]
+    held: list[OrderLine] = []
+    for line in lines:
+        if not await stock.reserve(session, line.sku, line.quantity):
+            for taken in held:  # RS-V.5.6: the units are gone; refund instead
+                await stock.release(session, taken.sku, taken.quantity)
+            return False
+        held.append(line)
+    apply_transition(session, order, "honour_timely_payment", actor="stripe", now=now,
+                     paid_at=paid_at, payment_due_at=order.payment_due_at, cancelled_by_event=last,
+                     reason=f"paid at {paid_at.isoformat()}, within the window")
+    order.cancelled_at = None
+    return True
 
 
 async def _payment_failed(ctx: ShopContext, event: Event) -> str:

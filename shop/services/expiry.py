@@ -1,0 +1,157 @@
+"""RS-V.1: a card order not paid within 2 hours is cancelled. The job claims expired orders in
+bounded batches with one UPDATE … RETURNING (skipping rows another process holds), so each order is
+cancelled exactly once however many copies run, and its cost follows the number of expired orders
+(the index on (state, payment_due_at)), not the number of all orders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from time import perf_counter
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.stripe_gateway import PaymentProviderError
+from shop.adapters.tables import Order, OrderLine, Product, StripeCommand, TimelineEntry
+from shop.domain.lifecycle import OrderState, fire
+from shop.services.context import ShopContext
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2_000
+ACTOR = "system:expire-payments"
+CANCEL_INTENT = "cancel_payment_intent"
+STRIPE_CONCURRENCY = 16
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class ExpiryReport:
+    cancelled: list[tuple[str, str, datetime]] = field(default_factory=list)  # (id, number, due)
+    database_seconds: float = 0.0
+    intents_cancelled: int = 0
+    intents_failed: int = 0
+    stripe_seconds: float = 0.0
+
+
+async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: int = BATCH_SIZE,
+                               on_cancelled: Callable[[str, str, datetime], None] | None = None) -> ExpiryReport:
+    """Cancel every card order whose payment window closed before `now`; release its stock and
+    queue the cancellation of its PaymentIntent."""
+    report = ExpiryReport()
+    transition = fire(OrderState.AWAITING_PAYMENT, "expire_payment")  # the table decides the target
+    started = perf_counter()
+    while True:
+        async with ctx.sessions() as session, session.begin():
+            claimed = await _claim_batch(session, now, batch_size, transition.to_state.value)
+            if not claimed:
+                break
+            await _record_batch(session, claimed, now, transition.from_state.value,
+                                transition.to_state.value, transition.clause)
+        for order_id, number, due in claimed:
+            report.cancelled.append((order_id, number, due))
+            if on_cancelled is not None:
+                on_cancelled(order_id, number, due)
+    report.database_seconds = perf_counter() - started
+    return report
+
+
+async def _claim_batch(session: AsyncSession, now: datetime, limit: int, to_state: str) -> list[tuple[str, str, datetime]]:
+    expired = (
+        select(Order.id)
+        .where(Order.state == OrderState.AWAITING_PAYMENT.value, Order.payment_due_at < now)
+        .order_by(Order.payment_due_at)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+    result = await session.exec(
+        update(Order)
+        .where(Order.id.in_(expired.scalar_subquery()),  # type: ignore[attr-defined]
+               Order.state == OrderState.AWAITING_PAYMENT.value)  # re-checked on a row another job changed
+        .values(state=to_state, cancelled_at=now)
+        .returning(Order.id, Order.number, Order.payment_due_at, Order.payment_intent_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = result.all()
+    session.info["intents"] = [(row[0], row[3]) for row in rows if row[3]]
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, datetime]], now: datetime,
+                        from_state: str, to_state: str, clause: str) -> None:
+    ids = [order_id for order_id, _, _ in claimed]
+    await session.exec(insert(TimelineEntry), params=[
+        {"order_id": order_id, "at": now, "from_state": from_state, "to_state": to_state,
+         "event": "expire_payment", "actor": ACTOR, "clause": clause,
+         "reason": f"not paid by {due.isoformat()}"}
+        for order_id, _, due in claimed
+    ])
+    held = await session.exec(
+        select(OrderLine.sku, func.sum(OrderLine.quantity))
+        .where(OrderLine.order_id.in_(ids), OrderLine.state != "cancelled")  # type: ignore[attr-defined]
+        .group_by(OrderLine.sku)
+    )
+    for sku, quantity in sorted(held.all()):  # a fixed order of locks: no deadlock between jobs
+        await session.exec(update(Product).where(Product.sku == sku)
+                              .values(reserved=Product.reserved - quantity))
+    intents = session.info.pop("intents", [])
+    if intents:
+        await session.exec(insert(StripeCommand), params=[
+            {"kind": CANCEL_INTENT, "payment_intent_id": intent_id, "order_id": order_id,
+             "created_at": now, "attempts": 0}
+            for order_id, intent_id in intents
+        ])
+
+
+async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: ExpiryReport,
+                                    *, batch_size: int = 500) -> None:
+    """Cancel the queued PaymentIntents at Stripe, outside any database transaction: each batch is
+    leased (so a second sender skips it), sent with bounded concurrency, then marked. A payment that
+    slips in before its cancellation lands is refunded when its webhook arrives (services.payments)."""
+    started = perf_counter()
+    limit = asyncio.Semaphore(STRIPE_CONCURRENCY)
+
+    async def cancel(command_id: int, intent_id: str) -> tuple[int, PaymentProviderError | None]:
+        async with limit:
+            try:
+                await ctx.stripe.cancel_payment_intent(intent_id)
+                return command_id, None
+            except PaymentProviderError as error:
+                return command_id, error
+
+    while pending := await _lease(ctx, now, batch_size):
+        results = await asyncio.gather(*(cancel(command_id, intent_id) for command_id, intent_id in pending))
+        async with ctx.sessions() as session, session.begin():
+            for command_id, error in results:
+                done = error is None or not error.retryable  # refused: already paid or cancelled
+                report.intents_cancelled += error is None
+                report.intents_failed += error is not None
+                await session.exec(
+                    update(StripeCommand).where(StripeCommand.id == command_id).values(
+                        attempts=StripeCommand.attempts + 1, sent_at=now if done else None,
+                        last_error=None if error is None else str(error)[:500]))
+        if any(error is not None and error.retryable for _, error in results):
+            break  # Stripe is struggling: the rest waits for the next run
+    report.stripe_seconds = perf_counter() - started
+
+
+async def _lease(ctx: ShopContext, now: datetime, limit: int) -> list[tuple[int, str]]:
+    async with ctx.sessions() as session, session.begin():
+        due = (select(StripeCommand.id)
+               .where(StripeCommand.sent_at.is_(None),  # type: ignore[union-attr]
+                      (StripeCommand.claimed_until.is_(None)) | (StripeCommand.claimed_until < now))  # type: ignore[union-attr]
+               .order_by(StripeCommand.id).limit(limit))
+        if session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        leased = await session.exec(
+            update(StripeCommand)
+            .where(StripeCommand.id.in_(due.scalar_subquery()))  # type: ignore[union-attr]
+            .values(claimed_until=now + LEASE)
+            .returning(StripeCommand.id, StripeCommand.payment_intent_id)
+            .execution_options(synchronize_session=False))
+        return [(row[0], row[1]) for row in leased.all()]
