@@ -17,7 +17,7 @@ from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.orders_common import apply_transition, load_lines
-from shop.services.refunds import PAYMENT_SUCCEEDED, open_refund, send_refund
+from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, send_refund
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +168,8 @@ async def _refund_changed(ctx: ShopContext, event: Event) -> str:
                 select(Refund).where(Refund.stripe_refund_id == data.get("id")).with_for_update()
             )).one_or_none()
             status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(data.get("status"))
-            if row is not None and status is not None and row.state != "succeeded":
-                row.state, row.updated_at = status, now
-                row.failure = data.get("failure_reason") if status == "failed" else None
-                session.add(row)
+            if row is not None and status is not None:
+                await mark_refund(session, row, status, now, data.get("failure_reason"))
     return "recorded"
 
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, orders, payments, test_clock
+from shop.services import accounts, catalogue, checkout, orders, payments, refunds, test_clock
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for, store_answer
@@ -165,6 +165,12 @@ class OpsController(Controller):
     @get("/orders/{order_id:str}")
     async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> Json:
         return await order_json(ctx, order_id)
+
+    @post("/refunds/{refund_id:str}/retry", status_code=200)
+    async def retry_refund(self, ctx: Ctx, refund_id: FromPath[str]) -> Json:
+        """A failed refund stays visible; staff send it again (same rules: never more than paid)."""
+        refund = await refunds.retry_refund(ctx, refund_id)
+        return await order_json(ctx, refund.order_id)
 
     @put("/products/{sku:str}/stock", status_code=200)
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> Json:
