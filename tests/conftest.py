@@ -21,6 +21,7 @@ from shop.settings import Environment, Settings
 from shop.web.app import create_app
 from tests.infra.localstripe_server import LocalStripe
 from tests.infra.postgres import PostgresServer
+from tests.infra.smtp import SmtpServer
 from tests.support import ShopClient, WEBHOOK_SECRET
 
 DATABASES = ["sqlite", "postgresql"]
@@ -35,6 +36,12 @@ def localstripe() -> Iterator[LocalStripe]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
         yield server
 
 
@@ -54,13 +61,15 @@ def database_url(request: pytest.FixtureRequest, scratch: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, localstripe: LocalStripe) -> Settings:
+def settings(database_url: str, localstripe: LocalStripe, smtp: SmtpServer) -> Settings:
     settings = Settings.from_env({
         "DATABASE_URL": database_url,
         "SHOP_ENV": Environment.TEST.value,
         "STRIPE_SECRET_KEY": localstripe.secret_key,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": localstripe.api_base,
+        "SMTP_HOST": smtp.host,
+        "SMTP_PORT": str(smtp.port),
     })
     migrate(settings)
     return settings
@@ -74,8 +83,7 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as client:
         client.app = app  # type: ignore[attr-defined]
         yield client
-    await app.state["ctx"].stripe.aclose()
-    await app.state["engine"].dispose()
+    await app.state["ctx"].aclose(app.state["engine"])
 
 
 @pytest_asyncio.fixture

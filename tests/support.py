@@ -86,6 +86,7 @@ class ShopClient:
                 "birth_date": birth_date, **extra}
         response = await self.http.post("/api/v1/auth/register", json=body)
         assert response.status_code == 201, response.text
+        self.last_email = email
         return await self.login(email, "correct horse battery")
 
     async def login(self, email: str, password: str) -> dict[str, str]:

@@ -194,6 +194,25 @@ class StripeCommand(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
 
 
+class OutboxEmail(SQLModel, table=True):
+    """E-mails to customers, written in the transaction of what they announce and sent after it
+    (RS-IV.5 order information, RS-V.1 instalments declined, delivery started, cancellations)."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (sa.Index("ix_outbox_emails_pending", "sent_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str | None = Field(default=None, max_length=36, index=True)
+    to: str = Field(max_length=320)
+    subject: str = Field(max_length=200)
+    body: str
+    kind: str = Field(max_length=40)
+    created_at: datetime = instant()
+    sent_at: datetime | None = instant(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_records"
 

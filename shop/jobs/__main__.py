@@ -61,8 +61,7 @@ async def ops_user(settings: Settings, email: str, password: str) -> None:
     try:
         user, created = await make_ops_user(ctx, email, password)
     finally:
-        await ctx.stripe.aclose()
-        await engine.dispose()
+        await ctx.aclose(engine)
     print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
 
 
@@ -87,23 +86,16 @@ async def expire_payments(settings: Settings, now_arg: str | None) -> None:
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
     finally:
-        await ctx.stripe.aclose()
-        await engine.dispose()
+        await ctx.aclose(engine)
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s")
 
 
 def _context(settings: Settings):  # type: ignore[no-untyped-def]
-    from shop.adapters.db import create_engine, session_factory
-    from shop.adapters.stripe_gateway import StripeGateway
     from shop.services.context import ShopContext
 
-    engine = create_engine(settings.database_url)
-    ctx = ShopContext(settings, session_factory(engine), StripeGateway(
-        secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret,
-        api_base=settings.stripe_api_base))
-    return ctx, engine
+    return ShopContext.from_settings(settings)
 
 
 def diagram(path: Path) -> None:

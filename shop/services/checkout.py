@@ -18,6 +18,7 @@ from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
     IdempotencyRecord, Order, OrderLine, PaymentEvent, Product, TimelineEntry, User,
 )
+from shop.domain import notices
 from shop.domain.calendar import local_date
 from shop.domain.checkout import OrderRequest, Quote, check_orderable, check_terms, quote
 from shop.domain.deadlines import payment_due_at
@@ -25,6 +26,7 @@ from shop.domain.errors import Conflict, DomainError
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
+from shop.services.mail import queue_notice, send_emails
 from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,11 @@ async def place_order(
     intent = await _create_intent(ctx, order_id, priced) if request.payment_method == CARD else None
     try:
         async with ctx.sessions() as session, session.begin():
-            await _insert_order(session, order_id, request, priced, customer_id=customer_id,
-                                intent=intent, now=now, claim=claim)
+            order = await _insert_order(session, order_id, request, priced, customer_id=customer_id,
+                                        intent=intent, now=now, claim=claim)
+            email = await queue_notice(session, order, notices.order_received(
+                order.number, notices.shown(order.total_minor, order.currency),
+                None if order.payment_due_at is None else f"{order.payment_due_at:%Y-%m-%d %H:%M} UTC"), now)
     except IntegrityError:
         await _abandon_intent(ctx, intent)
         if claim is None:
@@ -111,6 +116,7 @@ async def place_order(
     except BaseException:
         await _abandon_intent(ctx, intent)
         raise
+    await send_emails(ctx, [email])
     return Placed(order_id)
 
 
@@ -148,7 +154,7 @@ async def _insert_order(
     intent: CreatedIntent | None,
     now: datetime,
     claim: IdempotencyClaim | None,
-) -> None:
+) -> Order:
     # Serialise one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5).
     await session.exec(select(User.id).where(User.id == customer_id).with_for_update())
     check_orderable(priced, await already_ordered(session, customer_id, [l.product.sku for l in priced.lines]))
@@ -207,3 +213,4 @@ async def _insert_order(
                                  occurred_at=now, recorded_at=now))
     if claim is not None:
         remember(session, claim, order_id, now)
+    return order

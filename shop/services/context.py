@@ -7,7 +7,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.db import Sessions
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shop.adapters.db import Sessions, create_engine, session_factory
+from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
 from shop.adapters.tables import TestClock
 from shop.clock import system_now
@@ -19,6 +22,25 @@ class ShopContext:
     settings: Settings
     sessions: Sessions
     stripe: StripeGateway
+    mailer: SmtpMailer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> tuple[ShopContext, AsyncEngine]:
+        """The context every process builds from the same settings (server and make tasks)."""
+        engine = create_engine(settings.database_url)
+        ctx = cls(
+            settings=settings,
+            sessions=session_factory(engine),
+            stripe=StripeGateway(secret_key=settings.stripe_secret_key,
+                                 webhook_secret=settings.stripe_webhook_secret,
+                                 api_base=settings.stripe_api_base),
+            mailer=SmtpMailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from),
+        )
+        return ctx, engine
+
+    async def aclose(self, engine: AsyncEngine) -> None:
+        await self.stripe.aclose()
+        await engine.dispose()
 
     async def now(self, session: AsyncSession | None = None) -> datetime:
         """The shop's one "now": the test clock when SHOP_ENV=test and it is set, else real time."""

@@ -11,12 +11,14 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund
+from shop.adapters.tables import Order, OrderLine, OutboxEmail, PaymentEvent, Refund
+from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
+from shop.services.mail import queue_notice, send_emails
 from shop.services.orders_common import apply_transition, load_lines, load_order
 from shop.services.refunds import INSTALLMENT_APPROVED, open_refund, send_refund
 
@@ -45,11 +47,19 @@ async def _release_open_lines(session: AsyncSession, lines: Sequence[OrderLine])
             await stock.release(session, line.sku, line.quantity)
 
 
-async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None]) -> None:
-    """After the commit: send the refunds, and stop an unpaid PaymentIntent from being paid."""
+async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None],
+                  emails: Sequence[OutboxEmail] = ()) -> None:
+    """After the commit: send the refunds and the e-mails."""
     for refund in refunds:
         if refund is not None:
             await send_refund(ctx, refund, order.payment_intent_id)
+    await send_emails(ctx, list(emails))
+
+
+async def _tell_cancelled(session: AsyncSession, order: Order, reason: str, clause: str,
+                          refund: Refund | None, now: datetime) -> OutboxEmail:
+    amount = notices.shown(refund.amount_minor, refund.currency) if refund else None
+    return await queue_notice(session, order, notices.order_cancelled(order.number, reason, clause, amount), now)
 
 
 async def _cancel_unpaid_intent(ctx: ShopContext, order: Order) -> None:
@@ -84,9 +94,10 @@ async def _cancel(ctx: ShopContext, order_id: str, event: str, *, actor: str, cu
         apply_transition(session, order, event, actor=actor, now=now, reason=reason)
         await _release_open_lines(session, await load_lines(session, order.id))
         refund = await open_refund(session, order, amount_minor=None, reason=reason, clause=clause, now=now)
+        email = await _tell_cancelled(session, order, reason, clause, refund, now)
     if was_awaiting_payment:
         await _cancel_unpaid_intent(ctx, order)
-    await _finish(ctx, order, [refund])
+    await _finish(ctx, order, [refund], [email])
 
 
 async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bool], *, actor: str) -> None:
@@ -105,7 +116,10 @@ async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bo
             await _release_open_lines(session, lines)
             refund = await open_refund(session, order, amount_minor=None, clause="RS-IV.6",
                                        reason="no line was confirmed available", now=now)
+            emails = [await _tell_cancelled(session, order, "no product of the order is available",
+                                            "RS-IV.6", refund, now)]
         else:
+            emails = []
             apply_transition(session, order, "confirm", actor=actor, now=now,
                              available_lines=len(available),
                              reason=f"{len(available)} of {len(lines)} lines available")
@@ -119,7 +133,7 @@ async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bo
         for line in lines:
             line.state = "confirmed" if line in available else "cancelled"
             session.add(line)
-    await _finish(ctx, order, [refund])
+    await _finish(ctx, order, [refund], emails)
 
 
 def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[OrderLine]) -> None:
@@ -151,6 +165,9 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
             line.imeis = imeis_by_line.get(line.id, [])  # type: ignore[arg-type]
             session.add(line)
             await stock.ship(session, line.sku, line.quantity)
+        email = await queue_notice(session, order, notices.delivery_started(
+            order.number, order.carrier, order.tracking_number), now)
+    await send_emails(ctx, [email])
 
 
 def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLine]) -> dict[int, list[str]]:
@@ -197,11 +214,15 @@ async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailu
         apply_transition(session, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
         refund = await open_refund(session, order, amount_minor=None, clause="RS-V.3",
                                    reason=f"delivery failed: {reason.value}", now=now)
-    await _finish(ctx, order, [refund])
+        email = await _tell_cancelled(session, order, f"the delivery failed ({reason.value})", "RS-V.3",
+                                      refund, now)
+    await _finish(ctx, order, [refund], [email])
 
 
 async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, *, actor: str) -> None:
-    """RS-V.1 exception: an instalment order waits for the provider; declined → cancelled."""
+    """RS-V.1 exception: an instalment order waits for the provider; declined → cancelled and the
+    customer told why."""
+    emails: list[OutboxEmail] = []
     async with ctx.sessions() as session, session.begin():
         order = await load_order(session, order_id, lock=True)
         now = await ctx.now(session)
@@ -212,6 +233,8 @@ async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, 
                                      order_id=order.id, amount_minor=order.total_minor,
                                      currency=order.currency, occurred_at=now, recorded_at=now))
         else:
-            apply_transition(session, order, "decline_installments", actor=actor, now=now,
-                             reason="the instalment provider declined the payment")
+            reason = "the instalment provider declined the payment"
+            apply_transition(session, order, "decline_installments", actor=actor, now=now, reason=reason)
             await _release_open_lines(session, await load_lines(session, order.id))
+            emails.append(await _tell_cancelled(session, order, reason, "RS-V.1", None, now))
+    await send_emails(ctx, emails)

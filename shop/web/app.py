@@ -12,8 +12,6 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from shop.adapters.db import create_engine, session_factory
-from shop.adapters.stripe_gateway import StripeGateway
 from shop.services.context import ShopContext
 from shop.settings import Settings
 from shop.web.auth import jwt_auth
@@ -31,14 +29,7 @@ async def health() -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.database_url)
-    ctx = ShopContext(
-        settings=settings,
-        sessions=session_factory(engine),
-        stripe=StripeGateway(secret_key=settings.stripe_secret_key,
-                             webhook_secret=settings.stripe_webhook_secret,
-                             api_base=settings.stripe_api_base),
-    )
+    ctx, engine = ShopContext.from_settings(settings)
     auth = jwt_auth(settings.secret_key)
 
     @asynccontextmanager
@@ -46,8 +37,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
-            await ctx.stripe.aclose()
-            await engine.dispose()
+            await ctx.aclose(engine)
 
     api = Router(
         path="/api/v1",

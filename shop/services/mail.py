@@ -1,0 +1,50 @@
+"""The e-mail outbox: queued with the change it announces, sent after the commit; what could not be
+sent stays queued for the next attempt."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shop.adapters.tables import Order, OutboxEmail, User
+from shop.domain.notices import Notice
+from shop.services.context import ShopContext
+
+log = logging.getLogger(__name__)
+
+
+async def queue_notice(session: AsyncSession, order: Order, notice: Notice, now: datetime) -> OutboxEmail:
+    """Queue the e-mail in the caller's transaction; send it with `send_emails` after the commit."""
+    address = (await session.exec(select(User.email).where(User.id == order.customer_id))).one()
+    email = OutboxEmail(order_id=order.id, to=address, subject=notice.subject, body=notice.body,
+                        kind=notice.kind, created_at=now)
+    session.add(email)
+    return email
+
+
+async def send_emails(ctx: ShopContext, emails: list[OutboxEmail]) -> int:
+    """Send e-mails this process queued (never another's: no double sending); returns how many
+    went out. Without SMTP_HOST they stay queued."""
+    if not ctx.mailer.configured:
+        return 0
+    pending = [email for email in emails if email.sent_at is None]
+    sent = 0
+    for email in pending:
+        error = None
+        try:
+            await ctx.mailer.send(to=email.to, subject=email.subject, body=email.body)
+            sent += 1
+        except OSError as failure:  # smtplib's errors are OSErrors too
+            error = str(failure)[:500]
+            log.warning("e-mail %s to %s not sent: %s", email.id, email.to, failure)
+        async with ctx.sessions() as session, session.begin():
+            now = await ctx.now(session)
+            await session.exec(update(OutboxEmail).where(col(OutboxEmail.id) == email.id).values(
+                attempts=OutboxEmail.attempts + 1, last_error=error, sent_at=None if error else now))
+        if error:
+            break  # the server is unwell: the rest waits for the next attempt
+    return sent
