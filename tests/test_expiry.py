@@ -150,3 +150,16 @@ def test_now_later_than_the_real_clock_is_refused_outside_test(settings):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "NOW may not be later than the real clock" in done.stderr
+
+
+async def test_expired_order_customer_is_told_why_RS_V_1(shop, smtp):
+    order = await place_at(shop, PLACED)
+    email = shop.last_email
+    report = await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE))
+    assert len(report.cancelled) == 1
+    from shop.services.mail import send_queued_emails
+
+    assert await send_queued_emails(shop.ctx, instant(AFTER_DUE)) >= 1
+    message = await smtp.wait_for_async(lambda m: m["To"] == email and "cancelled" in m["Subject"])
+    assert message["Subject"] == f"Order {order['number']} cancelled"
+    assert "it was not paid within 2 hours (RS-V.1)" in message.get_body(("plain",)).get_content()

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 09:26:19.857701
+Create Date: 2026-11-22 09:28:31.938391
 """
 from typing import Sequence, Union
 
@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('created_at', shop.adapters.tables.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', shop.adapters.tables.UTCDateTime(), nullable=True),
     sa.Column('sent_at', shop.adapters.tables.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),

@@ -208,6 +208,7 @@ class OutboxEmail(SQLModel, table=True):
     body: str
     kind: str = Field(max_length=40)
     created_at: datetime = instant()
+    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease
     sent_at: datetime | None = instant(nullable=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)

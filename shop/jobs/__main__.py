@@ -70,6 +70,7 @@ async def expire_payments(settings: Settings, now_arg: str | None) -> None:
     from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
+    from shop.services.mail import send_queued_emails
 
     ctx, engine = _context(settings)
     try:
@@ -83,13 +84,15 @@ async def expire_payments(settings: Settings, now_arg: str | None) -> None:
 
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
         await send_queued_cancellations(ctx, now, report)
+        mailed = await send_queued_emails(ctx, now)
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
     finally:
         await ctx.aclose(engine)
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
-          f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s")
+          f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "
+          f"{mailed} e-mails sent")
 
 
 def _context(settings: Settings):  # type: ignore[no-untyped-def]

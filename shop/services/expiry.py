@@ -9,16 +9,20 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from time import perf_counter
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.tables import Order, OrderLine, Product, StripeCommand, TimelineEntry
+from shop.adapters.tables import (
+    Order, OrderLine, OutboxEmail, Product, StripeCommand, TimelineEntry, User, UTCDateTime,
+)
+from shop.domain import notices
 from shop.domain.lifecycle import OrderState, fire
 from shop.services.context import ShopContext
+from shop.services.outbox import lease
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,6 @@ BATCH_SIZE = 2_000
 ACTOR = "system:expire-payments"
 CANCEL_INTENT = "cancel_payment_intent"
 STRIPE_CONCURRENCY = 16
-LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -99,6 +102,7 @@ async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, dat
     for sku, quantity in sorted(held.all()):  # a fixed order of locks: no deadlock between jobs
         await session.exec(update(Product).where(Product.sku == sku)
                               .values(reserved=Product.reserved - quantity))
+    await _queue_notices(session, ids, now, clause)
     intents = session.info.pop("intents", [])
     if intents:
         await session.exec(insert(StripeCommand), params=[
@@ -106,6 +110,20 @@ async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, dat
              "created_at": now, "attempts": 0}
             for order_id, intent_id in intents
         ])
+
+
+async def _queue_notices(session: AsyncSession, ids: list[str], now: datetime, clause: str) -> None:
+    """Tell each customer why, in one INSERT … SELECT per batch (the wording is notices.py's)."""
+    mark = "\x00number\x00"
+    notice = notices.order_cancelled(mark, "it was not paid within 2 hours", clause, None)
+    (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
+    await session.exec(insert(OutboxEmail).from_select(
+        ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
+        select(Order.id, User.email, literal(subject_head) + Order.number + literal(subject_tail),
+               literal(body_head) + Order.number + literal(body_tail), literal(notice.kind),
+               literal(now, UTCDateTime()), literal(0))
+        .join(User, User.id == Order.customer_id)
+        .where(Order.id.in_(ids))))  # type: ignore[attr-defined]
 
 
 async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: ExpiryReport,
@@ -124,7 +142,7 @@ async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: Exp
             except PaymentProviderError as error:
                 return command_id, error
 
-    while pending := await _lease(ctx, now, batch_size):
+    while pending := await lease(ctx, StripeCommand, now, batch_size, StripeCommand.id, StripeCommand.payment_intent_id):
         results = await asyncio.gather(*(cancel(command_id, intent_id) for command_id, intent_id in pending))
         async with ctx.sessions() as session, session.begin():
             for command_id, error in results:
@@ -138,20 +156,3 @@ async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: Exp
         if any(error is not None and error.retryable for _, error in results):
             break  # Stripe is struggling: the rest waits for the next run
     report.stripe_seconds = perf_counter() - started
-
-
-async def _lease(ctx: ShopContext, now: datetime, limit: int) -> list[tuple[int, str]]:
-    async with ctx.sessions() as session, session.begin():
-        due = (select(StripeCommand.id)
-               .where(StripeCommand.sent_at.is_(None),  # type: ignore[union-attr]
-                      (StripeCommand.claimed_until.is_(None)) | (StripeCommand.claimed_until < now))  # type: ignore[union-attr]
-               .order_by(StripeCommand.id).limit(limit))
-        if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        leased = await session.exec(
-            update(StripeCommand)
-            .where(StripeCommand.id.in_(due.scalar_subquery()))  # type: ignore[union-attr]
-            .values(claimed_until=now + LEASE)
-            .returning(StripeCommand.id, StripeCommand.payment_intent_id)
-            .execution_options(synchronize_session=False))
-        return [(row[0], row[1]) for row in leased.all()]

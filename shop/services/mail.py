@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shop.adapters.tables import Order, OutboxEmail, User
 from shop.domain.notices import Notice
 from shop.services.context import ShopContext
+from shop.services.outbox import LEASE, lease
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ async def queue_notice(session: AsyncSession, order: Order, notice: Notice, now:
     """Queue the e-mail in the caller's transaction; send it with `send_emails` after the commit."""
     address = (await session.exec(select(User.email).where(User.id == order.customer_id))).one()
     email = OutboxEmail(order_id=order.id, to=address, subject=notice.subject, body=notice.body,
-                        kind=notice.kind, created_at=now)
+                        kind=notice.kind, created_at=now, claimed_until=now + LEASE)  # ours to send
     session.add(email)
     return email
 
@@ -47,4 +48,17 @@ async def send_emails(ctx: ShopContext, emails: list[OutboxEmail]) -> int:
                 attempts=OutboxEmail.attempts + 1, last_error=error, sent_at=None if error else now))
         if error:
             break  # the server is unwell: the rest waits for the next attempt
+    return sent
+
+
+async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int = 200) -> int:
+    """Send every e-mail no other sender holds (queued by a job, or left by a failed attempt)."""
+    if not ctx.mailer.configured:
+        return 0
+    sent = 0
+    while rows := await lease(ctx, OutboxEmail, now, batch_size, OutboxEmail):
+        batch_sent = await send_emails(ctx, [row[0] for row in rows])
+        sent += batch_sent
+        if batch_sent < len(rows):
+            break
     return sent
