@@ -1,4 +1,3 @@
-from tests.support import order_body
 
 
 async def test_card_order_reaches_paid(shop):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shop.domain.calendar import deadline_after_days, deadline_after_years, end_of_local_day, hours_after
 from shop.domain.markets import Market
