@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from shop.settings import SettingsError, Settings, async_database_url
-from tests.support import order_body
 
 ROOT = Path(__file__).resolve().parents[1]
 

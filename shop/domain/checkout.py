@@ -218,7 +218,7 @@ def quote(
 
 def check_orderable(quote: Quote, already_ordered: Mapping[str, int]) -> None:
     """RS-V.5.5 per-customer limits; RS-V.5.6 stock (reservation itself is atomic in the database)."""
-    for index, line in enumerate(quote.lines):
+    for line in quote.lines:
         product = line.product
         if already_ordered.get(product.sku, 0) + line.quantity > product.max_per_customer:
             raise Conflict(
