@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry
-from shop.domain.errors import DomainError
+from shop.domain.errors import DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
 from shop.services.context import ShopContext
@@ -24,9 +24,20 @@ log = logging.getLogger(__name__)
 Event = dict[str, Any]
 
 
+def _check_shape(event: Event) -> None:
+    """A verified body can still be of a shape the shop does not understand: refuse it, never 500."""
+    obj = event.get("data", {}).get("object") if isinstance(event.get("data"), dict) else None
+    amount = obj.get("amount_received", obj.get("amount", 0)) if isinstance(obj, dict) else None
+    if not (isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
+            and isinstance(obj, dict) and isinstance(event.get("created", 0), int)
+            and (amount is None or isinstance(amount, int))):
+        raise InvalidInput("invalid_event", "the event lacks id, type, created or data.object", field="body")
+
+
 async def apply_stripe_event(ctx: ShopContext, event: Event) -> str:
     """Apply a verified event; returns what was done (for the log and the answer)."""
-    handler = HANDLERS.get(event.get("type", ""))
+    _check_shape(event)
+    handler = HANDLERS.get(event["type"])
     if handler is None:
         log.info("ignoring Stripe event type %s", event.get("type"))
         return "ignored"
