@@ -229,4 +229,7 @@ def mermaid_diagram() -> str:
         graph_engine="mermaid",
         show_state_attributes=False,
     )
-    return graph.get_graph().draw(None)
+    drawing = graph.get_graph().draw(None)
+    # transitions draws one initial state; an instalment order starts in the other one.
+    others = "".join(f"  [*] --> {state.value}\n" for state in INITIAL_STATES[1:])
+    return drawing.rstrip("\n") + "\n" + others

@@ -156,10 +156,11 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
     async with ctx.sessions() as session, session.begin():
         order = await load_order(session, order_id, lock=True)
         now = await ctx.now(session)
-        lines = [line for line in await load_lines(session, order.id) if line.state == "confirmed"]
-        imeis_by_line = _checked_devices(shipment.imeis, lines)
+        # The state decides first: an order not confirmed has no line to ship (RS-IV.6).
         apply_transition(session, order, "ship", actor=actor, now=now,
                          reason=f"{shipment.carrier} {shipment.tracking_number}")
+        lines = [line for line in await load_lines(session, order.id) if line.state == "confirmed"]
+        imeis_by_line = _checked_devices(shipment.imeis, lines)
         order.carrier, order.tracking_number = shipment.carrier.strip(), shipment.tracking_number.strip()
         for line in lines:
             line.imeis = imeis_by_line.get(line.id, [])  # type: ignore[arg-type]
