@@ -95,3 +95,21 @@ async def test_signed_event_of_an_unexpected_shape_is_refused_not_a_500(shop):
         response = await shop.http.post("/api/v1/webhooks/stripe", content=payload,
                                         headers={"Stripe-Signature": sign(payload)})
         assert (response.status_code, response.json()["code"]) == (422, "invalid_event")
+
+
+async def test_instalment_refund_is_recorded_when_the_provider_pays_back_RS_III_4(shop):
+    from tests.support import order_body
+
+    customer = await shop.customer()
+    order = await shop.place(customer, order_body(payment_method="installments"))
+    await shop.ops_post(f"/orders/{order['id']}/installment-decision", {"approved": True})
+    await shop.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer)
+    [refund] = (await shop.order(customer, order["id"]))["refunds"]
+    assert refund["state"] == "pending"
+
+    response = await shop.ops_post(f"/refunds/{refund['id']}/provider-paid")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["refunds"][0]["state"] == "succeeded"
+    again = await shop.ops_post(f"/refunds/{refund['id']}/provider-paid")
+    assert (again.status_code, again.json()["code"]) == (409, "refund_not_pending")

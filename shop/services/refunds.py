@@ -157,5 +157,20 @@ async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str |
     refund.state, refund.stripe_refund_id = row.state, row.stripe_refund_id
 
 
+async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
+    """Staff record that the instalment provider paid a refund back (no Stripe payment to refund)."""
+    async with ctx.sessions() as session, session.begin():
+        refund = await session.get(Refund, refund_id, with_for_update=True)
+        if refund is None:
+            raise NotFound("refund_not_found", f"no refund {refund_id}")
+        order = await session.get(Order, refund.order_id)
+        if order is None or order.payment_intent_id is not None:
+            raise Conflict("refund_paid_through_stripe", "Stripe pays this refund back; it is not recorded by hand")
+        if refund.state != "pending":
+            raise Conflict("refund_not_pending", f"this refund is {refund.state}")
+        await mark_refund(session, refund, "succeeded", await ctx.now(session))
+    return refund
+
+
 def _state_of(stripe_status: str) -> str:
     return {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(stripe_status, "pending")

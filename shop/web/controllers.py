@@ -172,6 +172,12 @@ class OpsController(Controller):
         refund = await refunds.retry_refund(ctx, refund_id)
         return await order_json(ctx, refund.order_id)
 
+    @post("/refunds/{refund_id:str}/provider-paid", status_code=200)
+    async def provider_paid(self, ctx: Ctx, refund_id: FromPath[str]) -> Json:
+        """An instalment order's refund is paid back by the provider; staff record that it was."""
+        refund = await refunds.record_provider_refund(ctx, refund_id)
+        return await order_json(ctx, refund.order_id)
+
     @put("/products/{sku:str}/stock", status_code=200)
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> Json:
         return presenters.stock(await catalogue.set_stock(ctx, sku, data.in_stock))
