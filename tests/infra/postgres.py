@@ -62,6 +62,14 @@ _install_lock = threading.Lock()
 _install_tried = False
 
 
+def _runuser() -> str:
+    """runuser lives in sbin, which a CI job's PATH may leave out."""
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("runuser (util-linux) is needed to start PostgreSQL as root")
+
+
 def _version_key(bin_dir: str) -> tuple[int, ...]:
     version = Path(bin_dir).parent.name
     return tuple(int(part) for part in re.findall(r"\d+", version)) or (0,)
@@ -136,7 +144,7 @@ class PostgresServer:
     def _as_server_user(self, *argv: str) -> list[str]:
         """Server binaries refuse root: run them as ``postgres`` when root."""
         if os.geteuid() == 0:
-            return ["runuser", "-u", "postgres", "--", *argv]
+            return [_runuser(), "-u", "postgres", "--", *argv]
         return list(argv)
 
     def _run(self, argv: list[str], what: str) -> None:
