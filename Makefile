@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user expire-payments diagram test clean
+.PHONY: help setup run serve migrate seed ops-user expire-payments diagram test bench clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ diagram: setup ## write docs/order-lifecycle.md (Mermaid) from the lifecycle tab
 
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe
 	$(RUN) pytest $(PYTEST_ARGS)
+
+bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~10 min)
+	$(RUN) python -m tests.benchmarks
 
 clean: ## remove the virtual environment, tools and the local database
 	rm -rf .venv .tools shop.db shop.db-wal shop.db-shm

@@ -65,7 +65,7 @@ async def ops_user(settings: Settings, email: str, password: str) -> None:
     print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
 
 
-async def expire_payments(settings: Settings, now_arg: str | None) -> None:
+async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed."""
     from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
@@ -83,8 +83,8 @@ async def expire_payments(settings: Settings, now_arg: str | None) -> None:
             print(f"cancelled {number} ({order_id}): not paid by {due:%Y-%m-%dT%H:%M:%SZ} [RS-V.1]")
 
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
-        await send_queued_cancellations(ctx, now, report)
-        mailed = await send_queued_emails(ctx, now)
+        await send_queued_cancellations(ctx, now, report, at_most=send_at_most)
+        mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
     finally:
@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks.add_parser("serve", help="serve the API (HOST, PORT)")
     expire = tasks.add_parser("expire-payments", help="cancel card orders not paid within 2 hours (RS-V.1)")
     expire.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
+    expire.add_argument("--send-at-most", type=int, default=None,
+                        help="send at most this many queued Stripe cancellations now (the rest on a later run)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.task == "diagram":
             diagram(args.path)
         elif args.task == "expire-payments":
-            asyncio.run(expire_payments(settings, args.now))
+            asyncio.run(expire_payments(settings, args.now, args.send_at_most))
         elif args.task == "serve":
             serve(settings)
     except SettingsError as error:

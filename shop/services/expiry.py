@@ -127,7 +127,7 @@ async def _queue_notices(session: AsyncSession, ids: list[str], now: datetime, c
 
 
 async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: ExpiryReport,
-                                    *, batch_size: int = 500) -> None:
+                                    *, batch_size: int = 500, at_most: int | None = None) -> None:
     """Cancel the queued PaymentIntents at Stripe, outside any database transaction: each batch is
     leased (so a second sender skips it), sent with bounded concurrency, then marked. A payment that
     slips in before its cancellation lands is refunded when its webhook arrives (services.payments)."""
@@ -142,7 +142,9 @@ async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: Exp
             except PaymentProviderError as error:
                 return command_id, error
 
-    while pending := await lease(ctx, StripeCommand, now, batch_size, StripeCommand.id, StripeCommand.payment_intent_id):
+    while (at_most is None or report.intents_cancelled + report.intents_failed < at_most) and (
+            pending := await lease(ctx, StripeCommand, now, batch_size, StripeCommand.id,
+                                   StripeCommand.payment_intent_id)):
         results = await asyncio.gather(*(cancel(command_id, intent_id) for command_id, intent_id in pending))
         async with ctx.sessions() as session, session.begin():
             for command_id, error in results:
