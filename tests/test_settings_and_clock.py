@@ -66,3 +66,19 @@ def test_lifecycle_diagram_in_docs_is_generated_from_the_table(tmp_path):
     subprocess.run([sys.executable, "-m", "shop.jobs", "diagram", str(target)], check=True, cwd=ROOT,
                    capture_output=True)
     assert target.read_text() == (ROOT / "docs" / "order-lifecycle.md").read_text()
+
+
+async def test_test_clock_is_not_found_outside_the_test_environment(settings):
+    import dataclasses
+
+    import httpx
+
+    from shop.settings import Environment
+    from shop.web.app import create_app
+
+    app = create_app(dataclasses.replace(settings, env=Environment.DEVELOPMENT))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as client:
+        put = await client.put("/api/v1/test/clock", json={"now": "2026-01-01T00:00:00Z"})
+        delete = await client.delete("/api/v1/test/clock")
+    await app.state["ctx"].aclose(app.state["engine"])
+    assert (put.status_code, delete.status_code) == (404, 404)
