@@ -176,7 +176,17 @@ class PaymentEvent(SQLModel, table=True):
     flagged: str | None = Field(default=None, max_length=200)
 
 
-class StripeCommand(SQLModel, table=True):
+class OutboxRow(SQLModel):
+    """What every outbox row carries: when it was queued, a sender's lease, when it went out."""
+
+    created_at: datetime = instant()
+    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease
+    sent_at: datetime | None = instant(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class StripeCommand(OutboxRow, table=True):
     """Outbox of calls owed to Stripe, written in the transaction that decided them and sent after
     it (so a bulk job never waits on Stripe inside a database transaction)."""
 
@@ -187,14 +197,9 @@ class StripeCommand(SQLModel, table=True):
     kind: str = Field(max_length=32)  # cancel_payment_intent
     payment_intent_id: str = Field(max_length=255)
     order_id: str = Field(max_length=36)
-    created_at: datetime = instant()
-    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease
-    sent_at: datetime | None = instant(nullable=True)
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=500)
 
 
-class OutboxEmail(SQLModel, table=True):
+class OutboxEmail(OutboxRow, table=True):
     """E-mails to customers, written in the transaction of what they announce and sent after it
     (RS-IV.5 order information, RS-V.1 instalments declined, delivery started, cancellations)."""
 
@@ -207,11 +212,6 @@ class OutboxEmail(SQLModel, table=True):
     subject: str = Field(max_length=200)
     body: str
     kind: str = Field(max_length=40)
-    created_at: datetime = instant()
-    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease
-    sent_at: datetime | None = instant(nullable=True)
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=500)
 
 
 class IdempotencyRecord(SQLModel, table=True):
