@@ -27,6 +27,7 @@ from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_emails
+from shop.services.orders_common import OrderAggregate
 from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class ProviderUnavailable(DomainError):
 class Placed:
     order_id: str
     replayed: IdempotencyRecord | None = None
+    created: OrderAggregate | None = None
+    """The order as just written (no need to read it back for the answer)."""
 
 
 async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
@@ -99,8 +102,9 @@ async def place_order(
     intent = await _create_intent(ctx, order_id, priced) if request.payment_method == CARD else None
     try:
         async with ctx.sessions() as session, session.begin():
-            order = await _insert_order(session, order_id, request, priced, customer_id=customer_id,
-                                        intent=intent, now=now, claim=claim)
+            created = await _insert_order(session, order_id, request, priced, customer_id=customer_id,
+                                          intent=intent, now=now, claim=claim)
+            order = created.order
             email = await queue_notice(session, order, notices.order_received(
                 order.number, notices.shown(order.total_minor, order.currency),
                 None if order.payment_due_at is None else f"{order.payment_due_at:%Y-%m-%d %H:%M} UTC"), now)
@@ -117,7 +121,7 @@ async def place_order(
         await _abandon_intent(ctx, intent)
         raise
     await send_emails(ctx, [email])
-    return Placed(order_id)
+    return Placed(order_id, created=created)
 
 
 async def _create_intent(ctx: ShopContext, order_id: str, priced: Quote) -> CreatedIntent:
@@ -154,7 +158,7 @@ async def _insert_order(
     intent: CreatedIntent | None,
     now: datetime,
     claim: IdempotencyClaim | None,
-) -> Order:
+) -> OrderAggregate:
     # Serialise one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5).
     await session.exec(select(User.id).where(User.id == customer_id).with_for_update())
     check_orderable(priced, await already_ordered(session, customer_id, [l.product.sku for l in priced.lines]))
@@ -194,18 +198,20 @@ async def _insert_order(
     )
     session.add(order)
     await session.flush()  # the order row exists before lines and entries point at it
-    for line in priced.lines:
-        product = line.product
-        session.add(OrderLine(
-            order_id=order_id, sku=product.sku, name=product.name, model=product.model,
-            category=product.category, quantity=line.quantity,
+    lines = [
+        OrderLine(
+            order_id=order_id, sku=line.product.sku, name=line.product.name, model=line.product.model,
+            category=line.product.category, quantity=line.quantity,
             unit_price_minor=line.unit_price.amount_minor, vat_rate=str(priced.vat_rate),
-            requires_imei=product.requires_imei, returnable=product.returnable,
-            set_items=list(product.set_items),
-        ))
-    session.add(TimelineEntry(order_id=order_id, at=now, from_state=None, to_state=state.value,
-                              event="place", actor=f"customer:{customer_id}",
-                              reason=f"terms {order.terms_version} accepted", clause="RS-IV.1"))
+            requires_imei=line.product.requires_imei, returnable=line.product.returnable,
+            set_items=list(line.product.set_items),
+        )
+        for line in priced.lines
+    ]
+    placed = TimelineEntry(order_id=order_id, at=now, from_state=None, to_state=state.value, event="place",
+                           actor=f"customer:{customer_id}", reason=f"terms {order.terms_version} accepted",
+                           clause="RS-IV.1")
+    session.add_all([*lines, placed])
     if intent is not None:
         session.add(PaymentEvent(fact_key=f"{intent.id}:created", kind="payment_intent.created",
                                  order_id=order_id, payment_intent_id=intent.id,
@@ -213,4 +219,5 @@ async def _insert_order(
                                  occurred_at=now, recorded_at=now))
     if claim is not None:
         remember(session, claim, order_id, now)
-    return order
+    await session.flush()  # line ids and the entry's id, for the answer
+    return OrderAggregate(order, lines, [placed], [])

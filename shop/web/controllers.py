@@ -29,7 +29,7 @@ Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 
 
-async def order_json(ctx: ShopContext, order_id: FromPath[str], *, customer_id: int | None = None) -> Json:
+async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
     async with ctx.sessions() as session:
         order = await load_order(session, order_id, customer_id=customer_id)
         return presenters.order(await load_aggregate(session, order))
@@ -89,7 +89,8 @@ class OrderController(Controller):
         placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim)
         if placed.replayed is not None and placed.replayed.body is not None:
             return Response(placed.replayed.body, status_code=placed.replayed.status_code or 201)
-        body = await order_json(ctx, placed.order_id, customer_id=principal.id)
+        body = (presenters.order(placed.created) if placed.created is not None
+                else await order_json(ctx, placed.order_id, customer_id=principal.id))
         if claim is not None and placed.replayed is None:
             async with ctx.sessions() as session, session.begin():
                 await store_answer(session, claim, 201, body)
