@@ -48,7 +48,7 @@ test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against lo
 	$(RUN) pytest $(PYTEST_ARGS)
 
 bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~10 min)
-	$(RUN) python -m tests.benchmarks
+	$(RUN) python -m tests.bench
 
 clean: ## remove the virtual environment, tools and the local database
 	rm -rf .venv .tools shop.db shop.db-wal shop.db-shm

@@ -185,11 +185,14 @@ def quote(
                            field="f_code")
     vat_rate = info.vat_rate_on(local_date(now, market))
     lines = []
-    for index, (sku, quantity) in enumerate(merged_lines(request.lines).items()):
+    first_line: dict[str, int] = {}  # a refused SKU is named at its first line as sent
+    for index, line_request in enumerate(request.lines):
+        first_line.setdefault(line_request.sku, index)
+    for sku, quantity in merged_lines(request.lines).items():
         product = products.get(sku)
         if product is None or product.market != market:
             raise InvalidInput("unknown_product", f"no product {sku!r} in market {market}",
-                               field=f"lines[{index}].sku")
+                               field=f"lines[{first_line[sku]}].sku")
         if delivery.method.value not in product.delivery_methods:
             raise InvalidInput(
                 "delivery_method_not_offered",

@@ -27,9 +27,10 @@ class IdempotencyClaim:
 def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None:
     if key is None:
         return None
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise InvalidInput("invalid_idempotency_key",
-                           f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key")
+                           f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, none of them U+0000",
+                           field="Idempotency-Key")
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return IdempotencyClaim(scope, key, hashlib.sha256(canonical.encode()).hexdigest())
 

@@ -6,11 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Request, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from shop.domain.errors import NotFound
 from shop.services.context import ShopContext
 from shop.settings import Settings
 from shop.web.auth import jwt_auth
@@ -24,6 +25,12 @@ from shop.web.errors import EXCEPTION_HANDLERS
 @get("/health", tags=["meta"])
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+async def refuse_nul_in_path(request: Request) -> None:
+    """No resource is named with U+0000 (PostgreSQL cannot even look one up): 404, as for any unknown id."""
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        raise NotFound("not_found", "no such resource")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -42,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
                         StripeWebhookController, TestClockController, health],
+        before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)
     return Litestar(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -38,9 +39,18 @@ def validation_error(_: Request, error: ValidationException) -> Response[dict[st
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]
-    field = errors[0]["field"] if errors else None
+    field = errors[0]["field"] if errors else _missing_parameter(str(error.detail))
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(error.detail)
     return problem(400, "Invalid request", detail, "validation_error", field=field, errors=errors)
+
+
+def _missing_parameter(detail: str) -> str | None:
+    """Litestar reports a missing query/header/path parameter only in its message."""
+    missing = re.match(r"Missing required \w+ parameter '([^']+)'", detail)
+    return missing.group(1) if missing else None
+
+
+_FIELD_IN_MESSAGE = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
 
 
 def _field_name(item: dict[str, Any]) -> str:
@@ -48,9 +58,14 @@ def _field_name(item: dict[str, Any]) -> str:
     source = item.get("source")
     # msgspec reports "$.lines[0].quantity"; Litestar prefixes body fields with "$.".
     key = key.removeprefix("$.")
-    if source in ("query", "header", "path", "cookie") or not key:
+    if source in ("query", "header", "path", "cookie"):
         return key or "body"
-    return key
+    if key in ("data", "$"):  # the body itself
+        key = ""
+    # A missing or unknown member is reported at its object; name the member itself.
+    if named := _FIELD_IN_MESSAGE.match(str(item.get("message", ""))):
+        key = f"{key}.{named.group(1)}" if key else named.group(1)
+    return key or "body"
 
 
 def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:

@@ -12,9 +12,11 @@ from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderReq
 from shop.domain.delivery import DeliveryMethod
 from shop.domain.markets import Market
 
+NO_NUL = r"^[^\x00]*$"
+"""No text holds U+0000: PostgreSQL cannot store it, so it is refused here on every database."""
 Instant = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 instant with offset, e.g. 2026-11-22T10:15:00Z")]
-Text = Annotated[str, msgspec.Meta(max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=64)]
+Text = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=64)]
 
 
 class Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -30,30 +32,30 @@ class GuardianConsentIn(Body):
 
 
 class RegisterIn(Body):
-    email: Annotated[str, msgspec.Meta(max_length=320)]
-    password: Annotated[str, msgspec.Meta(max_length=200)]
+    email: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=320)]
+    password: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200)]
     full_name: Text
     birth_date: date
-    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    phone: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=32)] | None = None
     guardian_consent: GuardianConsentIn | None = None
 
 
 class LoginIn(Body):
-    email: Annotated[str, msgspec.Meta(max_length=320)]
-    password: Annotated[str, msgspec.Meta(max_length=200)]
+    email: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=320)]
+    password: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200)]
 
 
 class AddressIn(Body):
     street: Text
     city: Text
-    postal_code: Annotated[str, msgspec.Meta(max_length=16)]
-    country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+    postal_code: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=16)]
+    country: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=2, max_length=2)]
 
 
 class DeliveryIn(Body):
     method: DeliveryMethod
     recipient: Text
-    phone: Annotated[str, msgspec.Meta(max_length=32)]
+    phone: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=32)]
     address: AddressIn | None = None
     store_id: ShortText | None = None
 
@@ -99,7 +101,7 @@ class OrderIn(QuoteIn, kw_only=True):
 
 
 class CancelIn(Body):
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    reason: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)] | None = None
 
 
 class LineAvailabilityIn(Body):
@@ -113,7 +115,7 @@ class ConfirmIn(Body):
 
 class DeviceIn(Body):
     line_id: int
-    imeis: list[Annotated[str, msgspec.Meta(max_length=32)]]
+    imeis: list[Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=32)]]
 
 
 class ShipIn(Body):

@@ -1,0 +1,363 @@
+"""The floor: the shop's work done by a bare Litestar app with the same SQL statements, written out with
+SQLAlchemy Core `text()` on the same async driver and the same engine settings (shop.adapters.db:
+aiosqlite with one pooled connection and the same pragmas, or asyncpg), in the same transactions,
+plus the same Stripe call (to the same stub, with plain httpx, outside the transaction). No ORM, no
+domain code, no validation beyond what the statements need; the checks that are part of the job stay
+(JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
+
+The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
+placing a card order is 2 reads in one transaction, the Stripe call, then 9 statements in a second
+transaction (the shop answers from the rows it just wrote, so nothing is read back); applying
+`payment_intent.succeeded` is 5 statements in one transaction; an expire-payments batch is 6.
+
+    python -m tests.bench.floor serve PORT                 (DATABASE_URL, STRIPE_API_BASE, SHOP_SECRET_KEY, STRIPE_WEBHOOK_SECRET)
+    python -m tests.bench.floor expire --now ISO --log F   (DATABASE_URL; prints one JSON line)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+from litestar import Litestar, Request, Response, post
+from sqlalchemy import bindparam, text
+
+from shop.adapters.db import create_engine
+
+# --- the statements (as the shop sends them; `FOR UPDATE` and `RETURNING id` where it does) --------
+
+
+def statements(postgres: bool) -> dict[str, Any]:
+    lock = " FOR UPDATE" if postgres else ""
+    returning = " RETURNING {}.id" if postgres else ""
+    s = {
+        "product": "SELECT products.sku, products.market, products.name, products.model, products.category, "
+                   "products.price_minor, products.currency, products.vat_rate, products.on_hand, products.reserved, "
+                   "products.max_per_customer, products.returnable, products.requires_imei, "
+                   "products.delivery_methods, products.set_items FROM products WHERE products.sku IN (:sku)",
+        "ordered": "SELECT order_lines.sku, sum(order_lines.quantity) AS sum_1 FROM order_lines JOIN orders ON "
+                   "orders.id = order_lines.order_id WHERE orders.customer_id = :customer AND orders.state != "
+                   ":cancelled AND order_lines.state != :cancelled_line AND order_lines.sku IN (:sku) "
+                   "GROUP BY order_lines.sku",
+        "lock_customer": "SELECT users.id FROM users WHERE users.id = :customer" + lock,
+        "reserve": "UPDATE products SET reserved=(products.reserved + :q) WHERE products.sku = :sku AND "
+                   "products.on_hand - products.reserved >= :q",
+        "order": "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, "
+                 "items_minor, delivery_minor, total_minor, vat_minor, terms_version, delivery, coupon_code, f_code, "
+                 "placed_at, payment_due_at, expected_delivery_on, paid_at, confirmed_at, shipped_at, delivered_at, "
+                 "cancelled_at, carrier, tracking_number, payment_intent_id, client_secret) VALUES (:id, :number, "
+                 ":customer, :market, :state, :payment_method, :currency, :items, :delivery_minor, :total, :vat, "
+                 ":terms, :delivery, :coupon, :f_code, :placed, :due, :expected, NULL, NULL, NULL, NULL, NULL, NULL, "
+                 "NULL, :pi, :secret)",
+        "line": "INSERT INTO order_lines (order_id, sku, name, model, category, quantity, unit_price_minor, vat_rate, "
+                "requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, :sku, :name, :model, "
+                ":category, :q, :price, :vat_rate, :requires_imei, :returnable, :set_items, :state, :imeis)"
+                + returning.format("order_lines"),
+        "payment_event": "INSERT INTO payment_events (fact_key, kind, order_id, payment_intent_id, amount_minor, "
+                         "currency, occurred_at, recorded_at, flagged) VALUES (:fact_key, :kind, :order_id, :pi, "
+                         ":amount, :currency, :occurred, :recorded, :flagged)" + returning.format("payment_events"),
+        "timeline": "INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, reason, clause) "
+                    "VALUES (:order_id, :at, :from_state, :to_state, :event, :actor, :reason, :clause)"
+                    + returning.format("order_timeline"),
+        "email_of": "SELECT users.email FROM users WHERE users.id = :customer",
+        "outbox": "INSERT INTO outbox_emails (created_at, claimed_until, sent_at, attempts, last_error, order_id, "
+                  "\"to\", subject, body, kind) VALUES (:created, :claimed, NULL, 0, NULL, :order_id, :to, :subject, "
+                  ":body, :kind)" + returning.format("outbox_emails"),
+        # payment_intent.succeeded
+        "order_by_id": "SELECT orders.id, orders.number, orders.customer_id, orders.market, orders.state, "
+                       "orders.payment_method, orders.currency, orders.items_minor, orders.delivery_minor, "
+                       "orders.total_minor, orders.vat_minor, orders.terms_version, orders.delivery, orders.coupon_code, "
+                       "orders.f_code, orders.placed_at, orders.payment_due_at, orders.expected_delivery_on, "
+                       "orders.paid_at, orders.confirmed_at, orders.shipped_at, orders.delivered_at, "
+                       "orders.cancelled_at, orders.carrier, orders.tracking_number, orders.payment_intent_id, "
+                       "orders.client_secret FROM orders WHERE orders.id = :id" + lock,
+        "fact_seen": "SELECT payment_events.id FROM payment_events WHERE payment_events.fact_key = :fact_key",
+        "pay": "UPDATE orders SET state=:state, paid_at=:at WHERE orders.id = :id",
+        # expire-payments, one batch
+        "claim": "UPDATE orders SET state=:to_state, cancelled_at=:now WHERE orders.id IN (SELECT orders.id FROM orders "
+                 "WHERE orders.state = :awaiting AND orders.payment_due_at < :now ORDER BY orders.payment_due_at "
+                 "LIMIT :limit" + (" FOR UPDATE SKIP LOCKED" if postgres else "") + ") AND orders.state = :awaiting "
+                 "RETURNING orders.id, orders.number, orders.payment_due_at, orders.payment_intent_id",
+        "expiry_timeline": "INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, reason, "
+                           "clause) VALUES (:order_id, :at, :from_state, :to_state, :event, :actor, :reason, :clause)",
+        "held": text("SELECT order_lines.sku, sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE "
+                     "order_lines.order_id IN :ids AND order_lines.state != :cancelled GROUP BY order_lines.sku"
+                     ).bindparams(bindparam("ids", expanding=True)),
+        "release": "UPDATE products SET reserved=(products.reserved - :q) WHERE products.sku = :sku",
+        "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts) "
+                        "SELECT orders.id, users.email, :subject_head || orders.number || :subject_tail AS anon_1, "
+                        ":body_head || orders.number || :body_tail AS anon_2, :kind AS anon_3, :now AS anon_4, "
+                        "0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id WHERE orders.id IN :ids"
+                        ).bindparams(bindparam("ids", expanding=True)),
+        "stripe_commands": "INSERT INTO stripe_commands (created_at, attempts, kind, payment_intent_id, order_id) "
+                           "VALUES (:now, 0, :kind, :pi, :order_id)",
+    }
+    return {name: statement if not isinstance(statement, str) else text(statement) for name, statement in s.items()}
+
+
+class Values:
+    """Python values as each driver binds them (the shop's types do the same conversions)."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+
+    def instant(self, value: datetime) -> Any:  # UTCDateTime: naive UTC
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        return naive if self.postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def day(self, value: date) -> Any:
+        return value if self.postgres else value.isoformat()
+
+    def instant_from_db(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+# --- the web floor -----------------------------------------------------------------------------------
+
+
+def build_app() -> Litestar:
+    engine = create_engine(os.environ["DATABASE_URL"])
+    postgres = engine.dialect.name == "postgresql"
+    sql, v = statements(postgres), Values(postgres)
+    secret_key = os.environ["SHOP_SECRET_KEY"]
+    webhook_secret = os.environ["STRIPE_WEBHOOK_SECRET"].encode()
+    stripe_key = os.environ.get("STRIPE_SECRET_KEY", "sk_test_bench")
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    def customer_of(request: Request[Any, Any, Any]) -> int:
+        header = request.headers.get("authorization", "")
+        try:
+            return int(jwt.decode(header.removeprefix("Bearer "), secret_key, algorithms=["HS256"])["sub"])
+        except Exception as error:  # noqa: BLE001 - any bad token is a 401
+            raise _unauthorized() from error
+
+    @post("/api/v1/orders", status_code=201)
+    async def place(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        customer = customer_of(request)
+        body = await request.json()
+        line = body["lines"][0]
+        sku, quantity = line["sku"], int(line["quantity"])
+        async with engine.connect() as db:  # the shop's read transaction (rolled back)
+            product = (await db.execute(sql["product"], {"sku": sku})).one()
+            ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
+                                                          "cancelled_line": "cancelled", "sku": sku})).all()
+        if sum(int(row[1]) for row in ordered) + quantity > product.max_per_customer:
+            return Response({"code": "max_per_customer"}, status_code=409)
+        items = product.price_minor * quantity
+        delivery_minor = 0 if items >= 1_000_000 else 39_000
+        total = items + delivery_minor
+        vat = round(total * 20 / 120)
+        order_id = str(uuid.uuid4())
+        stripe = holder.get("stripe")
+        if stripe is None:
+            stripe = holder["stripe"] = httpx.AsyncClient(base_url=os.environ["STRIPE_API_BASE"], timeout=80)
+        answer = await stripe.post("/v1/payment_intents", data={
+            "amount": str(total), "currency": product.currency.lower(), "metadata[order_id]": order_id,
+        }, headers={"Authorization": f"Bearer {stripe_key}", "Idempotency-Key": f"order:{order_id}:intent"})
+        if answer.status_code != 200:
+            return Response({"code": "payment_provider_unavailable"}, status_code=503)
+        intent = answer.json()
+        now = datetime.now(UTC)
+        due = now + timedelta(hours=2)
+        expected = now.date() + timedelta(days=3)
+        number = f"RS{now:%y%m%d}-{secrets.token_hex(6).upper()}"
+        delivery = body["delivery"]
+        customer_actor = f"customer:{customer}"
+        async with engine.begin() as db:  # the shop's write transaction
+            await db.execute(sql["lock_customer"], {"customer": customer})
+            ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
+                                                          "cancelled_line": "cancelled", "sku": sku})).all()
+            if sum(int(row[1]) for row in ordered) + quantity > product.max_per_customer:
+                raise RuntimeError("max_per_customer")
+            if (await db.execute(sql["reserve"], {"q": quantity, "sku": sku})).rowcount != 1:
+                raise RuntimeError("out_of_stock")
+            await db.execute(sql["order"], {
+                "id": order_id, "number": number, "customer": customer, "market": "RS", "state": "awaiting_payment",
+                "payment_method": "card", "currency": product.currency, "items": items,
+                "delivery_minor": delivery_minor, "total": total, "vat": vat, "terms": body["terms_version"],
+                "delivery": json.dumps(delivery), "coupon": None, "f_code": None, "placed": v.instant(now),
+                "due": v.instant(due), "expected": v.day(expected), "pi": intent["id"],
+                "secret": intent["client_secret"]})
+            inserted = await db.execute(sql["line"], {
+                "order_id": order_id, "sku": sku, "name": product.name, "model": product.model,
+                "category": product.category, "q": quantity, "price": product.price_minor, "vat_rate": "0.2",
+                "requires_imei": bool(product.requires_imei), "returnable": bool(product.returnable),
+                "set_items": "[]", "state": "ordered", "imeis": "[]"})
+            line_id = inserted.scalar_one() if postgres else inserted.lastrowid
+            await db.execute(sql["payment_event"], {
+                "fact_key": f"{intent['id']}:created", "kind": "payment_intent.created", "order_id": order_id,
+                "pi": intent["id"], "amount": total, "currency": product.currency, "occurred": v.instant(now),
+                "recorded": v.instant(now), "flagged": None})
+            await db.execute(sql["timeline"], {
+                "order_id": order_id, "at": v.instant(now), "from_state": None, "to_state": "awaiting_payment",
+                "event": "place", "actor": customer_actor, "reason": "terms 2025-12-18 accepted",
+                "clause": "RS-IV.1"})
+            email = (await db.execute(sql["email_of"], {"customer": customer})).scalar_one()
+            await db.execute(sql["outbox"], {
+                "created": v.instant(now), "claimed": v.instant(now + timedelta(minutes=5)), "order_id": order_id,
+                "to": email, "subject": f"Order {number} received",
+                "body": f"We received your order {number} for {total / 100:.2f} {product.currency}.\n"
+                        f"Please pay by {due:%Y-%m-%d %H:%M} UTC (RS-V.1: unpaid orders are cancelled after 2 "
+                        "hours).\nYou may cancel it until we tell you that delivery has started (RS-IV.5).\n",
+                "kind": "order_received"})
+        money = {"currency": product.currency}
+        stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return Response({
+            "id": order_id, "number": number, "market": "RS", "state": "awaiting_payment",
+            "payment_method": "card", "terms_version": body["terms_version"],
+            "lines": [{"id": line_id, "sku": sku, "name": product.name, "model": product.model,
+                       "quantity": quantity, "unit_price": {"amount_minor": product.price_minor, **money},
+                       "vat_rate": "0.2", "state": "ordered", "imeis": [], "returnable": bool(product.returnable),
+                       "set_items": []}],
+            "items": {"amount_minor": items, **money}, "delivery_charge": {"amount_minor": delivery_minor, **money},
+            "vat": {"amount_minor": vat, **money}, "total": {"amount_minor": total, **money},
+            "delivery": delivery, "placed_at": stamp,
+            "payment_due_at": due.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "expected_delivery_on": expected.isoformat(), "delivered_at": None, "carrier": None,
+            "tracking_number": None, "deadlines": [], "refunds": [], "invoices": [], "perks": [],
+            "timeline": [{"at": stamp, "from_state": None, "to_state": "awaiting_payment", "event": "place",
+                          "actor": customer_actor, "reason": "terms 2025-12-18 accepted", "clause": "RS-IV.1"}],
+            "payment": {"provider": "stripe", "payment_intent_id": intent["id"],
+                        "client_secret": intent["client_secret"]},
+        }, status_code=201)
+
+    @post("/api/v1/webhooks/stripe", status_code=200)
+    async def webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        payload = await request.body()
+        if not verified(payload, request.headers.get("stripe-signature", ""), webhook_secret):
+            return Response({"code": "invalid_signature"}, status_code=400)
+        event = json.loads(payload)
+        intent = event["data"]["object"]
+        now = datetime.now(UTC)
+        fact_key = f"{intent['id']}:succeeded"
+        async with engine.begin() as db:  # the shop's statements for payment_intent.succeeded
+            order = (await db.execute(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})).one_or_none()
+            if order is None:
+                return Response({"received": True, "result": "flagged"}, status_code=200)
+            if (await db.execute(sql["fact_seen"], {"fact_key": fact_key})).first() is not None:
+                return Response({"received": True, "result": "duplicate"}, status_code=200)
+            await db.execute(sql["payment_event"], {
+                "fact_key": fact_key, "kind": event["type"], "order_id": order.id, "pi": intent["id"],
+                "amount": intent["amount"], "currency": intent["currency"].upper(),
+                "occurred": v.instant(datetime.fromtimestamp(event["created"], UTC)), "recorded": v.instant(now),
+                "flagged": None})
+            if order.state != "awaiting_payment":
+                return Response({"received": True, "result": "recorded"}, status_code=200)
+            await db.execute(sql["pay"], {"state": "paid", "at": v.instant(now), "id": order.id})
+            await db.execute(sql["timeline"], {
+                "order_id": order.id, "at": v.instant(now), "from_state": "awaiting_payment", "to_state": "paid",
+                "event": "pay", "actor": "stripe", "reason": f"PaymentIntent {intent['id']} succeeded",
+                "clause": "RS-V.1"})
+        return Response({"received": True, "result": "paid"}, status_code=200)
+
+    async def close() -> None:
+        if "stripe" in holder:
+            await holder["stripe"].aclose()
+        await engine.dispose()
+
+    return Litestar(route_handlers=[place, webhook], on_shutdown=[close], debug=False)
+
+
+def _unauthorized() -> Exception:
+    from litestar.exceptions import NotAuthorizedException
+
+    return NotAuthorizedException("invalid token")
+
+
+def verified(payload: bytes, header: str, secret: bytes, tolerance: int = 300) -> bool:
+    """What stripe.WebhookSignature.verify_header checks: an HMAC-SHA256 `v1` of `t.payload`, recent."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    expected = hmac.new(secret, f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts.get("v1", "")) and abs(time.time() - timestamp) <= tolerance
+
+
+# --- the expiry floor ----------------------------------------------------------------------------------
+
+
+async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000) -> dict[str, Any]:
+    """expire-payments' database work, bare: per batch the claim (UPDATE … RETURNING), the timeline
+    rows, the stock release, the notices (INSERT … SELECT) and the Stripe outbox rows, one
+    transaction each, and one line per cancelled order written out, as the job does."""
+    from shop.domain.notices import order_cancelled
+
+    engine = create_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    sql, v = statements(postgres), Values(postgres)
+    mark = "\x00number\x00"
+    notice = order_cancelled(mark, "it was not paid within 2 hours", "RS-V.1", None)
+    (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
+    at = v.instant(now)
+    cancelled = 0
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        while True:
+            async with engine.begin() as db:
+                claimed = (await db.execute(sql["claim"], {"to_state": "cancelled", "now": at,
+                                                           "awaiting": "awaiting_payment", "limit": batch_size})).all()
+                if not claimed:
+                    break
+                ids = [row[0] for row in claimed]
+                await db.execute(sql["expiry_timeline"], [
+                    {"order_id": row[0], "at": at, "from_state": "awaiting_payment", "to_state": "cancelled",
+                     "event": "expire_payment", "actor": "system:expire-payments", "clause": "RS-V.1",
+                     "reason": f"not paid by {v.instant_from_db(row[2]).isoformat()}"} for row in claimed])
+                held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
+                for sku, quantity in sorted(held):
+                    await db.execute(sql["release"], {"q": quantity, "sku": sku})
+                await db.execute(sql["notices"], {"subject_head": subject_head, "subject_tail": subject_tail,
+                                                  "body_head": body_head, "body_tail": body_tail,
+                                                  "kind": notice.kind, "now": at, "ids": ids})
+                await db.execute(sql["stripe_commands"], [
+                    {"now": at, "kind": "cancel_payment_intent", "pi": row[3], "order_id": row[0]}
+                    for row in claimed if row[3]])
+            for order_id, number, due, _ in claimed:
+                log.write(f"cancelled {number} ({order_id}): not paid by "
+                          f"{v.instant_from_db(due):%Y-%m-%dT%H:%M:%SZ} [RS-V.1]\n")
+            cancelled += len(claimed)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    return {"cancelled": cancelled, "database_seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.floor")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve")
+    serve.add_argument("port", type=int)
+    expiry = commands.add_parser("expire")
+    expiry.add_argument("--now", required=True)
+    expiry.add_argument("--log", required=True)
+    args = parser.parse_args()
+    if args.command == "serve":
+        import uvicorn
+
+        from tests.bench.stripe_stub import exit_with_parent
+
+        exit_with_parent()
+        uvicorn.run(build_app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    else:
+        now = datetime.fromisoformat(args.now).astimezone(UTC)
+        print(json.dumps(asyncio.run(expire(os.environ["DATABASE_URL"], now, args.log))))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

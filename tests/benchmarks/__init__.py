@@ -1,1 +1,0 @@
-"""`make bench`: the shop under uvicorn as in production, driven over loopback (not a pytest suite)."""

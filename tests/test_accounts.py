@@ -1,0 +1,230 @@
+"""Who may buy: an account, logged in (RS-I.1); a minor only with a guardian's consent (RS-I.2);
+a customer sees only their own orders and no ops endpoint (STOREFRONT-API.md, Conventions)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from shop.adapters.tables import User
+from shop.settings import Settings
+from shop.web.app import create_app
+from shop.web.auth import issue_token, jwt_auth
+from tests.support import order_body
+
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+CLOCK = "/api/v1/test/clock"
+PASSWORD = "correct horse battery"
+
+
+def person(email: str = "mina@mail.example.rs", **extra) -> dict:
+    return {"email": email, "password": PASSWORD, "full_name": "Mina Marić", "birth_date": "1990-01-31", **extra}
+
+
+def assert_problem(response, status: int, **members) -> dict:
+    """`response` is an RFC 9457 problem with `status` and the given members (code, clause, field)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert {name: body.get(name) for name in members} == members, body
+    return body
+
+
+async def stored_user(shop, email: str) -> User:
+    async with shop.ctx.sessions() as session:
+        return (await session.exec(select(User).where(User.email == email))).one()
+
+
+# --- registering -----------------------------------------------------------------------------------
+
+
+async def test_customer_registers_with_201_RS_I_1(shop):
+    response = await shop.http.post(REGISTER, json=person())
+
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == "mina@mail.example.rs"
+    assert "password" not in response.text and "hash" not in response.text
+
+
+async def test_an_email_registers_once_whatever_its_case_RS_I_1(shop):
+    await shop.http.post(REGISTER, json=person())
+
+    again = await shop.http.post(REGISTER, json=person(email="MINA@Mail.Example.RS"))
+
+    assert_problem(again, 409, code="email_taken")
+
+
+@pytest.mark.parametrize("email", ["not-an-address", "mina@", "@mail.example.rs", ""])
+async def test_invalid_email_is_refused_naming_the_field_RS_IV_2(shop, email):
+    response = await shop.http.post(REGISTER, json=person(email=email))
+
+    assert_problem(response, 422, field="email")
+
+
+async def test_short_password_is_refused_naming_the_field(shop):
+    response = await shop.http.post(REGISTER, json=person(password="short"))
+
+    assert_problem(response, 422, code="password_too_short", field="password")
+
+
+# --- minors (RS-I.2) -------------------------------------------------------------------------------
+
+
+async def test_minor_needs_guardian_consent_RS_I_2(shop):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T10:00:00Z"})
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2010-06-01"))
+
+    assert_problem(response, 422, code="guardian_consent_required", clause="RS-I.2", field="guardian_consent")
+    async with shop.ctx.sessions() as session:
+        assert (await session.exec(select(User))).all() == []
+
+
+async def test_minor_with_consent_registers_and_the_consent_is_recorded_RS_I_2(shop):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T10:00:00Z"})
+    consent = {"guardian_name": "Jelena Marić", "given_at": "2026-11-20"}
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2010-06-01", guardian_consent=consent))
+
+    assert response.status_code == 201, response.text
+    user = await stored_user(shop, "mina@mail.example.rs")  # producible on request
+    assert (user.guardian_name, user.guardian_consent_given_at.isoformat()) == ("Jelena Marić", "2026-11-20")
+
+
+async def test_consent_given_in_the_future_is_refused_RS_I_2(shop):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T10:00:00Z"})
+    consent = {"guardian_name": "Jelena Marić", "given_at": "2026-12-01"}
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2010-06-01", guardian_consent=consent))
+
+    assert_problem(response, 422, clause="RS-I.2", field="guardian_consent.given_at")
+
+
+@pytest.mark.parametrize(("birth_date", "status"), [
+    ("2008-11-22", 201),  # 18 today: of age, no consent needed
+    ("2008-11-23", 422),  # 18 tomorrow: still a minor
+])
+async def test_the_eighteenth_birthday_is_the_boundary_RS_I_2(shop, birth_date, status):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T12:00:00Z"})
+
+    response = await shop.http.post(REGISTER, json=person(birth_date=birth_date))
+
+    assert response.status_code == status, response.text
+
+
+async def test_an_adult_record_carries_no_consent_RS_I_2(shop):
+    await shop.http.post(REGISTER, json=person())
+
+    user = await stored_user(shop, "mina@mail.example.rs")
+
+    assert (user.guardian_name, user.guardian_consent_given_at) == (None, None)
+
+
+# --- logging in ------------------------------------------------------------------------------------
+
+
+async def test_login_returns_a_bearer_token_that_opens_the_account_RS_I_1(shop):
+    await shop.http.post(REGISTER, json=person())
+
+    response = await shop.http.post(LOGIN, json={"email": "mina@mail.example.rs", "password": PASSWORD})
+
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["token_type"] == "bearer" and isinstance(token["access_token"], str) and token["access_token"]
+    mine = await shop.http.get("/api/v1/orders", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert (mine.status_code, mine.json()) == (200, [])
+
+
+@pytest.mark.parametrize("credentials", [
+    {"email": "mina@mail.example.rs", "password": "wrong password"},
+    {"email": "nobody@mail.example.rs", "password": PASSWORD},
+])
+async def test_wrong_credentials_are_a_401_problem_RS_I_1(shop, credentials):
+    await shop.http.post(REGISTER, json=person())
+
+    response = await shop.http.post(LOGIN, json=credentials)
+
+    assert_problem(response, 401, code="invalid_credentials")
+    assert "access_token" not in response.json()
+
+
+# --- who sees what ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic bWluYTpwYXNz",
+                                           "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.forged"])
+async def test_customer_endpoints_need_a_valid_token_RS_I_1(shop, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    calls = [("GET", "/api/v1/orders", None), ("POST", "/api/v1/orders", order_body()),
+             ("GET", "/api/v1/orders/00000000-0000-0000-0000-000000000000", None),
+             ("POST", "/api/v1/orders/00000000-0000-0000-0000-000000000000/cancel", None)]
+
+    for method, path, body in calls:
+        response = await shop.http.request(method, path, json=body, headers=headers)
+        assert_problem(response, 401)
+
+
+async def test_a_token_signed_with_another_key_is_refused_whatever_it_claims(shop):
+    await shop.ops()  # the staff account exists
+    forged = issue_token(jwt_auth("not the shop's key, but long enough 0123456789"), user_id=1, is_ops=True)
+
+    response = await shop.http.put("/api/v1/ops/products/rs-15t-12-256/stock", json={"in_stock": 0},
+                                   headers={"Authorization": f"Bearer {forged}"})
+
+    assert_problem(response, 401)
+
+
+async def test_a_customer_cannot_use_ops_endpoints(shop):
+    customer = await shop.customer()
+    order = await shop.place(customer)
+    calls = [("POST", f"/api/v1/ops/orders/{order['id']}/confirm", {"lines": []}),
+             ("POST", f"/api/v1/ops/orders/{order['id']}/delivery-failed", {"reason": "absent"}),
+             ("POST", f"/api/v1/ops/orders/{order['id']}/out-of-stock", {}),
+             ("GET", f"/api/v1/ops/orders/{order['id']}", None),
+             ("PUT", "/api/v1/ops/products/rs-15t-12-256/stock", {"in_stock": 0})]
+
+    for method, path, body in calls:
+        response = await shop.http.request(method, path, json=body, headers=customer)
+        assert_problem(response, 403)
+    assert (await shop.order(customer, order["id"]))["state"] == "awaiting_payment"
+
+
+async def test_another_customers_order_answers_404_RS_I_1(shop):
+    owner, stranger = await shop.customer(), await shop.customer()
+    order = await shop.place(owner)
+
+    seen = await shop.http.get(f"/api/v1/orders/{order['id']}", headers=stranger)
+    cancelled = await shop.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=stranger)
+    listed = await shop.http.get("/api/v1/orders", headers=stranger)
+
+    assert_problem(seen, 404, code="order_not_found")
+    assert_problem(cancelled, 404, code="order_not_found")
+    assert listed.json() == []
+    assert (await shop.order(owner, order["id"]))["state"] == "awaiting_payment"
+
+
+# --- the test clock exists only in the test environment --------------------------------------------
+
+
+async def test_test_clock_answers_404_outside_the_test_environment(shop, settings):
+    development = create_app(Settings.from_env({
+        "DATABASE_URL": settings.database_url, "SHOP_ENV": "development",
+        "STRIPE_SECRET_KEY": settings.stripe_secret_key, "STRIPE_API_BASE": settings.stripe_api_base,
+    }))
+    await shop.http.put(CLOCK, json={"now": "2040-01-01T00:00:00Z"})  # set through the test app
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=development),
+                                     base_url="http://shop.test") as client:
+            put = await client.put(CLOCK, json={"now": "2040-01-01T00:00:00Z"})
+            delete = await client.delete(CLOCK)
+            # A clock row left in the database does not move "now" there: born 2012, a minor today.
+            minor = await client.post(REGISTER, json=person(birth_date="2012-01-01"))
+    finally:
+        await development.state["ctx"].aclose(development.state["engine"])
+
+    assert_problem(put, 404)
+    assert_problem(delete, 404)
+    assert_problem(minor, 422, code="guardian_consent_required", clause="RS-I.2")
