@@ -234,3 +234,9 @@ class TestClock(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     now: datetime = instant()
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model, for statements that need no ORM objects (the hot paths: a Core
+    statement skips the ORM's compile and load steps, about half of a small statement's cost)."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+import secrets
 from decimal import Decimal
 from typing import Protocol
 
@@ -232,3 +233,15 @@ def check_orderable(quote: Quote, already_ordered: Mapping[str, int]) -> None:
             )
         if not line.available:
             raise Conflict("out_of_stock", f"{product.name} is out of stock", clause="RS-V.5.6")
+
+
+ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
+ORDER_NUMBER_RANDOM_CHARACTERS = 12  # 60 bits: a million orders a day collide about once in 2 million days
+
+
+def order_number(market: Market, placed_on: date) -> str:
+    """What the customer quotes to staff: the market, the local day it was placed and a random part
+    long enough that numbers never repeat in practice (a 24-bit part repeated within a few thousand
+    orders a day, and the second order failed)."""
+    suffix = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_RANDOM_CHARACTERS))
+    return f"{market.value}{placed_on:%y%m%d}-{suffix}"

@@ -4,13 +4,15 @@ sent stays queued for the next attempt."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.tables import Order, OutboxEmail, User
+from shop.adapters.tables import Order, OutboxEmail, User, table_of
 from shop.domain.notices import Notice
 from shop.services.context import ShopContext
 from shop.services.outbox import LEASE, lease
@@ -18,16 +20,31 @@ from shop.services.outbox import LEASE, lease
 log = logging.getLogger(__name__)
 
 
-async def queue_notice(session: AsyncSession, order: Order, notice: Notice, now: datetime) -> OutboxEmail:
-    """Queue the e-mail in the caller's transaction; send it with `send_emails` after the commit."""
-    address = (await session.exec(select(User.email).where(User.id == order.customer_id))).one()
-    email = OutboxEmail(order_id=order.id, to=address, subject=notice.subject, body=notice.body,
-                        kind=notice.kind, created_at=now, claimed_until=now + LEASE)  # ours to send
-    session.add(email)
-    return email
+_EMAIL_OF = select(table_of(User).c.email).where(table_of(User).c.id == bindparam("customer_id"))
+_QUEUE = insert(table_of(OutboxEmail)).returning(*table_of(OutboxEmail).c)
 
 
-async def send_emails(ctx: ShopContext, emails: list[OutboxEmail]) -> int:
+class QueuedEmail(Protocol):
+    id: int | None
+    to: str
+    subject: str
+    body: str
+    sent_at: datetime | None
+
+
+async def queue_notice(session: AsyncSession, order: Order | Row[Any], notice: Notice, now: datetime,
+                       *, address: str | None = None) -> QueuedEmail:
+    """Queue the e-mail in the caller's transaction; send it with `send_emails` after the commit.
+    `address`: the customer's, when the caller has already read it."""
+    if address is None:
+        address = (await session.exec(_EMAIL_OF, params={"customer_id": order.customer_id})).one()
+    return (await session.exec(_QUEUE, params={  # type: ignore[no-any-return]
+        "order_id": order.id, "to": address, "subject": notice.subject, "body": notice.body,
+        "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE,  # ours to send
+    })).one()
+
+
+async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:
     """Send e-mails this process queued (never another's: no double sending); returns how many
     went out. Without SMTP_HOST they stay queued."""
     if not ctx.mailer.configured:

@@ -11,14 +11,14 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.tables import Order, OrderLine, OutboxEmail, PaymentEvent, Refund
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund
 from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.mail import queue_notice, send_emails
+from shop.services.mail import QueuedEmail, queue_notice, send_emails
 from shop.services.orders_common import apply_transition, load_lines, load_order
 from shop.services.refunds import INSTALLMENT_APPROVED, open_refund, send_refund
 
@@ -48,7 +48,7 @@ async def _release_open_lines(session: AsyncSession, lines: Sequence[OrderLine])
 
 
 async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None],
-                  emails: Sequence[OutboxEmail] = ()) -> None:
+                  emails: Sequence[QueuedEmail] = ()) -> None:
     """After the commit: send the refunds and the e-mails."""
     for refund in refunds:
         if refund is not None:
@@ -57,7 +57,7 @@ async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | Non
 
 
 async def _tell_cancelled(session: AsyncSession, order: Order, reason: str, clause: str,
-                          refund: Refund | None, now: datetime) -> OutboxEmail:
+                          refund: Refund | None, now: datetime) -> QueuedEmail:
     amount = notices.shown(refund.amount_minor, refund.currency) if refund else None
     return await queue_notice(session, order, notices.order_cancelled(order.number, reason, clause, amount), now)
 
@@ -223,7 +223,7 @@ async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailu
 async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, *, actor: str) -> None:
     """RS-V.1 exception: an instalment order waits for the provider; declined → cancelled and the
     customer told why."""
-    emails: list[OutboxEmail] = []
+    emails: list[QueuedEmail] = []
     async with ctx.sessions() as session, session.begin():
         order = await load_order(session, order_id, lock=True)
         now = await ctx.now(session)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,10 +25,13 @@ STATE_TIMESTAMPS = {
 
 @dataclass
 class OrderAggregate:
-    order: Order
-    lines: list[OrderLine]
-    timeline: list[TimelineEntry]
-    refunds: list[Refund]
+    """An order with its lines, timeline and refunds, as table objects or as the rows an INSERT …
+    RETURNING just gave back (the same attributes)."""
+
+    order: Order | Row[Any]
+    lines: Sequence[OrderLine | Row[Any]]
+    timeline: Sequence[TimelineEntry | Row[Any]]
+    refunds: Sequence[Refund]
 
 
 async def load_order(

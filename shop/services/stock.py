@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.tables import Product
+from shop.adapters.tables import Product, table_of
+
+
+_products = table_of(Product)
+_RESERVE = (
+    update(_products)
+    .where(_products.c.sku == bindparam("b_sku"),
+           _products.c.on_hand - _products.c.reserved >= bindparam("b_quantity"))
+    .values(reserved=_products.c.reserved + bindparam("b_quantity"))
+)  # built once on the Core table: the order path only binds values
 
 
 async def reserve(session: AsyncSession, sku: str, quantity: int) -> bool:
     """Hold `quantity` units for an order; False when fewer are free (RS-V.5.6)."""
-    result = await session.exec(
-        update(Product)
-        .where(Product.sku == sku, Product.on_hand - Product.reserved >= quantity)
-        .values(reserved=Product.reserved + quantity)
-    )
+    result = await session.exec(_RESERVE, params={"b_sku": sku, "b_quantity": quantity})
     return result.rowcount == 1
 
 

@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)
+    for chatty in ("stripe", "httpx", "aiohttp"):  # a line per Stripe call at INFO: noise, and 0.1 ms each
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return Litestar(
         route_handlers=[api],
         dependencies={

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import httpx
 from sqlalchemy import event, text
 
-from tests.bench.common import BENCH_ENV, SKU, WEBHOOK_SECRET, order_payload, succeeded_event
+from tests.bench.common import BENCH_ENV, WEBHOOK_SECRET, order_payload, succeeded_event
 
 _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
 
