@@ -52,23 +52,23 @@ class Placed:
 
 # The order path's statements, built once on the Core tables: building a SQLAlchemy expression
 # costs more (about 150 µs) than SQLite takes to run it, and the ORM's compile and load steps as much
-# again, so the hot path only binds values.
+# again, so the hot path only binds values. One statement per SKU, not `IN (…)`: an expanding
+# parameter is compiled again on every call, and an order has one or a few SKUs.
 _products, _orders, _lines, _users = table_of(Product), table_of(Order), table_of(OrderLine), table_of(User)
 _free_units = _products.c.on_hand - _products.c.reserved
 _PRODUCTS = (
     select(*_products.c, case((_free_units > 0, _free_units), else_=0).label("available"))
-    .where(_products.c.sku.in_(bindparam("skus", expanding=True)))
+    .where(_products.c.sku == bindparam("sku"))
 )
 _ALREADY_ORDERED = (
-    select(_lines.c.sku, func.sum(_lines.c.quantity))
+    select(func.coalesce(func.sum(_lines.c.quantity), 0))
     .join(_orders, _orders.c.id == _lines.c.order_id)
     .where(
         _orders.c.customer_id == bindparam("customer_id"),
         _orders.c.state != OrderState.CANCELLED.value,
         _lines.c.state != "cancelled",
-        _lines.c.sku.in_(bindparam("skus", expanding=True)),
+        _lines.c.sku == bindparam("sku"),
     )
-    .group_by(_lines.c.sku)
 )
 # Serialises one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5);
 # the address for the e-mail comes with it.
@@ -81,8 +81,11 @@ _INSERT_FACT = insert(table_of(PaymentEvent))
 
 async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, ProductFacts]:
     """The catalogue rows of these SKUs, each with its free units as `available`."""
-    rows = await session.exec(_PRODUCTS, params={"skus": list(skus)})
-    return {product.sku: product for product in rows}
+    found = {}
+    for sku in dict.fromkeys(skus):
+        if (product := (await session.exec(_PRODUCTS, params={"sku": sku})).first()) is not None:
+            found[sku] = product
+    return found
 
 
 async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
@@ -95,8 +98,8 @@ async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
 
 async def already_ordered(session: AsyncSession, customer_id: int, skus: Iterable[str]) -> dict[str, int]:
     """RS-V.5.5: units of each product in the customer's orders that are not cancelled."""
-    rows = await session.exec(_ALREADY_ORDERED, params={"customer_id": customer_id, "skus": list(skus)})
-    return {sku: int(quantity) for sku, quantity in rows}
+    return {sku: int((await session.exec(_ALREADY_ORDERED, params={"customer_id": customer_id, "sku": sku})).one())
+            for sku in dict.fromkeys(skus)}
 
 
 async def place_order(

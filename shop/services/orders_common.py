@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.tables import Order, OrderLine, Refund, TimelineEntry
+from shop.adapters.tables import Order, OrderLine, Refund, TimelineEntry, table_of
 from shop.domain.errors import NotFound
 from shop.domain.lifecycle import OrderState, Transition, fire
 
@@ -93,4 +93,36 @@ def apply_transition(
             clause=transition.clause,
         )
     )
+    return transition
+
+
+# record_transition's statements, built once: the state with its timestamp, and the timeline entry.
+_orders = table_of(Order)
+_SET_STATE = {
+    stamp: update(_orders).where(_orders.c.id == bindparam("order_id"))
+    .values(state=bindparam("state"), **({stamp: bindparam("at")} if stamp else {}))
+    for stamp in (*STATE_TIMESTAMPS.values(), None)
+}
+_INSERT_ENTRY = insert(table_of(TimelineEntry))
+
+
+async def record_transition(
+    session: AsyncSession,
+    order: Order | Row[Any],
+    event: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    **guard_context: Any,
+) -> Transition:
+    """`apply_transition` for an order read as a row (the hot paths read rows, not table objects):
+    the same check and timeline entry, written with two prebuilt statements."""
+    transition = fire(order.state, event, now=now, **guard_context)
+    await session.exec(_SET_STATE[STATE_TIMESTAMPS.get(transition.to_state)], params={
+        "order_id": order.id, "state": transition.to_state.value, "at": now})
+    await session.exec(_INSERT_ENTRY, params={
+        "order_id": order.id, "at": now, "from_state": transition.from_state.value,
+        "to_state": transition.to_state.value, "event": transition.event, "actor": actor, "reason": reason,
+        "clause": transition.clause})
     return transition

@@ -8,15 +8,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row, bindparam, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry, table_of
 from shop.domain.errors import DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.orders_common import apply_transition, load_lines
+from shop.services.orders_common import apply_transition, load_lines, load_order, record_transition
 from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -48,35 +49,37 @@ def _intent(event: Event) -> dict[str, Any]:
     return event.get("data", {}).get("object", {}) or {}
 
 
-async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Order | None:
+# Every event reads its order and the ledger: statements built once (see services/checkout.py).
+_orders, _facts = table_of(Order), table_of(PaymentEvent)
+_ORDER_BY_ID = select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update()
+_ORDER_BY_INTENT = select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update()
+_FACT_SEEN = select(_facts.c.id).where(_facts.c.fact_key == bindparam("fact_key"))
+_INSERT_FACT = insert(_facts)
+
+
+async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Row[Any] | None:
+    """The order the PaymentIntent is for, locked, as a row (its columns, read-only)."""
     order_id = (intent.get("metadata") or {}).get("order_id")
-    statement = select(Order).with_for_update()
-    if order_id:
-        statement = statement.where(Order.id == order_id)
-    else:
-        statement = statement.where(Order.payment_intent_id == intent.get("id"))
-    return (await session.exec(statement)).one_or_none()
+    statement = _ORDER_BY_ID if order_id else _ORDER_BY_INTENT
+    return (await session.exec(statement, params={"key": order_id or intent.get("id")})).one_or_none()
 
 
-async def _record(session: AsyncSession, event: Event, order: Order | None, now: datetime,
-                  *, fact_key: str | None = None, **fields: Any) -> PaymentEvent | None:
-    """Append the fact unless it was recorded before (then None: nothing more to do). A fact is
+async def _record(session: AsyncSession, event: Event, order: Row[Any] | None, now: datetime,
+                  *, fact_key: str | None = None, **fields: Any) -> bool:
+    """Append the fact unless it was recorded before (then False: nothing more to do). A fact is
     keyed by the event id, or by `fact_key` where two events can state the same fact (Stripe may
     send a second event for one PaymentIntent's success: the money counts once)."""
     fact_key = fact_key or event["id"]
-    existing = await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == fact_key))
-    if existing.first() is not None:
-        return None
+    if (await session.exec(_FACT_SEEN, params={"fact_key": fact_key})).first() is not None:
+        return False
     intent = _intent(event)
-    fact = PaymentEvent(
-        fact_key=fact_key, kind=event["type"], order_id=order.id if order else None,
-        payment_intent_id=intent.get("payment_intent") or intent.get("id"),
-        occurred_at=datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
-        recorded_at=now, **fields,
-    )
-    session.add(fact)
-    await session.flush()
-    return fact
+    await session.exec(_INSERT_FACT, params={
+        "fact_key": fact_key, "kind": event["type"], "order_id": order.id if order else None,
+        "payment_intent_id": intent.get("payment_intent") or intent.get("id"),
+        "occurred_at": datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
+        "recorded_at": now, "amount_minor": None, "currency": None, "flagged": None, **fields,
+    })
+    return True
 
 
 async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
@@ -92,23 +95,23 @@ async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
             flag = "unknown_order"
         elif (amount, currency) != (order.total_minor, order.currency):
             flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
-        fact = await _record(session, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
-                             amount_minor=amount, currency=currency, flagged=flag)
-        if fact is None:
+        if not await _record(session, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
+                             amount_minor=amount, currency=currency, flagged=flag):
             return "duplicate"
         if order is None or flag is not None:
             log.warning("Stripe event %s flagged for staff: %s", event["id"], flag)
             return "flagged"
         if order.state == OrderState.AWAITING_PAYMENT:
-            apply_transition(session, order, "pay", actor="stripe", now=now,
-                             reason=f"PaymentIntent {intent.get('id')} succeeded")
+            await record_transition(session, order, "pay", actor="stripe", now=now,
+                                    reason=f"PaymentIntent {intent.get('id')} succeeded")
             return "paid"
         if order.state == OrderState.CANCELLED:
+            cancelled = await load_order(session, order.id, lock=True)
             paid_at = datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC)
-            if await _honour_timely_payment(session, order, paid_at=paid_at, now=now):
+            if await _honour_timely_payment(session, cancelled, paid_at=paid_at, now=now):
                 return "paid"
             # Money for an order cancelled for any other reason goes back automatically.
-            refund = await open_refund(session, order, amount_minor=None, clause="RS-V.1",
+            refund = await open_refund(session, cancelled, amount_minor=None, clause="RS-V.1",
                                        reason="payment arrived for a cancelled order", now=now)
     if refund is not None:
         await send_refund(ctx, refund, order.payment_intent_id)
@@ -150,8 +153,8 @@ async def _payment_failed(ctx: ShopContext, event: Event) -> str:
     async with ctx.sessions() as session, session.begin():
         now = await ctx.now(session)
         order = await _order_of(session, intent)
-        if await _record(session, event, order, now, amount_minor=intent.get("amount"),
-                         currency=str(intent.get("currency", "")).upper() or None) is None:
+        if not await _record(session, event, order, now, amount_minor=intent.get("amount"),
+                             currency=str(intent.get("currency", "")).upper() or None):
             return "duplicate"
         if order is not None:  # the order stays payable within its window (RS-V.1)
             session.add(TimelineEntry(order_id=order.id, at=now, from_state=order.state,
@@ -172,7 +175,7 @@ async def _refund_changed(ctx: ShopContext, event: Event) -> str:
     refunds = obj.get("refunds", {}).get("data", []) if obj.get("object") == "charge" else [obj]
     async with ctx.sessions() as session, session.begin():
         now = await ctx.now(session)
-        if await _record(session, event, None, now) is None:
+        if not await _record(session, event, None, now):
             return "duplicate"
         for data in refunds:
             row = (await session.exec(

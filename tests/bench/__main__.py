@@ -13,7 +13,7 @@ For each database:
  4. the floor for each (tests/bench/floor.py) and the ratio shop/floor.
 Prints a table per database and writes tests/bench/RESULTS.md.
 
-Settings (environment): BENCH_ORDERS (3000), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
+Settings (environment): BENCH_ORDERS (3000), BENCH_CUSTOMERS (128), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
 BENCH_TOTAL_ORDERS (1000000), BENCH_EXPIRED (100000), BENCH_PHASE_SECONDS (150: a phase stops there
 and says so), BENCH_STRIPE_SEND (5000: the PaymentIntent cancellations the timed job sends, through
 its own `--send-at-most`; the rest stay queued in its outbox; `all` sends all 100,000, ~7 min here).
@@ -36,16 +36,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from tests.bench.capture import kinds, sql_only
 from tests.bench.common import BENCH_ENV, ROOT, SKU, WEBHOOK_SECRET, Child, order_payload, run_job, succeeded_event
 from tests.bench.fill import Scenario, fill_postgres, fill_sqlite
-from tests.bench.load import CallFailed, Run, client, drive, setting
+from tests.bench.load import CallFailed, Run, drive, setting
+from tests.bench.rawhttp import Connection
 from tests.infra.ports import free_port
 
 CONCURRENCY = setting("BENCH_CONCURRENCY", 16)
+CUSTOMERS = setting("BENCH_CUSTOMERS", 128)
 ORDERS = setting("BENCH_ORDERS", 3000)
 WARMUP = setting("BENCH_WARMUP", 200)
 TOTAL_ORDERS = setting("BENCH_TOTAL_ORDERS", 1_000_000)
@@ -143,21 +146,27 @@ def postmaster_pid(pg: Any) -> int | None:
 # --- the phases ------------------------------------------------------------------------------------
 
 async def customers(base: str, tag: str) -> list[tuple[int, dict[str, str]]]:
-    """CONCURRENCY customers (at least 16), registered and logged in through the API."""
-    out = []
+    """CUSTOMERS customers (at least CONCURRENCY), registered and logged in through the API. Orders
+    go round them, so each ends with a few dozen orders, as a real shop's busiest customers do (the
+    per-customer limit, RS-V.5.5, reads a customer's earlier orders on every order)."""
+
+    async def one(http: httpx.AsyncClient, n: int) -> tuple[int, dict[str, str]]:
+        email = f"bench-{tag}-{n}@bench.example.rs"
+        body = {"email": email, "password": "bench password 1", "full_name": f"Bench {n}",
+                "birth_date": "1990-01-01"}
+        answer = await http.post("/api/v1/auth/register", json=body)
+        if answer.status_code != 201:
+            raise RuntimeError(f"register {email}: {answer.status_code} {answer.text[:500]}")
+        login = await http.post("/api/v1/auth/login", json={"email": email, "password": body["password"]})
+        if login.status_code != 200:
+            raise RuntimeError(f"login {email}: {login.status_code} {login.text[:500]}")
+        return answer.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        for n in range(max(16, CONCURRENCY)):
-            email = f"bench-{tag}-{n}@bench.example.rs"
-            body = {"email": email, "password": "bench password 1", "full_name": f"Bench {n}",
-                    "birth_date": "1990-01-01"}
-            answer = await http.post("/api/v1/auth/register", json=body)
-            if answer.status_code != 201:
-                raise RuntimeError(f"register {email}: {answer.status_code} {answer.text[:500]}")
-            customer_id = answer.json()["id"]
-            login = await http.post("/api/v1/auth/login", json={"email": email, "password": body["password"]})
-            if login.status_code != 200:
-                raise RuntimeError(f"login {email}: {login.status_code} {login.text[:500]}")
-            out.append((customer_id, {"Authorization": f"Bearer {login.json()['access_token']}"}))
+        out: list[tuple[int, dict[str, str]]] = []
+        numbers = list(range(max(CUSTOMERS, CONCURRENCY)))
+        for start in range(0, len(numbers), 8):
+            out += await asyncio.gather(*(one(http, n) for n in numbers[start:start + 8]))
     return out
 
 
@@ -166,85 +175,84 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
     """Warm-up, then ORDERS orders at CONCURRENCY, then the webhook events that pay them."""
     payload = order_payload()
 
-    async def place(http: httpx.AsyncClient, index: int) -> dict[str, Any]:
+    async def place(http: Connection, index: int) -> dict[str, Any]:
         _, headers = people[index % len(people)]
-        answer = await http.post("/api/v1/orders", json=payload, headers=headers)
-        if answer.status_code != 201:
-            raise CallFailed(f"POST /api/v1/orders answered {answer.status_code}: {answer.text[:400]}")
+        answer = await http.post_json("/api/v1/orders", payload, headers=headers)
+        if answer.status != 201:
+            raise CallFailed(f"POST /api/v1/orders answered {answer.status}: {answer.text[:400]}")
         order = answer.json()
         if order.get("state") != "awaiting_payment" or not order.get("payment", {}).get("payment_intent_id"):
             raise CallFailed(f"unexpected order answer: {answer.text[:400]}")
         return order
 
     def pay_for(orders: list[Any]) -> Any:
-        async def pay(http: httpx.AsyncClient, index: int) -> str:
+        async def pay(http: Connection, index: int) -> str:
             body, signature = succeeded_event(orders[index], WEBHOOK_SECRET)
-            answer = await http.post("/api/v1/webhooks/stripe", content=body, headers={
+            answer = await http.request("POST", "/api/v1/webhooks/stripe", body=body, headers={
                 "Stripe-Signature": signature, "Content-Type": "application/json"})
             result = answer.json().get("result") if answer.headers.get("content-type", "").startswith(
                 "application/json") else None
-            if answer.status_code != 200 or result != "paid":
-                raise CallFailed(f"webhook answered {answer.status_code}: {answer.text[:400]}")
+            if answer.status != 200 or result != "paid":
+                raise CallFailed(f"webhook answered {answer.status}: {answer.text[:400]}")
             return result
         return pay
 
-    async with client(base, CONCURRENCY) as http:
-        warm = await drive(http, WARMUP, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        cpu, db_cpu = server.cpu_seconds(), tree_cpu_seconds(db_pid) if db_pid else 0.0
-        orders = await drive(http, ORDERS, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        cpu_per_order = (server.cpu_seconds() - cpu) / max(orders.calls, 1) * 1000
-        db_per_order = ((tree_cpu_seconds(db_pid) - db_cpu) / max(orders.calls, 1) * 1000) if db_pid else None
-        say(f"  {name}: {orders.calls} orders in {orders.seconds:.1f} s = {orders.rate:.1f}/s, "
-            f"p50 {orders.p50:.1f} ms, p99 {orders.p99:.1f} ms"
-            + (f" ({len(orders.errors)} failed: {orders.errors[0]})" if orders.errors else "")
-            + (" [stopped at the time limit]" if orders.stopped_early else ""))
-        warm_placed = [order for order in warm.answers if order]
-        await drive(http, len(warm_placed), pay_for(warm_placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        placed = [order for order in orders.answers if order]
-        cpu = server.cpu_seconds()
-        events = await drive(http, len(placed), pay_for(placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        cpu_per_event = (server.cpu_seconds() - cpu) / max(events.calls, 1) * 1000
-        say(f"  {name}: {events.calls} webhook events in {events.seconds:.1f} s = {events.rate:.1f}/s, "
-            f"p50 {events.p50:.1f} ms, p99 {events.p99:.1f} ms"
-            + (f" ({len(events.errors)} failed: {events.errors[0]})" if events.errors else ""))
+    warm = await drive(base, WARMUP, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu, db_cpu = server.cpu_seconds(), tree_cpu_seconds(db_pid) if db_pid else 0.0
+    orders = await drive(base, ORDERS, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_order = (server.cpu_seconds() - cpu) / max(orders.calls, 1) * 1000
+    db_per_order = ((tree_cpu_seconds(db_pid) - db_cpu) / max(orders.calls, 1) * 1000) if db_pid else None
+    say(f"  {name}: {orders.calls} orders in {orders.seconds:.1f} s = {orders.rate:.1f}/s, "
+        f"p50 {orders.p50:.1f} ms, p99 {orders.p99:.1f} ms"
+        + (f" ({len(orders.errors)} failed: {orders.errors[0]})" if orders.errors else "")
+        + (" [stopped at the time limit]" if orders.stopped_early else ""))
+    warm_placed = [order for order in warm.answers if order]
+    await drive(base, len(warm_placed), pay_for(warm_placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    placed = [order for order in orders.answers if order]
+    cpu = server.cpu_seconds()
+    events = await drive(base, len(placed), pay_for(placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_event = (server.cpu_seconds() - cpu) / max(events.calls, 1) * 1000
+    say(f"  {name}: {events.calls} webhook events in {events.seconds:.1f} s = {events.rate:.1f}/s, "
+        f"p50 {events.p50:.1f} ms, p99 {events.p99:.1f} ms"
+        + (f" ({len(events.errors)} failed: {events.errors[0]})" if events.errors else ""))
     return WebResult(orders, events, cpu_per_order, cpu_per_event, db_per_order)
 
 
 @dataclass
 class StripeTrip:
-    raw: Run  # httpx at CONCURRENCY
+    raw: Run  # the same form POST, plain (rawhttp), at CONCURRENCY
     sdk: Run  # the official SDK at CONCURRENCY
-    alone: Run  # httpx, one call at a time
+    alone: Run  # plain, one call at a time
 
 
 async def stripe_round_trip(stub: str) -> StripeTrip:
     """The stub's round trip from here at CONCURRENCY: the same form-encoded create the SDK sends,
-    with plain httpx (as the floor calls it) and through the official SDK (as the shop calls it);
-    and with httpx one call at a time (the round trip without queueing)."""
+    as a plain HTTP POST (tests/bench/rawhttp.py) and through the official SDK on aiohttp (as the
+    shop calls it); and plain, one call at a time (the round trip without queueing)."""
     import stripe
 
-    user_agent = json.dumps({"bindings_version": stripe.VERSION, "lang": "python", "httplib": "httpx",
+    user_agent = json.dumps({"bindings_version": stripe.VERSION, "lang": "python", "httplib": "aiohttp",
                              "lang_version": platform.python_version()})
 
-    async def raw(http: httpx.AsyncClient, index: int) -> None:
-        answer = await http.post("/v1/payment_intents", data={
-            "amount": "349900", "currency": "rsd", "metadata[order_id]": f"rtt-{index}"}, headers={
+    async def raw(http: Connection, index: int) -> None:
+        form = urlencode({"amount": "349900", "currency": "rsd", "metadata[order_id]": f"rtt-{index}"})
+        answer = await http.request("POST", "/v1/payment_intents", body=form.encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded",
             "Authorization": "Bearer sk_test_bench", "Idempotency-Key": f"rtt-{index}",
             "Stripe-Version": stripe.api_version, "X-Stripe-Client-User-Agent": user_agent})
-        if answer.status_code != 200:
-            raise CallFailed(f"stub answered {answer.status_code}: {answer.text[:300]}")
+        if answer.status != 200:
+            raise CallFailed(f"stub answered {answer.status}: {answer.text[:300]}")
 
     n = min(ORDERS, 2000)
-    async with client(stub, CONCURRENCY) as http:
-        await drive(http, WARMUP, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        raw_run = await drive(http, n, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        alone = await drive(http, n // 4, raw, concurrency=1, time_limit=PHASE_SECONDS)
+    await drive(stub, WARMUP, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    raw_run = await drive(stub, n, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    alone = await drive(stub, n // 4, raw, concurrency=1, time_limit=PHASE_SECONDS)
 
-    sdk_http = stripe.HTTPXClient()
+    sdk_http = stripe.AIOHTTPClient()  # as shop.adapters.stripe_gateway
     sdk = stripe.StripeClient("sk_test_bench", base_addresses={"api": stub}, http_client=sdk_http,
                               max_network_retries=2)
 
-    async def through_sdk(_: httpx.AsyncClient, index: int) -> None:
+    async def through_sdk(_: Connection, index: int) -> None:
         try:
             await sdk.v1.payment_intents.create_async(params={
                 "amount": 349900, "currency": "rsd", "metadata": {"order_id": f"rtt-{index}"}},
@@ -253,9 +261,8 @@ async def stripe_round_trip(stub: str) -> StripeTrip:
             raise CallFailed(str(error)) from error
 
     try:
-        async with client(stub, CONCURRENCY) as unused:
-            await drive(unused, WARMUP, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-            sdk_run = await drive(unused, n, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+        await drive(stub, WARMUP, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+        sdk_run = await drive(stub, n, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     finally:
         await sdk_http.close_async()
     return StripeTrip(raw_run, sdk_run, alone)
@@ -407,7 +414,7 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
                    {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"shop-{kind}.log")
     try:
         server.wait_ready(f"{base}/api/v1/health")
-        say(f"  shop serving on {base} (pid {server.pid}); registering {max(16, CONCURRENCY)} customers")
+        say(f"  shop serving on {base} (pid {server.pid}); registering {max(CUSTOMERS, CONCURRENCY)} customers")
         people = await customers(base, kind)
         result.shop = await web_load("shop", base, server, people, db_pid)
     finally:
@@ -435,7 +442,7 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     versions = []
-    for package in ("litestar", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "stripe", "httpx"):
+    for package in ("litestar", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "stripe", "aiohttp"):
         try:
             from importlib.metadata import version
 
@@ -466,7 +473,7 @@ def table(result: DbResult) -> str:
                      f"< {TARGETS['p99_ms']:g}: {verdict(o.p99 < TARGETS['p99_ms'])}"))
         if trip:
             raw, sdk, alone = trip.raw, trip.sdk, trip.alone
-            rows.append((f"  Stripe stub round trip p50 / p99 ms (from the bench, httpx, c={CONCURRENCY})",
+            rows.append((f"  Stripe stub round trip p50 / p99 ms (from the bench, plain POST, c={CONCURRENCY})",
                          f"{raw.p50:.1f} / {raw.p99:.1f}", "same stub", "", ""))
             rows.append(("  order less that round trip p50 / p99 ms (own share)",
                          f"{o.p50 - raw.p50:.1f} / {o.p99 - raw.p99:.1f}",
@@ -474,7 +481,7 @@ def table(result: DbResult) -> str:
             rows.append((f"  the round trip through the official SDK (c={CONCURRENCY}) / one call at a time, "
                          "p50 / p99 ms", f"{sdk.p50:.1f} / {sdk.p99:.1f}", f"{alone.p50:.2f} / {alone.p99:.2f}",
                          "", ""))
-            rows.append(("  client CPU per Stripe call ms: official SDK / httpx",
+            rows.append(("  client CPU per Stripe call ms: official SDK / plain POST",
                          f"{sdk.client_cpu_s / max(sdk.calls, 1) * 1000:.2f}",
                          f"{raw.client_cpu_s / max(raw.calls, 1) * 1000:.2f}", "", ""))
         rows.append(("server CPU per order ms", f"{shop.server_cpu_per_order_ms:.2f}",
@@ -520,7 +527,7 @@ def report(results: list[DbResult], elapsed: float) -> str:
         "# `make bench` results", "",
         f"Machine: {machine()}.", "",
         f"The shop: `python -m shop.jobs serve` (uvicorn, one worker, SHOP_ENV=production) driven over loopback "
-        f"by one httpx.AsyncClient with {CONCURRENCY} workers on the same 2 cores; {ORDERS:,} orders after "
+        f"by {CONCURRENCY} workers, one keep-alive connection each (tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders after "
         f"{WARMUP} warm-up, then a signed `payment_intent.succeeded` for each; Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
         f"engine settings running the same statements. shop/floor is the cost ratio (for rates: floor rate ÷ "
@@ -567,7 +574,7 @@ async def main(only: str | None, write_results: bool) -> int:
         stub_child.wait_ready(f"{stub}/")
         say("Stripe stub round trip from this process")
         trip = await stripe_round_trip(stub)
-        say(f"  at concurrency {CONCURRENCY}: httpx p50 {trip.raw.p50:.1f} / p99 {trip.raw.p99:.1f} ms "
+        say(f"  at concurrency {CONCURRENCY}: plain POST p50 {trip.raw.p50:.1f} / p99 {trip.raw.p99:.1f} ms "
             f"({trip.raw.rate:,.0f}/s); official SDK p50 {trip.sdk.p50:.1f} / p99 {trip.sdk.p99:.1f} ms "
             f"({trip.sdk.rate:,.0f}/s); one at a time p50 {trip.alone.p50:.2f} / p99 {trip.alone.p99:.2f} ms")
         if only in (None, "sqlite"):

@@ -1,12 +1,12 @@
 """The floor: the shop's work done by a bare Litestar app with the same SQL statements, written out with
 SQLAlchemy Core `text()` on the same async driver and the same engine settings (shop.adapters.db:
 aiosqlite with one pooled connection and the same pragmas, or asyncpg), in the same transactions,
-plus the same Stripe call (to the same stub, with plain httpx, outside the transaction). No ORM, no
+plus the same Stripe call (to the same stub, on aiohttp like the shop's Stripe SDK, outside the transaction). No ORM, no
 domain code, no validation beyond what the statements need; the checks that are part of the job stay
 (JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
 
 The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
-placing a card order is 2 reads in one transaction, the Stripe call, then 9 statements in a second
+placing a card order is 2 reads in one transaction, the Stripe call, then 8 statements in a second
 transaction (the shop answers from the rows it just wrote, so nothing is read back); applying
 `payment_intent.succeeded` is 5 statements in one transaction; an expire-payments batch is 6.
 
@@ -29,7 +29,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import jwt
 from litestar import Litestar, Request, Response, post
 from sqlalchemy import bindparam, text
@@ -46,12 +46,13 @@ def statements(postgres: bool) -> dict[str, Any]:
         "product": "SELECT products.sku, products.market, products.name, products.model, products.category, "
                    "products.price_minor, products.currency, products.vat_rate, products.on_hand, products.reserved, "
                    "products.max_per_customer, products.returnable, products.requires_imei, "
-                   "products.delivery_methods, products.set_items FROM products WHERE products.sku IN (:sku)",
-        "ordered": "SELECT order_lines.sku, sum(order_lines.quantity) AS sum_1 FROM order_lines JOIN orders ON "
+                   "products.delivery_methods, products.set_items, CASE WHEN (products.on_hand - products.reserved > 0) "
+                   "THEN products.on_hand - products.reserved ELSE 0 END AS available FROM products "
+                   "WHERE products.sku = :sku",
+        "ordered": "SELECT coalesce(sum(order_lines.quantity), 0) AS coalesce_1 FROM order_lines JOIN orders ON "
                    "orders.id = order_lines.order_id WHERE orders.customer_id = :customer AND orders.state != "
-                   ":cancelled AND order_lines.state != :cancelled_line AND order_lines.sku IN (:sku) "
-                   "GROUP BY order_lines.sku",
-        "lock_customer": "SELECT users.id FROM users WHERE users.id = :customer" + lock,
+                   ":cancelled AND order_lines.state != :cancelled_line AND order_lines.sku = :sku",
+        "lock_customer": "SELECT users.email FROM users WHERE users.id = :customer" + lock,
         "reserve": "UPDATE products SET reserved=(products.reserved + :q) WHERE products.sku = :sku AND "
                    "products.on_hand - products.reserved >= :q",
         "order": "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, "
@@ -71,7 +72,6 @@ def statements(postgres: bool) -> dict[str, Any]:
         "timeline": "INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, reason, clause) "
                     "VALUES (:order_id, :at, :from_state, :to_state, :event, :actor, :reason, :clause)"
                     + returning.format("order_timeline"),
-        "email_of": "SELECT users.email FROM users WHERE users.id = :customer",
         "outbox": "INSERT INTO outbox_emails (created_at, claimed_until, sent_at, attempts, last_error, order_id, "
                   "\"to\", subject, body, kind) VALUES (:created, :claimed, NULL, 0, NULL, :order_id, :to, :subject, "
                   ":body, :kind)" + returning.format("outbox_emails"),
@@ -136,7 +136,7 @@ def build_app() -> Litestar:
     secret_key = os.environ["SHOP_SECRET_KEY"]
     webhook_secret = os.environ["STRIPE_WEBHOOK_SECRET"].encode()
     stripe_key = os.environ.get("STRIPE_SECRET_KEY", "sk_test_bench")
-    holder: dict[str, httpx.AsyncClient] = {}
+    holder: dict[str, aiohttp.ClientSession] = {}
 
     def customer_of(request: Request[Any, Any, Any]) -> int:
         header = request.headers.get("authorization", "")
@@ -154,8 +154,8 @@ def build_app() -> Litestar:
         async with engine.connect() as db:  # the shop's read transaction (rolled back)
             product = (await db.execute(sql["product"], {"sku": sku})).one()
             ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
-                                                          "cancelled_line": "cancelled", "sku": sku})).all()
-        if sum(int(row[1]) for row in ordered) + quantity > product.max_per_customer:
+                                                          "cancelled_line": "cancelled", "sku": sku})).scalar_one()
+        if int(ordered) + quantity > product.max_per_customer:
             return Response({"code": "max_per_customer"}, status_code=409)
         items = product.price_minor * quantity
         delivery_minor = 0 if items >= 1_000_000 else 39_000
@@ -164,13 +164,14 @@ def build_app() -> Litestar:
         order_id = str(uuid.uuid4())
         stripe = holder.get("stripe")
         if stripe is None:
-            stripe = holder["stripe"] = httpx.AsyncClient(base_url=os.environ["STRIPE_API_BASE"], timeout=80)
-        answer = await stripe.post("/v1/payment_intents", data={
+            stripe = holder["stripe"] = aiohttp.ClientSession(
+                base_url=os.environ["STRIPE_API_BASE"], timeout=aiohttp.ClientTimeout(total=80))
+        async with stripe.post("/v1/payment_intents", data={
             "amount": str(total), "currency": product.currency.lower(), "metadata[order_id]": order_id,
-        }, headers={"Authorization": f"Bearer {stripe_key}", "Idempotency-Key": f"order:{order_id}:intent"})
-        if answer.status_code != 200:
-            return Response({"code": "payment_provider_unavailable"}, status_code=503)
-        intent = answer.json()
+        }, headers={"Authorization": f"Bearer {stripe_key}", "Idempotency-Key": f"order:{order_id}:intent"}) as answer:
+            if answer.status != 200:
+                return Response({"code": "payment_provider_unavailable"}, status_code=503)
+            intent = await answer.json()
         now = datetime.now(UTC)
         due = now + timedelta(hours=2)
         expected = now.date() + timedelta(days=3)
@@ -178,10 +179,10 @@ def build_app() -> Litestar:
         delivery = body["delivery"]
         customer_actor = f"customer:{customer}"
         async with engine.begin() as db:  # the shop's write transaction
-            await db.execute(sql["lock_customer"], {"customer": customer})
+            email = (await db.execute(sql["lock_customer"], {"customer": customer})).scalar_one()
             ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
-                                                          "cancelled_line": "cancelled", "sku": sku})).all()
-            if sum(int(row[1]) for row in ordered) + quantity > product.max_per_customer:
+                                                          "cancelled_line": "cancelled", "sku": sku})).scalar_one()
+            if int(ordered) + quantity > product.max_per_customer:
                 raise RuntimeError("max_per_customer")
             if (await db.execute(sql["reserve"], {"q": quantity, "sku": sku})).rowcount != 1:
                 raise RuntimeError("out_of_stock")
@@ -206,7 +207,6 @@ def build_app() -> Litestar:
                 "order_id": order_id, "at": v.instant(now), "from_state": None, "to_state": "awaiting_payment",
                 "event": "place", "actor": customer_actor, "reason": "terms 2025-12-18 accepted",
                 "clause": "RS-IV.1"})
-            email = (await db.execute(sql["email_of"], {"customer": customer})).scalar_one()
             await db.execute(sql["outbox"], {
                 "created": v.instant(now), "claimed": v.instant(now + timedelta(minutes=5)), "order_id": order_id,
                 "to": email, "subject": f"Order {number} received",
@@ -266,7 +266,7 @@ def build_app() -> Litestar:
 
     async def close() -> None:
         if "stripe" in holder:
-            await holder["stripe"].aclose()
+            await holder["stripe"].close()
         await engine.dispose()
 
     return Litestar(route_handlers=[place, webhook], on_shutdown=[close], debug=False)

@@ -109,9 +109,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             break
     status, payload = answer(scope["method"], scope["path"], dict(scope["headers"]), b"".join(chunks))
     request_id = f"req_bench{next(_ids)}".encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*_JSON, (b"request-id", request_id)]})
-    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+    content = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        *_JSON, (b"request-id", request_id), (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
 
 
 def exit_with_parent() -> None:
