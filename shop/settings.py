@@ -51,6 +51,8 @@ class Settings:
     """SMTP_PORT: the SMTP server's port (default 25)."""
     mail_from: str
     """MAIL_FROM: the sender of the shop's e-mails."""
+    access_log: bool = True
+    """ACCESS_LOG: uvicorn's line per request (default 1); 0 where a proxy in front logs requests."""
 
     @property
     def is_test(self) -> bool:
@@ -82,6 +84,7 @@ class Settings:
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int(env, "SMTP_PORT", 25),
             mail_from=env.get("MAIL_FROM", "shop@mi.example"),
+            access_log=_flag(env, "ACCESS_LOG", True),
         )
 
 
@@ -93,6 +96,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def async_database_url(plain: str) -> str:

@@ -28,6 +28,14 @@ def test_unknown_environment_and_bad_port_are_named():
         Settings.from_env({"PORT": "eighty"})
 
 
+def test_access_log_is_on_unless_switched_off_and_a_bad_value_is_named():
+    assert Settings.from_env({}).access_log is True
+    assert Settings.from_env({"ACCESS_LOG": "0"}).access_log is False
+    assert Settings.from_env({"ACCESS_LOG": "yes"}).access_log is True
+    with pytest.raises(SettingsError, match="ACCESS_LOG"):
+        Settings.from_env({"ACCESS_LOG": "sometimes"})
+
+
 @pytest.mark.parametrize(("plain", "driver_url"), [
     ("sqlite:///shop.db", "sqlite+aiosqlite:///shop.db"),
     ("sqlite:////var/lib/shop.db", "sqlite+aiosqlite:////var/lib/shop.db"),

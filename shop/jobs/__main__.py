@@ -121,7 +121,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     uvicorn.run("shop.web.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                log_level="info")
+                log_level="info", access_log=settings.access_log)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,6 +133,7 @@ async def place_order(
                 order.number, notices.shown(order.total_minor, order.currency),
                 None if order.payment_due_at is None else f"{order.payment_due_at:%Y-%m-%d %H:%M} UTC"), now,
                 address=address)
+            await _reserve_units(session, priced)
     except IntegrityError:
         await _abandon_intent(ctx, intent)
         if claim is None:
@@ -173,6 +174,14 @@ async def _abandon_intent(ctx: ShopContext, intent: CreatedIntent | None) -> Non
         log.warning("could not cancel abandoned PaymentIntent %s: %s", intent.id, error)
 
 
+async def _reserve_units(session: AsyncSession, priced: Quote) -> None:
+    """RS-V.5.6: hold the units, or refuse the whole order. Last in the transaction: a product's row
+    is the one row every order of it writes, and holds its lock until the commit."""
+    for line in priced.lines:
+        if not await stock.reserve(session, line.product.sku, line.quantity):
+            raise Conflict("out_of_stock", f"{line.product.name} is out of stock", clause="RS-V.5.6")
+
+
 async def _insert_order(
     session: AsyncSession,
     order_id: str,
@@ -184,14 +193,11 @@ async def _insert_order(
     now: datetime,
     claim: IdempotencyClaim | None,
 ) -> tuple[OrderAggregate, str]:
-    """Reserve the units and write the order, its lines, its first timeline entry and the ledger's
-    first fact; returns the rows as written (for the answer) and the customer's e-mail address."""
+    """Write the order, its lines, its first timeline entry and the ledger's first fact; returns the
+    rows as written (for the answer) and the customer's e-mail address."""
     skus = [line.product.sku for line in priced.lines]
     address = (await session.exec(_LOCK_CUSTOMER, params={"customer_id": customer_id})).one()
     check_orderable(priced, await already_ordered(session, customer_id, skus))
-    for line in priced.lines:
-        if not await stock.reserve(session, line.product.sku, line.quantity):
-            raise Conflict("out_of_stock", f"{line.product.name} is out of stock", clause="RS-V.5.6")
     state = OrderState.AWAITING_PAYMENT if intent is not None else OrderState.AWAITING_INSTALLMENT_APPROVAL
     delivery = priced.delivery
     terms_version = request.terms_version or ""

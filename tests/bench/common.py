@@ -25,6 +25,7 @@ BENCH_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_bench",
     "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
     "SMTP_HOST": "",  # e-mails stay queued
+    "ACCESS_LOG": "0",  # as the floor: a proxy in front would log requests
 }
 assert len(BENCH_ENV["SHOP_SECRET_KEY"]) == 40
 

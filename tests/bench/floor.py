@@ -26,6 +26,8 @@ import secrets
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +35,7 @@ import aiohttp
 import jwt
 from litestar import Litestar, Request, Response, post
 from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.db import create_engine
 
@@ -129,6 +132,23 @@ class Values:
 # --- the web floor -----------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def connected(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A connection, in a transaction when `begin`, closed directly on the way out, as the shop's
+    sessions close (shop.adapters.db.InlineSQLiteSession): SQLAlchemy's own `async with` closes in a
+    task of its own and waits for it, which lets other requests take turns while the one pooled
+    SQLite connection is still held, and gave the floor a p99 of 400 ms."""
+    connection = await engine.connect()
+    try:
+        if begin:
+            async with connection.begin():
+                yield connection
+        else:
+            yield connection
+    finally:
+        await connection.close()
+
+
 def build_app() -> Litestar:
     engine = create_engine(os.environ["DATABASE_URL"])
     postgres = engine.dialect.name == "postgresql"
@@ -151,7 +171,7 @@ def build_app() -> Litestar:
         body = await request.json()
         line = body["lines"][0]
         sku, quantity = line["sku"], int(line["quantity"])
-        async with engine.connect() as db:  # the shop's read transaction (rolled back)
+        async with connected(engine) as db:  # the shop's read transaction (rolled back)
             product = (await db.execute(sql["product"], {"sku": sku})).one()
             ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
                                                           "cancelled_line": "cancelled", "sku": sku})).scalar_one()
@@ -178,14 +198,12 @@ def build_app() -> Litestar:
         number = f"RS{now:%y%m%d}-{secrets.token_hex(6).upper()}"
         delivery = body["delivery"]
         customer_actor = f"customer:{customer}"
-        async with engine.begin() as db:  # the shop's write transaction
+        async with connected(engine, begin=True) as db:  # the shop's write transaction
             email = (await db.execute(sql["lock_customer"], {"customer": customer})).scalar_one()
             ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
                                                           "cancelled_line": "cancelled", "sku": sku})).scalar_one()
             if int(ordered) + quantity > product.max_per_customer:
                 raise RuntimeError("max_per_customer")
-            if (await db.execute(sql["reserve"], {"q": quantity, "sku": sku})).rowcount != 1:
-                raise RuntimeError("out_of_stock")
             await db.execute(sql["order"], {
                 "id": order_id, "number": number, "customer": customer, "market": "RS", "state": "awaiting_payment",
                 "payment_method": "card", "currency": product.currency, "items": items,
@@ -214,6 +232,8 @@ def build_app() -> Litestar:
                         f"Please pay by {due:%Y-%m-%d %H:%M} UTC (RS-V.1: unpaid orders are cancelled after 2 "
                         "hours).\nYou may cancel it until we tell you that delivery has started (RS-IV.5).\n",
                 "kind": "order_received"})
+            if (await db.execute(sql["reserve"], {"q": quantity, "sku": sku})).rowcount != 1:  # last, as the shop
+                raise RuntimeError("out_of_stock")
         money = {"currency": product.currency}
         stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         return Response({
@@ -244,7 +264,7 @@ def build_app() -> Litestar:
         intent = event["data"]["object"]
         now = datetime.now(UTC)
         fact_key = f"{intent['id']}:succeeded"
-        async with engine.begin() as db:  # the shop's statements for payment_intent.succeeded
+        async with connected(engine, begin=True) as db:  # the shop's statements for payment_intent.succeeded
             order = (await db.execute(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})).one_or_none()
             if order is None:
                 return Response({"received": True, "result": "flagged"}, status_code=200)
