@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
+from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -77,23 +78,22 @@ async def _claim_batch(session: AsyncSession, now: datetime, limit: int, to_stat
         .where(Order.id.in_(expired.scalar_subquery()),  # type: ignore[attr-defined]
                Order.state == OrderState.AWAITING_PAYMENT.value)  # re-checked on a row another job changed
         .values(state=to_state, cancelled_at=now)
-        .returning(Order.id, Order.number, Order.payment_due_at, Order.payment_intent_id)
+        .returning(Order.id, Order.number, Order.payment_due_at)
         .execution_options(synchronize_session=False)
     )
-    rows = result.all()
-    session.info["intents"] = [(row[0], row[3]) for row in rows if row[3]]
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], row[1], row[2]) for row in result.all()]
 
 
 async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, datetime]], now: datetime,
                         from_state: str, to_state: str, clause: str) -> None:
     ids = [order_id for order_id, _, _ in claimed]
-    await session.exec(insert(TimelineEntry), params=[
-        {"order_id": order_id, "at": now, "from_state": from_state, "to_state": to_state,
-         "event": "expire_payment", "actor": ACTOR, "clause": clause,
-         "reason": f"not paid by {due.isoformat()}"}
-        for order_id, _, due in claimed
-    ])
+    # One INSERT … SELECT per batch, as for the notices below: the rows never pass through Python.
+    await session.exec(insert(TimelineEntry).from_select(
+        ["order_id", "at", "from_state", "to_state", "event", "actor", "clause", "reason"],
+        select(Order.id, literal(now, UTCDateTime()), literal(from_state), literal(to_state),
+               literal("expire_payment"), literal(ACTOR), literal(clause),
+               literal("not paid by ") + _utc_text(session, Order.payment_due_at))
+        .where(Order.id.in_(ids))))  # type: ignore[attr-defined]
     held = await session.exec(
         select(OrderLine.sku, func.sum(OrderLine.quantity))
         .where(OrderLine.order_id.in_(ids), OrderLine.state != "cancelled")  # type: ignore[attr-defined]
@@ -103,13 +103,17 @@ async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, dat
         await session.exec(update(Product).where(Product.sku == sku)
                               .values(reserved=Product.reserved - quantity))
     await _queue_notices(session, ids, now, clause)
-    intents = session.info.pop("intents", [])
-    if intents:
-        await session.exec(insert(StripeCommand), params=[
-            {"kind": CANCEL_INTENT, "payment_intent_id": intent_id, "order_id": order_id,
-             "created_at": now, "attempts": 0}
-            for order_id, intent_id in intents
-        ])
+    await session.exec(insert(StripeCommand).from_select(  # each PaymentIntent's cancellation, sent apart
+        ["kind", "payment_intent_id", "order_id", "created_at", "attempts"],
+        select(literal(CANCEL_INTENT), Order.payment_intent_id, Order.id, literal(now, UTCDateTime()), literal(0))
+        .where(Order.id.in_(ids), Order.payment_intent_id.is_not(None))))  # type: ignore[attr-defined,union-attr]
+
+
+def _utc_text(session: AsyncSession, column: Any) -> Any:
+    """A naive-UTC timestamp column as text, `2026-11-20T10:00:00Z`, on either database."""
+    if session.bind.dialect.name == "postgresql":
+        return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
 async def _queue_notices(session: AsyncSession, ids: list[str], now: datetime, clause: str) -> None:

@@ -92,9 +92,13 @@ def statements(postgres: bool) -> dict[str, Any]:
         "claim": "UPDATE orders SET state=:to_state, cancelled_at=:now WHERE orders.id IN (SELECT orders.id FROM orders "
                  "WHERE orders.state = :awaiting AND orders.payment_due_at < :now ORDER BY orders.payment_due_at "
                  "LIMIT :limit" + (" FOR UPDATE SKIP LOCKED" if postgres else "") + ") AND orders.state = :awaiting "
-                 "RETURNING orders.id, orders.number, orders.payment_due_at, orders.payment_intent_id",
-        "expiry_timeline": "INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, reason, "
-                           "clause) VALUES (:order_id, :at, :from_state, :to_state, :event, :actor, :reason, :clause)",
+                 "RETURNING orders.id, orders.number, orders.payment_due_at",
+        "expiry_timeline": text("INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, "
+                                "clause, reason) SELECT orders.id, :at, :from_state, :to_state, :event, :actor, "
+                                ":clause, :reason || " + (
+                                    "to_char(orders.payment_due_at, 'YYYY-MM-DD\"T\"HH24\\:MI\\:SS\"Z\"')" if postgres
+                                    else "strftime('%Y-%m-%dT%H:%M:%SZ', orders.payment_due_at)")
+                                + " FROM orders WHERE orders.id IN :ids").bindparams(bindparam("ids", expanding=True)),
         "held": text("SELECT order_lines.sku, sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE "
                      "order_lines.order_id IN :ids AND order_lines.state != :cancelled GROUP BY order_lines.sku"
                      ).bindparams(bindparam("ids", expanding=True)),
@@ -104,8 +108,10 @@ def statements(postgres: bool) -> dict[str, Any]:
                         ":body_head || orders.number || :body_tail AS anon_2, :kind AS anon_3, :now AS anon_4, "
                         "0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id WHERE orders.id IN :ids"
                         ).bindparams(bindparam("ids", expanding=True)),
-        "stripe_commands": "INSERT INTO stripe_commands (created_at, attempts, kind, payment_intent_id, order_id) "
-                           "VALUES (:now, 0, :kind, :pi, :order_id)",
+        "stripe_commands": text("INSERT INTO stripe_commands (kind, payment_intent_id, order_id, created_at, attempts) "
+                                "SELECT :kind, orders.payment_intent_id, orders.id, :now, 0 FROM orders WHERE "
+                                "orders.id IN :ids AND orders.payment_intent_id IS NOT NULL"
+                                ).bindparams(bindparam("ids", expanding=True)),
     }
     return {name: statement if not isinstance(statement, str) else text(statement) for name, statement in s.items()}
 
@@ -335,20 +341,17 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
                 if not claimed:
                     break
                 ids = [row[0] for row in claimed]
-                await db.execute(sql["expiry_timeline"], [
-                    {"order_id": row[0], "at": at, "from_state": "awaiting_payment", "to_state": "cancelled",
-                     "event": "expire_payment", "actor": "system:expire-payments", "clause": "RS-V.1",
-                     "reason": f"not paid by {v.instant_from_db(row[2]).isoformat()}"} for row in claimed])
+                await db.execute(sql["expiry_timeline"], {
+                    "at": at, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
+                    "actor": "system:expire-payments", "clause": "RS-V.1", "reason": "not paid by ", "ids": ids})
                 held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
                 for sku, quantity in sorted(held):
                     await db.execute(sql["release"], {"q": quantity, "sku": sku})
                 await db.execute(sql["notices"], {"subject_head": subject_head, "subject_tail": subject_tail,
                                                   "body_head": body_head, "body_tail": body_tail,
                                                   "kind": notice.kind, "now": at, "ids": ids})
-                await db.execute(sql["stripe_commands"], [
-                    {"now": at, "kind": "cancel_payment_intent", "pi": row[3], "order_id": row[0]}
-                    for row in claimed if row[3]])
-            for order_id, number, due, _ in claimed:
+                await db.execute(sql["stripe_commands"], {"now": at, "kind": "cancel_payment_intent", "ids": ids})
+            for order_id, number, due in claimed:
                 log.write(f"cancelled {number} ({order_id}): not paid by "
                           f"{v.instant_from_db(due):%Y-%m-%dT%H:%M:%SZ} [RS-V.1]\n")
             cancelled += len(claimed)
