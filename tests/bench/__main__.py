@@ -475,7 +475,7 @@ def table(result: DbResult) -> str:
             raw, sdk, alone = trip.raw, trip.sdk, trip.alone
             rows.append((f"  Stripe stub round trip p50 / p99 ms (from the bench, plain POST, c={CONCURRENCY})",
                          f"{raw.p50:.1f} / {raw.p99:.1f}", "same stub", "", ""))
-            rows.append(("  order less that round trip p50 / p99 ms (own share)",
+            rows.append(("  order latency less the stub round trip, p50 / p99 ms (own share)",
                          f"{o.p50 - raw.p50:.1f} / {o.p99 - raw.p99:.1f}",
                          f"{fo.p50 - raw.p50:.1f} / {fo.p99 - raw.p99:.1f}", "", ""))
             rows.append((f"  the round trip through the official SDK (c={CONCURRENCY}) / one call at a time, "
@@ -526,8 +526,10 @@ def report(results: list[DbResult], elapsed: float) -> str:
     lines = [
         "# `make bench` results", "",
         f"Machine: {machine()}.", "",
-        f"The shop: `python -m shop.jobs serve` (uvicorn, one worker, SHOP_ENV=production) driven over loopback "
-        f"by {CONCURRENCY} workers, one keep-alive connection each (tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders after "
+        f"The shop: `python -m shop.jobs serve` (uvicorn, one worker, SHOP_ENV=production, ACCESS_LOG=0 as the "
+        f"floor) driven over loopback by {CONCURRENCY} workers, one keep-alive connection each "
+        f"(tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders from {max(CUSTOMERS, CONCURRENCY)} "
+        f"customers after "
         f"{WARMUP} warm-up, then a signed `payment_intent.succeeded` for each; Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
         f"engine settings running the same statements. shop/floor is the cost ratio (for rates: floor rate ÷ "
