@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -147,13 +148,19 @@ def checked_delivery(market: Market, delivery: DeliveryRequest) -> DeliveryReque
 
 
 def _check_phone(phone: str, market: Market) -> None:
-    try:
-        number = phonenumbers.parse(phone, market_info(market).country)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    if not _is_valid_phone(phone, market_info(market).country):
         raise InvalidInput("invalid_phone", "delivery.phone is not a valid phone number",
                            clause="RS-IV.2", field="delivery.phone")
+
+
+@lru_cache(maxsize=4096)
+def _is_valid_phone(phone: str, country: str) -> bool:
+    """phonenumbers' verdict, kept for the numbers seen lately: a customer orders with the same
+    number again and again, and parsing one takes about 0.1 ms."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(phone, country))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def check_terms(market: Market, terms_version: str | None) -> None:

@@ -81,7 +81,7 @@ _INSERT_FACT = insert(table_of(PaymentEvent))
 
 async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, ProductFacts]:
     """The catalogue rows of these SKUs, each with its free units as `available`."""
-    found = {}
+    found: dict[str, ProductFacts] = {}
     for sku in dict.fromkeys(skus):
         if (product := (await session.exec(_PRODUCTS, params={"sku": sku})).first()) is not None:
             found[sku] = product
@@ -98,8 +98,11 @@ async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
 
 async def already_ordered(session: AsyncSession, customer_id: int, skus: Iterable[str]) -> dict[str, int]:
     """RS-V.5.5: units of each product in the customer's orders that are not cancelled."""
-    return {sku: int((await session.exec(_ALREADY_ORDERED, params={"customer_id": customer_id, "sku": sku})).one())
-            for sku in dict.fromkeys(skus)}
+    ordered = {}
+    for sku in dict.fromkeys(skus):
+        units = (await session.exec(_ALREADY_ORDERED, params={"customer_id": customer_id, "sku": sku})).one()
+        ordered[sku] = int(units)
+    return ordered
 
 
 async def place_order(
