@@ -1,0 +1,70 @@
+"""What the hot paths send to the database, counted, not timed (the speed itself is `make bench`'s):
+placing a card order, applying its payment, and expire-payments, whose batches cost the same
+statements for one expired order as for many (RS-V.1: its cost follows the expired orders). A change
+that adds a statement per order (an ORM flush, a read-back, a query per row) fails here first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shop.services.expiry import expire_unpaid_orders
+from tests.bench.capture import kinds, recording
+from tests.support import order_body
+
+PLACED = "2026-11-20T08:00:00Z"
+AFTER_DUE = datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)
+
+
+def shop_statements(statements: list[str]) -> str:
+    """The summary without the test clock's reads (SHOP_ENV=test only; production reads no clock)."""
+    return kinds([statement for statement in statements if "test_clock" not in statement])
+
+
+async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
+    customer = await shop.customer()
+    engine = shop.http.app.state["engine"]
+    await shop.place(customer)  # the first order compiles and caches the statements
+    with recording(engine) as statements:
+        await shop.place(customer)
+    # Read (products, the customer's earlier units), ask Stripe, then one transaction: lock the
+    # customer, re-check, order, line, timeline, ledger fact, e-mail, stock; after it, the e-mail sent.
+    assert shop_statements(statements) == (
+        "BEGIN, SELECT×2, ROLLBACK, BEGIN, SELECT×2, INSERT×5, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+
+
+async def test_applying_a_payment_is_one_transaction_of_five_statements_RS_V_1(shop):
+    customer = await shop.customer()
+    engine = shop.http.app.state["engine"]
+    await shop.paid_order(customer)  # warms the statement caches
+    order = await shop.place(customer)
+    intent = await shop.pay_at_stripe(order)
+    with recording(engine) as statements:
+        answer = await shop.send_event("payment_intent.succeeded", intent)
+    assert answer.json()["result"] == "paid"
+    # The order locked, the fact looked up, the fact, the state, the timeline entry.
+    assert shop_statements(statements) == "BEGIN, SELECT×2, INSERT, UPDATE, INSERT, COMMIT"
+
+
+async def place_unpaid(shop, customers: int, each: int) -> None:
+    await shop.http.put("/api/v1/test/clock", json={"now": PLACED})
+    for _ in range(customers):
+        customer = await shop.customer()
+        for _ in range(each):
+            await shop.place(customer, order_body())
+
+
+async def expiry_statements(shop) -> list[str]:
+    with recording(shop.http.app.state["engine"]) as statements:
+        report = await expire_unpaid_orders(shop.ctx, AFTER_DUE)
+    assert report.cancelled
+    return statements
+
+
+async def test_an_expiry_batch_costs_the_same_statements_for_one_order_or_many_RS_V_1(shop):
+    await place_unpaid(shop, customers=1, each=1)
+    one = await expiry_statements(shop)
+    await place_unpaid(shop, customers=6, each=2)  # two each: the per-customer limit (RS-V.5.5)
+    twelve = await expiry_statements(shop)
+    # Claim, timeline, units held, release per product, e-mails, Stripe commands; then an empty claim.
+    assert shop_statements(one) == shop_statements(twelve) == (
+        "BEGIN, UPDATE, INSERT, SELECT, UPDATE, INSERT×2, COMMIT, BEGIN, UPDATE, COMMIT")
