@@ -97,4 +97,5 @@ async def shop(http: httpx.AsyncClient, localstripe: LocalStripe) -> AsyncIterat
             session.add(Product(vat_rate=str(market_info(data["market"]).vat_rate), **data))
     client = ShopClient(http, localstripe)
     yield client
+    await ctx.background.drain()  # the e-mails a test's requests left to send: none leaks into the next
     await client.close()

@@ -3,6 +3,8 @@ ordering (RS-IV.5), that delivery has started (RS-IV.5), and why an order was ca
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.support import order_body
 
 
@@ -40,3 +42,55 @@ async def test_declined_instalments_cancel_and_tell_the_customer_why_RS_V_1(shop
     assert response.json()["state"] == "cancelled"
     message = await smtp.wait_for_async(lambda m: m["To"] == email and "cancelled" in m["Subject"])
     assert "the instalment provider declined the payment (RS-V.1)" in message.get_body(("plain",)).get_content()
+
+
+async def test_a_mail_server_that_never_answers_neither_holds_nor_fails_the_order_RS_IV_5(shop, settings):
+    """A real TCP server that accepts the connection and never greets (no mock): the order is
+    answered while the e-mail is still waiting for it; when the server hangs up, the e-mail stays in
+    the outbox with its error, for the next attempt."""
+    import dataclasses
+
+    import httpx
+
+    from shop.web.app import create_app
+    from tests.support import ShopClient
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_greet(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(never_greet, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    app = create_app(dataclasses.replace(settings, smtp_port=port))
+    ctx = app.state["ctx"]
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as http:
+            http.app = app  # type: ignore[attr-defined]
+            client = ShopClient(http, shop.localstripe)
+            try:
+                order = await client.place(await client.customer())
+                assert order["state"] == "awaiting_payment"
+                waiting = await outbox_row(ctx, order["id"])  # answered; the e-mail still on its way
+                assert waiting.sent_at is None and waiting.attempts == 0
+                while not held:  # the sender has reached the silent server
+                    await asyncio.sleep(0.01)
+                for writer in held:  # which hangs up without a word
+                    writer.close()
+                await ctx.background.drain()
+            finally:
+                await client.close()
+        email = await outbox_row(ctx, order["id"])
+        assert email.sent_at is None and email.attempts == 1 and email.last_error
+    finally:
+        silent.close()
+        await ctx.aclose(app.state["engine"])
+
+
+async def outbox_row(ctx, order_id: str):
+    from sqlmodel import select
+
+    from shop.adapters.tables import OutboxEmail
+
+    async with ctx.sessions() as session:
+        return (await session.exec(select(OutboxEmail).where(OutboxEmail.order_id == order_id))).one()

@@ -27,7 +27,7 @@ from shop.domain.errors import Conflict, DomainError
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.mail import queue_notice, send_emails
+from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import OrderAggregate
 from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
 
@@ -149,7 +149,7 @@ async def place_order(
     except BaseException:
         await _abandon_intent(ctx, intent)
         raise
-    await send_emails(ctx, [email])
+    send_after_answer(ctx, [email])
     return Placed(order_id, created=created)
 
 

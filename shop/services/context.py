@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shop.adapters.background import Background
 from shop.adapters.db import Sessions, create_engine, session_factory
 from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
@@ -23,6 +24,8 @@ class ShopContext:
     sessions: Sessions
     stripe: StripeGateway
     mailer: SmtpMailer
+    background: Background = field(default_factory=Background)
+    """What runs after a request has answered (its e-mails); awaited by `aclose`."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[ShopContext, AsyncEngine]:
@@ -39,6 +42,7 @@ class ShopContext:
         return ctx, engine
 
     async def aclose(self, engine: AsyncEngine) -> None:
+        await self.background.drain()
         await self.stripe.aclose()
         await engine.dispose()
 

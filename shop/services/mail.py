@@ -34,7 +34,7 @@ class QueuedEmail(Protocol):
 
 async def queue_notice(session: AsyncSession, order: Order | Row[Any], notice: Notice, now: datetime,
                        *, address: str | None = None) -> QueuedEmail:
-    """Queue the e-mail in the caller's transaction; send it with `send_emails` after the commit.
+    """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it.
     `address`: the customer's, when the caller has already read it."""
     if address is None:
         address = (await session.exec(_EMAIL_OF, params={"customer_id": order.customer_id})).one()
@@ -42,6 +42,14 @@ async def queue_notice(session: AsyncSession, order: Order | Row[Any], notice: N
         "order_id": order.id, "to": address, "subject": notice.subject, "body": notice.body,
         "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE,  # ours to send
     })).one()
+
+
+def send_after_answer(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> None:
+    """Send e-mails just queued once the request has answered: the customer never waits on the SMTP
+    server, and one that is slow or down cannot slow or fail an order. What is not sent stays in the
+    outbox (for `make expire-payments`, which sends what is left)."""
+    if emails and ctx.mailer.configured:
+        ctx.background.start(send_emails(ctx, list(emails)), what=f"sending {len(emails)} e-mail(s)")
 
 
 async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:

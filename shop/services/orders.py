@@ -18,7 +18,7 @@ from shop.domain.errors import InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.mail import QueuedEmail, queue_notice, send_emails
+from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
 from shop.services.orders_common import apply_transition, load_lines, load_order
 from shop.services.refunds import INSTALLMENT_APPROVED, open_refund, send_refund
 
@@ -49,11 +49,11 @@ async def _release_open_lines(session: AsyncSession, lines: Sequence[OrderLine])
 
 async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None],
                   emails: Sequence[QueuedEmail] = ()) -> None:
-    """After the commit: send the refunds and the e-mails."""
+    """After the commit: send the refunds; the e-mails follow the answer."""
     for refund in refunds:
         if refund is not None:
             await send_refund(ctx, refund, order.payment_intent_id)
-    await send_emails(ctx, list(emails))
+    send_after_answer(ctx, emails)
 
 
 async def _tell_cancelled(session: AsyncSession, order: Order, reason: str, clause: str,
@@ -168,7 +168,7 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
             await stock.ship(session, line.sku, line.quantity)
         email = await queue_notice(session, order, notices.delivery_started(
             order.number, order.carrier, order.tracking_number), now)
-    await send_emails(ctx, [email])
+    send_after_answer(ctx, [email])
 
 
 def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLine]) -> dict[int, list[str]]:
@@ -238,4 +238,4 @@ async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, 
             apply_transition(session, order, "decline_installments", actor=actor, now=now, reason=reason)
             await _release_open_lines(session, await load_lines(session, order.id))
             emails.append(await _tell_cancelled(session, order, reason, "RS-V.1", None, now))
-    await send_emails(ctx, emails)
+    send_after_answer(ctx, emails)
