@@ -12,7 +12,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from shop.clock import system_now
+from shop.domain.calendar import public_holidays
 from shop.domain.errors import NotFound
+from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.settings import Settings
 from shop.web.auth import jwt_auth
@@ -42,6 +45,10 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        this_year = system_now().year
+        for market in Market:  # the holiday tables load on first use (0.6 s): not on a customer's order
+            for year in (this_year, this_year + 1):
+                public_holidays(year, market)
         if freeze_startup_objects:
             # What exists once the app is up (modules, tables, compiled statements) lives as long
             # as the process: out of the collector's sight, the full collections that otherwise
