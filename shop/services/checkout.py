@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
-    IdempotencyRecord, Order, OrderLine, PaymentEvent, Product, TimelineEntry, User, table_of,
+    IdempotencyRecord, Order, OrderLine, Product, TimelineEntry, User, table_of,
 )
 from shop.domain import notices
 from shop.domain.calendar import local_date
@@ -29,6 +29,7 @@ from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import OrderAggregate
+from shop.services.payments import INSERT_FACT
 from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,6 @@ _LOCK_CUSTOMER = select(_users.c.email).where(_users.c.id == bindparam("customer
 _INSERT_ORDER = insert(_orders).returning(*_orders.c)
 _INSERT_LINE = insert(_lines).returning(*_lines.c)
 _INSERT_ENTRY = insert(table_of(TimelineEntry)).returning(*table_of(TimelineEntry).c)
-_INSERT_FACT = insert(table_of(PaymentEvent))
 
 
 async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, ProductFacts]:
@@ -248,7 +248,7 @@ async def _insert_order(
         "actor": f"customer:{customer_id}", "reason": f"terms {terms_version} accepted", "clause": "RS-IV.1",
     })).one()
     if intent is not None:
-        await session.exec(_INSERT_FACT, params={
+        await session.exec(INSERT_FACT, params={
             "fact_key": f"{intent.id}:created", "kind": "payment_intent.created", "order_id": order_id,
             "payment_intent_id": intent.id, "amount_minor": order.total_minor, "currency": order.currency,
             "occurred_at": now, "recorded_at": now})

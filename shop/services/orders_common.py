@@ -81,19 +81,16 @@ def apply_transition(
     if stamp is not None:
         setattr(order, stamp, now)
     session.add(order)
-    session.add(
-        TimelineEntry(
-            order_id=order.id,
-            at=now,
-            from_state=transition.from_state.value,
-            to_state=transition.to_state.value,
-            event=transition.event,
-            actor=actor,
-            reason=reason,
-            clause=transition.clause,
-        )
-    )
+    session.add(TimelineEntry(**_timeline_entry(order.id, transition, actor=actor, now=now, reason=reason)))
     return transition
+
+
+def _timeline_entry(order_id: str, transition: Transition, *, actor: str, now: datetime,
+                    reason: str | None) -> dict[str, Any]:
+    """The timeline row of a transition: who moved the order, from where to where, why, by which clause."""
+    return {"order_id": order_id, "at": now, "from_state": transition.from_state.value,
+            "to_state": transition.to_state.value, "event": transition.event, "actor": actor,
+            "reason": reason, "clause": transition.clause}
 
 
 # record_transition's statements, built once: the state with its timestamp, and the timeline entry.
@@ -121,8 +118,6 @@ async def record_transition(
     transition = fire(order.state, event, now=now, **guard_context)
     await session.exec(_SET_STATE[STATE_TIMESTAMPS.get(transition.to_state)], params={
         "order_id": order.id, "state": transition.to_state.value, "at": now})
-    await session.exec(_INSERT_ENTRY, params={
-        "order_id": order.id, "at": now, "from_state": transition.from_state.value,
-        "to_state": transition.to_state.value, "event": transition.event, "actor": actor, "reason": reason,
-        "clause": transition.clause})
+    await session.exec(_INSERT_ENTRY, params=_timeline_entry(order.id, transition, actor=actor, now=now,
+                                                              reason=reason))
     return transition

@@ -54,7 +54,8 @@ _orders, _facts = table_of(Order), table_of(PaymentEvent)
 _ORDER_BY_ID = select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update()
 _ORDER_BY_INTENT = select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update()
 _FACT_SEEN = select(_facts.c.id).where(_facts.c.fact_key == bindparam("fact_key"))
-_INSERT_FACT = insert(_facts)
+INSERT_FACT = insert(_facts)
+"""Appends one fact to the payment ledger (also the intent's creation, at checkout)."""
 
 
 async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Row[Any] | None:
@@ -73,7 +74,7 @@ async def _record(session: AsyncSession, event: Event, order: Row[Any] | None, n
     if (await session.exec(_FACT_SEEN, params={"fact_key": fact_key})).first() is not None:
         return False
     intent = _intent(event)
-    await session.exec(_INSERT_FACT, params={
+    await session.exec(INSERT_FACT, params={
         "fact_key": fact_key, "kind": event["type"], "order_id": order.id if order else None,
         "payment_intent_id": intent.get("payment_intent") or intent.get("id"),
         "occurred_at": datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
