@@ -72,6 +72,11 @@ class InlineSQLiteConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (shop.adapters.prepared runs statements on it)."""
+        return self._conn
+
 
 async def _inline_sqlite(path: str) -> InlineSQLiteConnection:
     connector = partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)

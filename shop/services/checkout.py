@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shop.adapters.prepared import in_session
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
     IdempotencyRecord, Order, OrderLine, Product, TimelineEntry, User, table_of,
@@ -248,7 +249,7 @@ async def _insert_order(
         "actor": f"customer:{customer_id}", "reason": f"terms {terms_version} accepted", "clause": "RS-IV.1",
     })).one()
     if intent is not None:
-        await session.exec(INSERT_FACT, params={
+        await in_session(session).execute(INSERT_FACT, **{
             "fact_key": f"{intent.id}:created", "kind": "payment_intent.created", "order_id": order_id,
             "payment_intent_id": intent.id, "amount_minor": order.total_minor, "currency": order.currency,
             "occurred_at": now, "recorded_at": now})

@@ -5,22 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.background import Background
 from shop.adapters.db import Sessions, create_engine, session_factory
 from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
-from shop.adapters.tables import TestClock
+from shop.adapters.prepared import Prepared, Statements
+from shop.adapters.tables import TestClock, table_of
 from shop.clock import system_now
 from shop.settings import Settings
+
+
+_clock = table_of(TestClock)
+_TEST_CLOCK = Prepared(select(_clock.c.now).where(_clock.c.id == 1))
 
 
 @dataclass(frozen=True)
 class ShopContext:
     settings: Settings
+    engine: AsyncEngine
     sessions: Sessions
     stripe: StripeGateway
     mailer: SmtpMailer
@@ -33,6 +39,7 @@ class ShopContext:
         engine = create_engine(settings.database_url)
         ctx = cls(
             settings=settings,
+            engine=engine,
             sessions=session_factory(engine),
             stripe=StripeGateway(secret_key=settings.stripe_secret_key,
                                  webhook_secret=settings.stripe_webhook_secret,
@@ -46,10 +53,13 @@ class ShopContext:
         await self.stripe.aclose()
         await engine.dispose()
 
-    async def now(self, session: AsyncSession | None = None) -> datetime:
+    async def now(self, session: AsyncSession | Statements | None = None) -> datetime:
         """The shop's one "now": the test clock when SHOP_ENV=test and it is set, else real time."""
         if not self.settings.is_test:
             return system_now()
+        if isinstance(session, Statements):
+            clock = await session.first(_TEST_CLOCK)
+            return clock.now if clock is not None else system_now()
         if session is not None:
             row = await session.get(TestClock, 1)
         else:

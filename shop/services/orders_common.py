@@ -11,6 +11,7 @@ from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shop.adapters.prepared import Prepared, Statements
 from shop.adapters.tables import Order, OrderLine, Refund, TimelineEntry, table_of
 from shop.domain.errors import NotFound
 from shop.domain.lifecycle import OrderState, Transition, fire
@@ -96,15 +97,15 @@ def _timeline_entry(order_id: str, transition: Transition, *, actor: str, now: d
 # record_transition's statements, built once: the state with its timestamp, and the timeline entry.
 _orders = table_of(Order)
 _SET_STATE = {
-    stamp: update(_orders).where(_orders.c.id == bindparam("order_id"))
-    .values(state=bindparam("state"), **({stamp: bindparam("at")} if stamp else {}))
+    stamp: Prepared(update(_orders).where(_orders.c.id == bindparam("order_id"))
+                    .values(state=bindparam("state"), **({stamp: bindparam("at")} if stamp else {})))
     for stamp in (*STATE_TIMESTAMPS.values(), None)
 }
-_INSERT_ENTRY = insert(table_of(TimelineEntry))
+INSERT_TIMELINE = Prepared(insert(table_of(TimelineEntry)))
 
 
 async def record_transition(
-    session: AsyncSession,
+    db: Statements,
     order: Order | Row[Any],
     event: str,
     *,
@@ -114,10 +115,10 @@ async def record_transition(
     **guard_context: Any,
 ) -> Transition:
     """`apply_transition` for an order read as a row (the hot paths read rows, not table objects):
-    the same check and timeline entry, written with two prebuilt statements."""
+    the same check and timeline entry, written with two prepared statements."""
     transition = fire(order.state, event, now=now, **guard_context)
-    await session.exec(_SET_STATE[STATE_TIMESTAMPS.get(transition.to_state)], params={
-        "order_id": order.id, "state": transition.to_state.value, "at": now})
-    await session.exec(_INSERT_ENTRY, params=_timeline_entry(order.id, transition, actor=actor, now=now,
-                                                              reason=reason))
+    stamp = STATE_TIMESTAMPS.get(transition.to_state)
+    await db.execute(_SET_STATE[stamp], order_id=order.id, state=transition.to_state.value,
+                     **({"at": now} if stamp else {}))
+    await db.execute(INSERT_TIMELINE, **_timeline_entry(order.id, transition, actor=actor, now=now, reason=reason))
     return transition

@@ -8,16 +8,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction, in_session
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry, table_of
 from shop.domain.errors import DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.orders_common import apply_transition, load_lines, load_order, record_transition
+from shop.services.orders_common import (
+    INSERT_TIMELINE, apply_transition, load_lines, load_order, record_transition,
+)
 from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -49,32 +52,33 @@ def _intent(event: Event) -> dict[str, Any]:
     return event.get("data", {}).get("object", {}) or {}
 
 
-# Every event reads its order and the ledger: statements built once (see services/checkout.py).
+# Every event reads its order and the ledger: statements prepared once, run on the driver (see
+# shop/adapters/prepared.py) except on the rare paths that need the ORM session.
 _orders, _facts = table_of(Order), table_of(PaymentEvent)
-_ORDER_BY_ID = select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update()
-_ORDER_BY_INTENT = select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update()
-_FACT_SEEN = select(_facts.c.id).where(_facts.c.fact_key == bindparam("fact_key"))
-INSERT_FACT = insert(_facts)
+_ORDER_BY_ID = Prepared(select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update())
+_ORDER_BY_INTENT = Prepared(
+    select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
+_FACT_SEEN = Prepared(select(_facts.c.id).where(_facts.c.fact_key == bindparam("fact_key")))
+INSERT_FACT = Prepared(insert(_facts))
 """Appends one fact to the payment ledger (also the intent's creation, at checkout)."""
 
 
-async def _order_of(session: AsyncSession, intent: dict[str, Any]) -> Row[Any] | None:
+async def _order_of(db: Statements, intent: dict[str, Any]) -> Row | None:
     """The order the PaymentIntent is for, locked, as a row (its columns, read-only)."""
     order_id = (intent.get("metadata") or {}).get("order_id")
-    statement = _ORDER_BY_ID if order_id else _ORDER_BY_INTENT
-    return (await session.exec(statement, params={"key": order_id or intent.get("id")})).one_or_none()
+    return await db.first(_ORDER_BY_ID if order_id else _ORDER_BY_INTENT, key=order_id or intent.get("id"))
 
 
-async def _record(session: AsyncSession, event: Event, order: Row[Any] | None, now: datetime,
+async def _record(db: Statements, event: Event, order: Row | None, now: datetime,
                   *, fact_key: str | None = None, **fields: Any) -> bool:
     """Append the fact unless it was recorded before (then False: nothing more to do). A fact is
     keyed by the event id, or by `fact_key` where two events can state the same fact (Stripe may
     send a second event for one PaymentIntent's success: the money counts once)."""
     fact_key = fact_key or event["id"]
-    if (await session.exec(_FACT_SEEN, params={"fact_key": fact_key})).first() is not None:
+    if await db.first(_FACT_SEEN, fact_key=fact_key) is not None:
         return False
     intent = _intent(event)
-    await session.exec(INSERT_FACT, params={
+    await db.execute(INSERT_FACT, **{
         "fact_key": fact_key, "kind": event["type"], "order_id": order.id if order else None,
         "payment_intent_id": intent.get("payment_intent") or intent.get("id"),
         "occurred_at": datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
@@ -84,40 +88,58 @@ async def _record(session: AsyncSession, event: Event, order: Row[Any] | None, n
 
 
 async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
+    async with driver_transaction(ctx.engine) as db:
+        now = await ctx.now(db)
+        order = await _order_of(db, _intent(event))
+        if order is None or order.state != OrderState.CANCELLED:
+            return await _apply_payment(db, event, order, now)
+    return await _payment_for_cancelled_order(ctx, event)
+
+
+async def _apply_payment(db: Statements, event: Event, order: Row | None, now: datetime) -> str:
+    """Record the payment in the ledger, once, and pay the order that awaits it (RS-V.1); a payment
+    that does not match its order is flagged for staff, not applied."""
+    intent = _intent(event)
+    amount = int(intent.get("amount_received") or intent.get("amount") or 0)
+    currency = str(intent.get("currency", "")).upper()
+    flag = None
+    if order is None:
+        flag = "unknown_order"
+    elif (amount, currency) != (order.total_minor, order.currency):
+        flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
+    if not await _record(db, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
+                         amount_minor=amount, currency=currency, flagged=flag):
+        return "duplicate"
+    if order is None or flag is not None:
+        log.warning("Stripe event %s flagged for staff: %s", event["id"], flag)
+        return "flagged"
+    if order.state == OrderState.AWAITING_PAYMENT:
+        await record_transition(db, order, "pay", actor="stripe", now=now,
+                                reason=f"PaymentIntent {intent.get('id')} succeeded")
+        return "paid"
+    return "recorded"
+
+
+async def _payment_for_cancelled_order(ctx: ShopContext, event: Event) -> str:
+    """RS-V.1: a payment for a cancelled order is honoured when it was made in time, else the money
+    goes back automatically. In the ORM session: it needs the order's lines, stock and refunds."""
     intent = _intent(event)
     refund = None
     async with ctx.sessions() as session, session.begin():
         now = await ctx.now(session)
-        order = await _order_of(session, intent)
-        amount, currency = int(intent.get("amount_received") or intent.get("amount") or 0), \
-            str(intent.get("currency", "")).upper()
-        flag = None
-        if order is None:
-            flag = "unknown_order"
-        elif (amount, currency) != (order.total_minor, order.currency):
-            flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
-        if not await _record(session, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
-                             amount_minor=amount, currency=currency, flagged=flag):
-            return "duplicate"
-        if order is None or flag is not None:
-            log.warning("Stripe event %s flagged for staff: %s", event["id"], flag)
-            return "flagged"
-        if order.state == OrderState.AWAITING_PAYMENT:
-            await record_transition(session, order, "pay", actor="stripe", now=now,
-                                    reason=f"PaymentIntent {intent.get('id')} succeeded")
+        order = await _order_of(in_session(session), intent)
+        outcome = await _apply_payment(in_session(session), event, order, now)
+        if outcome != "recorded" or order is None or order.state != OrderState.CANCELLED:
+            return outcome
+        cancelled = await load_order(session, order.id, lock=True)
+        paid_at = datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC)
+        if await _honour_timely_payment(session, cancelled, paid_at=paid_at, now=now):
             return "paid"
-        if order.state == OrderState.CANCELLED:
-            cancelled = await load_order(session, order.id, lock=True)
-            paid_at = datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC)
-            if await _honour_timely_payment(session, cancelled, paid_at=paid_at, now=now):
-                return "paid"
-            # Money for an order cancelled for any other reason goes back automatically.
-            refund = await open_refund(session, cancelled, amount_minor=None, clause="RS-V.1",
-                                       reason="payment arrived for a cancelled order", now=now)
-    if refund is not None:
-        await send_refund(ctx, refund, order.payment_intent_id)
-        return "refunded"
-    return "recorded"
+        # Money for an order cancelled for any other reason goes back automatically.
+        refund = await open_refund(session, cancelled, amount_minor=None, clause="RS-V.1",
+                                   reason="payment arrived for a cancelled order", now=now)
+    await send_refund(ctx, refund, order.payment_intent_id)
+    return "refunded"
 
 
 async def _honour_timely_payment(session: AsyncSession, order: Order, *, paid_at: datetime,
@@ -151,24 +173,24 @@ async def _payment_failed(ctx: ShopContext, event: Event) -> str:
     intent = _intent(event)
     error = intent.get("last_payment_error") or {}
     reason = error.get("message") or error.get("code") or "the payment failed"
-    async with ctx.sessions() as session, session.begin():
-        now = await ctx.now(session)
-        order = await _order_of(session, intent)
-        if not await _record(session, event, order, now, amount_minor=intent.get("amount"),
+    async with driver_transaction(ctx.engine) as db:
+        now = await ctx.now(db)
+        order = await _order_of(db, intent)
+        if not await _record(db, event, order, now, amount_minor=intent.get("amount"),
                              currency=str(intent.get("currency", "")).upper() or None):
             return "duplicate"
         if order is not None:  # the order stays payable within its window (RS-V.1)
-            session.add(TimelineEntry(order_id=order.id, at=now, from_state=order.state,
-                                      to_state=order.state, event="payment_failed", actor="stripe",
-                                      reason=str(reason)[:500], clause="RS-V.1"))
+            await db.execute(INSERT_TIMELINE, order_id=order.id, at=now, from_state=order.state,
+                             to_state=order.state, event="payment_failed", actor="stripe",
+                             reason=str(reason)[:500], clause="RS-V.1")
     return "recorded"
 
 
 async def _payment_canceled(ctx: ShopContext, event: Event) -> str:
-    async with ctx.sessions() as session, session.begin():
-        now = await ctx.now(session)
-        order = await _order_of(session, _intent(event))
-        return "recorded" if await _record(session, event, order, now) else "duplicate"
+    async with driver_transaction(ctx.engine) as db:
+        now = await ctx.now(db)
+        order = await _order_of(db, _intent(event))
+        return "recorded" if await _record(db, event, order, now) else "duplicate"
 
 
 async def _refund_changed(ctx: ShopContext, event: Event) -> str:
@@ -176,7 +198,7 @@ async def _refund_changed(ctx: ShopContext, event: Event) -> str:
     refunds = obj.get("refunds", {}).get("data", []) if obj.get("object") == "charge" else [obj]
     async with ctx.sessions() as session, session.begin():
         now = await ctx.now(session)
-        if not await _record(session, event, None, now):
+        if not await _record(in_session(session), event, None, now):
             return "duplicate"
         for data in refunds:
             row = (await session.exec(

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import httpx
 from sqlalchemy import event, text
 
+from shop.adapters import prepared
 from tests.bench.common import BENCH_ENV, WEBHOOK_SECRET, order_payload, succeeded_event
 
 _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
@@ -39,11 +40,16 @@ def recording(engine: Any) -> Iterator[list[str]]:
 
     hooks = [("before_cursor_execute", listener), ("begin", marker("BEGIN")), ("commit", marker("COMMIT")),
              ("rollback", marker("ROLLBACK"))]
+    def driver(statement: str) -> None:  # statements run on the driver (shop.adapters.prepared)
+        statements.append(" ".join(statement.split()))
+
     for name, hook in hooks:
         event.listen(engine.sync_engine, name, hook)
+    prepared.statement_observers.append(driver)
     try:
         yield statements
     finally:
+        prepared.statement_observers.remove(driver)
         for name, hook in hooks:
             event.remove(engine.sync_engine, name, hook)
 

@@ -1,0 +1,88 @@
+"""shop.adapters.prepared on both databases: a statement run on the driver stores and reads the same
+values as through the ORM session (the columns' own conversions), commits all or nothing, and fails
+as the session fails (SQLAlchemy's IntegrityError, a missing parameter named)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from shop.adapters import prepared
+from shop.adapters.prepared import Prepared, driver_transaction, in_session
+from shop.adapters.tables import PaymentEvent, Product, table_of
+
+_facts, _products = table_of(PaymentEvent), table_of(Product)
+INSERT = Prepared(insert(_facts))
+BY_KEY = Prepared(select(*_facts.c).where(_facts.c.fact_key == bindparam("key")))
+CATALOGUE_ROW = Prepared(select(_products.c.sku, _products.c.delivery_methods, _products.c.vat_rate)
+                         .where(_products.c.sku == bindparam("sku")))
+COUNT_RS = Prepared(select(_products.c.sku).where(_products.c.market == "RS"))  # a constant in the SQL
+AT = datetime(2026, 11, 20, 9, 59, 59, 123456, tzinfo=UTC)
+
+
+def fact(key: str, **overrides: object) -> dict[str, object]:
+    return {"fact_key": key, "kind": "payment_intent.succeeded", "order_id": None, "payment_intent_id": "pi_1",
+            "amount_minor": 399_000, "currency": "RSD", "occurred_at": AT, "recorded_at": AT, "flagged": None,
+            **overrides}
+
+
+async def test_values_go_in_and_come_out_as_through_the_session(shop):
+    engine = shop.ctx.engine
+    async with driver_transaction(engine) as db:
+        await db.execute(INSERT, **fact("evt_a"))
+        read_here = await db.first(BY_KEY, key="evt_a")
+        catalogue = await db.first(CATALOGUE_ROW, sku="rs-charger-67w")
+    async with shop.ctx.sessions() as session:
+        read_there = await in_session(session).first(BY_KEY, key="evt_a")
+        catalogue_there = await in_session(session).first(CATALOGUE_ROW, sku="rs-charger-67w")
+    assert read_here == read_there
+    assert read_here.occurred_at == AT and read_here.occurred_at.tzinfo is not None  # aware UTC, to the µs
+    assert (read_here.amount_minor, read_here.currency, read_here.flagged) == (399_000, "RSD", None)
+    assert catalogue == catalogue_there and isinstance(catalogue.delivery_methods, list)
+
+
+async def test_a_constant_in_the_statement_is_bound_by_itself(shop):
+    async with driver_transaction(shop.ctx.engine) as db:
+        rows = await db.fetch(COUNT_RS)
+    assert rows and all(row.sku.startswith("rs-") for row in rows)
+
+
+async def test_a_failure_in_the_block_rolls_back_everything_it_wrote(shop):
+    with pytest.raises(RuntimeError):
+        async with driver_transaction(shop.ctx.engine) as db:
+            await db.execute(INSERT, **fact("evt_b"))
+            raise RuntimeError("the use case refused")
+    async with driver_transaction(shop.ctx.engine) as db:
+        assert await db.first(BY_KEY, key="evt_b") is None
+
+
+async def test_a_constraint_violation_is_sqlalchemys_integrity_error_and_the_connection_lives_on(shop):
+    async with driver_transaction(shop.ctx.engine) as db:
+        await db.execute(INSERT, **fact("evt_c"))
+    with pytest.raises(IntegrityError):
+        async with driver_transaction(shop.ctx.engine) as db:
+            await db.execute(INSERT, **fact("evt_d"))
+            await db.execute(INSERT, **fact("evt_c"))  # fact_key is unique
+    async with driver_transaction(shop.ctx.engine) as db:
+        assert await db.first(BY_KEY, key="evt_d") is None  # the whole transaction was undone
+        assert await db.execute(INSERT, **fact("evt_e")) == 1
+
+
+async def test_a_missing_parameter_is_named_before_anything_runs(shop):
+    async with driver_transaction(shop.ctx.engine) as db:
+        with pytest.raises(TypeError, match="'key'"):
+            await db.first(BY_KEY)
+
+
+async def test_observers_see_the_transaction_and_its_statements(shop):
+    seen: list[str] = []
+    prepared.statement_observers.append(seen.append)
+    try:
+        async with driver_transaction(shop.ctx.engine) as db:
+            await db.first(BY_KEY, key="evt_f")
+    finally:
+        prepared.statement_observers.remove(seen.append)
+    assert seen[0] == "BEGIN" and seen[1].startswith("SELECT") and seen[-1] == "COMMIT"
