@@ -88,8 +88,10 @@ class Prepared:
 
     def _compile(self, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
-        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
-            raise TypeError(f"give every column a value (Python-side defaults do not run here): {compiled}")
+        defaulted = [*getattr(compiled, "insert_prefetch", ()), *getattr(compiled, "update_prefetch", ())]
+        if defaulted:  # SQLAlchemy computes those per call, in the machinery left out here
+            raise TypeError(f"{compiled.string.split()[0]} on the driver needs a value for every column "
+                            f"with a Python-side default: {', '.join(c.key for c in defaulted)}")
         names = tuple(compiled.positiontup or ())
         binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
         constants = {name: compiled.binds[name].effective_value for name in names
@@ -182,10 +184,12 @@ class in_session(Statements):  # noqa: N801 - reads as a function: in_session(se
         self.session = session
 
     async def fetch(self, statement: Prepared, **params: Any) -> list[Row]:
-        return list((await self.session.exec(statement.statement, params=params)).all())  # type: ignore[call-overload]
+        connection = await self.session.connection()  # rows, as on the driver (never bare scalars)
+        return list((await connection.execute(statement.statement, params)).all())  # type: ignore[arg-type]
 
     async def execute(self, statement: Prepared, **params: Any) -> int:
-        return (await self.session.exec(statement.statement, params=params)).rowcount  # type: ignore[call-overload,no-any-return]
+        connection = await self.session.connection()
+        return (await connection.execute(statement.statement, params)).rowcount  # type: ignore[arg-type]
 
 
 @asynccontextmanager

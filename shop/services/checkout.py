@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.prepared import in_session
+from shop.adapters.prepared import Prepared, Statements, driver_transaction
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
     IdempotencyRecord, Order, OrderLine, Product, TimelineEntry, User, table_of,
@@ -52,18 +51,19 @@ class Placed:
     """The order as just written (no need to read it back for the answer)."""
 
 
-# The order path's statements, built once on the Core tables: building a SQLAlchemy expression
-# costs more (about 150 µs) than SQLite takes to run it, and the ORM's compile and load steps as much
-# again, so the hot path only binds values. One statement per SKU, not `IN (…)`: an expanding
-# parameter is compiled again on every call, and an order has one or a few SKUs.
+# The order path's statements, prepared once on the Core tables and run on the driver
+# (shop/adapters/prepared.py): building a SQLAlchemy expression costs more (about 150 µs) than SQLite
+# takes to run it, and SQLAlchemy's execution steps about 55 µs a statement, so the hot path only
+# binds values. One statement per SKU, not `IN (…)`: an expanding parameter is compiled again on
+# every call, and an order has one or a few SKUs.
 _products, _orders, _lines, _users = table_of(Product), table_of(Order), table_of(OrderLine), table_of(User)
 _free_units = _products.c.on_hand - _products.c.reserved
-_PRODUCTS = (
+_PRODUCTS = Prepared(
     select(*_products.c, case((_free_units > 0, _free_units), else_=0).label("available"))
     .where(_products.c.sku == bindparam("sku"))
 )
-_ALREADY_ORDERED = (
-    select(func.coalesce(func.sum(_lines.c.quantity), 0))
+_ALREADY_ORDERED = Prepared(
+    select(func.coalesce(func.sum(_lines.c.quantity), 0).label("units"))
     .join(_orders, _orders.c.id == _lines.c.order_id)
     .where(
         _orders.c.customer_id == bindparam("customer_id"),
@@ -74,35 +74,36 @@ _ALREADY_ORDERED = (
 )
 # Serialises one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5);
 # the address for the e-mail comes with it.
-_LOCK_CUSTOMER = select(_users.c.email).where(_users.c.id == bindparam("customer_id")).with_for_update()
-_INSERT_ORDER = insert(_orders).returning(*_orders.c)
-_INSERT_LINE = insert(_lines).returning(*_lines.c)
-_INSERT_ENTRY = insert(table_of(TimelineEntry)).returning(*table_of(TimelineEntry).c)
+_LOCK_CUSTOMER = Prepared(
+    select(_users.c.email).where(_users.c.id == bindparam("customer_id")).with_for_update())
+_INSERT_ORDER = Prepared(insert(_orders).returning(*_orders.c))
+_INSERT_LINE = Prepared(insert(_lines).returning(*_lines.c))
+_INSERT_ENTRY = Prepared(insert(table_of(TimelineEntry)).returning(*table_of(TimelineEntry).c))
 
 
-async def products_for(session: AsyncSession, skus: Iterable[str]) -> dict[str, ProductFacts]:
+async def products_for(db: Statements, skus: Iterable[str]) -> dict[str, ProductFacts]:
     """The catalogue rows of these SKUs, each with its free units as `available`."""
     found: dict[str, ProductFacts] = {}
     for sku in dict.fromkeys(skus):
-        if (product := (await session.exec(_PRODUCTS, params={"sku": sku})).first()) is not None:
-            found[sku] = product
+        if (product := await db.first(_PRODUCTS, sku=sku)) is not None:
+            found[sku] = product  # type: ignore[assignment]
     return found
 
 
 async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
     """RS-III.3: every charge before the order; nothing is reserved or stored."""
-    async with ctx.sessions() as session:
-        now = await ctx.now(session)
-        products = await products_for(session, (line.sku for line in request.lines))
-        return quote(request, products, now=now)
+    async with driver_transaction(ctx.engine) as db:
+        now = await ctx.now(db)
+        products = await products_for(db, (line.sku for line in request.lines))
+    return quote(request, products, now=now)
 
 
-async def already_ordered(session: AsyncSession, customer_id: int, skus: Iterable[str]) -> dict[str, int]:
+async def already_ordered(db: Statements, customer_id: int, skus: Iterable[str]) -> dict[str, int]:
     """RS-V.5.5: units of each product in the customer's orders that are not cancelled."""
     ordered = {}
     for sku in dict.fromkeys(skus):
-        units = (await session.exec(_ALREADY_ORDERED, params={"customer_id": customer_id, "sku": sku})).one()
-        ordered[sku] = int(units)
+        row = await db.first(_ALREADY_ORDERED, customer_id=customer_id, sku=sku)
+        ordered[sku] = int(row.units) if row is not None else 0
     return ordered
 
 
@@ -116,34 +117,34 @@ async def place_order(
 
         raise InvalidInput("invalid_payment_method", "payment_method must be card or installments",
                            clause="RS-III.4", field="payment_method")
-    async with ctx.sessions() as session:
-        if claim is not None and (record := await earlier_answer(session, claim)) is not None:
+    async with driver_transaction(ctx.engine) as db:  # reads only
+        if claim is not None and (record := await earlier_answer(db, claim)) is not None:
             return Placed(record.resource_id or "", replayed=record)
-        now = await ctx.now(session)
+        now = await ctx.now(db)
         check_terms(request.market, request.terms_version)
-        products = await products_for(session, (line.sku for line in request.lines))
+        products = await products_for(db, (line.sku for line in request.lines))
         priced = quote(request, products, now=now)
         skus = [line.product.sku for line in priced.lines]
-        check_orderable(priced, await already_ordered(session, customer_id, skus))
+        check_orderable(priced, await already_ordered(db, customer_id, skus))
 
     order_id = str(uuid.uuid4())
     intent = await _create_intent(ctx, order_id, priced) if request.payment_method == CARD else None
     try:
-        async with ctx.sessions() as session, session.begin():
-            created, address = await _insert_order(session, order_id, request, priced,
+        async with driver_transaction(ctx.engine) as db:
+            created, address = await _insert_order(db, order_id, request, priced,
                                                    customer_id=customer_id, intent=intent, now=now, claim=claim)
             order = created.order
-            email = await queue_notice(session, order, notices.order_received(
+            email = await queue_notice(db, order, notices.order_received(
                 order.number, notices.shown(order.total_minor, order.currency),
                 None if order.payment_due_at is None else f"{order.payment_due_at:%Y-%m-%d %H:%M} UTC"), now,
                 address=address)
-            await _reserve_units(session, priced)
+            await _reserve_units(db, priced)
     except IntegrityError:
         await _abandon_intent(ctx, intent)
         if claim is None:
             raise
-        async with ctx.sessions() as session:  # a concurrent twin with the same key won
-            record = await earlier_answer(session, claim)
+        async with driver_transaction(ctx.engine) as db:  # a concurrent twin with the same key won
+            record = await earlier_answer(db, claim)
         if record is None:
             raise
         return Placed(record.resource_id or "", replayed=record)
@@ -178,16 +179,16 @@ async def _abandon_intent(ctx: ShopContext, intent: CreatedIntent | None) -> Non
         log.warning("could not cancel abandoned PaymentIntent %s: %s", intent.id, error)
 
 
-async def _reserve_units(session: AsyncSession, priced: Quote) -> None:
+async def _reserve_units(db: Statements, priced: Quote) -> None:
     """RS-V.5.6: hold the units, or refuse the whole order. Last in the transaction: a product's row
     is the one row every order of it writes, and holds its lock until the commit."""
     for line in priced.lines:
-        if not await stock.reserve(session, line.product.sku, line.quantity):
+        if not await stock.reserve(db, line.product.sku, line.quantity):
             raise Conflict("out_of_stock", f"{line.product.name} is out of stock", clause="RS-V.5.6")
 
 
 async def _insert_order(
-    session: AsyncSession,
+    db: Statements,
     order_id: str,
     request: OrderRequest,
     priced: Quote,
@@ -200,12 +201,12 @@ async def _insert_order(
     """Write the order, its lines, its first timeline entry and the ledger's first fact; returns the
     rows as written (for the answer) and the customer's e-mail address."""
     skus = [line.product.sku for line in priced.lines]
-    address = (await session.exec(_LOCK_CUSTOMER, params={"customer_id": customer_id})).one()
-    check_orderable(priced, await already_ordered(session, customer_id, skus))
+    address = (await db.fetch(_LOCK_CUSTOMER, customer_id=customer_id))[0].email
+    check_orderable(priced, await already_ordered(db, customer_id, skus))
     state = OrderState.AWAITING_PAYMENT if intent is not None else OrderState.AWAITING_INSTALLMENT_APPROVAL
     delivery = priced.delivery
     terms_version = request.terms_version or ""
-    order = (await session.exec(_INSERT_ORDER, params={
+    order, = await db.fetch(_INSERT_ORDER, **{
         "id": order_id,
         "number": order_number(request.market, local_date(now, request.market)),
         "customer_id": customer_id,
@@ -233,26 +234,26 @@ async def _insert_order(
         "expected_delivery_on": priced.expected_delivery_on,
         "payment_intent_id": intent.id if intent else None,
         "client_secret": intent.client_secret if intent else None,
-    })).one()
+    })
     lines = [
-        (await session.exec(_INSERT_LINE, params={
+        (await db.fetch(_INSERT_LINE, **{
             "order_id": order_id, "sku": line.product.sku, "name": line.product.name,
             "model": line.product.model, "category": line.product.category, "quantity": line.quantity,
             "unit_price_minor": line.unit_price.amount_minor, "vat_rate": str(priced.vat_rate),
             "requires_imei": line.product.requires_imei, "returnable": line.product.returnable,
-            "set_items": list(line.product.set_items),
-        })).one()
+            "set_items": list(line.product.set_items), "state": "ordered", "imeis": [],
+        }))[0]
         for line in priced.lines
     ]
-    placed = (await session.exec(_INSERT_ENTRY, params={
+    placed, = await db.fetch(_INSERT_ENTRY, **{
         "order_id": order_id, "at": now, "from_state": None, "to_state": state.value, "event": "place",
         "actor": f"customer:{customer_id}", "reason": f"terms {terms_version} accepted", "clause": "RS-IV.1",
-    })).one()
+    })
     if intent is not None:
-        await in_session(session).execute(INSERT_FACT, **{
+        await db.execute(INSERT_FACT, **{
             "fact_key": f"{intent.id}:created", "kind": "payment_intent.created", "order_id": order_id,
             "payment_intent_id": intent.id, "amount_minor": order.total_minor, "currency": order.currency,
             "occurred_at": now, "recorded_at": now})
     if claim is not None:
-        remember(session, claim, order_id, now)
+        await remember(db, claim, order_id, now)
     return OrderAggregate(order, lines, [placed], []), address

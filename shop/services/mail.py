@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shop.adapters.prepared import Prepared, Statements
 from shop.adapters.tables import Order, OutboxEmail, User, table_of
 from shop.domain.notices import Notice
 from shop.services.context import ShopContext
@@ -20,8 +20,8 @@ from shop.services.outbox import LEASE, lease
 log = logging.getLogger(__name__)
 
 
-_EMAIL_OF = select(table_of(User).c.email).where(table_of(User).c.id == bindparam("customer_id"))
-_QUEUE = insert(table_of(OutboxEmail)).returning(*table_of(OutboxEmail).c)
+_EMAIL_OF = Prepared(select(table_of(User).c.email).where(table_of(User).c.id == bindparam("customer_id")))
+_QUEUE = Prepared(insert(table_of(OutboxEmail)).returning(*table_of(OutboxEmail).c))
 
 
 class QueuedEmail(Protocol):
@@ -32,16 +32,17 @@ class QueuedEmail(Protocol):
     sent_at: datetime | None
 
 
-async def queue_notice(session: AsyncSession, order: Order | Row[Any], notice: Notice, now: datetime,
+async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, now: datetime,
                        *, address: str | None = None) -> QueuedEmail:
     """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it.
     `address`: the customer's, when the caller has already read it."""
     if address is None:
-        address = (await session.exec(_EMAIL_OF, params={"customer_id": order.customer_id})).one()
-    return (await session.exec(_QUEUE, params={  # type: ignore[no-any-return]
-        "order_id": order.id, "to": address, "subject": notice.subject, "body": notice.body,
-        "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE,  # ours to send
-    })).one()
+        address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
+    queued, = await db.fetch(
+        _QUEUE, order_id=order.id, to=address, subject=notice.subject, body=notice.body, kind=notice.kind,
+        created_at=now, claimed_until=now + LEASE,  # ours to send
+        sent_at=None, attempts=0, last_error=None)
+    return queued  # type: ignore[no-any-return]
 
 
 def send_after_answer(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> None:

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shop.adapters.prepared import in_session
 from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund
 from shop.domain import notices
@@ -59,7 +60,8 @@ async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | Non
 async def _tell_cancelled(session: AsyncSession, order: Order, reason: str, clause: str,
                           refund: Refund | None, now: datetime) -> QueuedEmail:
     amount = notices.shown(refund.amount_minor, refund.currency) if refund else None
-    return await queue_notice(session, order, notices.order_cancelled(order.number, reason, clause, amount), now)
+    notice = notices.order_cancelled(order.number, reason, clause, amount)
+    return await queue_notice(in_session(session), order, notice, now)
 
 
 async def _cancel_unpaid_intent(ctx: ShopContext, order: Order) -> None:
@@ -166,7 +168,7 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
             line.imeis = imeis_by_line.get(line.id, [])  # type: ignore[arg-type]
             session.add(line)
             await stock.ship(session, line.sku, line.quantity)
-        email = await queue_notice(session, order, notices.delivery_started(
+        email = await queue_notice(in_session(session), order, notices.delivery_started(
             order.number, order.carrier, order.tracking_number), now)
     send_after_answer(ctx, [email])
 

@@ -157,7 +157,7 @@ async def _honour_timely_payment(session: AsyncSession, order: Order, *, paid_at
     lines = [line for line in await load_lines(session, order.id) if line.state != "cancelled"]
     held: list[OrderLine] = []
     for line in lines:
-        if not await stock.reserve(session, line.sku, line.quantity):
+        if not await stock.reserve(in_session(session), line.sku, line.quantity):
             for taken in held:  # RS-V.5.6: the units are gone; refund instead
                 await stock.release(session, taken.sku, taken.quantity)
             return False
