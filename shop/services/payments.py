@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,9 +59,11 @@ _orders, _facts = table_of(Order), table_of(PaymentEvent)
 _ORDER_BY_ID = Prepared(select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update())
 _ORDER_BY_INTENT = Prepared(
     select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
-_FACT_SEEN = Prepared(select(_facts.c.id).where(_facts.c.fact_key == bindparam("fact_key")))
 INSERT_FACT = Prepared(insert(_facts))
-"""Appends one fact to the payment ledger (also the intent's creation, at checkout)."""
+"""Appends one fact to the payment ledger (the intent's creation, at checkout)."""
+_RECORD_ONCE = Prepared(  # the same ON CONFLICT clause in SQLite and PostgreSQL
+    postgresql.insert(_facts).on_conflict_do_nothing(index_elements=[_facts.c.fact_key]).returning(_facts.c.id))
+"""Appends one fact unless the ledger holds its key already: no row comes back then."""
 
 
 async def _order_of(db: Statements, intent: dict[str, Any]) -> Row | None:
@@ -74,17 +77,13 @@ async def _record(db: Statements, event: Event, order: Row | None, now: datetime
     """Append the fact unless it was recorded before (then False: nothing more to do). A fact is
     keyed by the event id, or by `fact_key` where two events can state the same fact (Stripe may
     send a second event for one PaymentIntent's success: the money counts once)."""
-    fact_key = fact_key or event["id"]
-    if await db.first(_FACT_SEEN, fact_key=fact_key) is not None:
-        return False
     intent = _intent(event)
-    await db.execute(INSERT_FACT, **{
-        "fact_key": fact_key, "kind": event["type"], "order_id": order.id if order else None,
+    return bool(await db.fetch(_RECORD_ONCE, **{
+        "fact_key": fact_key or event["id"], "kind": event["type"], "order_id": order.id if order else None,
         "payment_intent_id": intent.get("payment_intent") or intent.get("id"),
         "occurred_at": datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
         "recorded_at": now, "amount_minor": None, "currency": None, "flagged": None, **fields,
-    })
-    return True
+    }))
 
 
 async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:

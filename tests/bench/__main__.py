@@ -355,6 +355,7 @@ async def expiry(kind: str, url: str, sqlite_file: Path | None, env: dict[str, s
         try:
             for table in ("orders", "order_timeline", "outbox_emails", "stripe_commands", "products"):
                 await db.execute(f"VACUUM ANALYZE {table}")
+            await db.execute("CHECKPOINT")  # as after the load: both jobs start from written pages
         finally:
             await db.close()
     say(f"  expired orders put back for the floor in {time.perf_counter() - started:.1f} s")

@@ -8,7 +8,7 @@ domain code, no validation beyond what the statements need; the checks that are 
 The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
 placing a card order is 2 reads in one transaction, the Stripe call, then 8 statements in a second
 transaction (the shop answers from the rows it just wrote, so nothing is read back); applying
-`payment_intent.succeeded` is 5 statements in one transaction; an expire-payments batch is 6.
+`payment_intent.succeeded` is 4 statements in one transaction; an expire-payments batch is 6.
 
     python -m tests.bench.floor serve PORT                 (DATABASE_URL, STRIPE_API_BASE, SHOP_SECRET_KEY, STRIPE_WEBHOOK_SECRET)
     python -m tests.bench.floor expire --now ISO --log F   (DATABASE_URL; prints one JSON line)
@@ -86,7 +86,10 @@ def statements(postgres: bool) -> dict[str, Any]:
                        "orders.paid_at, orders.confirmed_at, orders.shipped_at, orders.delivered_at, "
                        "orders.cancelled_at, orders.carrier, orders.tracking_number, orders.payment_intent_id, "
                        "orders.client_secret FROM orders WHERE orders.id = :id" + lock,
-        "fact_seen": "SELECT payment_events.id FROM payment_events WHERE payment_events.fact_key = :fact_key",
+        "record_once": "INSERT INTO payment_events (fact_key, kind, order_id, payment_intent_id, amount_minor, "
+                       "currency, occurred_at, recorded_at, flagged) VALUES (:fact_key, :kind, :order_id, :pi, "
+                       ":amount, :currency, :occurred, :recorded, :flagged) ON CONFLICT (fact_key) DO NOTHING "
+                       "RETURNING " + ("payment_events.id" if postgres else "id"),
         "pay": "UPDATE orders SET state=:state, paid_at=:at WHERE orders.id = :id",
         # expire-payments, one batch
         "claim": "UPDATE orders SET state=:to_state, cancelled_at=:now WHERE orders.id IN (SELECT orders.id FROM orders "
@@ -274,13 +277,13 @@ def build_app() -> Litestar:
             order = (await db.execute(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})).one_or_none()
             if order is None:
                 return Response({"received": True, "result": "flagged"}, status_code=200)
-            if (await db.execute(sql["fact_seen"], {"fact_key": fact_key})).first() is not None:
-                return Response({"received": True, "result": "duplicate"}, status_code=200)
-            await db.execute(sql["payment_event"], {
+            recorded = (await db.execute(sql["record_once"], {
                 "fact_key": fact_key, "kind": event["type"], "order_id": order.id, "pi": intent["id"],
                 "amount": intent["amount"], "currency": intent["currency"].upper(),
                 "occurred": v.instant(datetime.fromtimestamp(event["created"], UTC)), "recorded": v.instant(now),
-                "flagged": None})
+                "flagged": None})).first()
+            if recorded is None:
+                return Response({"received": True, "result": "duplicate"}, status_code=200)
             if order.state != "awaiting_payment":
                 return Response({"received": True, "result": "recorded"}, status_code=200)
             await db.execute(sql["pay"], {"state": "paid", "at": v.instant(now), "id": order.id})
