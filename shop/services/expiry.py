@@ -13,8 +13,9 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import ColumnElement, String, any_, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.tables import (
@@ -51,10 +52,11 @@ async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: i
     started = perf_counter()
     while True:
         async with ctx.sessions() as session, session.begin():
-            claimed = await _claim_batch(session, now, batch_size, transition.to_state.value)
+            db = await session.connection()  # Core statements: no ORM work on a batch's rows
+            claimed = await _claim_batch(db, now, batch_size, transition.to_state.value)
             if not claimed:
                 break
-            await _record_batch(session, claimed, now, transition.from_state.value,
+            await _record_batch(db, claimed, now, transition.from_state.value,
                                 transition.to_state.value, transition.clause)
         for order_id, number, due in claimed:
             report.cancelled.append((order_id, number, due))
@@ -64,70 +66,77 @@ async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: i
     return report
 
 
-async def _claim_batch(session: AsyncSession, now: datetime, limit: int, to_state: str) -> list[tuple[str, str, datetime]]:
+async def _claim_batch(db: AsyncConnection, now: datetime, limit: int, to_state: str) -> list[tuple[str, str, datetime]]:
     expired = (
         select(Order.id)
         .where(Order.state == OrderState.AWAITING_PAYMENT.value, Order.payment_due_at < now)
         .order_by(Order.payment_due_at)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if db.dialect.name == "postgresql":
         expired = expired.with_for_update(skip_locked=True)
-    result = await session.exec(
+    result = await db.execute(
         update(Order)
         .where(Order.id.in_(expired.scalar_subquery()),  # type: ignore[attr-defined]
                Order.state == OrderState.AWAITING_PAYMENT.value)  # re-checked on a row another job changed
         .values(state=to_state, cancelled_at=now)
         .returning(Order.id, Order.number, Order.payment_due_at)
-        .execution_options(synchronize_session=False)
     )
     return [(row[0], row[1], row[2]) for row in result.all()]
 
 
-async def _record_batch(session: AsyncSession, claimed: list[tuple[str, str, datetime]], now: datetime,
+async def _record_batch(db: AsyncConnection, claimed: list[tuple[str, str, datetime]], now: datetime,
                         from_state: str, to_state: str, clause: str) -> None:
     ids = [order_id for order_id, _, _ in claimed]
     # One INSERT … SELECT per batch, as for the notices below: the rows never pass through Python.
-    await session.exec(insert(TimelineEntry).from_select(
+    await db.execute(insert(TimelineEntry).from_select(
         ["order_id", "at", "from_state", "to_state", "event", "actor", "clause", "reason"],
         select(Order.id, literal(now, UTCDateTime()), literal(from_state), literal(to_state),
                literal("expire_payment"), literal(ACTOR), literal(clause),
-               literal("not paid by ") + _utc_text(session, Order.payment_due_at))
-        .where(Order.id.in_(ids))))  # type: ignore[attr-defined]
-    held = await session.exec(
+               literal("not paid by ") + _utc_text(db, Order.payment_due_at))
+        .where(_among(db, Order.id, ids))))
+    held = await db.execute(
         select(OrderLine.sku, func.sum(OrderLine.quantity))
-        .where(OrderLine.order_id.in_(ids), OrderLine.state != "cancelled")  # type: ignore[attr-defined]
+        .where(_among(db, OrderLine.order_id, ids), OrderLine.state != "cancelled")
         .group_by(OrderLine.sku)
     )
     for sku, quantity in sorted(held.all()):  # a fixed order of locks: no deadlock between jobs
-        await session.exec(update(Product).where(Product.sku == sku)
-                              .values(reserved=Product.reserved - quantity))
-    await _queue_notices(session, ids, now, clause)
-    await session.exec(insert(StripeCommand).from_select(  # each PaymentIntent's cancellation, sent apart
+        await db.execute(update(Product).where(Product.sku == sku)  # type: ignore[arg-type]
+                         .values(reserved=Product.reserved - quantity))
+    await _queue_notices(db, ids, now, clause)
+    await db.execute(insert(StripeCommand).from_select(  # each PaymentIntent's cancellation, sent apart
         ["kind", "payment_intent_id", "order_id", "created_at", "attempts"],
         select(literal(CANCEL_INTENT), Order.payment_intent_id, Order.id, literal(now, UTCDateTime()), literal(0))
-        .where(Order.id.in_(ids), Order.payment_intent_id.is_not(None))))  # type: ignore[attr-defined,union-attr]
+        .where(_among(db, Order.id, ids), Order.payment_intent_id.is_not(None))))  # type: ignore[union-attr]
 
 
-def _utc_text(session: AsyncSession, column: Any) -> Any:
+def _among(db: AsyncConnection, column: Any, ids: list[str]) -> ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter: SQLAlchemy renders an IN of
+    2,000 ids anew, cast by cast, on every statement (measured: a third of the job's CPU)."""
+    if db.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
+
+
+def _utc_text(db: AsyncConnection, column: Any) -> Any:
     """A naive-UTC timestamp column as text, `2026-11-20T10:00:00Z`, on either database."""
-    if session.bind.dialect.name == "postgresql":
+    if db.dialect.name == "postgresql":
         return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
-async def _queue_notices(session: AsyncSession, ids: list[str], now: datetime, clause: str) -> None:
+async def _queue_notices(db: AsyncConnection, ids: list[str], now: datetime, clause: str) -> None:
     """Tell each customer why, in one INSERT … SELECT per batch (the wording is notices.py's)."""
     mark = "\x00number\x00"
     notice = notices.order_cancelled(mark, "it was not paid within 2 hours", clause, None)
     (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
-    await session.exec(insert(OutboxEmail).from_select(
+    await db.execute(insert(OutboxEmail).from_select(
         ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
         select(Order.id, User.email, literal(subject_head) + Order.number + literal(subject_tail),
                literal(body_head) + Order.number + literal(body_tail), literal(notice.kind),
                literal(now, UTCDateTime()), literal(0))
-        .join(User, User.id == Order.customer_id)
-        .where(Order.id.in_(ids))))  # type: ignore[attr-defined]
+        .join(User, User.id == Order.customer_id)  # type: ignore[arg-type]
+        .where(_among(db, Order.id, ids))))
 
 
 async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: ExpiryReport,

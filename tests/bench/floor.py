@@ -34,7 +34,8 @@ from typing import Any
 import aiohttp
 import jwt
 from litestar import Litestar, Request, Response, post
-from sqlalchemy import bindparam, text
+from sqlalchemy import String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.db import create_engine
@@ -44,6 +45,9 @@ from shop.adapters.db import create_engine
 
 def statements(postgres: bool) -> dict[str, Any]:
     lock = " FOR UPDATE" if postgres else ""
+    # a batch's ids as the shop binds them: one array on PostgreSQL, an expanded IN on SQLite
+    among = "= ANY(:ids)" if postgres else "IN :ids"
+    ids = bindparam("ids", type_=ARRAY(String)) if postgres else bindparam("ids", expanding=True)
     returning = " RETURNING {}.id" if postgres else ""
     s = {
         "product": "SELECT products.sku, products.market, products.name, products.model, products.category, "
@@ -101,20 +105,20 @@ def statements(postgres: bool) -> dict[str, Any]:
                                 ":clause, :reason || " + (
                                     "to_char(orders.payment_due_at, 'YYYY-MM-DD\"T\"HH24\\:MI\\:SS\"Z\"')" if postgres
                                     else "strftime('%Y-%m-%dT%H:%M:%SZ', orders.payment_due_at)")
-                                + " FROM orders WHERE orders.id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                                + " FROM orders WHERE orders.id " + among).bindparams(ids),
         "held": text("SELECT order_lines.sku, sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE "
-                     "order_lines.order_id IN :ids AND order_lines.state != :cancelled GROUP BY order_lines.sku"
-                     ).bindparams(bindparam("ids", expanding=True)),
+                     "order_lines.order_id " + among + " AND order_lines.state != :cancelled GROUP BY order_lines.sku"
+                     ).bindparams(ids),
         "release": "UPDATE products SET reserved=(products.reserved - :q) WHERE products.sku = :sku",
         "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts) "
                         "SELECT orders.id, users.email, :subject_head || orders.number || :subject_tail AS anon_1, "
                         ":body_head || orders.number || :body_tail AS anon_2, :kind AS anon_3, :now AS anon_4, "
-                        "0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id WHERE orders.id IN :ids"
-                        ).bindparams(bindparam("ids", expanding=True)),
+                        "0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id WHERE orders.id " + among
+                        ).bindparams(ids),
         "stripe_commands": text("INSERT INTO stripe_commands (kind, payment_intent_id, order_id, created_at, attempts) "
                                 "SELECT :kind, orders.payment_intent_id, orders.id, :now, 0 FROM orders WHERE "
-                                "orders.id IN :ids AND orders.payment_intent_id IS NOT NULL"
-                                ).bindparams(bindparam("ids", expanding=True)),
+                                "orders.id " + among + " AND orders.payment_intent_id IS NOT NULL"
+                                ).bindparams(ids),
     }
     return {name: statement if not isinstance(statement, str) else text(statement) for name, statement in s.items()}
 
