@@ -1,6 +1,7 @@
 """shop.adapters.prepared on both databases: a statement run on the driver stores and reads the same
 values as through the ORM session (the columns' own conversions), commits all or nothing, and fails
-as the session fails (SQLAlchemy's IntegrityError, a missing parameter named)."""
+as the session fails (SQLAlchemy's IntegrityError, a missing parameter named); `driver_reads` reads
+without a transaction and refuses to write."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.adapters import prepared
-from shop.adapters.prepared import Prepared, driver_transaction, in_session
+from shop.adapters.prepared import Prepared, driver_reads, driver_transaction, in_session
 from shop.adapters.tables import PaymentEvent, Product, table_of
 
 _facts, _products = table_of(PaymentEvent), table_of(Product)
@@ -86,3 +87,27 @@ async def test_observers_see_the_transaction_and_its_statements(shop):
     finally:
         prepared.statement_observers.remove(seen.append)
     assert seen[0] == "BEGIN" and seen[1].startswith("SELECT") and seen[-1] == "COMMIT"
+
+
+async def test_reads_run_without_begin_or_commit_and_see_what_was_committed(shop):
+    async with driver_transaction(shop.ctx.engine) as db:
+        await db.execute(INSERT, **fact("evt_g"))
+    seen: list[str] = []
+    prepared.statement_observers.append(seen.append)
+    try:
+        async with driver_reads(shop.ctx.engine) as db:
+            row = await db.first(BY_KEY, key="evt_g")
+    finally:
+        prepared.statement_observers.remove(seen.append)
+    assert row is not None and row.fact_key == "evt_g"
+    assert len(seen) == 1 and seen[0].startswith("SELECT")
+
+
+async def test_reads_refuse_to_write(shop):
+    async with driver_reads(shop.ctx.engine) as db:
+        with pytest.raises(TypeError, match="SELECTs only"):
+            await db.execute(INSERT, **fact("evt_h"))
+        with pytest.raises(TypeError, match="SELECTs only"):
+            await db.fetch(Prepared(insert(_facts).returning(_facts.c.id)), **fact("evt_h"))
+    async with driver_transaction(shop.ctx.engine) as db:
+        assert await db.first(BY_KEY, key="evt_h") is None

@@ -32,7 +32,7 @@ async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     # customer, re-check, order, line, timeline, ledger fact, e-mail, stock; once answered, the
     # e-mail marked sent.
     assert shop_statements(statements) == (
-        "BEGIN, SELECT×2, COMMIT, BEGIN, SELECT×2, INSERT×5, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+        "SELECT×2, BEGIN, SELECT×2, INSERT×5, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
 
 
 async def test_applying_a_payment_is_one_transaction_of_four_statements_RS_V_1(shop):

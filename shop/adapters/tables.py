@@ -110,7 +110,7 @@ class Order(SQLModel, table=True):
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
     # RS-V.5.5: every order counts the customer's units of each product from this index alone
-    # (alembic/versions/0003_a_covering_index_for_the_per_customer_limit.py).
+    # (alembic/versions/0003_indexes_for_the_hot_paths.py).
     __table_args__ = (sa.Index("ix_order_lines_order_id_sku", "order_id", "sku", "state", "quantity"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -171,7 +171,8 @@ class PaymentEvent(SQLModel, table=True):
     fact_key: str = Field(max_length=255, unique=True)  # Stripe event id, or "<object id>:<kind>"
     kind: str = Field(max_length=64)
     order_id: str | None = Field(default=None, max_length=36, index=True)
-    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    # No index: nothing looks a fact up by it (orders.payment_intent_id has one); see alembic 0003.
+    payment_intent_id: str | None = Field(default=None, max_length=255)
     amount_minor: int | None = None
     currency: str | None = Field(default=None, max_length=3)
     occurred_at: datetime = instant()

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, case, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from shop.adapters.prepared import Prepared, Statements, driver_transaction
+from shop.adapters.prepared import Prepared, Statements, driver_reads, driver_transaction
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
     IdempotencyRecord, Order, OrderLine, Product, TimelineEntry, User, table_of,
@@ -92,7 +92,7 @@ async def products_for(db: Statements, skus: Iterable[str]) -> dict[str, Product
 
 async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
     """RS-III.3: every charge before the order; nothing is reserved or stored."""
-    async with driver_transaction(ctx.engine) as db:
+    async with driver_reads(ctx.engine) as db:
         now = await ctx.now(db)
         products = await products_for(db, (line.sku for line in request.lines))
     return quote(request, products, now=now)
@@ -117,7 +117,7 @@ async def place_order(
 
         raise InvalidInput("invalid_payment_method", "payment_method must be card or installments",
                            clause="RS-III.4", field="payment_method")
-    async with driver_transaction(ctx.engine) as db:  # reads only
+    async with driver_reads(ctx.engine) as db:  # re-checked in the transaction that writes
         if claim is not None and (record := await earlier_answer(db, claim)) is not None:
             return Placed(record.resource_id or "", replayed=record)
         now = await ctx.now(db)
@@ -143,7 +143,7 @@ async def place_order(
         await _abandon_intent(ctx, intent)
         if claim is None:
             raise
-        async with driver_transaction(ctx.engine) as db:  # a concurrent twin with the same key won
+        async with driver_reads(ctx.engine) as db:  # a concurrent twin with the same key won
             record = await earlier_answer(db, claim)
         if record is None:
             raise

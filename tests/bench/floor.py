@@ -6,7 +6,7 @@ domain code, no validation beyond what the statements need; the checks that are 
 (JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
 
 The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
-placing a card order is 2 reads in one transaction, the Stripe call, then 8 statements in a second
+placing a card order is 2 reads outside a transaction, the Stripe call, then 8 statements in a second
 transaction (the shop answers from the rows it just wrote, so nothing is read back); applying
 `payment_intent.succeeded` is 4 statements in one transaction; an expire-payments batch is 6.
 
@@ -147,12 +147,15 @@ class Values:
 
 @asynccontextmanager
 async def connected(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[AsyncConnection]:
-    """A connection, in a transaction when `begin`, closed directly on the way out, as the shop's
+    """A connection, in a transaction when `begin` and in autocommit otherwise (as the shop's
+    `driver_reads`: no BEGIN, no COMMIT), closed directly on the way out, as the shop's
     sessions close (shop.adapters.db.InlineSQLiteSession): SQLAlchemy's own `async with` closes in a
     task of its own and waits for it, which lets other requests take turns while the one pooled
     SQLite connection is still held, and gave the floor a p99 of 400 ms."""
     connection = await engine.connect()
     try:
+        if not begin:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
         if begin:
             async with connection.begin():
                 yield connection
@@ -184,7 +187,7 @@ def build_app() -> Litestar:
         body = await request.json()
         line = body["lines"][0]
         sku, quantity = line["sku"], int(line["quantity"])
-        async with connected(engine) as db:  # the shop's read transaction (rolled back)
+        async with connected(engine) as db:  # the shop's reads (no transaction)
             product = (await db.execute(sql["product"], {"sku": sku})).one()
             ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
                                                           "cancelled_line": "cancelled", "sku": sku})).scalar_one()
