@@ -1,6 +1,7 @@
 """The SQL the shop runs for one request, captured in process with a `before_cursor_execute` listener
-on its engine: the benchmark prints the statement count beside the floor's (so a drift between the
-shop and the floor shows), and `python -m tests.bench.capture` prints the statements themselves.
+on its engine and an observer of the statements run on the driver (shop.adapters.prepared): the
+benchmark prints the statement count beside the floor's (so a drift between the shop and the floor
+shows), and `python -m tests.bench.capture` prints the statements themselves.
 
 The app is the real one (`shop.web.app.create_app`), called through httpx's ASGI transport, so the
 count includes everything the request path does (auth, controller, services), not only the service.
