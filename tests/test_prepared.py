@@ -1,7 +1,8 @@
 """shop.adapters.prepared on both databases: a statement run on the driver stores and reads the same
 values as through the ORM session (the columns' own conversions), commits all or nothing, and fails
 as the session fails (SQLAlchemy's IntegrityError, a missing parameter named); `driver_reads` reads
-without a transaction and refuses to write."""
+without a transaction and refuses to write; a PostgreSQL connection the server dropped is replaced,
+never handed to the next request."""
 
 from __future__ import annotations
 
@@ -111,3 +112,51 @@ async def test_reads_refuse_to_write(shop):
             await db.fetch(Prepared(insert(_facts).returning(_facts.c.id)), **fact("evt_h"))
     async with driver_transaction(shop.ctx.engine) as db:
         assert await db.first(BY_KEY, key="evt_h") is None
+
+
+async def test_a_connection_the_database_dropped_fails_once_and_is_replaced(postgres):
+    """A PostgreSQL connection closed under the pool (a server restart, an administrator) fails the
+    transaction that meets it; the pool then discards it, and the next transaction gets a new one."""
+    import asyncpg
+    from sqlalchemy import func, text
+
+    from shop.adapters.db import create_engine
+
+    backend = Prepared(select(func.pg_backend_pid().label("pid")))
+    engine, admin = create_engine(postgres.url), create_engine(postgres.url)
+    try:
+        async with driver_transaction(engine) as db:
+            first = (await db.first(backend)).pid
+        async with admin.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        # The driver's error, which depends on when it notices: the server's notice, a closed socket.
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
+            async with driver_transaction(engine) as db:
+                await db.first(backend)
+        async with driver_transaction(engine) as db:
+            assert (await db.first(backend)).pid != first
+    finally:
+        await engine.dispose()
+        await admin.dispose()
+
+
+async def test_a_connection_dropped_inside_a_transaction_is_not_handed_on(postgres):
+    import asyncpg
+    from sqlalchemy import func, text
+
+    from shop.adapters.db import create_engine
+
+    backend = Prepared(select(func.pg_backend_pid().label("pid")))
+    engine, admin = create_engine(postgres.url), create_engine(postgres.url)
+    try:
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
+            async with driver_transaction(engine) as db:
+                first = (await db.first(backend)).pid
+                async with admin.connect() as other:
+                    await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+                await db.first(backend)  # the statement after the drop fails, and so does the rollback
+        async with driver_transaction(engine) as db:
+            assert (await db.first(backend)).pid != first
+    finally:
+        await engine.dispose()
+        await admin.dispose()
