@@ -12,9 +12,10 @@ an order, applying a payment); everything else keeps the ORM session.
         order = await tx.first(ORDER_BY_ID, key=order_id)
         await tx.execute(SET_STATE, order_id=order.id, state="paid", at=now)
 
-A transaction commits when the block ends and rolls back on any exception. On SQLite the statements
-run on the one pooled connection, on the event loop's thread (shop.adapters.db.InlineSQLiteConnection);
-on PostgreSQL through asyncpg, in one asyncpg transaction.
+A transaction commits when the block ends and rolls back on any exception; `driver_reads` runs
+SELECTs without one. On SQLite the statements run on the one pooled connection, on the event loop's
+thread (shop.adapters.db.InlineSQLiteConnection); on PostgreSQL through asyncpg, in one asyncpg
+transaction, and a connection the server dropped goes back to the pool to be replaced.
 """
 
 from __future__ import annotations
