@@ -101,7 +101,7 @@ async def _record_batch(db: AsyncConnection, claimed: list[tuple[str, str, datet
         .group_by(OrderLine.sku)
     )
     for sku, quantity in sorted(held.all()):  # a fixed order of locks: no deadlock between jobs
-        await db.execute(update(Product).where(Product.sku == sku)  # type: ignore[arg-type]
+        await db.execute(update(Product).where(Product.sku == sku)
                          .values(reserved=Product.reserved - quantity))
     await _queue_notices(db, ids, now, clause)
     await db.execute(insert(StripeCommand).from_select(  # each PaymentIntent's cancellation, sent apart
@@ -112,7 +112,8 @@ async def _record_batch(db: AsyncConnection, claimed: list[tuple[str, str, datet
 
 def _among(db: AsyncConnection, column: Any, ids: list[str]) -> ColumnElement[bool]:
     """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter: SQLAlchemy renders an IN of
-    2,000 ids anew, cast by cast, on every statement (measured: a third of the job's CPU)."""
+    2,000 ids anew, cast by cast, on every statement (py-spy: 18 % of the job's samples; the 100k
+    expiry went from 10.9 to 8.6 s)."""
     if db.dialect.name == "postgresql":
         return column == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))  # type: ignore[no-any-return]
     return column.in_(ids)  # type: ignore[no-any-return]
@@ -135,7 +136,7 @@ async def _queue_notices(db: AsyncConnection, ids: list[str], now: datetime, cla
         select(Order.id, User.email, literal(subject_head) + Order.number + literal(subject_tail),
                literal(body_head) + Order.number + literal(body_tail), literal(notice.kind),
                literal(now, UTCDateTime()), literal(0))
-        .join(User, User.id == Order.customer_id)  # type: ignore[arg-type]
+        .join(User, User.id == Order.customer_id)
         .where(_among(db, Order.id, ids))))
 
 
