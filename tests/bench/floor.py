@@ -1,9 +1,11 @@
-"""The floor: the shop's work done by a bare Litestar app with the same SQL statements, written out with
-SQLAlchemy Core `text()` on the same async driver and the same engine settings (shop.adapters.db:
-aiosqlite with one pooled connection and the same pragmas, or asyncpg), in the same transactions,
-plus the same Stripe call (to the same stub, on aiohttp like the shop's Stripe SDK, outside the transaction). No ORM, no
-domain code, no validation beyond what the statements need; the checks that are part of the job stay
-(JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
+"""The floor: the shop's work done by a bare Litestar app with the same SQL statements, written out as
+text and, for orders and webhooks, run on the driver itself (sqlite3 or asyncpg: `Raw`), on a
+connection from the same pool with the same engine settings (shop.adapters.db: one inline SQLite
+connection and the same pragmas, or asyncpg), in the same transactions, plus the same Stripe call
+(to the same stub, on aiohttp like the shop's Stripe SDK, outside the transaction). The expiry floor
+runs its statements through SQLAlchemy Core `text()` (a batch's ids bound as the shop binds them).
+No ORM, no domain code, no validation beyond what the statements need; the checks that are part of
+the job stay (JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
 
 The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
 placing a card order is 2 reads outside a transaction, the Stripe call, then 8 statements in a second
@@ -22,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -36,7 +39,8 @@ import jwt
 from litestar import Litestar, Request, Response, post
 from sqlalchemy import String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from shop.adapters.db import create_engine
 
@@ -56,7 +60,7 @@ def statements(postgres: bool) -> dict[str, Any]:
                    "products.delivery_methods, products.set_items, CASE WHEN (products.on_hand - products.reserved > 0) "
                    "THEN products.on_hand - products.reserved ELSE 0 END AS available FROM products "
                    "WHERE products.sku = :sku",
-        "ordered": "SELECT coalesce(sum(order_lines.quantity), 0) AS coalesce_1 FROM order_lines JOIN orders ON "
+        "ordered": "SELECT coalesce(sum(order_lines.quantity), 0) AS units FROM order_lines JOIN orders ON "
                    "orders.id = order_lines.order_id WHERE orders.customer_id = :customer AND orders.state != "
                    ":cancelled AND order_lines.state != :cancelled_line AND order_lines.sku = :sku",
         "lock_customer": "SELECT users.email FROM users WHERE users.id = :customer" + lock,
@@ -145,30 +149,84 @@ class Values:
 # --- the web floor -----------------------------------------------------------------------------------
 
 
+class Raw:
+    """The driver itself, as bare as it gets: sqlite3 takes the statements' `:name` parameters as
+    written, asyncpg takes them as `$1…` (translated once per statement). Rows come back as dicts;
+    no SQLAlchemy between the endpoint and the database."""
+
+    _NAME = re.compile(r"(?<![:\w]):(\w+)")
+
+    def __init__(self, driver: Any, postgres: bool) -> None:
+        self.driver, self.postgres = driver, postgres
+
+    @classmethod
+    def positional(cls, sql: str) -> tuple[str, tuple[str, ...]]:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        return cls._NAME.sub(number, sql), tuple(names)
+
+    async def rows(self, statement: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.postgres:
+            sql, names = _POSITIONAL[statement]
+            return [dict(record) for record in await self.driver.fetch(sql, *(params[n] for n in names))]
+        cursor = self.driver.execute(statement.text, params)
+        columns = [column[0] for column in cursor.description or ()]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    async def run(self, statement: Any, params: dict[str, Any]) -> int:
+        """Rows changed (SQLite) or the command tag's count (PostgreSQL)."""
+        if self.postgres:
+            sql, names = _POSITIONAL[statement]
+            status = await self.driver.execute(sql, *(params[n] for n in names))
+            return int(status.rsplit(" ", 1)[-1])
+        return self.driver.execute(statement.text, params).rowcount  # type: ignore[no-any-return]
+
+    async def insert_id(self, statement: Any, params: dict[str, Any]) -> int:
+        """The new row's id: `RETURNING … id` on PostgreSQL, sqlite3's lastrowid on SQLite."""
+        if self.postgres:
+            return (await self.rows(statement, params))[0]["id"]  # type: ignore[no-any-return]
+        return self.driver.execute(statement.text, params).lastrowid  # type: ignore[no-any-return]
+
+
+_POSITIONAL: dict[Any, tuple[str, tuple[str, ...]]] = {}
+
+
 @asynccontextmanager
-async def connected(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[AsyncConnection]:
-    """A connection, in a transaction when `begin` and in autocommit otherwise (as the shop's
-    `driver_reads`: no BEGIN, no COMMIT), closed directly on the way out, as the shop's
-    sessions close (shop.adapters.db.InlineSQLiteSession): SQLAlchemy's own `async with` closes in a
-    task of its own and waits for it, which lets other requests take turns while the one pooled
-    SQLite connection is still held, and gave the floor a p99 of 400 ms."""
-    connection = await engine.connect()
+async def raw(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[Raw]:
+    """The pool's connection, as the shop takes it (shop.adapters.prepared: same engine settings,
+    the one inline SQLite connection), then only the driver: in a transaction when `begin`, each
+    statement on its own otherwise (as the shop's `driver_reads`)."""
+    pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
+    postgres = engine.dialect.name == "postgresql"
+    driver = pooled.driver_connection if postgres else pooled.driver_connection.sqlite
     try:
-        if not begin:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-        if begin:
-            async with connection.begin():
-                yield connection
+        if postgres and begin:
+            async with driver.transaction():
+                yield Raw(driver, postgres)
         else:
-            yield connection
+            try:
+                yield Raw(driver, postgres)
+            except BaseException:
+                if not postgres:
+                    driver.rollback()
+                raise
+            if not postgres:
+                driver.commit()
     finally:
-        await connection.close()
+        await greenlet_spawn(pooled.close)
 
 
 def build_app() -> Litestar:
     engine = create_engine(os.environ["DATABASE_URL"])
     postgres = engine.dialect.name == "postgresql"
     sql, v = statements(postgres), Values(postgres)
+    if postgres:
+        _POSITIONAL.update({statement: Raw.positional(statement.text) for statement in sql.values()})
     secret_key = os.environ["SHOP_SECRET_KEY"]
     webhook_secret = os.environ["STRIPE_WEBHOOK_SECRET"].encode()
     stripe_key = os.environ.get("STRIPE_SECRET_KEY", "sk_test_bench")
@@ -187,13 +245,13 @@ def build_app() -> Litestar:
         body = await request.json()
         line = body["lines"][0]
         sku, quantity = line["sku"], int(line["quantity"])
-        async with connected(engine) as db:  # the shop's reads (no transaction)
-            product = (await db.execute(sql["product"], {"sku": sku})).one()
-            ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
-                                                          "cancelled_line": "cancelled", "sku": sku})).scalar_one()
-        if int(ordered) + quantity > product.max_per_customer:
+        async with raw(engine) as db:  # the shop's reads (no transaction)
+            product, = await db.rows(sql["product"], {"sku": sku})
+            ordered = (await db.rows(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
+                                                      "cancelled_line": "cancelled", "sku": sku}))[0]["units"]
+        if int(ordered) + quantity > product["max_per_customer"]:
             return Response({"code": "max_per_customer"}, status_code=409)
-        items = product.price_minor * quantity
+        items = product["price_minor"] * quantity
         delivery_minor = 0 if items >= 1_000_000 else 39_000
         total = items + delivery_minor
         vat = round(total * 20 / 120)
@@ -203,7 +261,7 @@ def build_app() -> Litestar:
             stripe = holder["stripe"] = aiohttp.ClientSession(
                 base_url=os.environ["STRIPE_API_BASE"], timeout=aiohttp.ClientTimeout(total=80))
         async with stripe.post("/v1/payment_intents", data={
-            "amount": str(total), "currency": product.currency.lower(), "metadata[order_id]": order_id,
+            "amount": str(total), "currency": product["currency"].lower(), "metadata[order_id]": order_id,
         }, headers={"Authorization": f"Bearer {stripe_key}", "Idempotency-Key": f"order:{order_id}:intent"}) as answer:
             if answer.status != 200:
                 return Response({"code": "payment_provider_unavailable"}, status_code=503)
@@ -214,50 +272,49 @@ def build_app() -> Litestar:
         number = f"RS{now:%y%m%d}-{secrets.token_hex(6).upper()}"
         delivery = body["delivery"]
         customer_actor = f"customer:{customer}"
-        async with connected(engine, begin=True) as db:  # the shop's write transaction
-            email = (await db.execute(sql["lock_customer"], {"customer": customer})).scalar_one()
-            ordered = (await db.execute(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
-                                                          "cancelled_line": "cancelled", "sku": sku})).scalar_one()
-            if int(ordered) + quantity > product.max_per_customer:
+        async with raw(engine, begin=True) as db:  # the shop's write transaction
+            email = (await db.rows(sql["lock_customer"], {"customer": customer}))[0]["email"]
+            ordered = (await db.rows(sql["ordered"], {"customer": customer, "cancelled": "cancelled",
+                                                      "cancelled_line": "cancelled", "sku": sku}))[0]["units"]
+            if int(ordered) + quantity > product["max_per_customer"]:
                 raise RuntimeError("max_per_customer")
-            await db.execute(sql["order"], {
+            await db.run(sql["order"], {
                 "id": order_id, "number": number, "customer": customer, "market": "RS", "state": "awaiting_payment",
-                "payment_method": "card", "currency": product.currency, "items": items,
+                "payment_method": "card", "currency": product["currency"], "items": items,
                 "delivery_minor": delivery_minor, "total": total, "vat": vat, "terms": body["terms_version"],
                 "delivery": json.dumps(delivery), "coupon": None, "f_code": None, "placed": v.instant(now),
                 "due": v.instant(due), "expected": v.day(expected), "pi": intent["id"],
                 "secret": intent["client_secret"]})
-            inserted = await db.execute(sql["line"], {
-                "order_id": order_id, "sku": sku, "name": product.name, "model": product.model,
-                "category": product.category, "q": quantity, "price": product.price_minor, "vat_rate": "0.2",
-                "requires_imei": bool(product.requires_imei), "returnable": bool(product.returnable),
+            line_id = await db.insert_id(sql["line"], {
+                "order_id": order_id, "sku": sku, "name": product["name"], "model": product["model"],
+                "category": product["category"], "q": quantity, "price": product["price_minor"], "vat_rate": "0.2",
+                "requires_imei": bool(product["requires_imei"]), "returnable": bool(product["returnable"]),
                 "set_items": "[]", "state": "ordered", "imeis": "[]"})
-            line_id = inserted.scalar_one() if postgres else inserted.lastrowid
-            await db.execute(sql["payment_event"], {
+            await db.run(sql["payment_event"], {
                 "fact_key": f"{intent['id']}:created", "kind": "payment_intent.created", "order_id": order_id,
-                "pi": intent["id"], "amount": total, "currency": product.currency, "occurred": v.instant(now),
+                "pi": intent["id"], "amount": total, "currency": product["currency"], "occurred": v.instant(now),
                 "recorded": v.instant(now), "flagged": None})
-            await db.execute(sql["timeline"], {
+            await db.run(sql["timeline"], {
                 "order_id": order_id, "at": v.instant(now), "from_state": None, "to_state": "awaiting_payment",
                 "event": "place", "actor": customer_actor, "reason": "terms 2025-12-18 accepted",
                 "clause": "RS-IV.1"})
-            await db.execute(sql["outbox"], {
+            await db.run(sql["outbox"], {
                 "created": v.instant(now), "claimed": v.instant(now + timedelta(minutes=5)), "order_id": order_id,
                 "to": email, "subject": f"Order {number} received",
-                "body": f"We received your order {number} for {total / 100:.2f} {product.currency}.\n"
+                "body": f"We received your order {number} for {total / 100:.2f} {product['currency']}.\n"
                         f"Please pay by {due:%Y-%m-%d %H:%M} UTC (RS-V.1: unpaid orders are cancelled after 2 "
                         "hours).\nYou may cancel it until we tell you that delivery has started (RS-IV.5).\n",
                 "kind": "order_received"})
-            if (await db.execute(sql["reserve"], {"q": quantity, "sku": sku})).rowcount != 1:  # last, as the shop
+            if await db.run(sql["reserve"], {"q": quantity, "sku": sku}) != 1:  # last, as the shop
                 raise RuntimeError("out_of_stock")
-        money = {"currency": product.currency}
+        money = {"currency": product["currency"]}
         stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         return Response({
             "id": order_id, "number": number, "market": "RS", "state": "awaiting_payment",
             "payment_method": "card", "terms_version": body["terms_version"],
-            "lines": [{"id": line_id, "sku": sku, "name": product.name, "model": product.model,
-                       "quantity": quantity, "unit_price": {"amount_minor": product.price_minor, **money},
-                       "vat_rate": "0.2", "state": "ordered", "imeis": [], "returnable": bool(product.returnable),
+            "lines": [{"id": line_id, "sku": sku, "name": product["name"], "model": product["model"],
+                       "quantity": quantity, "unit_price": {"amount_minor": product["price_minor"], **money},
+                       "vat_rate": "0.2", "state": "ordered", "imeis": [], "returnable": bool(product["returnable"]),
                        "set_items": []}],
             "items": {"amount_minor": items, **money}, "delivery_charge": {"amount_minor": delivery_minor, **money},
             "vat": {"amount_minor": vat, **money}, "total": {"amount_minor": total, **money},
@@ -280,22 +337,23 @@ def build_app() -> Litestar:
         intent = event["data"]["object"]
         now = datetime.now(UTC)
         fact_key = f"{intent['id']}:succeeded"
-        async with connected(engine, begin=True) as db:  # the shop's statements for payment_intent.succeeded
-            order = (await db.execute(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})).one_or_none()
-            if order is None:
+        async with raw(engine, begin=True) as db:  # the shop's statements for payment_intent.succeeded
+            found = await db.rows(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})
+            if not found:
                 return Response({"received": True, "result": "flagged"}, status_code=200)
-            recorded = (await db.execute(sql["record_once"], {
-                "fact_key": fact_key, "kind": event["type"], "order_id": order.id, "pi": intent["id"],
+            order = found[0]
+            recorded = await db.rows(sql["record_once"], {
+                "fact_key": fact_key, "kind": event["type"], "order_id": order["id"], "pi": intent["id"],
                 "amount": intent["amount"], "currency": intent["currency"].upper(),
                 "occurred": v.instant(datetime.fromtimestamp(event["created"], UTC)), "recorded": v.instant(now),
-                "flagged": None})).first()
-            if recorded is None:
+                "flagged": None})
+            if not recorded:
                 return Response({"received": True, "result": "duplicate"}, status_code=200)
-            if order.state != "awaiting_payment":
+            if order["state"] != "awaiting_payment":
                 return Response({"received": True, "result": "recorded"}, status_code=200)
-            await db.execute(sql["pay"], {"state": "paid", "at": v.instant(now), "id": order.id})
-            await db.execute(sql["timeline"], {
-                "order_id": order.id, "at": v.instant(now), "from_state": "awaiting_payment", "to_state": "paid",
+            await db.run(sql["pay"], {"state": "paid", "at": v.instant(now), "id": order["id"]})
+            await db.run(sql["timeline"], {
+                "order_id": order["id"], "at": v.instant(now), "from_state": "awaiting_payment", "to_state": "paid",
                 "event": "pay", "actor": "stripe", "reason": f"PaymentIntent {intent['id']} succeeded",
                 "clause": "RS-V.1"})
         return Response({"received": True, "result": "paid"}, status_code=200)
