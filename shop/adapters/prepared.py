@@ -21,6 +21,7 @@ transaction, and a connection the server dropped goes back to the pool to be rep
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -107,23 +108,24 @@ class Prepared:
         return _Compiled(compiled.string, names, binds, constants, row_type, results)
 
 
-class Statements:
+class Statements(ABC):
     """Runs prepared statements in one transaction: on the driver (`driver_transaction`), or in an
     ORM session's transaction (`in_session`) where a rare path needs the session as well."""
 
+    @abstractmethod
     async def fetch(self, statement: Prepared, **params: Any) -> list[Row]:
-        raise NotImplementedError
+        """Runs a statement; the rows it returns."""
 
     async def first(self, statement: Prepared, **params: Any) -> Row | None:
         rows = await self.fetch(statement, **params)
         return rows[0] if rows else None
 
+    @abstractmethod
     async def execute(self, statement: Prepared, **params: Any) -> int:
         """Runs a statement that returns no rows; the number of rows it changed."""
-        raise NotImplementedError
 
 
-class _DriverStatements(Statements):
+class _DriverStatements(Statements, ABC):
     def __init__(self, dialect: Dialect, connection: Any) -> None:
         self.dialect = dialect
         self._db = connection
@@ -148,11 +150,13 @@ class _DriverStatements(Statements):
     integrity_errors: tuple[type[Exception], ...] = ()
     """The driver's constraint violations, raised as SQLAlchemy's IntegrityError (as the session does)."""
 
+    @abstractmethod
     async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        raise NotImplementedError
+        """The driver's rows for compiled SQL and its positional arguments."""
 
+    @abstractmethod
     async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
-        raise NotImplementedError
+        """The driver's count of changed rows."""
 
 
 class _SQLiteStatements(_DriverStatements):
