@@ -16,7 +16,10 @@ Prints a table per database and writes tests/bench/RESULTS.md.
 Settings (environment): BENCH_ORDERS (3000), BENCH_CUSTOMERS (128), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
 BENCH_TOTAL_ORDERS (1000000), BENCH_EXPIRED (100000), BENCH_PHASE_SECONDS (150: a phase stops there
 and says so), BENCH_STRIPE_SEND (5000: the PaymentIntent cancellations the timed job sends, through
-its own `--send-at-most`; the rest stay queued in its outbox; `all` sends all 100,000, ~7 min here).
+its own `--send-at-most`; the rest stay queued in its outbox; `all` sends all 100,000, ~7 min here),
+BENCH_PROFILE (a folder: py-spy, if installed, samples each server during its timed order and webhook
+phases into FOLDER/<server>-<database>-<phase>.txt, collapsed stacks; it slows the server: no figures
+to quote from such a run).
 Options: --only sqlite|postgresql, --no-results (do not write RESULTS.md)."""
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ import platform
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +47,16 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.bench.capture import kinds, sql_only
-from tests.bench.common import BENCH_ENV, ROOT, SKU, WEBHOOK_SECRET, Child, order_payload, run_job, succeeded_event
+from tests.bench.common import (
+    BENCH_ENV,
+    ROOT,
+    SKU,
+    WEBHOOK_SECRET,
+    Child,
+    order_payload,
+    run_job,
+    succeeded_event,
+)
 from tests.bench.fill import Scenario, fill_postgres, fill_sqlite
 from tests.bench.load import CallFailed, Run, drive, setting
 from tests.bench.rawhttp import Connection
@@ -54,6 +69,7 @@ WARMUP = setting("BENCH_WARMUP", 200)
 TOTAL_ORDERS = setting("BENCH_TOTAL_ORDERS", 1_000_000)
 EXPIRED = setting("BENCH_EXPIRED", 100_000)
 PHASE_SECONDS = setting("BENCH_PHASE_SECONDS", 150)
+PROFILE = os.environ.get("BENCH_PROFILE", "").strip()
 STRIPE_SEND = os.environ.get("BENCH_STRIPE_SEND", "5000").strip().lower()  # "all": every one
 TARGETS = {"orders_per_s": 500.0, "events_per_s": 2000.0, "p99_ms": 50.0, "expiry_s": 10.0, "ratio": 3.0}
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -143,6 +159,26 @@ def postmaster_pid(pg: Any) -> int | None:
         return None
 
 
+@contextmanager
+def profiled(server: Child, name: str, phase: str) -> Iterator[None]:
+    """With BENCH_PROFILE, py-spy samples the server (200 a second: more stalls it) for the phase."""
+    if not PROFILE or shutil.which("py-spy") is None:
+        yield
+        return
+    folder = Path(PROFILE)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}-{server.name.split('(')[-1].rstrip(')').lower()}-{phase}.txt"
+    spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--rate", "200", "--format", "raw",
+                            "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the load starts
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+        say(f"  py-spy samples of the {phase} phase: {out}")
+
+
 # --- the phases ------------------------------------------------------------------------------------
 
 async def customers(base: str, tag: str) -> list[tuple[int, dict[str, str]]]:
@@ -199,7 +235,8 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
 
     warm = await drive(base, WARMUP, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     cpu, db_cpu = server.cpu_seconds(), tree_cpu_seconds(db_pid) if db_pid else 0.0
-    orders = await drive(base, ORDERS, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    with profiled(server, name, "orders"):
+        orders = await drive(base, ORDERS, place, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     cpu_per_order = (server.cpu_seconds() - cpu) / max(orders.calls, 1) * 1000
     db_per_order = ((tree_cpu_seconds(db_pid) - db_cpu) / max(orders.calls, 1) * 1000) if db_pid else None
     say(f"  {name}: {orders.calls} orders in {orders.seconds:.1f} s = {orders.rate:.1f}/s, "
@@ -210,7 +247,8 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
     await drive(base, len(warm_placed), pay_for(warm_placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     placed = [order for order in orders.answers if order]
     cpu = server.cpu_seconds()
-    events = await drive(base, len(placed), pay_for(placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    with profiled(server, name, "webhooks"):
+        events = await drive(base, len(placed), pay_for(placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     cpu_per_event = (server.cpu_seconds() - cpu) / max(events.calls, 1) * 1000
     say(f"  {name}: {events.calls} webhook events in {events.seconds:.1f} s = {events.rate:.1f}/s, "
         f"p50 {events.p50:.1f} ms, p99 {events.p99:.1f} ms"
@@ -221,14 +259,14 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
 @dataclass
 class StripeTrip:
     raw: Run  # the same form POST, plain (rawhttp), at CONCURRENCY
-    sdk: Run  # the official SDK at CONCURRENCY
+    sdk: Run  # the shop's StripeGateway (the official SDK) at CONCURRENCY
     alone: Run  # plain, one call at a time
 
 
 async def stripe_round_trip(stub: str) -> StripeTrip:
     """The stub's round trip from here at CONCURRENCY: the same form-encoded create the SDK sends,
-    as a plain HTTP POST (tests/bench/rawhttp.py) and through the official SDK on aiohttp (as the
-    shop calls it); and plain, one call at a time (the round trip without queueing)."""
+    as a plain HTTP POST (tests/bench/rawhttp.py) and through the shop's own StripeGateway (the
+    official SDK on aiohttp); and plain, one call at a time (the round trip without queueing)."""
     import stripe
 
     user_agent = json.dumps({"bindings_version": stripe.VERSION, "lang": "python", "httplib": "aiohttp",
@@ -248,23 +286,22 @@ async def stripe_round_trip(stub: str) -> StripeTrip:
     raw_run = await drive(stub, n, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     alone = await drive(stub, n // 4, raw, concurrency=1, time_limit=PHASE_SECONDS)
 
-    sdk_http = stripe.AIOHTTPClient()  # as shop.adapters.stripe_gateway
-    sdk = stripe.StripeClient("sk_test_bench", base_addresses={"api": stub}, http_client=sdk_http,
-                              max_network_retries=2)
+    from shop.adapters.stripe_gateway import PaymentProviderError, StripeGateway
 
-    async def through_sdk(_: Connection, index: int) -> None:
+    gateway = StripeGateway(secret_key="sk_test_bench", webhook_secret=WEBHOOK_SECRET, api_base=stub)
+
+    async def through_sdk(_: Connection, index: int) -> None:  # the shop's own call, on the official SDK
         try:
-            await sdk.v1.payment_intents.create_async(params={
-                "amount": 349900, "currency": "rsd", "metadata": {"order_id": f"rtt-{index}"}},
-                options={"idempotency_key": f"rtt-sdk-{index}"})
-        except stripe.StripeError as error:
+            await gateway.create_payment_intent(order_id=f"rtt-{index}", amount_minor=349900, currency="RSD",
+                                                idempotency_key=f"rtt-sdk-{index}")
+        except PaymentProviderError as error:
             raise CallFailed(str(error)) from error
 
     try:
         await drive(stub, WARMUP, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
         sdk_run = await drive(stub, n, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     finally:
-        await sdk_http.close_async()
+        await gateway.aclose()
     return StripeTrip(raw_run, sdk_run, alone)
 
 
