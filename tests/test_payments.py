@@ -129,3 +129,43 @@ async def test_payment_is_due_two_hours_after_placing_to_the_second_RS_V_1_T_4(s
 
     assert (order["placed_at"], order["payment_due_at"]) == (placed_at, due_at)
     assert deadline(order, "payment_due") == {"name": "payment_due", "due_at": due_at, "clause": "RS-V.1"}
+
+
+# --- the endpoint itself (shop/web/stripe_webhook.py: a bare ASGI handler) -------------------------
+
+
+async def test_an_event_sent_in_chunks_is_read_whole_and_applied(shop):
+    customer = await shop.customer()
+    order = await shop.place(customer)
+    intent = await shop.pay_at_stripe(order)
+    payload = json.dumps(event("payment_intent.succeeded", intent)).encode()
+
+    async def chunks():  # httpx sends an iterator with Transfer-Encoding: chunked
+        for start in range(0, len(payload), 100):
+            yield payload[start:start + 100]
+
+    response = await shop.http.post("/api/v1/webhooks/stripe", content=chunks(), headers={
+        "Stripe-Signature": sign(payload), "Content-Type": "application/json"})
+
+    assert (response.status_code, response.json()) == (200, {"received": True, "result": "paid"})
+    assert response.headers["content-type"] == "application/json"
+    assert (await shop.order(customer, order["id"]))["state"] == "paid"
+
+
+async def test_a_body_larger_than_any_stripe_event_is_a_413_problem(shop):
+    payload = b'{"id": "' + b"x" * (1024 * 1024) + b'"}'
+
+    response = await post_raw(shop, payload, {"Stripe-Signature": sign(payload)})
+
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_only_post_reaches_the_webhook(shop, method):
+    response = await shop.http.request(method, "/api/v1/webhooks/stripe")
+
+    assert response.status_code == 405, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "method_not_allowed"

@@ -21,10 +21,10 @@ from shop.services.context import ShopContext
 from shop.settings import Settings
 from shop.web.auth import jwt_auth
 from shop.web.controllers import (
-    AccountController, CatalogueController, OpsController, OrderController, StripeWebhookController,
-    TestClockController,
+    AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
 from shop.web.errors import EXCEPTION_HANDLERS
+from shop.web.stripe_webhook import stripe_webhook
 
 
 @get("/health", tags=["meta"])
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        StripeWebhookController, TestClockController, health],
+                        stripe_webhook(ctx), TestClockController, health],
         before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)

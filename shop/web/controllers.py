@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, orders, payments, refunds, test_clock
+from shop.services import accounts, catalogue, checkout, orders, refunds, test_clock
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for, store_answer
@@ -182,17 +182,6 @@ class OpsController(Controller):
     @put("/products/{sku:str}/stock", status_code=200)
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> Json:
         return presenters.stock(await catalogue.set_stock(ctx, sku, data.in_stock))
-
-
-class StripeWebhookController(Controller):
-    path = "/webhooks"
-    tags = ["stripe"]
-
-    @post("/stripe", status_code=200)
-    async def stripe_event(self, ctx: Ctx, request: Request[Any, Any, Any]) -> Json:
-        """Verified against `Stripe-Signature` (on the real clock); applied at most once."""
-        event = ctx.stripe.verify_event(await request.body(), request.headers.get("stripe-signature"))
-        return {"received": True, "result": await payments.apply_stripe_event(ctx, event)}
 
 
 class TestClockController(Controller):

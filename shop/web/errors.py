@@ -69,7 +69,8 @@ def _field_name(item: dict[str, Any]) -> str:
 
 
 def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:
-    codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             413: "payload_too_large"}
     code = codes.get(error.status_code, "http_error")
     return problem(error.status_code, str(error.detail) or code, str(error.detail), code)
 

@@ -57,10 +57,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class Child:
     """A subprocess of ours: output to a log file, stopped (TERM, then KILL) by `stop()`."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.name, self.argv, self.log_path = name, argv, log
         self._log: IO[bytes] = log.open("ab")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
     @property
@@ -109,11 +109,11 @@ class Child:
 
 
 def run_job(argv: list[str], env: dict[str, str], *, timeout: float, stdout: IO[Any] | None = None,
-            what: str | None = None) -> subprocess.CompletedProcess[str]:
+            what: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """`python -m shop.jobs …` (or any module) to completion; a clear error with its output if it fails."""
     command = [sys.executable, *argv]
     try:
-        done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+        done = subprocess.run(command, cwd=cwd, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
                               stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=timeout, preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as error:

@@ -5,7 +5,8 @@ connection and the same pragmas, or asyncpg), in the same transactions, plus the
 (to the same stub, on aiohttp like the shop's Stripe SDK, outside the transaction). The expiry floor
 runs its statements through SQLAlchemy Core `text()` (a batch's ids bound as the shop binds them).
 No ORM, no domain code, no validation beyond what the statements need; the checks that are part of
-the job stay (JWT bearer on orders, the Stripe-Signature HMAC on webhooks).
+the job stay (JWT bearer on orders, the Stripe-Signature HMAC on webhooks). Orders go through a
+Litestar route handler, webhooks through a bare ASGI handler, as in the shop.
 
 The statements are those tests/bench/capture.py records for the shop (`python -m tests.bench.capture`):
 placing a card order is 2 reads outside a transaction, the Stripe call, then 8 statements in a second
@@ -36,7 +37,9 @@ from typing import Any
 
 import aiohttp
 import jwt
-from litestar import Litestar, Request, Response, post
+from litestar import Litestar, Request, Response, asgi, post
+from litestar.response.base import ASGIResponse
+from litestar.types import Receive, Scope, Send
 from sqlalchemy import String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -328,11 +331,24 @@ def build_app() -> Litestar:
                         "client_secret": intent["client_secret"]},
         }, status_code=201)
 
-    @post("/api/v1/webhooks/stripe", status_code=200)
-    async def webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        payload = await request.body()
-        if not verified(payload, request.headers.get("stripe-signature", ""), webhook_secret):
-            return Response({"code": "invalid_signature"}, status_code=400)
+    @asgi("/api/v1/webhooks/stripe", is_mount=False, copy_scope=False)
+    async def webhook(scope: Scope, receive: Receive, send: Send) -> None:
+        """A bare ASGI handler, as the shop's (shop/web/stripe_webhook.py): the body, one header, JSON out."""
+        payload = b""
+        while True:
+            message = await receive()
+            payload += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        signature = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"stripe-signature"), "")
+        status, result = await apply_payment(payload, signature)
+        await ASGIResponse(body=json.dumps({"received": True, "result": result} if status == 200
+                                           else {"code": result}).encode(),
+                           status_code=status, media_type="application/json")(scope, receive, send)
+
+    async def apply_payment(payload: bytes, signature: str) -> tuple[int, str]:
+        if not verified(payload, signature, webhook_secret):
+            return 400, "invalid_signature"
         event = json.loads(payload)
         intent = event["data"]["object"]
         now = datetime.now(UTC)
@@ -340,7 +356,7 @@ def build_app() -> Litestar:
         async with raw(engine, begin=True) as db:  # the shop's statements for payment_intent.succeeded
             found = await db.rows(sql["order_by_id"], {"id": intent["metadata"]["order_id"]})
             if not found:
-                return Response({"received": True, "result": "flagged"}, status_code=200)
+                return 200, "flagged"
             order = found[0]
             recorded = await db.rows(sql["record_once"], {
                 "fact_key": fact_key, "kind": event["type"], "order_id": order["id"], "pi": intent["id"],
@@ -348,15 +364,15 @@ def build_app() -> Litestar:
                 "occurred": v.instant(datetime.fromtimestamp(event["created"], UTC)), "recorded": v.instant(now),
                 "flagged": None})
             if not recorded:
-                return Response({"received": True, "result": "duplicate"}, status_code=200)
+                return 200, "duplicate"
             if order["state"] != "awaiting_payment":
-                return Response({"received": True, "result": "recorded"}, status_code=200)
+                return 200, "recorded"
             await db.run(sql["pay"], {"state": "paid", "at": v.instant(now), "id": order["id"]})
             await db.run(sql["timeline"], {
                 "order_id": order["id"], "at": v.instant(now), "from_state": "awaiting_payment", "to_state": "paid",
                 "event": "pay", "actor": "stripe", "reason": f"PaymentIntent {intent['id']} succeeded",
                 "clause": "RS-V.1"})
-        return Response({"received": True, "result": "paid"}, status_code=200)
+        return 200, "paid"
 
     async def close() -> None:
         if "stripe" in holder:

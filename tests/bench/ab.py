@@ -1,0 +1,121 @@
+"""Two checkouts of the shop side by side, for a change too small to see through this machine's
+drift (its speed moves by up to 40 % between runs of `make bench`): each checkout's server (uvicorn,
+one worker, SHOP_ENV=production) on its own copy of a fresh SQLite database, the same orders placed
+on both, then batches of signed `payment_intent.succeeded` events sent to one and the other in
+turn, so that both see the same machine. Prints events/s and the server's CPU per event for each.
+
+    git worktree add /tmp/before HEAD~1
+    python -m tests.bench.ab /tmp/before .        (AB_BATCH=600 events a batch, AB_ROUNDS=5)
+
+Each checkout runs with this virtual environment; its own `shop` package comes first on the path
+(`python -m` from its folder)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.bench.__main__ import customers, sql
+from tests.bench.common import (
+    BENCH_ENV,
+    SKU,
+    WEBHOOK_SECRET,
+    Child,
+    order_payload,
+    run_job,
+    succeeded_event,
+)
+from tests.bench.load import CallFailed, drive, setting
+from tests.bench.rawhttp import Connection
+from tests.infra.ports import free_port
+
+BATCH = setting("AB_BATCH", 600)
+ROUNDS = setting("AB_ROUNDS", 5)
+WARMUP = 300
+CONCURRENCY = 16
+
+
+@dataclass
+class Side:
+    folder: Path
+    base: str
+    server: Child
+    orders: list[dict[str, Any]]
+    cpu_s: float = 0.0
+    seconds: float = 0.0
+    events: int = 0
+
+
+async def start(folder: Path, name: str, stub: str, scratch: Path, n: int) -> Side:
+    url = f"sqlite:///{scratch / name}.db"
+    env = {**BENCH_ENV, "DATABASE_URL": url, "STRIPE_API_BASE": stub}
+    for task in ("migrate", "seed"):
+        run_job(["-m", "shop.jobs", task], env, timeout=300, cwd=folder)
+    await sql(url, "UPDATE products SET on_hand = 10000000, max_per_customer = 100000000 WHERE sku = :s", {"s": SKU})
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Child(f"shop ({folder})", [sys.executable, "-m", "shop.jobs", "serve"],
+                   {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"{name}.log", cwd=folder)
+    server.wait_ready(f"{base}/api/v1/health")
+    people = await customers(base, name)
+    body = order_payload()
+
+    async def place(http: Connection, index: int) -> dict[str, Any]:
+        answer = await http.post_json("/api/v1/orders", body, headers=people[index % len(people)][1])
+        if answer.status != 201:
+            raise CallFailed(f"POST /api/v1/orders answered {answer.status}: {answer.text[:300]}")
+        return answer.json()
+
+    placed = await drive(base, n, place, concurrency=CONCURRENCY, time_limit=600)
+    return Side(folder, base, server, [order for order in placed.answers if order])
+
+
+def pay_for(orders: list[dict[str, Any]]) -> Any:
+    async def pay(http: Connection, index: int) -> None:
+        body, signature = succeeded_event(orders[index], WEBHOOK_SECRET)
+        answer = await http.request("POST", "/api/v1/webhooks/stripe", body=body, headers={
+            "Stripe-Signature": signature, "Content-Type": "application/json"})
+        if answer.status != 200 or answer.json().get("result") != "paid":
+            raise CallFailed(f"webhook answered {answer.status}: {answer.text[:300]}")
+    return pay
+
+
+async def main(folders: list[Path]) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="shop-ab-"))
+    port = free_port()
+    stub = f"http://127.0.0.1:{port}"
+    stub_process = Child("Stripe stub", [sys.executable, "-m", "tests.bench.stripe_stub", str(port)], {},
+                         scratch / "stub.log")
+    sides: list[Side] = []
+    try:
+        stub_process.wait_ready(f"{stub}/")
+        for number, folder in enumerate(folders, 1):
+            sides.append(await start(folder, f"side{number}", stub, scratch, WARMUP + BATCH * ROUNDS))
+        for side in sides:
+            await drive(side.base, WARMUP, pay_for(side.orders[:WARMUP]), concurrency=CONCURRENCY, time_limit=120)
+        for round_ in range(ROUNDS):
+            for side in sides:
+                batch = side.orders[WARMUP + round_ * BATCH:WARMUP + (round_ + 1) * BATCH]
+                cpu = side.server.cpu_seconds()
+                run = await drive(side.base, len(batch), pay_for(batch), concurrency=CONCURRENCY, time_limit=120)
+                side.cpu_s += side.server.cpu_seconds() - cpu
+                side.seconds += run.seconds
+                side.events += run.calls
+        for side in sides:
+            print(f"{side.folder}: {side.events / side.seconds:,.0f} webhook events/s, "
+                  f"server CPU {side.cpu_s / side.events * 1000:.3f} ms an event ({side.events:,} events)")
+    finally:
+        for side in sides:
+            side.server.stop()
+        stub_process.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    import uvloop  # as `make bench`: the lighter loop for the load generator
+
+    uvloop.run(main([Path(arg).resolve() for arg in sys.argv[1:]]))
