@@ -169,3 +169,19 @@ async def test_only_post_reaches_the_webhook(shop, method):
     assert response.status_code == 405, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_a_sender_that_goes_away_mid_body_gets_a_client_error_not_a_500():
+    """uvicorn reports a closed connection as `http.disconnect`; a test client cannot close one
+    mid-body, so the reader gets the ASGI messages uvicorn would send."""
+    from litestar.exceptions import ClientException
+
+    from shop.web.stripe_webhook import _body
+
+    messages = iter([{"type": "http.request", "body": b'{"id": ', "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    with pytest.raises(ClientException):
+        await _body(receive)
