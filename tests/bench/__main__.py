@@ -47,16 +47,7 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.bench.capture import kinds, sql_only
-from tests.bench.common import (
-    BENCH_ENV,
-    ROOT,
-    SKU,
-    WEBHOOK_SECRET,
-    Child,
-    order_payload,
-    run_job,
-    succeeded_event,
-)
+from tests.bench.common import BENCH_ENV, ROOT, SKU, WEBHOOK_SECRET, Child, order_payload, run_job, succeeded_event
 from tests.bench.fill import Scenario, fill_postgres, fill_sqlite
 from tests.bench.load import CallFailed, Run, drive, setting
 from tests.bench.rawhttp import Connection

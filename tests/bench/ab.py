@@ -19,15 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.__main__ import customers, sql
-from tests.bench.common import (
-    BENCH_ENV,
-    SKU,
-    WEBHOOK_SECRET,
-    Child,
-    order_payload,
-    run_job,
-    succeeded_event,
-)
+from tests.bench.common import BENCH_ENV, SKU, WEBHOOK_SECRET, Child, order_payload, run_job, succeeded_event
 from tests.bench.load import CallFailed, drive, setting
 from tests.bench.rawhttp import Connection
 from tests.infra.ports import free_port
