@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.adapters import prepared
 from shop.adapters.prepared import Prepared, driver_reads, driver_transaction, in_session
-from shop.adapters.tables import PaymentEvent, Product, table_of
+from shop.adapters.tables import OrderLine, PaymentEvent, Product, table_of
 
 _facts, _products = table_of(PaymentEvent), table_of(Product)
 INSERT = Prepared(insert(_facts))
@@ -71,6 +71,19 @@ async def test_a_constraint_violation_is_sqlalchemys_integrity_error_and_the_con
     async with driver_transaction(shop.ctx.engine) as db:
         assert await db.first(BY_KEY, key="evt_d") is None  # the whole transaction was undone
         assert await db.execute(INSERT, **fact("evt_e")) == 1
+
+
+async def test_a_column_left_out_gets_its_python_side_default(shop):
+    """As SQLAlchemy's execution fills `Field(default=…)` and `default_factory` (order_lines.state, .imeis)."""
+    lines = table_of(OrderLine)
+    insert_line = Prepared(insert(lines).returning(lines.c.state, lines.c.imeis, lines.c.returnable))
+    customer = await shop.customer()
+    order = await shop.place(customer)
+    line = {"order_id": order["id"], "sku": "rs-charger-67w", "name": "Charger", "model": "67W",
+            "category": "accessory", "quantity": 1, "unit_price_minor": 1, "vat_rate": "0.20"}
+    async with driver_transaction(shop.ctx.engine) as db:
+        first, = await db.fetch(insert_line, **line)
+    assert (first.state, first.imeis, first.returnable) == ("ordered", [], True)
 
 
 async def test_a_missing_parameter_is_named_before_anything_runs(shop):

@@ -49,6 +49,7 @@ class _Compiled:
     names: tuple[str, ...]  # the parameters in the order the driver takes them
     binds: tuple[Callable[[Any], Any] | None, ...]
     constants: dict[str, Any]  # values written into the statement (`.where(table.c.id == 1)`)
+    defaults: dict[str, Callable[[], Any]]  # the columns' Python-side defaults (`Field(default=…)`)
     row_type: type[tuple[Any, ...]] | None
     results: tuple[Callable[[Any], Any] | None, ...]
 
@@ -59,6 +60,8 @@ class _Compiled:
                 value = params[name]
             elif name in self.constants:
                 value = self.constants[name]
+            elif name in self.defaults:
+                value = self.defaults[name]()
             else:
                 raise TypeError(f"{self.sql.split()[0]} statement needs parameter {name!r}")
             values.append(value if bind is None else bind(value))
@@ -92,20 +95,29 @@ class Prepared:
     def _compile(self, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
         defaulted = [*getattr(compiled, "insert_prefetch", ()), *getattr(compiled, "update_prefetch", ())]
-        if defaulted:  # SQLAlchemy computes those per call, in the machinery left out here
-            raise TypeError(f"{compiled.string.split()[0]} on the driver needs a value for every column "
-                            f"with a Python-side default: {', '.join(c.key for c in defaulted)}")
+        defaults = {column.key: _python_default(column) for column in defaulted}
         names = tuple(compiled.positiontup or ())
         binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
         constants = {name: compiled.binds[name].effective_value for name in names
-                     if not compiled.binds[name].required}
+                     if not compiled.binds[name].required and name not in defaults}
         columns = list(getattr(self.statement, "exported_columns", ()))
         if columns and not getattr(self.statement, "is_select", False) and not getattr(
                 self.statement, "_returning", ()):
             columns = []  # an INSERT/UPDATE without RETURNING returns no rows
         row_type = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None  # type: ignore[misc]
         results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-        return _Compiled(compiled.string, names, binds, constants, row_type, results)
+        return _Compiled(compiled.string, names, binds, constants, defaults, row_type, results)
+
+
+def _python_default(column: Any) -> Callable[[], Any]:
+    """A column's value when a statement leaves it out, as SQLAlchemy's execution would compute it
+    per call (a fresh one each time for `default_factory=list`)."""
+    default = column.default
+    if default is not None and default.is_scalar:
+        return lambda: default.arg
+    if default is not None and default.is_callable:
+        return lambda: default.arg(None)  # SQLAlchemy wraps a no-argument default to take a context
+    raise TypeError(f"column {column.key} has a default the driver path cannot compute; give it a value")
 
 
 class Statements(ABC):

@@ -241,7 +241,7 @@ async def _insert_order(
             "model": line.product.model, "category": line.product.category, "quantity": line.quantity,
             "unit_price_minor": line.unit_price.amount_minor, "vat_rate": str(priced.vat_rate),
             "requires_imei": line.product.requires_imei, "returnable": line.product.returnable,
-            "set_items": list(line.product.set_items), "state": "ordered", "imeis": [],
+            "set_items": list(line.product.set_items),
         }))[0]
         for line in priced.lines
     ]

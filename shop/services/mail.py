@@ -40,8 +40,7 @@ async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, 
         address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
     queued, = await db.fetch(
         _QUEUE, order_id=order.id, to=address, subject=notice.subject, body=notice.body, kind=notice.kind,
-        created_at=now, claimed_until=now + LEASE,  # ours to send
-        sent_at=None, attempts=0, last_error=None)
+        created_at=now, claimed_until=now + LEASE)  # ours to send
     return queued  # type: ignore[no-any-return]
 
 
