@@ -10,11 +10,13 @@ For each database:
  2. payment_intent.succeeded webhook events applied/s for those orders (signed, answers "paid");
  3. `python -m shop.jobs expire-payments --now …` on 100,000 expired card orders among 1,000,000
     loaded in bulk: wall time, database seconds and Stripe seconds from its summary, checked after;
- 4. the floor for each (tests/bench/floor.py) and the ratio shop/floor.
+ 4. the floor for each (tests/bench/floor.py) and the ratio shop/floor;
+ 5. the issue's yardstick on this machine: a bare endpoint that commits one INSERT a request, alone
+    and in BEGIN … COMMIT (the issue quotes ~3,400 requests/s on SQLite at concurrency 16).
 Prints a table per database and writes tests/bench/RESULTS.md.
 
 Settings (environment): BENCH_ORDERS (3000), BENCH_CUSTOMERS (128), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
-BENCH_TOTAL_ORDERS (1000000), BENCH_EXPIRED (100000), BENCH_PHASE_SECONDS (150: a phase stops there
+BENCH_TOTAL_ORDERS (1000000), BENCH_EXPIRED (100000), BENCH_YARDSTICK (5000), BENCH_PHASE_SECONDS (150: a phase stops there
 and says so), BENCH_STRIPE_SEND (5000: the PaymentIntent cancellations the timed job sends, through
 its own `--send-at-most`; the rest stay queued in its outbox; `all` sends all 100,000, ~7 min here),
 BENCH_PROFILE (a folder: py-spy, if installed, samples each server during its timed order and webhook
@@ -60,6 +62,7 @@ WARMUP = setting("BENCH_WARMUP", 200)
 TOTAL_ORDERS = setting("BENCH_TOTAL_ORDERS", 1_000_000)
 EXPIRED = setting("BENCH_EXPIRED", 100_000)
 PHASE_SECONDS = setting("BENCH_PHASE_SECONDS", 150)
+YARDSTICK = setting("BENCH_YARDSTICK", 5000)
 PROFILE = os.environ.get("BENCH_PROFILE", "").strip()
 STRIPE_SEND = os.environ.get("BENCH_STRIPE_SEND", "5000").strip().lower()  # "all": every one
 TARGETS = {"orders_per_s": 500.0, "events_per_s": 2000.0, "p99_ms": 50.0, "expiry_s": 10.0, "ratio": 3.0}
@@ -100,6 +103,9 @@ class DbResult:
     floor: WebResult | None = None
     expiry: ExpiryResult | None = None
     floor_expiry: ExpiryResult | None = None
+    yardstick: dict[int, tuple[Run, float]] = field(default_factory=dict)
+    """The issue's yardstick on the floor's server, by statements a request (1 or 3): the run and
+    the server's CPU ms a request."""
     statements: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -245,6 +251,24 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
         f"p50 {events.p50:.1f} ms, p99 {events.p99:.1f} ms"
         + (f" ({len(events.errors)} failed: {events.errors[0]})" if events.errors else ""))
     return WebResult(orders, events, cpu_per_order, cpu_per_event, db_per_order)
+
+
+async def yardstick(base: str, server: Child, statements: int) -> tuple[Run, float]:
+    """The issue's scale for this machine: a bare Litestar endpoint committing one INSERT a request
+    (tests/bench/floor.py `/yardstick/…`), YARDSTICK requests at CONCURRENCY after a warm-up."""
+
+    async def insert(http: Connection, index: int) -> None:
+        answer = await http.post_json(f"/yardstick/{statements}", {"note": f"request {index}"})
+        if answer.status != 201:
+            raise CallFailed(f"POST /yardstick/{statements} answered {answer.status}: {answer.text[:300]}")
+
+    await drive(base, WARMUP, insert, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu = server.cpu_seconds()
+    run = await drive(base, YARDSTICK, insert, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_ms = (server.cpu_seconds() - cpu) / max(run.calls, 1) * 1000
+    say(f"  yardstick, one INSERT committed ({statements} statement{'s' if statements > 1 else ''}): "
+        f"{run.rate:,.0f} requests/s, p99 {run.p99:.1f} ms, server CPU {cpu_ms:.2f} ms a request")
+    return run, cpu_ms
 
 
 @dataclass
@@ -457,6 +481,8 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
         floor.wait_ready(f"{base}/")
         say(f"  floor serving on {base} (pid {floor.pid})")
         result.floor = await web_load("floor", base, floor, people, db_pid)
+        for statements in (1, 3):
+            result.yardstick[statements] = await yardstick(base, floor, statements)
     finally:
         floor.stop()
 
@@ -542,6 +568,10 @@ def table(result: DbResult) -> str:
                      f"{x.stripe_s:.2f} ({rate:,.0f}/s{all_s})", "", "", ""))
         rows.append(("  wall time of the job s (process, DB, Stripe, 1 line per order)", f"{x.wall_s:.1f}",
                      f"{fx.wall_s:.1f}", "", ""))
+    for count, (run, cpu_ms) in result.yardstick.items():
+        how = "on its own" if count == 1 else "in BEGIN … COMMIT"
+        rows.append((f"yardstick: a bare endpoint committing one INSERT {how}, requests/s (c={CONCURRENCY}) "
+                     "/ server CPU ms a request", "", f"{run.rate:,.0f} / {cpu_ms:.2f}", "", ""))
     statements = result.statements
     if statements:
         rows.append(("SQL statements per order / webhook / expiry batch",
