@@ -378,6 +378,7 @@ def build_app() -> Litestar:
     # SQLite insert per request serves about 3,400 requests/s at concurrency 16" (issue 3), measured
     # here on both databases: one INSERT committed on its own (`/yardstick/1`: one round trip on
     # PostgreSQL) and in a transaction as the shop's writes are (`/yardstick/3`: BEGIN, INSERT, COMMIT).
+    # On SQLite the two are the same work: sqlite3 begins the transaction itself before the INSERT.
     yardstick_insert = text("INSERT INTO bench_yardstick (at, note) VALUES (:at, :note)"
                             + (" RETURNING bench_yardstick.id" if postgres else ""))
     _POSITIONAL[yardstick_insert] = Raw.positional(yardstick_insert.text)
