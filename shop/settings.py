@@ -14,6 +14,8 @@ from typing import Mapping
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me-0123456789abcdef"
 STRIPE_DEFAULT_API_BASE = "https://api.stripe.com"
+DEFAULT_POOL_SIZE = 20
+"""PostgreSQL connections kept per process: the bench's 16 requests at once and some room (shop.adapters.db)."""
 
 
 class Environment(StrEnum):
@@ -35,6 +37,9 @@ class Settings:
     database_url: str
     """DATABASE_URL in its plain form: `sqlite:///relative.db`, `sqlite:////absolute/shop.db` or
     `postgresql://user:password@host:port/db`; the shop picks its own driver (aiosqlite, asyncpg)."""
+    database_pool_size: int
+    """DATABASE_POOL_SIZE: PostgreSQL connections each process keeps open (default 20), at least as
+    many as one worker has requests in the database at once; ignored on SQLite (one connection)."""
     env: Environment
     """SHOP_ENV: development (default), test (enables the test clock) or production."""
     secret_key: str
@@ -76,6 +81,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
             database_url=env.get("DATABASE_URL", "sqlite:///shop.db"),
+            database_pool_size=_int(env, "DATABASE_POOL_SIZE", DEFAULT_POOL_SIZE, least=1),
             env=shop_env,
             secret_key=secret_key,
             stripe_secret_key=env.get("STRIPE_SECRET_KEY", "sk_test_development"),
@@ -88,14 +94,17 @@ class Settings:
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, least: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if least is not None and value < least:
+        raise SettingsError(f"{name} must be at least {least}, not {value}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.settings import async_database_url
+from shop.settings import DEFAULT_POOL_SIZE, async_database_url
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -29,15 +29,11 @@ pages (SQLite's default: 1,000). The server's WalCheckpointer does that copying 
 bounds the log when the checkpointer falls behind or does not run (the make tasks)."""
 
 
-POSTGRES_POOL_SIZE = 20
-"""Connections a PostgreSQL engine keeps open: at least the requests one worker serves at once."""
-
-
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
         path = make_url(url).database or ":memory:"
@@ -48,13 +44,14 @@ def create_engine(database_url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # One worker's requests hold at most a connection each, for their transaction: the pool keeps
-    # as many as run at once (the bench's 16) and opens up to 10 more past that. A connection past
-    # `pool_size` is closed when it is returned, so a pool smaller than the load kept opening and
-    # closing connections (a PostgreSQL backend each: fork, authentication, a cold statement cache).
+    # `pool_size` (DATABASE_POOL_SIZE), at least as many as run at once, and opens up to 10 more
+    # past that. A connection past `pool_size` is closed when it is returned, so a pool smaller than
+    # the load kept opening and closing connections (a PostgreSQL backend each: fork,
+    # authentication, a cold statement cache).
     # Measured, pool of 10 against 20, two runs each in turn: 16 transactions at once, five times,
     # opened 40 connections against 16 (tests/test_prepared.py); the bench's bare one-INSERT
     # endpoint served 1,315-1,445 against 2,087-3,514 requests/s at concurrency 16.
-    return create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=10, pool_pre_ping=False)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)
 
 
 class _RunNow:

@@ -40,7 +40,7 @@ async def seed(settings: Settings) -> None:
     from shop.domain.markets import market_info
     from shop.jobs.demo_catalogue import demo_products
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     added = 0
     async with session_factory(engine)() as session, session.begin():
         existing = set((await session.exec(select(Product.sku))).all())

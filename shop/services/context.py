@@ -36,7 +36,7 @@ class ShopContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[ShopContext, AsyncEngine]:
         """The context every process builds from the same settings (server and make tasks)."""
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         ctx = cls(
             settings=settings,
             engine=engine,
