@@ -297,6 +297,26 @@ async def test_a_cancelled_order_no_longer_counts_towards_the_limit_RS_V_5_5(sho
     assert again["state"] == "awaiting_payment"
 
 
+async def test_the_count_leaves_out_cancelled_orders_cancelled_lines_and_other_customers_RS_V_5_5(shop):
+    from shop.adapters.prepared import driver_reads
+    from shop.services.checkout import already_ordered
+
+    customer = await shop.customer()
+    kept = await shop.place(customer, order_body(lines=[(PHONE, 1), (PHONE_PRO, 1)]))
+    dropped = await shop.place(customer, order_body(lines=[(PHONE, 1)]))
+    await shop.place(await shop.customer(), order_body(lines=[(PHONE, 2)]))
+    async with shop.ctx.sessions() as session, session.begin():
+        (await session.get(Order, dropped["id"])).state = "cancelled"
+        await session.exec(update(OrderLine).where(OrderLine.order_id == kept["id"], OrderLine.sku == PHONE_PRO)
+                           .values(state="cancelled"))
+        customer_id = (await session.get(Order, kept["id"])).customer_id
+
+    async with driver_reads(shop.ctx.engine) as db:
+        counted = await already_ordered(db, customer_id, [PHONE, PHONE_PRO, TV])
+
+    assert counted == {PHONE: 1, PHONE_PRO: 0, TV: 0}
+
+
 # --- stock (RS-V.5.6) ------------------------------------------------------------------------------
 
 

@@ -62,15 +62,18 @@ _PRODUCTS = Prepared(
     select(*_products.c, case((_free_units > 0, _free_units), else_=0).label("available"))
     .where(_products.c.sku == bindparam("sku"))
 )
+# The customer's orders first, then each one's lines of the SKU through the lines' covering index:
+# a correlated subquery, so that PostgreSQL cannot turn it into a hash join. As a join it did, and
+# read every line of every customer (measured, PostgreSQL, 128 customers: 0.56 ms a count at 3,200
+# orders, 14.5 ms at 100,000; this form 0.22 and 2.7 ms, growing with the customer's orders only).
+_UNITS_IN_ORDER = (
+    select(func.sum(_lines.c.quantity))
+    .where(_lines.c.order_id == _orders.c.id, _lines.c.sku == bindparam("sku"), _lines.c.state != "cancelled")
+    .scalar_subquery()
+)
 _ALREADY_ORDERED = Prepared(
-    select(func.coalesce(func.sum(_lines.c.quantity), 0).label("units"))
-    .join(_orders, _orders.c.id == _lines.c.order_id)
-    .where(
-        _orders.c.customer_id == bindparam("customer_id"),
-        _orders.c.state != OrderState.CANCELLED.value,
-        _lines.c.state != "cancelled",
-        _lines.c.sku == bindparam("sku"),
-    )
+    select(func.coalesce(func.sum(_UNITS_IN_ORDER), 0).label("units"))
+    .where(_orders.c.customer_id == bindparam("customer_id"), _orders.c.state != OrderState.CANCELLED.value)
 )
 # Serialises one customer's orders so the per-customer limit holds under concurrency (RS-V.5.5);
 # the address for the e-mail comes with it.

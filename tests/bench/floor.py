@@ -63,9 +63,10 @@ def statements(postgres: bool) -> dict[str, Any]:
                    "products.delivery_methods, products.set_items, CASE WHEN (products.on_hand - products.reserved > 0) "
                    "THEN products.on_hand - products.reserved ELSE 0 END AS available FROM products "
                    "WHERE products.sku = :sku",
-        "ordered": "SELECT coalesce(sum(order_lines.quantity), 0) AS units FROM order_lines JOIN orders ON "
-                   "orders.id = order_lines.order_id WHERE orders.customer_id = :customer AND orders.state != "
-                   ":cancelled AND order_lines.state != :cancelled_line AND order_lines.sku = :sku",
+        "ordered": "SELECT coalesce(sum((SELECT sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE "
+                   "order_lines.order_id = orders.id AND order_lines.sku = :sku AND order_lines.state != "
+                   ":cancelled_line)), 0) AS units FROM orders WHERE orders.customer_id = :customer AND "
+                   "orders.state != :cancelled",
         "lock_customer": "SELECT users.email FROM users WHERE users.id = :customer" + lock,
         "reserve": "UPDATE products SET reserved=(products.reserved + :q) WHERE products.sku = :sku AND "
                    "products.on_hand - products.reserved >= :q",
