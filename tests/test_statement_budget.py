@@ -1,10 +1,12 @@
 """What the hot paths send to the database, counted, not timed (the speed itself is `make bench`'s):
-placing a card order, applying its payment, and expire-payments, whose batches cost the same
-statements for one expired order as for many (RS-V.1: its cost follows the expired orders). A change
-that adds a statement per order (an ORM flush, a read-back, a query per row) fails here first."""
+placing a card order, applying its payment (alone, or with others that arrive together), and
+expire-payments, whose batches cost the same statements for one expired order as for many (RS-V.1:
+its cost follows the expired orders). A change that adds a statement per order (an ORM flush, a
+read-back, a query per row) fails here first."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from shop.services.expiry import expire_unpaid_orders
@@ -47,6 +49,20 @@ async def test_applying_a_payment_is_one_transaction_of_four_statements_RS_V_1(s
         answer = await shop.send_event("payment_intent.succeeded", intent)
     assert answer.json()["result"] == "paid"
     # The order locked, the fact (unless the ledger holds it), the state, the timeline entry.
+    assert shop_statements(statements) == "BEGIN, SELECT, INSERT, UPDATE, INSERT, COMMIT"
+
+
+async def test_payments_arriving_together_cost_the_statements_of_one_RS_V_1(shop):
+    paid = []
+    for _ in range(8):
+        customer = await shop.customer()
+        paid.append(await shop.pay_at_stripe(await shop.place(customer)))
+    await shop.ctx.background.drain()
+    with recording(shop.http.app.state["engine"]) as statements:
+        answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent) for intent in paid))
+    assert [answer.json()["result"] for answer in answers] == ["paid"] * 8
+    # Group commit (shop.adapters.group_commit): the eight orders locked in one statement, their
+    # facts in one, their states and timeline entries each sent once for all.
     assert shop_statements(statements) == "BEGIN, SELECT, INSERT, UPDATE, INSERT, COMMIT"
 
 

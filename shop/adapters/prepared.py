@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 from abc import ABC, abstractmethod
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +136,12 @@ class Statements(ABC):
     async def execute(self, statement: Prepared, **params: Any) -> int:
         """Runs a statement that returns no rows; the number of rows it changed."""
 
+    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Runs a statement that returns no rows once for each set of parameters (the same names in
+        each); on the driver they are sent together, one round trip on PostgreSQL."""
+        for params in rows:
+            await self.execute(statement, **params)
+
 
 class _DriverStatements(Statements, ABC):
     def __init__(self, dialect: Dialect, connection: Any) -> None:
@@ -159,6 +165,16 @@ class _DriverStatements(Statements, ABC):
         except self.integrity_errors as error:
             raise IntegrityError(compiled.sql, params, error) from error
 
+    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        compiled = statement.compiled(self.dialect, rows[0])
+        _observe(compiled.sql)
+        try:
+            await self._execute_many(compiled.sql, [compiled.args(params) for params in rows])
+        except self.integrity_errors as error:
+            raise IntegrityError(compiled.sql, rows, error) from error
+
     integrity_errors: tuple[type[Exception], ...] = ()
     """The driver's constraint violations, raised as SQLAlchemy's IntegrityError (as the session does)."""
 
@@ -169,6 +185,10 @@ class _DriverStatements(Statements, ABC):
     @abstractmethod
     async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
         """The driver's count of changed rows."""
+
+    @abstractmethod
+    async def _execute_many(self, sql: str, args: list[tuple[Any, ...]]) -> None:
+        """The driver's executemany."""
 
 
 class _SQLiteStatements(_DriverStatements):
@@ -183,6 +203,9 @@ class _SQLiteStatements(_DriverStatements):
     async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
         return self._db.execute(sql, args).rowcount  # type: ignore[no-any-return]
 
+    async def _execute_many(self, sql: str, args: list[tuple[Any, ...]]) -> None:
+        self._db.executemany(sql, args)
+
 
 class _PostgresStatements(_DriverStatements):
     integrity_errors = (asyncpg.IntegrityConstraintViolationError,)
@@ -193,6 +216,9 @@ class _PostgresStatements(_DriverStatements):
     async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
         status = await self._db.execute(sql, *args)  # "UPDATE 1", "INSERT 0 1"
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def _execute_many(self, sql: str, args: list[tuple[Any, ...]]) -> None:
+        await self._db.executemany(sql, args)  # one pipeline: Bind/Execute per row, one Sync
 
 
 class in_session(Statements):  # noqa: N801 - reads as a function: in_session(session)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.background import Background
+from shop.adapters.group_commit import GroupCommit
 from shop.adapters.db import Sessions, create_engine, session_factory
 from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
@@ -32,6 +33,8 @@ class ShopContext:
     mailer: SmtpMailer
     background: Background = field(default_factory=Background)
     """What runs after a request has answered (its e-mails); awaited by `aclose`."""
+    group_commit: GroupCommit = field(default_factory=GroupCommit)
+    """Requests of one kind that arrive together share a transaction (Stripe's payments)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[ShopContext, AsyncEngine]:

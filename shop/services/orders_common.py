@@ -94,7 +94,7 @@ def _timeline_entry(order_id: str, transition: Transition, *, actor: str, now: d
             "reason": reason, "clause": transition.clause}
 
 
-# record_transition's statements, built once: the state with its timestamp, and the timeline entry.
+# The statements of a transition planned on a row, built once: the state with its timestamp, and the timeline entry.
 _orders = table_of(Order)
 _SET_STATE = {
     stamp: Prepared(update(_orders).where(_orders.c.id == bindparam("order_id"))
@@ -104,8 +104,17 @@ _SET_STATE = {
 INSERT_TIMELINE = Prepared(insert(table_of(TimelineEntry)))
 
 
-async def record_transition(
-    db: Statements,
+@dataclass(frozen=True)
+class PlannedTransition:
+    """A transition checked against the lifecycle and not yet written: its two statements' values."""
+
+    transition: Transition
+    set_state: Prepared
+    state: dict[str, Any]
+    entry: dict[str, Any]
+
+
+def plan_transition(
     order: Order | Row[Any],
     event: str,
     *,
@@ -113,12 +122,19 @@ async def record_transition(
     now: datetime,
     reason: str | None = None,
     **guard_context: Any,
-) -> Transition:
+) -> PlannedTransition:
     """`apply_transition` for an order read as a row (the hot paths read rows, not table objects):
-    the same check and timeline entry, written with two prepared statements."""
+    the same check and timeline entry, to be written by `write_transitions`."""
     transition = fire(order.state, event, now=now, **guard_context)
     stamp = STATE_TIMESTAMPS.get(transition.to_state)
-    await db.execute(_SET_STATE[stamp], order_id=order.id, state=transition.to_state.value,
-                     **({"at": now} if stamp else {}))
-    await db.execute(INSERT_TIMELINE, **_timeline_entry(order.id, transition, actor=actor, now=now, reason=reason))
-    return transition
+    return PlannedTransition(
+        transition, _SET_STATE[stamp],
+        {"order_id": order.id, "state": transition.to_state.value, **({"at": now} if stamp else {})},
+        _timeline_entry(order.id, transition, actor=actor, now=now, reason=reason))
+
+
+async def write_transitions(db: Statements, planned: Sequence[PlannedTransition]) -> None:
+    """The states with their timestamps and the timeline entries: each statement sent once for all."""
+    for set_state in dict.fromkeys(move.set_state for move in planned):
+        await db.execute_many(set_state, [move.state for move in planned if move.set_state is set_state])
+    await db.execute_many(INSERT_TIMELINE, [move.entry for move in planned])

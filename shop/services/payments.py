@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert
@@ -20,7 +21,8 @@ from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.orders_common import (
-    INSERT_TIMELINE, apply_transition, load_lines, load_order, record_transition,
+    INSERT_TIMELINE, PlannedTransition, apply_transition, load_lines, load_order, plan_transition,
+    write_transitions,
 )
 from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, send_refund
 
@@ -60,67 +62,145 @@ _orders, _facts = table_of(Order), table_of(PaymentEvent)
 # a JSON document decoded); reading the whole row took 20 µs, these five 8 µs (SQLite, in process).
 _ORDER_FACTS = (_orders.c.id, _orders.c.state, _orders.c.total_minor, _orders.c.currency,
                 _orders.c.payment_intent_id)
-_ORDER_BY_ID = Prepared(select(*_ORDER_FACTS).where(_orders.c.id == bindparam("key")).with_for_update())
 _ORDER_BY_INTENT = Prepared(
     select(*_ORDER_FACTS).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
+_FACT_COLUMNS = tuple(column for column in _facts.c if column.key != "id")
 INSERT_FACT = Prepared(insert(_facts))
 """Appends one fact to the payment ledger (the intent's creation, at checkout)."""
-_RECORD_ONCE = Prepared(  # the same ON CONFLICT clause in SQLite and PostgreSQL
-    postgresql.insert(_facts).on_conflict_do_nothing(index_elements=[_facts.c.fact_key]).returning(_facts.c.id))
-"""Appends one fact unless the ledger holds its key already: no row comes back then."""
 
 
-async def _order_of(db: Statements, intent: dict[str, Any]) -> Row | None:
-    """The order the PaymentIntent is for, locked, as a row of `_ORDER_FACTS` (read-only)."""
-    order_id = (intent.get("metadata") or {}).get("order_id")
-    return await db.first(_ORDER_BY_ID if order_id else _ORDER_BY_INTENT, key=order_id or intent.get("id"))
+@cache
+def _orders_locked(count: int) -> Prepared:
+    """`count` orders by id (`id_0` …), locked in the order of their ids: two transactions locking
+    several orders each never wait for one another in a circle."""
+    ids = [bindparam(f"id_{i}") for i in range(count)]
+    return Prepared(select(*_ORDER_FACTS).where(_orders.c.id.in_(ids)).order_by(_orders.c.id).with_for_update())
 
 
-async def _record(db: Statements, event: Event, order: Row | None, now: datetime,
-                  *, fact_key: str | None = None, **fields: Any) -> bool:
-    """Append the fact unless it was recorded before (then False: nothing more to do). A fact is
-    keyed by the event id, or by `fact_key` where two events can state the same fact (Stripe may
-    send a second event for one PaymentIntent's success: the money counts once)."""
+@cache
+def _record_once(count: int) -> Prepared:
+    """Appends `count` facts (`fact_key_0` …), each unless the ledger holds its key already (the same
+    ON CONFLICT clause in SQLite and PostgreSQL); returns the keys it wrote."""
+    rows = [{column.key: bindparam(f"{column.key}_{i}", type_=column.type) for column in _FACT_COLUMNS}
+            for i in range(count)]
+    return Prepared(postgresql.insert(_facts).values(rows)
+                    .on_conflict_do_nothing(index_elements=[_facts.c.fact_key]).returning(_facts.c.fact_key))
+
+
+async def _record_facts(db: Statements, facts: list[dict[str, Any]]) -> set[str]:
+    """Appends the facts the ledger does not hold yet; the keys of those it appended."""
+    if not facts:
+        return set()
+    params = {f"{name}_{i}": value for i, fact in enumerate(facts) for name, value in fact.items()}
+    return {row.fact_key for row in await db.fetch(_record_once(len(facts)), **params)}
+
+
+def _fact(event: Event, order: Row | None, now: datetime, *, fact_key: str | None = None,
+          **fields: Any) -> dict[str, Any]:
+    """The ledger row of an event. A fact is keyed by the event id, or by `fact_key` where two events
+    can state the same fact (Stripe may send a second event for one PaymentIntent's success: the
+    money counts once)."""
     intent = _intent(event)
-    return bool(await db.fetch(_RECORD_ONCE, **{
+    return {
         "fact_key": fact_key or event["id"], "kind": event["type"], "order_id": order.id if order else None,
         "payment_intent_id": intent.get("payment_intent") or intent.get("id"),
         "occurred_at": datetime.fromtimestamp(int(event.get("created", now.timestamp())), UTC),
         "recorded_at": now, "amount_minor": None, "currency": None, "flagged": None, **fields,
-    }))
+    }
+
+
+async def _record(db: Statements, event: Event, order: Row | None, now: datetime, **fields: Any) -> bool:
+    """Append the event's fact unless it was recorded before (then False: nothing more to do)."""
+    return bool(await _record_facts(db, [_fact(event, order, now, **fields)]))
+
+
+def _order_id(intent: dict[str, Any]) -> str | None:
+    return (intent.get("metadata") or {}).get("order_id")
+
+
+async def _order_of(db: Statements, intent: dict[str, Any]) -> Row | None:
+    """The order the PaymentIntent is for, locked, as a row of `_ORDER_FACTS` (read-only)."""
+    return (await _orders_of(db, [intent]))[0]
+
+
+async def _orders_of(db: Statements, intents: list[dict[str, Any]]) -> list[Row | None]:
+    """The order of each PaymentIntent, locked: by the order id its metadata carries (the shop sets
+    it; all in one statement), else by the intent's id."""
+    ids = sorted({order_id for intent in intents if (order_id := _order_id(intent))})
+    found = {row.id: row for row in await db.fetch(
+        _orders_locked(len(ids)), **{f"id_{i}": order_id for i, order_id in enumerate(ids)})} if ids else {}
+    return [found.get(order_id) if (order_id := _order_id(intent))
+            else await db.first(_ORDER_BY_INTENT, key=intent.get("id")) for intent in intents]
+
+
+FOR_A_CANCELLED_ORDER = "for a cancelled order"
+"""A batch's answer for a payment whose order was cancelled: applied apart, in the ORM session."""
 
 
 async def _payment_succeeded(ctx: ShopContext, event: Event) -> str:
+    """Applied together with the other payments that arrive while one is in the database (group
+    commit: shop.adapters.group_commit), each as if alone."""
+    outcome: str = await ctx.group_commit.submit(PAYMENT_SUCCEEDED, partial(_apply_payments, ctx), event)
+    if outcome == FOR_A_CANCELLED_ORDER:
+        return await _payment_for_cancelled_order(ctx, event)
+    return outcome
+
+
+async def _apply_payments(ctx: ShopContext, events: list[Event]) -> list[str]:
+    """payment_intent.succeeded events in one transaction, in the order they arrived: their orders
+    locked in one statement, their facts recorded in one, the paid orders' states and timeline
+    entries in one each; the same statements for one event as for many."""
     async with driver_transaction(ctx.engine) as db:
         now = await ctx.now(db)
-        order = await _order_of(db, _intent(event))
-        if order is None or order.state != OrderState.CANCELLED:
-            return await _apply_payment(db, event, order, now)
-    return await _payment_for_cancelled_order(ctx, event)
+        orders = await _orders_of(db, [_intent(event) for event in events])
+        applying = [i for i, order in enumerate(orders) if order is None or order.state != OrderState.CANCELLED]
+        outcomes = [FOR_A_CANCELLED_ORDER] * len(events)
+        applied = await _apply_payment(db, [events[i] for i in applying], [orders[i] for i in applying], now)
+        for i, outcome in zip(applying, applied, strict=True):
+            outcomes[i] = outcome
+    return outcomes
 
 
-async def _apply_payment(db: Statements, event: Event, order: Row | None, now: datetime) -> str:
-    """Record the payment in the ledger, once, and pay the order that awaits it (RS-V.1); a payment
-    that does not match its order is flagged for staff, not applied."""
-    intent = _intent(event)
-    amount = int(intent.get("amount_received") or intent.get("amount") or 0)
-    currency = str(intent.get("currency", "")).upper()
-    flag = None
-    if order is None:
-        flag = "unknown_order"
-    elif (amount, currency) != (order.total_minor, order.currency):
-        flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
-    if not await _record(db, event, order, now, fact_key=f"{intent.get('id')}:succeeded",
-                         amount_minor=amount, currency=currency, flagged=flag):
-        return "duplicate"
-    if order is None or flag is not None:
-        log.warning("Stripe event %s flagged for staff: %s", event["id"], flag)
-        return "flagged"
-    if order.state == OrderState.AWAITING_PAYMENT:
-        await record_transition(db, order, "pay", actor="stripe", now=now,
-                                reason=f"PaymentIntent {intent.get('id')} succeeded")
-        return "paid"
-    return "recorded"
+async def _apply_payment(db: Statements, events: list[Event], orders: list[Row | None], now: datetime) -> list[str]:
+    """Record each payment in the ledger, once, and pay the order that awaits it (RS-V.1); a payment
+    that does not match its order is flagged for staff, not applied. The orders are locked; events
+    for one order see one another as if each had come alone, in turn."""
+    facts: dict[str, dict[str, Any]] = {}
+    stated_first_by: dict[str, int] = {}  # a second delivery in the same batch is a duplicate
+    for i, (event, order) in enumerate(zip(events, orders, strict=True)):
+        intent = _intent(event)
+        amount = int(intent.get("amount_received") or intent.get("amount") or 0)
+        currency = str(intent.get("currency", "")).upper()
+        flag = None
+        if order is None:
+            flag = "unknown_order"
+        elif (amount, currency) != (order.total_minor, order.currency):
+            flag = f"amount_mismatch: got {amount} {currency}, order is {order.total_minor} {order.currency}"
+        fact = _fact(event, order, now, fact_key=f"{intent.get('id')}:succeeded",
+                     amount_minor=amount, currency=currency, flagged=flag)
+        facts.setdefault(fact["fact_key"], fact)
+        stated_first_by.setdefault(fact["fact_key"], i)
+    written = await _record_facts(db, list(facts.values()))
+    outcomes: list[str] = []
+    moves: list[PlannedTransition] = []
+    paid: set[str] = set()
+    for i, (event, order) in enumerate(zip(events, orders, strict=True)):
+        intent = _intent(event)
+        fact = facts[f"{intent.get('id')}:succeeded"]
+        if fact["fact_key"] not in written or stated_first_by[fact["fact_key"]] != i:
+            outcomes.append("duplicate")
+        elif order is None or fact["flagged"] is not None:
+            log.warning("Stripe event %s flagged for staff: %s", event["id"], fact["flagged"])
+            outcomes.append("flagged")
+        elif order.state == OrderState.AWAITING_PAYMENT and order.id not in paid:
+            moves.append(plan_transition(order, "pay", actor="stripe", now=now,
+                                         reason=f"PaymentIntent {intent.get('id')} succeeded"))
+            paid.add(order.id)
+            outcomes.append("paid")
+        else:
+            outcomes.append("recorded")
+    await write_transitions(db, moves)
+    return outcomes
 
 
 async def _payment_for_cancelled_order(ctx: ShopContext, event: Event) -> str:
@@ -131,7 +211,7 @@ async def _payment_for_cancelled_order(ctx: ShopContext, event: Event) -> str:
     async with ctx.sessions() as session, session.begin():
         now = await ctx.now(session)
         order = await _order_of(in_session(session), intent)
-        outcome = await _apply_payment(in_session(session), event, order, now)
+        outcome, = await _apply_payment(in_session(session), [event], [order], now)
         if outcome != "recorded" or order is None or order.state != OrderState.CANCELLED:
             return outcome
         cancelled = await load_order(session, order.id, lock=True)

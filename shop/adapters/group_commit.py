@@ -1,0 +1,74 @@
+"""Group commit: requests that arrive while an earlier batch of the same work is in the database wait
+for it, then go into the database together, in one transaction, in the order they arrived.
+
+One request alone goes at once (nothing waits for company); under load the requests that queued up
+behind a transaction share the next one, so its round trips and its commit are paid once for many.
+A batch that fails is run again one item at a time, so that one item's failure (a bad event, a
+constraint) is its own and never another request's.
+
+    result = await group_commit.submit("payment_intent.succeeded", apply, item)
+
+`apply(items)` returns one result per item, in order; callers of one key pass the same function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+Apply = Callable[[list[Any]], Awaitable[list[Any]]]
+
+MOST_AT_ONCE = 32
+"""Items in one batch at most: a transaction's locks are held for all of them."""
+
+
+class GroupCommit:
+    def __init__(self, *, most: int = MOST_AT_ONCE) -> None:
+        self.most = most
+        self._waiting: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]] = {}
+        self._draining: dict[Hashable, asyncio.Task[None]] = {}  # strong references: see Background
+
+    async def submit(self, key: Hashable, apply: Apply, item: Any) -> Any:
+        """The result of `apply` for `item`, run together with what else is queued under `key`."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append((item, future))
+        if key not in self._draining:
+            self._draining[key] = asyncio.create_task(self._drain(key, apply), name=f"group commit {key}")
+        return await future
+
+    async def _drain(self, key: Hashable, apply: Apply) -> None:
+        try:
+            while queued := self._waiting.get(key):
+                batch, self._waiting[key] = queued[:self.most], queued[self.most:]
+                await self._run(apply, batch)
+        finally:  # no await between the empty queue and here: nothing can be queued unseen
+            del self._draining[key]
+            for _, future in self._waiting.pop(key, []):  # left when cancelled: none waits forever
+                future.cancel()
+
+    async def _run(self, apply: Apply, batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+        try:
+            results = await apply([item for item, _ in batch])
+        except Exception as error:  # noqa: BLE001 - handed to the waiting request(s)
+            if len(batch) == 1:
+                _settle(batch[0][1], error=error)
+                return
+            for entry in batch:  # the batch rolled back: each one alone, its failure its own
+                await self._run(apply, [entry])
+            return
+        except BaseException:  # cancelled (the server stopping): no request waits forever
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            _settle(future, result=result)
+
+
+def _settle(future: asyncio.Future[Any], *, result: Any = None, error: Exception | None = None) -> None:
+    if future.done():  # the request went away (its client disconnected); the work is done anyway
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,148 @@
+"""Group commit (shop.adapters.group_commit): Stripe's payments that arrive together share one
+transaction, and each is still applied as if it had come alone (RS-V.1): counted once, paid once,
+flagged or refunded as it would have been on its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from shop.adapters.group_commit import GroupCommit
+from shop.adapters.tables import PaymentEvent
+from tests.bench.capture import recording
+from tests.ops_support import assert_refunded_at_stripe, events
+
+# --- the queue itself ----------------------------------------------------------------------------
+
+
+class Recorder:
+    """An `apply` that records its batches and waits for the test to let the first one finish."""
+
+    def __init__(self, *, fails_on: object = None) -> None:
+        self.batches: list[list[object]] = []
+        self.release = asyncio.Event()
+        self.fails_on = fails_on
+
+    async def __call__(self, items: list[object]) -> list[object]:
+        self.batches.append(list(items))
+        await self.release.wait()
+        if self.fails_on in items:
+            raise ValueError(f"cannot apply {self.fails_on}")
+        return [f"done {item}" for item in items]
+
+
+async def test_one_request_alone_goes_at_once():
+    apply = Recorder()
+    apply.release.set()
+    assert await GroupCommit().submit("k", apply, 1) == "done 1"
+    assert apply.batches == [[1]]
+
+
+async def test_requests_arriving_during_a_batch_go_together_in_the_next_in_arrival_order():
+    group, apply = GroupCommit(), Recorder()
+    first = asyncio.create_task(group.submit("k", apply, 1))
+    await asyncio.sleep(0.01)  # the first batch is in the database
+    later = [asyncio.create_task(group.submit("k", apply, item)) for item in (2, 3, 4)]
+    await asyncio.sleep(0.01)
+    apply.release.set()
+    assert await asyncio.gather(first, *later) == ["done 1", "done 2", "done 3", "done 4"]
+    assert apply.batches == [[1], [2, 3, 4]]
+
+
+async def test_a_batch_holds_at_most_its_limit():
+    group, apply = GroupCommit(most=2), Recorder()
+    tasks = [asyncio.create_task(group.submit("k", apply, item)) for item in range(5)]
+    await asyncio.sleep(0.01)
+    apply.release.set()
+    await asyncio.gather(*tasks)
+    assert apply.batches == [[0, 1], [2, 3], [4]]
+
+
+async def test_a_failed_batch_is_run_again_one_at_a_time_and_only_the_bad_item_fails():
+    group, apply = GroupCommit(), Recorder(fails_on=2)
+    tasks = [asyncio.create_task(group.submit("k", apply, item)) for item in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    apply.release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[0] == "done 1" and results[2] == "done 3"
+    assert isinstance(results[1], ValueError)
+    assert apply.batches == [[1, 2, 3], [1], [2], [3]]
+
+
+async def test_a_request_that_goes_away_does_not_stop_the_others():
+    group, apply = GroupCommit(), Recorder()
+    leaving = asyncio.create_task(group.submit("k", apply, 1))
+    staying = asyncio.create_task(group.submit("k", apply, 2))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    apply.release.set()
+    assert await staying == "done 2"
+    assert apply.batches == [[1, 2]]  # its work is done anyway: Stripe's retry finds it recorded
+
+
+async def test_keys_queue_apart():
+    group, one, other = GroupCommit(), Recorder(), Recorder()
+    tasks = [asyncio.create_task(group.submit("one", one, 1)), asyncio.create_task(group.submit("other", other, 2))]
+    await asyncio.sleep(0.01)
+    one.release.set()
+    other.release.set()
+    assert await asyncio.gather(*tasks) == ["done 1", "done 2"]
+    assert (one.batches, other.batches) == ([[1]], [[2]])
+
+
+# --- payments through the webhook, on both databases -------------------------------------------
+
+
+async def facts_of(shop, order_id: str) -> list[str]:
+    async with shop.ctx.sessions() as session:
+        rows = await session.exec(select(PaymentEvent.kind).where(PaymentEvent.order_id == order_id))
+        return sorted(rows)
+
+
+async def placed_orders(shop, count: int) -> list[tuple[dict[str, str], dict]]:
+    """(the customer's headers, the order): one order a customer."""
+    orders = []
+    for _ in range(count):
+        customer = await shop.customer()
+        orders.append((customer, await shop.place(customer)))
+    return orders
+
+
+async def test_payments_arriving_together_share_transactions_and_each_counts_once_RS_V_1(shop):
+    orders = await placed_orders(shop, 12)
+    intents = [await shop.pay_at_stripe(order) for _, order in orders]
+    await shop.ctx.background.drain()  # the orders' e-mails
+    # Every payment, three of them delivered twice at once (Stripe delivers at least once).
+    sends = [*intents, *intents[:3]]
+
+    with recording(shop.http.app.state["engine"]) as statements:
+        answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent,
+                                                         event_id=f"evt_{intent['id']}") for intent in sends))
+
+    assert [answer.status_code for answer in answers] == [200] * 15
+    assert sorted(answer.json()["result"] for answer in answers) == ["duplicate"] * 3 + ["paid"] * 12
+    for customer, order in orders:
+        after = await shop.order(customer, order["id"])
+        assert after["state"] == "paid" and events(after) == ["place", "pay"]
+        assert await facts_of(shop, order["id"]) == ["payment_intent.created", "payment_intent.succeeded"]
+    assert 1 <= statements.count("BEGIN") < len(sends)  # fewer transactions than events
+
+
+async def test_in_one_batch_each_payment_is_paid_flagged_refunded_or_a_duplicate_as_alone_RS_V_1(shop):
+    (_, awaiting), (short_owner, short), (cancelled_owner, cancelled) = await placed_orders(shop, 3)
+    paid, paid_short, paid_cancelled = [await shop.pay_at_stripe(order) for order in (awaiting, short, cancelled)]
+    cancel = await shop.http.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=cancelled_owner)
+    assert cancel.json()["state"] == "cancelled"
+    wrong_amount = {**paid_short, "amount": paid_short["amount"] - 100, "amount_received": paid_short["amount"] - 100}
+    await shop.ctx.background.drain()
+
+    answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent, event_id=event_id)
+                                     for intent, event_id in [(paid, "evt_a"), (wrong_amount, "evt_b"),
+                                                              (paid_cancelled, "evt_c"), (paid, "evt_a")]))
+
+    assert [answer.json()["result"] for answer in answers] == ["paid", "flagged", "refunded", "duplicate"]
+    assert (await shop.order(short_owner, short["id"]))["state"] == "awaiting_payment"  # RS-III.4: not applied
+    after = await shop.order(cancelled_owner, cancelled["id"])
+    assert after["state"] == "cancelled" and "pay" not in events(after)
+    await assert_refunded_at_stripe(shop, after, cancelled["total"]["amount_minor"])  # RS-V.1
