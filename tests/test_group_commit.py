@@ -1,6 +1,7 @@
-"""Group commit (shop.adapters.group_commit): Stripe's payments that arrive together share one
-transaction, and each is still applied as if it had come alone (RS-V.1): counted once, paid once,
-flagged or refunded as it would have been on its own."""
+"""Group commit (shop.adapters.group_commit): Stripe's payments, and the storefront's orders, that
+arrive together share one transaction, and each is still applied as if it had come alone: a payment
+counted once, paid once, flagged or refunded as on its own (RS-V.1); an order with its own answer,
+held units and limits (RS-IV.1, RS-V.5.5, RS-V.5.6), and one that does not fit refused alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlmodel import select
 from shop.adapters.group_commit import GroupCommit
 from shop.adapters.tables import PaymentEvent
 from tests.bench.capture import recording
-from tests.ops_support import assert_refunded_at_stripe, events
+from tests.ops_support import assert_refunded_at_stripe, events, set_stock, stock_of
+from tests.support import order_body
 
 # --- the queue itself ----------------------------------------------------------------------------
 
@@ -146,3 +148,52 @@ async def test_in_one_batch_each_payment_is_paid_flagged_refunded_or_a_duplicate
     after = await shop.order(cancelled_owner, cancelled["id"])
     assert after["state"] == "cancelled" and "pay" not in events(after)
     await assert_refunded_at_stripe(shop, after, cancelled["total"]["amount_minor"])  # RS-V.1
+
+
+# --- orders through the storefront, on both databases -------------------------------------------
+
+PHONE = "rs-15t-12-256"
+
+
+async def test_orders_arriving_together_share_transactions_and_each_gets_its_own_answer_RS_IV_1(shop):
+    await set_stock(shop, PHONE, 1_000)
+    customers = [await shop.customer() for _ in range(8)]
+    bodies = [order_body(lines=[(PHONE, 1 + i % 2)]) for i in range(8)]
+    _, reserved_before = await stock_of(shop, PHONE)
+
+    with recording(shop.http.app.state["engine"]) as statements:
+        answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=body, headers=customer)
+                                         for customer, body in zip(customers, bodies)))
+
+    assert [answer.status_code for answer in answers] == [201] * 8, [answer.text for answer in answers]
+    for customer, body, answer in zip(customers, bodies, answers):
+        placed = answer.json()
+        assert [line["quantity"] for line in placed["lines"]] == [body["lines"][0]["quantity"]]
+        stored = await shop.order(customer, placed["id"])
+        assert {key: placed[key] for key in ("number", "lines", "timeline", "total", "payment")} == {
+            key: stored[key] for key in ("number", "lines", "timeline", "total", "payment")}
+    assert len({answer.json()["number"] for answer in answers}) == 8
+    assert (await stock_of(shop, PHONE))[1] == reserved_before + 12  # RS-V.5.6: each unit held once
+    assert 1 <= statements.count("BEGIN") < 8  # fewer write transactions than orders
+
+
+async def test_an_order_that_does_not_fit_fails_alone_and_its_batch_is_written_RS_V_5_5_RS_V_5_6(shop):
+    _, reserved = await stock_of(shop, PHONE)
+    await set_stock(shop, PHONE, reserved + 2)  # two free units
+    over_limit = await shop.customer()
+    buyers = [await shop.customer() for _ in range(3)]
+    sends = [(over_limit, order_body(lines=[(PHONE, 1)]))] * 3 + [
+        (buyer, order_body(lines=[(PHONE, 1)])) for buyer in buyers]
+
+    answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=body, headers=customer)
+                                     for customer, body in sends))
+
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(201) == 2, [answer.text for answer in answers]  # the two free units, whoever got them
+    refusals = {answer.json()["code"] for answer in answers if answer.status_code == 409}
+    assert refusals <= {"out_of_stock", "per_customer_limit_exceeded"} and "out_of_stock" in refusals
+    assert codes.count(409) == 4
+    assert (await stock_of(shop, PHONE))[1] == reserved + 2
+    for customer in {id(c): c for c, _ in sends}.values():
+        mine = (await shop.http.get("/api/v1/orders", headers=customer)).json()
+        assert sum(line["quantity"] for order in mine for line in order["lines"]) <= 2  # RS-V.5.5

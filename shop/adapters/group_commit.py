@@ -3,6 +3,8 @@ for it, then go into the database together, in one transaction, in the order the
 
 One request alone goes at once (nothing waits for company); under load the requests that queued up
 behind a transaction share the next one, so its round trips and its commit are paid once for many.
+At most `at_once` batches of one key run at a time; those of one key lock the rows they change in
+one order (the caller's statements do), so two never wait for each other in a circle.
 A batch that fails is run again one item at a time, so that one item's failure (a bad event, a
 constraint) is its own and never another request's.
 
@@ -22,19 +24,25 @@ Apply = Callable[[list[Any]], Awaitable[list[Any]]]
 MOST_AT_ONCE = 32
 """Items in one batch at most: a transaction's locks are held for all of them."""
 
+BATCHES_AT_ONCE = 2
+"""Batches of one key in the database at once. A batch waits on its round trips, and on a busy
+event loop each of them waits for the loop as well: with two, one is being filled (or decided)
+while the other waits (measured on PostgreSQL; on SQLite a transaction never yields the loop)."""
+
 
 class GroupCommit:
-    def __init__(self, *, most: int = MOST_AT_ONCE) -> None:
-        self.most = most
+    def __init__(self, *, most: int = MOST_AT_ONCE, at_once: int = BATCHES_AT_ONCE) -> None:
+        self.most, self.at_once = most, at_once
         self._waiting: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]] = {}
-        self._draining: dict[Hashable, asyncio.Task[None]] = {}  # strong references: see Background
+        self._draining: dict[Hashable, set[asyncio.Task[None]]] = {}  # strong references: see Background
 
     async def submit(self, key: Hashable, apply: Apply, item: Any) -> Any:
         """The result of `apply` for `item`, run together with what else is queued under `key`."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append((item, future))
-        if key not in self._draining:
-            self._draining[key] = asyncio.create_task(self._drain(key, apply), name=f"group commit {key}")
+        draining = self._draining.setdefault(key, set())
+        if len(draining) < self.at_once:
+            draining.add(asyncio.create_task(self._drain(key, apply), name=f"group commit {key}"))
         return await future
 
     async def _drain(self, key: Hashable, apply: Apply) -> None:
@@ -43,9 +51,12 @@ class GroupCommit:
                 batch, self._waiting[key] = queued[:self.most], queued[self.most:]
                 await self._run(apply, batch)
         finally:  # no await between the empty queue and here: nothing can be queued unseen
-            del self._draining[key]
-            for _, future in self._waiting.pop(key, []):  # left when cancelled: none waits forever
-                future.cancel()
+            draining = self._draining[key]
+            draining.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if not draining:
+                del self._draining[key]
+                for _, future in self._waiting.pop(key, []):  # left when cancelled: none waits forever
+                    future.cancel()
 
     async def _run(self, apply: Apply, batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
         try:

@@ -26,9 +26,11 @@ from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import asyncpg
+from sqlalchemy import Column, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -120,6 +122,25 @@ def _python_default(column: Any) -> Callable[[], Any]:
     raise TypeError(f"column {column.key} has a default the driver path cannot compute; give it a value")
 
 
+def _written_columns(table: Table) -> tuple[Column[Any], ...]:
+    return tuple(column for column in table.c if column is not table.autoincrement_column)
+
+
+@cache
+def _insert_many(table: Table, count: int) -> Prepared:
+    rows = [{column.key: bindparam(f"{column.key}_{i}", type_=column.type) for column in _written_columns(table)}
+            for i in range(count)]
+    return Prepared(insert(table).values(rows).returning(*table.c))
+
+
+def _value_left_out(column: Column[Any]) -> Any:
+    if column.default is not None:
+        return _python_default(column)()
+    if column.nullable:
+        return None
+    raise TypeError(f"column {column.key} needs a value")
+
+
 class Statements(ABC):
     """Runs prepared statements in one transaction: on the driver (`driver_transaction`), or in an
     ORM session's transaction (`in_session`) where a rare path needs the session as well."""
@@ -135,6 +156,16 @@ class Statements(ABC):
     @abstractmethod
     async def execute(self, statement: Prepared, **params: Any) -> int:
         """Runs a statement that returns no rows; the number of rows it changed."""
+
+    async def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
+        """Inserts the rows in one statement and returns them as written, every column (the new ids
+        too), in an order the database chooses: match them up by a column. A column a row leaves
+        out gets its Python-side default, or NULL."""
+        if not rows:
+            return []
+        params = {f"{column.key}_{i}": row[column.key] if column.key in row else _value_left_out(column)
+                  for i, row in enumerate(rows) for column in _written_columns(table)}
+        return await self.fetch(_insert_many(table, len(rows)), **params)
 
     async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         """Runs a statement that returns no rows once for each set of parameters (the same names in

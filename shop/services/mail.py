@@ -38,10 +38,15 @@ async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, 
     `address`: the customer's, when the caller has already read it."""
     if address is None:
         address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
-    queued, = await db.fetch(
-        _QUEUE, order_id=order.id, to=address, subject=notice.subject, body=notice.body, kind=notice.kind,
-        created_at=now, claimed_until=now + LEASE)  # ours to send
+    queued, = await db.fetch(_QUEUE, **notice_row(order, notice, now, address=address))
     return queued  # type: ignore[no-any-return]
+
+
+def notice_row(order: Order | Row[Any], notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
+    """The outbox row of an e-mail about the order, leased to the process that queues it (ours to
+    send after the commit)."""
+    return {"order_id": order.id, "to": address, "subject": notice.subject, "body": notice.body,
+            "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE}
 
 
 def send_after_answer(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> None:
