@@ -95,8 +95,15 @@ class InlineSQLiteConnection(aiosqlite.Connection):
         return self._conn
 
 
+SQLITE_CACHED_STATEMENTS = 512
+"""Statements sqlite3 keeps prepared (its default is 128): group commit writes several rows in one
+statement, one statement for each number of rows (shop.adapters.prepared.Statements.insert_rows),
+and preparing a nine-row INSERT again costs 120 µs against 30 µs to run it prepared (measured)."""
+
+
 async def _inline_sqlite(path: str) -> InlineSQLiteConnection:
-    connector = partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
+    connector = partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False,
+                        cached_statements=SQLITE_CACHED_STATEMENTS)
     return await InlineSQLiteConnection(connector)
 
 

@@ -133,6 +133,12 @@ def _insert_many(table: Table, count: int) -> Prepared:
     return Prepared(insert(table).values(rows).returning(*table.c))
 
 
+def warm_insert_rows(dialect: Dialect, table: Table, count: int) -> None:
+    """Compile `Statements.insert_rows`' statement for `count` rows ahead of its first use."""
+    _insert_many(table, count).compiled(
+        dialect, {f"{column.key}_{i}": None for i in range(count) for column in _written_columns(table)})
+
+
 def _value_left_out(column: Column[Any]) -> Any:
     if column.default is not None:
         return _python_default(column)()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,6 +86,15 @@ def _record_once(count: int) -> Prepared:
             for i in range(count)]
     return Prepared(postgresql.insert(_facts).values(rows)
                     .on_conflict_do_nothing(index_elements=[_facts.c.fact_key]).returning(_facts.c.fact_key))
+
+
+def warm_batches(dialect: Dialect, most: int) -> None:
+    """Compile the statements of `_apply_payments` for every batch size up to `most` (see
+    shop.services.checkout.warm_batches)."""
+    for count in range(1, most + 1):
+        _orders_locked(count).compiled(dialect, {f"id_{i}": None for i in range(count)})
+        _record_once(count).compiled(dialect, {f"{column.key}_{i}": None for i in range(count)
+                                               for column in _FACT_COLUMNS})
 
 
 async def _record_facts(db: Statements, facts: list[dict[str, Any]]) -> set[str]:
