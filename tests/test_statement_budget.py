@@ -22,6 +22,21 @@ def shop_statements(statements: list[str]) -> str:
     return kinds([statement for statement in statements if "test_clock" not in statement])
 
 
+def transactions(statements: list[str]) -> list[list[str]]:
+    """The statements between each BEGIN and its COMMIT, with both (the test clock's reads left out)."""
+    found: list[list[str]] = []
+    current: list[str] | None = None
+    for statement in statements:
+        if statement == "BEGIN":
+            current = []
+        if current is not None and "test_clock" not in statement:
+            current.append(statement)
+        if statement == "COMMIT" and current is not None:
+            found.append(current)
+            current = None
+    return found
+
+
 async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     customer = await shop.customer()
     engine = shop.http.app.state["engine"]
@@ -35,6 +50,26 @@ async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     # e-mail marked sent.
     assert shop_statements(statements) == (
         "SELECT×2, BEGIN, SELECT×2, INSERT×5, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+
+
+async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_V_5_5_RS_V_5_6(shop):
+    engine = shop.http.app.state["engine"]
+    customers = [await shop.customer() for _ in range(8)]
+    await shop.place(customers[0])  # compiles and caches the statements
+    await shop.ctx.background.drain()
+    shop.ctx.group_commit.at_once = 1  # one write transaction at a time: their statements apart
+    with recording(engine) as statements:
+        answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=order_body(), headers=customer)
+                                         for customer in customers))
+    assert [answer.status_code for answer in answers] == [201] * 8
+    reads_before = ("SELECT products.", "SELECT coalesce(")  # each order's own, outside the transaction
+    writes = [kinds(transaction) for transaction in transactions(
+        [statement for statement in statements if not statement.startswith(reads_before)])
+              if any(statement.startswith("INSERT INTO orders") for statement in transaction)]
+    # Customers locked, their units recounted; orders, lines, timeline, ledger facts, e-mails; stock:
+    # one statement each, however many orders share the transaction.
+    assert 1 <= len(writes) < 8
+    assert set(writes) == {"BEGIN, SELECT×2, INSERT×5, UPDATE, COMMIT"}
 
 
 async def test_applying_a_payment_is_one_transaction_of_four_statements_RS_V_1(shop):
