@@ -224,3 +224,17 @@ async def test_a_serving_process_compiles_every_batch_size_before_its_first_cust
 
     assert [answer.json()["result"] for answer in paid] == ["paid"] * 3
     assert compiled_batch_statements() == warmed  # nothing compiled on the customers' time
+
+
+async def test_two_payments_for_one_order_in_one_batch_pay_it_once_RS_V_1(shop):
+    (customer, order), = await placed_orders(shop, 1)
+    intent = await shop.pay_at_stripe(order)
+    second = {**intent, "id": "pi_second_for_the_same_order"}  # another fact, the same order and amount
+
+    answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", paid) for paid in (intent, second)))
+
+    assert [answer.json()["result"] for answer in answers] == ["paid", "recorded"]
+    after = await shop.order(customer, order["id"])
+    assert after["state"] == "paid" and events(after) == ["place", "pay"]
+    assert await facts_of(shop, order["id"]) == [
+        "payment_intent.created", "payment_intent.succeeded", "payment_intent.succeeded"]
