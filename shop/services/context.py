@@ -34,7 +34,7 @@ class ShopContext:
     background: Background = field(default_factory=Background)
     """What runs after a request has answered (its e-mails); awaited by `aclose`."""
     group_commit: GroupCommit = field(default_factory=GroupCommit)
-    """Requests of one kind that arrive together share a transaction (Stripe's payments)."""
+    """Requests of one kind that arrive together share a transaction (orders, Stripe's payments)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[ShopContext, AsyncEngine]:

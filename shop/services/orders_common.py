@@ -94,7 +94,8 @@ def _timeline_entry(order_id: str, transition: Transition, *, actor: str, now: d
             "reason": reason, "clause": transition.clause}
 
 
-# The statements of a transition planned on a row, built once: the state with its timestamp, and the timeline entry.
+# The statements of a transition planned on a row, built once: the state with its timestamp, and the
+# timeline entry.
 _orders = table_of(Order)
 _SET_STATE = {
     stamp: Prepared(update(_orders).where(_orders.c.id == bindparam("order_id"))
