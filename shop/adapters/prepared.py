@@ -94,6 +94,12 @@ class Prepared:
             found = self._compiled[key] = self._compile(dialect, key[1])
         return found
 
+    def compile_ahead(self, dialect: Dialect) -> None:
+        """Compile for every parameter the statement requires (as its callers pass them), before
+        its first call: a serving process does so at start for the statements of group commit."""
+        required = [name for name, bind in self.statement.compile().binds.items() if bind.required]
+        self.compiled(dialect, dict.fromkeys(required))
+
     def _compile(self, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
         defaulted = [*getattr(compiled, "insert_prefetch", ()), *getattr(compiled, "update_prefetch", ())]
@@ -135,8 +141,7 @@ def _insert_many(table: Table, count: int) -> Prepared:
 
 def warm_insert_rows(dialect: Dialect, table: Table, count: int) -> None:
     """Compile `Statements.insert_rows`' statement for `count` rows ahead of its first use."""
-    _insert_many(table, count).compiled(
-        dialect, {f"{column.key}_{i}": None for i in range(count) for column in _written_columns(table)})
+    _insert_many(table, count).compile_ahead(dialect)
 
 
 def _value_left_out(column: Column[Any]) -> Any:

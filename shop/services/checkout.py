@@ -227,9 +227,8 @@ def warm_batches(dialect: Dialect, most: int) -> None:
     for count in range(1, most + 1):
         for table in (_orders, _lines, _timeline, _outbox):
             warm_insert_rows(dialect, table, count)
-        _customers_locked(count).compiled(dialect, {f"customer_{i}": None for i in range(count)})
-        _units_ordered_by(count).compiled(dialect, {name: None for i in range(count)
-                                                    for name in (f"customer_{i}", f"sku_{i}")})
+        _customers_locked(count).compile_ahead(dialect)
+        _units_ordered_by(count).compile_ahead(dialect)
 
 
 @cache

@@ -32,12 +32,9 @@ class QueuedEmail(Protocol):
     sent_at: datetime | None
 
 
-async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, now: datetime,
-                       *, address: str | None = None) -> QueuedEmail:
-    """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it.
-    `address`: the customer's, when the caller has already read it."""
-    if address is None:
-        address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
+async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, now: datetime) -> QueuedEmail:
+    """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it."""
+    address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
     queued, = await db.fetch(_QUEUE, **notice_row(order, notice, now, address=address))
     return queued  # type: ignore[no-any-return]
 

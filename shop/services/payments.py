@@ -92,9 +92,8 @@ def warm_batches(dialect: Dialect, most: int) -> None:
     """Compile the statements of `_apply_payments` for every batch size up to `most` (see
     shop.services.checkout.warm_batches)."""
     for count in range(1, most + 1):
-        _orders_locked(count).compiled(dialect, {f"id_{i}": None for i in range(count)})
-        _record_once(count).compiled(dialect, {f"{column.key}_{i}": None for i in range(count)
-                                               for column in _FACT_COLUMNS})
+        _orders_locked(count).compile_ahead(dialect)
+        _record_once(count).compile_ahead(dialect)
 
 
 async def _record_facts(db: Statements, facts: list[dict[str, Any]]) -> set[str]:
