@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.background import Background
-from shop.adapters.group_commit import GroupCommit
 from shop.adapters.db import Sessions, create_engine, session_factory
+from shop.adapters.group_commit import GroupCommit
 from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
 from shop.adapters.prepared import Prepared, Statements
