@@ -86,6 +86,33 @@ async def test_a_column_left_out_gets_its_python_side_default(shop):
     assert (first.state, first.imeis, first.returnable) == ("ordered", [], True)
 
 
+async def test_rows_inserted_together_read_back_as_through_the_session(shop):
+    """`insert_rows` (group commit's orders): each row as written, every column, converted by its type;
+    a column a row leaves out takes its default or NULL, as on the session's path, which runs the
+    same statement with the same rows."""
+    lines = table_of(OrderLine)
+    order = await shop.place(await shop.customer())
+    rows = [{"order_id": order["id"], "sku": f"rs-test-{n}", "name": "Charger", "model": "67W",
+             "category": "accessory", "quantity": n, "unit_price_minor": 100 * n, "vat_rate": "0.20",
+             **({"set_items": ["cable", "brick"], "returnable": False} if n == 2 else {})} for n in (1, 2, 3)]
+
+    async with driver_transaction(shop.ctx.engine) as db:
+        here = sorted(await db.insert_rows(lines, rows), key=lambda row: row.id)
+    async with shop.ctx.sessions() as session, session.begin():
+        there = sorted(await in_session(session).insert_rows(lines, rows), key=lambda row: row.id)
+
+    def written(row: object) -> tuple[object, ...]:
+        return tuple(value for key, value in row._asdict().items() if key != "id")  # type: ignore[attr-defined]
+    assert [written(row) for row in here] == [written(row) for row in there]
+    assert [(row.sku, row.quantity, row.set_items, row.returnable, row.state, row.imeis) for row in here] == [
+        ("rs-test-1", 1, [], True, "ordered", []), ("rs-test-2", 2, ["cable", "brick"], False, "ordered", []),
+        ("rs-test-3", 3, [], True, "ordered", [])]
+    with pytest.raises(TypeError, match="column sku needs a value"):
+        async with driver_transaction(shop.ctx.engine) as db:
+            no_sku = {key: value for key, value in rows[0].items() if key != "sku"}
+            await db.insert_rows(lines, [{**rows[0], "sku": "rs-test-4"}, no_sku])
+
+
 async def test_a_missing_parameter_is_named_before_anything_runs(shop):
     async with driver_transaction(shop.ctx.engine) as db:
         with pytest.raises(TypeError, match="'key'"):
