@@ -8,9 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlmodel import col, select
+
+from shop.adapters.tables import OutboxEmail, StripeCommand, TimelineEntry
 from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
 from tests.support import event, order_body, sign
 
@@ -77,6 +81,31 @@ async def test_expiry_job_is_safe_to_run_twice_RS_V_1(shop):
     assert len((await run_job(shop, AFTER_DUE)).cancelled) == 1
     again = await run_job(shop, AFTER_DUE)
     assert again.cancelled == [] and again.intents_cancelled == 0
+
+
+async def test_batches_written_at_once_cancel_each_order_once_RS_V_1(shop):
+    """Several batches at once (the job's default on PostgreSQL): every expired order cancelled once,
+    with one timeline entry, one e-mail and one Stripe cancellation each, and its units released once."""
+    reserved_before = (await stock_of(shop, "rs-15t-12-256"))["reserved"]
+    orders = [await place_at(shop, PLACED, customer) for customer in [await shop.customer() for _ in range(5)]
+              for _ in range(2)]  # two each: the per-customer limit (RS-V.5.5)
+    ids = {order["id"] for order in orders}
+
+    report = await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE), batch_size=3, workers=3)
+
+    assert sorted(order_id for order_id, _, _ in report.cancelled) == sorted(ids)
+    async with shop.ctx.sessions() as session:
+        def per_order(order_ids: object) -> Counter[str]:
+            return Counter(order_ids)  # type: ignore[arg-type]
+        expired = per_order(await session.exec(select(TimelineEntry.order_id).where(
+            TimelineEntry.event == "expire_payment", col(TimelineEntry.order_id).in_(ids))))
+        mailed = per_order(await session.exec(select(OutboxEmail.order_id).where(
+            OutboxEmail.kind == "order_cancelled", col(OutboxEmail.order_id).in_(ids))))
+        cancels = per_order(await session.exec(select(StripeCommand.order_id).where(
+            col(StripeCommand.order_id).in_(ids))))
+    assert expired == mailed == cancels == Counter(ids)
+    assert (await stock_of(shop, "rs-15t-12-256"))["reserved"] == reserved_before
+    assert (await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE), workers=3)).cancelled == []
 
 
 async def test_payment_made_in_time_but_reported_after_the_job_is_honoured_RS_V_1(shop):

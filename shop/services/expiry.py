@@ -1,7 +1,8 @@
 """RS-V.1: a card order not paid within 2 hours is cancelled. The job claims expired orders in
 bounded batches with one UPDATE … RETURNING (skipping rows another process holds), so each order is
 cancelled exactly once however many copies run, and its cost follows the number of expired orders
-(the index on (state, payment_due_at)), not the number of all orders."""
+(the index on (state, payment_due_at)), not the number of all orders. On PostgreSQL two batches
+are written at once, as two copies of the job would."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ from shop.services.outbox import lease
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2_000
+WORKERS_ON_POSTGRESQL = 2
+"""Batches written at once on PostgreSQL, where a batch is one server process's work on one core
+(100,000 of 1,000,000 orders, this 2-core machine: 8.5 s one at a time, 6.3 s two at once, 6.2 s
+three). SQLite has one writer."""
 ACTOR = "system:expire-payments"
 CANCEL_INTENT = "cancel_payment_intent"
 STRIPE_CONCURRENCY = 16
@@ -44,24 +49,38 @@ class ExpiryReport:
 
 
 async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: int = BATCH_SIZE,
+                               workers: int | None = None,
                                on_cancelled: Callable[[str, str, datetime], None] | None = None) -> ExpiryReport:
     """Cancel every card order whose payment window closed before `now`; release its stock and
-    queue the cancellation of its PaymentIntent."""
+    queue the cancellation of its PaymentIntent. `workers` batches at once (by default
+    WORKERS_ON_POSTGRESQL there, one on SQLite), each in its own transaction."""
     report = ExpiryReport()
     transition = fire(OrderState.AWAITING_PAYMENT, "expire_payment")  # the table decides the target
+    if workers is None:
+        workers = WORKERS_ON_POSTGRESQL if ctx.engine.dialect.name == "postgresql" else 1
+
+    async def cancel_batches() -> None:
+        while True:
+            async with ctx.sessions() as session, session.begin():
+                db = await session.connection()  # Core statements: no ORM work on a batch's rows
+                claimed = await _claim_batch(db, now, batch_size, transition.to_state.value)
+                if not claimed:
+                    return
+                await _record_batch(db, claimed, now, transition.from_state.value,
+                                    transition.to_state.value, transition.clause)
+            for order_id, number, due in claimed:
+                report.cancelled.append((order_id, number, due))
+                if on_cancelled is not None:
+                    on_cancelled(order_id, number, due)
+
     started = perf_counter()
-    while True:
-        async with ctx.sessions() as session, session.begin():
-            db = await session.connection()  # Core statements: no ORM work on a batch's rows
-            claimed = await _claim_batch(db, now, batch_size, transition.to_state.value)
-            if not claimed:
-                break
-            await _record_batch(db, claimed, now, transition.from_state.value,
-                                transition.to_state.value, transition.clause)
-        for order_id, number, due in claimed:
-            report.cancelled.append((order_id, number, due))
-            if on_cancelled is not None:
-                on_cancelled(order_id, number, due)
+    running = [asyncio.create_task(cancel_batches()) for _ in range(workers)]
+    try:
+        await asyncio.gather(*running)
+    finally:  # one failed: the others stop too, their open batch rolled back
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
     report.database_seconds = perf_counter() - started
     return report
 
@@ -100,14 +119,16 @@ async def _record_batch(db: AsyncConnection, claimed: list[tuple[str, str, datet
         .where(_among(db, OrderLine.order_id, ids), OrderLine.state != "cancelled")
         .group_by(OrderLine.sku)
     )
-    for sku, quantity in sorted(held.all()):  # a fixed order of locks: no deadlock between jobs
-        await db.execute(update(Product).where(Product.sku == sku)
-                         .values(reserved=Product.reserved - quantity))
     await _queue_notices(db, ids, now, clause)
     await db.execute(insert(StripeCommand).from_select(  # each PaymentIntent's cancellation, sent apart
         ["kind", "payment_intent_id", "order_id", "created_at", "attempts"],
         select(literal(CANCEL_INTENT), Order.payment_intent_id, Order.id, literal(now, UTCDateTime()), literal(0))
         .where(_among(db, Order.id, ids), Order.payment_intent_id.is_not(None))))  # type: ignore[union-attr]
+    # The stock last: every batch (and every order placed meanwhile) writes the same product rows,
+    # which stay locked until the commit. In a fixed order: no two batches wait for each other in a circle.
+    for sku, quantity in sorted(held.all()):
+        await db.execute(update(Product).where(Product.sku == sku)
+                         .values(reserved=Product.reserved - quantity))
 
 
 def _among(db: AsyncConnection, column: Any, ids: list[str]) -> ColumnElement[bool]:

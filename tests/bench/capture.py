@@ -99,8 +99,8 @@ async def capture(database_url: str, stripe_base: str, tag: str = "capture") -> 
         async with engine.begin() as db:
             await db.execute(text("UPDATE orders SET payment_due_at = :due WHERE id = :id"),
                              {"due": (now - timedelta(minutes=5)).replace(tzinfo=None), "id": expired["id"]})
-        with recording(engine) as statements:
-            report = await expire_unpaid_orders(ctx, now)
+        with recording(engine) as statements:  # one batch at a time: each batch's statements in a row
+            report = await expire_unpaid_orders(ctx, now, workers=1)
         if [row[0] for row in report.cancelled] != [expired["id"]]:
             raise RuntimeError(f"capture: expiry cancelled {report.cancelled}, expected {expired['id']}")
         out["expiry"] = statements

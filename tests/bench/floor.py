@@ -527,9 +527,10 @@ def verified(payload: bytes, header: str, secret: bytes, tolerance: int = 300) -
 
 async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000) -> dict[str, Any]:
     """expire-payments' database work, bare: per batch the claim (UPDATE … RETURNING), the timeline
-    rows, the stock release, the notices (INSERT … SELECT) and the Stripe outbox rows, one
-    transaction each, and one line per cancelled order written out, as the job does."""
+    rows, the notices (INSERT … SELECT), the Stripe outbox rows and the stock release, one
+    transaction each, as many at once as the job, and one line per cancelled order written out."""
     from shop.domain.notices import order_cancelled
+    from shop.services.expiry import WORKERS_ON_POSTGRESQL
 
     engine = create_engine(url)
     postgres = engine.dialect.name == "postgresql"
@@ -539,29 +540,34 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
     (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
     at = v.instant(now)
     cancelled = 0
-    started = time.perf_counter()
-    with open(log_path, "w") as log:
+
+    async def cancel_batches(log: Any) -> None:
+        nonlocal cancelled
         while True:
             async with engine.begin() as db:
                 claimed = (await db.execute(sql["claim"], {"to_state": "cancelled", "now": at,
                                                            "awaiting": "awaiting_payment", "limit": batch_size})).all()
                 if not claimed:
-                    break
+                    return
                 ids = [row[0] for row in claimed]
                 await db.execute(sql["expiry_timeline"], {
                     "at": at, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
                     "actor": "system:expire-payments", "clause": "RS-V.1", "reason": "not paid by ", "ids": ids})
                 held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
-                for sku, quantity in sorted(held):
-                    await db.execute(sql["release"], {"q": quantity, "sku": sku})
                 await db.execute(sql["notices"], {"subject_head": subject_head, "subject_tail": subject_tail,
                                                   "body_head": body_head, "body_tail": body_tail,
                                                   "kind": notice.kind, "now": at, "ids": ids})
                 await db.execute(sql["stripe_commands"], {"now": at, "kind": "cancel_payment_intent", "ids": ids})
+                for sku, quantity in sorted(held):
+                    await db.execute(sql["release"], {"q": quantity, "sku": sku})
             for order_id, number, due in claimed:
                 log.write(f"cancelled {number} ({order_id}): not paid by "
                           f"{v.instant_from_db(due):%Y-%m-%dT%H:%M:%SZ} [RS-V.1]\n")
             cancelled += len(claimed)
+
+    started = time.perf_counter()
+    with open(log_path, "w") as log:  # as many batches at once as the job writes
+        await asyncio.gather(*(cancel_batches(log) for _ in range(WORKERS_ON_POSTGRESQL if postgres else 1)))
     seconds = time.perf_counter() - started
     await engine.dispose()
     return {"cancelled": cancelled, "database_seconds": seconds}
