@@ -592,7 +592,8 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"{WARMUP} warm-up, then a signed `payment_intent.succeeded` for each; Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
         f"engine settings running the same statements, for orders and webhooks on the driver itself "
-        f"(sqlite3, asyncpg), for the expiry through SQLAlchemy Core `text()`. shop/floor is the cost ratio (for rates: floor rate ÷ "
+        f"(sqlite3, asyncpg), for the expiry through SQLAlchemy Core `text()`, as many batches at once as the job (two on "
+        f"PostgreSQL, one on SQLite). shop/floor is the cost ratio (for rates: floor rate ÷ "
         f"shop rate). Expiry: `expire-payments` on {EXPIRED:,} expired card orders among {TOTAL_ORDERS:,}; "
         f"its database seconds are judged against the target, its Stripe cancellations are timed apart"
         + (f" (a sample: the job's `--send-at-most {STRIPE_SEND}`, BENCH_STRIPE_SEND)" if STRIPE_SEND != "all" else "")
