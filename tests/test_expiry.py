@@ -94,14 +94,12 @@ async def test_batches_written_at_once_cancel_each_order_once_RS_V_1(shop):
     report = await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE), batch_size=3, workers=3)
 
     assert sorted(order_id for order_id, _, _ in report.cancelled) == sorted(ids)
-    async with shop.ctx.sessions() as session:
-        def per_order(order_ids: object) -> Counter[str]:
-            return Counter(order_ids)  # type: ignore[arg-type]
-        expired = per_order(await session.exec(select(TimelineEntry.order_id).where(
+    async with shop.ctx.sessions() as session:  # each a count per order id
+        expired = Counter(await session.exec(select(TimelineEntry.order_id).where(
             TimelineEntry.event == "expire_payment", col(TimelineEntry.order_id).in_(ids))))
-        mailed = per_order(await session.exec(select(OutboxEmail.order_id).where(
+        mailed = Counter(await session.exec(select(OutboxEmail.order_id).where(
             OutboxEmail.kind == "order_cancelled", col(OutboxEmail.order_id).in_(ids))))
-        cancels = per_order(await session.exec(select(StripeCommand.order_id).where(
+        cancels = Counter(await session.exec(select(StripeCommand.order_id).where(
             col(StripeCommand.order_id).in_(ids))))
     assert expired == mailed == cancels == Counter(ids)
     assert (await stock_of(shop, "rs-15t-12-256"))["reserved"] == reserved_before
