@@ -30,7 +30,8 @@ from functools import cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Column, Table, bindparam, insert
+from sqlalchemy import Column, Table, bindparam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -146,15 +147,20 @@ def _left_out(column: Column[Any]) -> Callable[[], Any]:
 
 
 class _InsertMany(Prepared):
-    """`count` rows of `table` in one INSERT … RETURNING *, its parameters named `{column}_{row}`.
-    On the driver its arguments are taken from the rows in the statement's own order, without a
-    dictionary of every row's every column first (a nine-row INSERT of orders has 180)."""
+    """`count` rows of `table` in one INSERT … RETURNING *, its parameters named `{column}_{row}`;
+    with `unless_exists`, a unique column, a row whose value is there already is left out (the same
+    ON CONFLICT clause in SQLite and PostgreSQL) and not returned. On the driver its arguments are
+    taken from the rows in the statement's own order, without a dictionary of every row's every
+    column first (a nine-row INSERT of orders has 180)."""
 
-    def __init__(self, table: Table, count: int) -> None:
+    def __init__(self, table: Table, count: int, unless_exists: str | None) -> None:
         columns = _written_columns(table)
-        super().__init__(insert(table).values([
+        statement = postgresql.insert(table).values([
             {column.key: bindparam(f"{column.key}_{i}", type_=column.type) for column in columns}
-            for i in range(count)]).returning(*table.c))
+            for i in range(count)])
+        if unless_exists is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=[table.c[unless_exists]])
+        super().__init__(statement.returning(*table.c))
         self._slot_of = {f"{column.key}_{i}": (i, column.key, _left_out(column))
                          for i in range(count) for column in columns}
         self._plans: dict[str, tuple[_Compiled, tuple[tuple[int, str, Callable[[], Any], Any], ...]]] = {}
@@ -189,13 +195,13 @@ class _InsertMany(Prepared):
 
 
 @cache
-def _insert_many(table: Table, count: int) -> _InsertMany:
-    return _InsertMany(table, count)
+def _insert_many(table: Table, count: int, unless_exists: str | None) -> _InsertMany:
+    return _InsertMany(table, count, unless_exists)
 
 
-def warm_insert_rows(dialect: Dialect, table: Table, count: int) -> None:
+def warm_insert_rows(dialect: Dialect, table: Table, count: int, *, unless_exists: str | None = None) -> None:
     """Compile `Statements.insert_rows`' statement for `count` rows ahead of its first use."""
-    _insert_many(table, count).compile_ahead(dialect)
+    _insert_many(table, count, unless_exists).compile_ahead(dialect)
 
 
 class Statements(ABC):
@@ -214,13 +220,15 @@ class Statements(ABC):
     async def execute(self, statement: Prepared, **params: Any) -> int:
         """Runs a statement that returns no rows; the number of rows it changed."""
 
-    async def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
+    async def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                          unless_exists: str | None = None) -> list[Row]:
         """Inserts the rows in one statement and returns them as written, every column (the new ids
         too), in an order the database chooses: match them up by a column. A column a row leaves
-        out gets its Python-side default, or NULL."""
+        out gets its Python-side default, or NULL. With `unless_exists` (a unique column), a row
+        whose value the table holds already is neither written nor returned."""
         if not rows:
             return []
-        statement = _insert_many(table, len(rows))
+        statement = _insert_many(table, len(rows), unless_exists)
         return await self.fetch(statement, **statement.params(rows))
 
     async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -239,10 +247,11 @@ class _DriverStatements(Statements, ABC):
         compiled = statement.compiled(self.dialect, params)
         return await self._fetch_compiled(compiled, compiled.args(params), params)
 
-    async def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
+    async def insert_rows(self, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                          unless_exists: str | None = None) -> list[Row]:
         if not rows:
             return []
-        compiled, slots = _insert_many(table, len(rows)).plan(self.dialect)
+        compiled, slots = _insert_many(table, len(rows), unless_exists).plan(self.dialect)
         return await self._fetch_compiled(compiled, _InsertMany.args(slots, rows), rows)
 
     async def _fetch_compiled(self, compiled: _Compiled, args: tuple[Any, ...], params: Any) -> list[Row]:

@@ -10,12 +10,11 @@ from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction, in_session
+from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction, in_session, warm_insert_rows
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry, table_of
 from shop.domain.errors import DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState, fire
@@ -65,7 +64,6 @@ _ORDER_FACTS = (_orders.c.id, _orders.c.state, _orders.c.total_minor, _orders.c.
                 _orders.c.payment_intent_id)
 _ORDER_BY_INTENT = Prepared(
     select(*_ORDER_FACTS).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
-_FACT_COLUMNS = tuple(column for column in _facts.c if column.key != "id")
 INSERT_FACT = Prepared(insert(_facts))
 """Appends one fact to the payment ledger (the intent's creation, at checkout)."""
 
@@ -78,30 +76,17 @@ def _orders_locked(count: int) -> Prepared:
     return Prepared(select(*_ORDER_FACTS).where(_orders.c.id.in_(ids)).order_by(_orders.c.id).with_for_update())
 
 
-@cache
-def _record_once(count: int) -> Prepared:
-    """Appends `count` facts (`fact_key_0` …), each unless the ledger holds its key already (the same
-    ON CONFLICT clause in SQLite and PostgreSQL); returns the keys it wrote."""
-    rows = [{column.key: bindparam(f"{column.key}_{i}", type_=column.type) for column in _FACT_COLUMNS}
-            for i in range(count)]
-    return Prepared(postgresql.insert(_facts).values(rows)
-                    .on_conflict_do_nothing(index_elements=[_facts.c.fact_key]).returning(_facts.c.fact_key))
-
-
 def warm_batches(dialect: Dialect, most: int) -> None:
     """Compile the statements of `_apply_payments` for every batch size up to `most` (see
     shop.services.checkout.warm_batches)."""
     for count in range(1, most + 1):
         _orders_locked(count).compile_ahead(dialect)
-        _record_once(count).compile_ahead(dialect)
+        warm_insert_rows(dialect, _facts, count, unless_exists="fact_key")
 
 
 async def _record_facts(db: Statements, facts: list[dict[str, Any]]) -> set[str]:
     """Appends the facts the ledger does not hold yet; the keys of those it appended."""
-    if not facts:
-        return set()
-    params = {f"{name}_{i}": value for i, fact in enumerate(facts) for name, value in fact.items()}
-    return {row.fact_key for row in await db.fetch(_record_once(len(facts)), **params)}
+    return {row.fact_key for row in await db.insert_rows(_facts, facts, unless_exists="fact_key")}
 
 
 def _fact(event: Event, order: Row | None, now: datetime, *, fact_key: str | None = None,

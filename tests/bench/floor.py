@@ -152,8 +152,10 @@ def batch_statements(count: int, postgres: bool) -> dict[str, Any]:
         "record_once": text("INSERT INTO payment_events (fact_key, kind, order_id, payment_intent_id, amount_minor, "
                             "currency, occurred_at, recorded_at, flagged) VALUES "
                             + ", ".join("(" + ", ".join(f":{name}_{i}" for name in _FACT) + ")" for i in range(count))
-                            + " ON CONFLICT (fact_key) DO NOTHING RETURNING "
-                            + ("payment_events.fact_key" if postgres else "fact_key")),
+                            + " ON CONFLICT (fact_key) DO NOTHING RETURNING " + ", ".join(
+                                (f"payment_events.{name}" if postgres else name) for name in (
+                                    "id", "fact_key", "kind", "order_id", "payment_intent_id", "amount_minor",
+                                    "currency", "occurred_at", "recorded_at", "flagged"))),
         "customers_locked": text("SELECT users.id, users.email FROM users WHERE users.id IN ("
                                  + ", ".join(f":customer_{i}" for i in range(count)) + ") ORDER BY users.id" + lock),
         "ordered": text(" UNION ALL ".join(
