@@ -3,14 +3,18 @@ a customer sees only their own orders and no ops endpoint (STOREFRONT-API.md, Co
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
+import time_machine
+from litestar.exceptions import NotAuthorizedException
 from sqlmodel import select
 
 from shop.adapters.tables import User
 from shop.settings import Settings
 from shop.web.app import create_app
-from shop.web.auth import issue_token, jwt_auth
+from shop.web.auth import TOKEN_LIFETIME, CheckedOnceToken, issue_token, jwt_auth
 from tests.support import order_body
 
 REGISTER = "/api/v1/auth/register"
@@ -175,6 +179,31 @@ async def test_a_token_signed_with_another_key_is_refused_whatever_it_claims(sho
                                    headers={"Authorization": f"Bearer {forged}"})
 
     assert_problem(response, 401)
+
+
+async def test_a_token_accepted_before_is_refused_once_its_12_hours_are_over_RS_I_1(shop):
+    customer = await shop.customer()
+    assert (await shop.http.get("/api/v1/orders", headers=customer)).status_code == 200  # checked, and kept
+
+    with time_machine.travel(TOKEN_LIFETIME + timedelta(seconds=1)):
+        response = await shop.http.get("/api/v1/orders", headers=customer)
+
+    assert_problem(response, 401)
+
+
+def test_a_token_checked_once_is_checked_again_for_another_key_and_after_its_lifetime():
+    key, other_key = "the shop's key, long enough 0123456789abcdef", "another key, long enough 0123456789abcdef"
+    token = issue_token(jwt_auth(key), user_id=7, is_ops=False)
+
+    first, again = CheckedOnceToken.decode(token, key, "HS256"), CheckedOnceToken.decode(token, key, "HS256")
+
+    assert first is again and (again.sub, again.extras) == ("7", {"ops": False})
+    with pytest.raises(NotAuthorizedException):
+        CheckedOnceToken.decode(token, other_key, "HS256")
+    with time_machine.travel(first.exp), pytest.raises(NotAuthorizedException):
+        CheckedOnceToken.decode(token, key, "HS256")
+    with time_machine.travel(first.iat - timedelta(seconds=1)), pytest.raises(NotAuthorizedException):
+        CheckedOnceToken.decode(token, key, "HS256")  # a clock set back: issued in its future
 
 
 async def test_a_customer_cannot_use_ops_endpoints(shop):
