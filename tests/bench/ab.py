@@ -1,19 +1,25 @@
 """Two checkouts of the shop side by side, for a change too small to see through this machine's
 drift (its speed moves by up to 40 % between runs of `make bench`): each checkout's server (uvicorn,
-one worker, SHOP_ENV=production) on its own copy of a fresh SQLite database, the same orders placed
-on both, then batches of signed `payment_intent.succeeded` events sent to one and the other in
-turn, so that both see the same machine. Prints events/s and the server's CPU per event for each.
+one worker, SHOP_ENV=production) on its own fresh database, then batches of work sent to one and
+the other in turn, so that both see the same machine. Prints the rate and the server's CPU per call
+for each side.
 
     git worktree add /tmp/before HEAD~1
-    python -m tests.bench.ab /tmp/before .        (AB_BATCH=600 events a batch, AB_ROUNDS=5)
+    python -m tests.bench.ab /tmp/before .
+
+Settings: AB_WHAT=events (signed `payment_intent.succeeded` for orders placed first on both) or
+orders (POST /api/v1/orders); AB_DATABASE=sqlite or postgresql (a private server, a database per
+side); AB_BATCH=600 calls a batch, AB_ROUNDS=5.
 
 Each checkout runs with this virtual environment; its own `shop` package comes first on the path
 (`python -m` from its folder)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,8 @@ from tests.infra.ports import free_port
 
 BATCH = setting("AB_BATCH", 600)
 ROUNDS = setting("AB_ROUNDS", 5)
+WHAT = os.environ.get("AB_WHAT", "events")
+DATABASE = os.environ.get("AB_DATABASE", "sqlite")
 WARMUP = 300
 CONCURRENCY = 16
 
@@ -35,14 +43,15 @@ class Side:
     folder: Path
     base: str
     server: Child
+    place: Any
     orders: list[dict[str, Any]]
     cpu_s: float = 0.0
     seconds: float = 0.0
-    events: int = 0
+    calls: int = 0
 
 
-async def start(folder: Path, name: str, stub: str, scratch: Path, n: int) -> Side:
-    url = f"sqlite:///{scratch / name}.db"
+async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: Any) -> Side:
+    url = f"sqlite:///{scratch / name}.db" if pg is None else pg.create_database(name)
     env = {**BENCH_ENV, "DATABASE_URL": url, "STRIPE_API_BASE": stub}
     for task in ("migrate", "seed"):
         run_job(["-m", "shop.jobs", task], env, timeout=300, cwd=folder)
@@ -62,7 +71,7 @@ async def start(folder: Path, name: str, stub: str, scratch: Path, n: int) -> Si
         return answer.json()
 
     placed = await drive(base, n, place, concurrency=CONCURRENCY, time_limit=600)
-    return Side(folder, base, server, [order for order in placed.answers if order])
+    return Side(folder, base, server, place, [order for order in placed.answers if order])
 
 
 def pay_for(orders: list[dict[str, Any]]) -> Any:
@@ -82,27 +91,41 @@ async def main(folders: list[Path]) -> None:
     stub_process = Child("Stripe stub", [sys.executable, "-m", "tests.bench.stripe_stub", str(port)], {},
                          scratch / "stub.log")
     sides: list[Side] = []
-    try:
-        stub_process.wait_ready(f"{stub}/")
-        for number, folder in enumerate(folders, 1):
-            sides.append(await start(folder, f"side{number}", stub, scratch, WARMUP + BATCH * ROUNDS))
-        for side in sides:
-            await drive(side.base, WARMUP, pay_for(side.orders[:WARMUP]), concurrency=CONCURRENCY, time_limit=120)
-        for round_ in range(ROUNDS):
+    with ExitStack() as stack:
+        pg = None
+        if DATABASE == "postgresql":
+            from tests.infra.postgres import PostgresServer
+
+            pg = stack.enter_context(PostgresServer())
+        try:
+            stub_process.wait_ready(f"{stub}/")
+            for number, folder in enumerate(folders, 1):
+                placing = WARMUP + (BATCH * ROUNDS if WHAT == "events" else 0)
+                sides.append(await start(folder, f"side{number}", stub, scratch, placing, pg))
+            if WHAT == "events":
+                for side in sides:
+                    await drive(side.base, WARMUP, pay_for(side.orders[:WARMUP]), concurrency=CONCURRENCY,
+                                time_limit=120)
+            for round_ in range(ROUNDS):
+                for side in sides:
+                    if WHAT == "events":
+                        batch = side.orders[WARMUP + round_ * BATCH:WARMUP + (round_ + 1) * BATCH]
+                        work, count = pay_for(batch), len(batch)
+                    else:
+                        work, count = side.place, BATCH
+                    cpu = side.server.cpu_seconds()
+                    run = await drive(side.base, count, work, concurrency=CONCURRENCY, time_limit=120)
+                    side.cpu_s += side.server.cpu_seconds() - cpu
+                    side.seconds += run.seconds
+                    side.calls += run.calls
+            what = "webhook events" if WHAT == "events" else "orders"
             for side in sides:
-                batch = side.orders[WARMUP + round_ * BATCH:WARMUP + (round_ + 1) * BATCH]
-                cpu = side.server.cpu_seconds()
-                run = await drive(side.base, len(batch), pay_for(batch), concurrency=CONCURRENCY, time_limit=120)
-                side.cpu_s += side.server.cpu_seconds() - cpu
-                side.seconds += run.seconds
-                side.events += run.calls
-        for side in sides:
-            print(f"{side.folder}: {side.events / side.seconds:,.0f} webhook events/s, "
-                  f"server CPU {side.cpu_s / side.events * 1000:.3f} ms an event ({side.events:,} events)")
-    finally:
-        for side in sides:
-            side.server.stop()
-        stub_process.stop()
+                print(f"{side.folder} ({DATABASE}): {side.calls / side.seconds:,.0f} {what}/s, server CPU "
+                      f"{side.cpu_s / side.calls * 1000:.3f} ms each ({side.calls:,} {what})")
+        finally:
+            for side in sides:
+                side.server.stop()
+            stub_process.stop()
 
 
 if __name__ == "__main__":
