@@ -176,7 +176,8 @@ async def test_orders_arriving_together_share_transactions_and_each_gets_its_own
             key: stored[key] for key in ("number", "lines", "timeline", "total", "payment")}
     assert len({answer.json()["number"] for answer in answers}) == 8
     assert (await stock_of(shop, PHONE))[1] == reserved_before + 12  # RS-V.5.6: each unit held once
-    assert 1 <= statements.count("BEGIN") < 8  # fewer write transactions than orders
+    writes = [statement for statement in statements if statement.startswith(("INSERT INTO orders", "WITH part_0"))]
+    assert 1 <= len(writes) < 8, writes  # fewer write transactions than orders (the e-mails' own not counted)
 
 
 async def test_an_order_that_does_not_fit_fails_alone_and_its_batch_is_written_RS_V_5_5_RS_V_5_6(shop):

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.adapters import prepared
-from shop.adapters.prepared import Prepared, driver_reads, driver_transaction, in_session
-from shop.adapters.tables import OrderLine, PaymentEvent, Product, table_of
+from shop.adapters.prepared import NewRows, Prepared, driver_reads, driver_transaction, in_session
+from shop.adapters.tables import OrderLine, OutboxEmail, PaymentEvent, Product, table_of
 
 _facts, _products = table_of(PaymentEvent), table_of(Product)
 INSERT = Prepared(insert(_facts))
@@ -111,6 +111,43 @@ async def test_rows_inserted_together_read_back_as_through_the_session(shop):
         async with driver_transaction(shop.ctx.engine) as db:
             no_sku = {key: value for key, value in rows[0].items() if key != "sku"}
             await db.insert_rows(lines, [{**rows[0], "sku": "rs-test-4"}, no_sku])
+
+
+async def test_rows_of_several_tables_inserted_at_once_are_returned_as_stored(shop):
+    """`insert_together` (group commit's orders; on PostgreSQL one statement, its rows built from the
+    values sent and the new ids): every row as the database then reads it, each table's rows in the
+    order given, a row that `unless_exists` leaves out neither written nor returned."""
+    lines, outbox = table_of(OrderLine), table_of(OutboxEmail)
+    order = await shop.place(await shop.customer())
+    async with driver_transaction(shop.ctx.engine) as db:
+        await db.execute(INSERT, **fact("evt_there_before"))
+    new_lines = [{"order_id": order["id"], "sku": f"rs-test-{n}", "name": "Charger", "model": "67W",
+                  "category": "accessory", "quantity": n, "unit_price_minor": 100 * n, "vat_rate": "0.20",
+                  **({"set_items": ["cable"], "returnable": False} if n == 2 else {})} for n in (1, 2, 3)]
+    email = {"order_id": order["id"], "to": "a@mail.example.rs", "subject": "Order", "body": "Thank you",
+             "kind": "order_received", "created_at": AT, "claimed_until": AT}
+
+    async with driver_transaction(shop.ctx.engine) as db:
+        written_lines, nothing, facts, emails = await db.insert_together(
+            NewRows(lines, new_lines), NewRows(outbox, []),
+            NewRows(_facts, [fact("evt_new_1"), fact("evt_there_before"), fact("evt_new_2")],
+                    unless_exists="fact_key"),
+            NewRows(outbox, [email]))
+
+    assert [row.sku for row in written_lines] == ["rs-test-1", "rs-test-2", "rs-test-3"]
+    assert nothing == [] and [row.fact_key for row in facts] == ["evt_new_1", "evt_new_2"]
+    async with shop.ctx.sessions() as session:
+        connection = await session.connection()
+        for table, returned in ((lines, written_lines), (_facts, facts), (outbox, emails)):
+            stored = (await connection.execute(
+                select(*table.c).where(table.c.id.in_([row.id for row in returned])).order_by(table.c.id))).all()
+            assert [tuple(row) for row in returned] == [tuple(row) for row in stored]
+    with pytest.raises(IntegrityError):  # a fact there already, without unless_exists: nothing written
+        async with driver_transaction(shop.ctx.engine) as db:
+            await db.insert_together(NewRows(lines, new_lines[:1]), NewRows(_facts, [fact("evt_new_1")]))
+    async with shop.ctx.sessions() as session:
+        connection = await session.connection()
+        assert len((await connection.execute(select(lines.c.id).where(lines.c.sku == "rs-test-1"))).all()) == 1
 
 
 async def test_a_missing_parameter_is_named_before_anything_runs(shop):

@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from shop.adapters.prepared import (
-    Prepared, Row, Statements, driver_reads, driver_transaction, warm_insert_rows,
+    NewRows, Prepared, Row, Statements, driver_reads, driver_transaction, warm_insert_rows,
 )
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
-    IdempotencyRecord, Order, OrderLine, OutboxEmail, Product, TimelineEntry, User, table_of,
+    IdempotencyRecord, Order, OrderLine, OutboxEmail, PaymentEvent, Product, TimelineEntry, User, table_of,
 )
 from shop.domain import notices
 from shop.domain.calendar import local_date
@@ -34,7 +34,6 @@ from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
 from shop.services.orders_common import OrderAggregate
-from shop.services.payments import INSERT_FACT
 from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class Placed:
 # binds values. One statement per SKU, not `IN (…)`: an expanding parameter is compiled again on
 # every call, and an order has one or a few SKUs.
 _products, _orders, _lines, _users = table_of(Product), table_of(Order), table_of(OrderLine), table_of(User)
-_timeline, _outbox = table_of(TimelineEntry), table_of(OutboxEmail)
+_timeline, _outbox, _facts = table_of(TimelineEntry), table_of(OutboxEmail), table_of(PaymentEvent)
 _free_units = _products.c.on_hand - _products.c.reserved
 # The customer's orders first, then each one's lines of the SKU through the lines' covering index:
 # a correlated subquery, so that PostgreSQL cannot turn it into a hash join. As a join it did, and
@@ -187,8 +186,9 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]) -> list[tuple[Or
     """Orders that arrive together written in one transaction (group commit, see
     shop.adapters.group_commit), each as if alone and in the order they came: their customers locked
     and their earlier units counted again, the batch's own earlier orders with them (RS-V.5.5); then
-    the orders, their lines, first timeline entries, ledger facts and e-mails, one statement each for
-    all; the units held last (RS-V.5.6), one statement a product. An order that does not fit (a
+    the orders, their lines, first timeline entries, ledger facts and e-mails, one statement a table
+    for all (on PostgreSQL one for all tables: `Statements.insert_together`); the units held last
+    (RS-V.5.6), one statement a product. An order that does not fit (a
     limit, the stock) fails the batch, whose orders are then written one at a time: its error is its
     own. Returns each order's rows as written (for the answer) and its queued e-mail."""
     async with driver_transaction(ctx.engine) as db:
@@ -200,18 +200,20 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]) -> list[tuple[Or
                                            if customer_id == offer.customer_id})
             for line in offer.priced.lines:
                 ordered[offer.customer_id, line.product.sku] += line.quantity
-        orders = {row.id: row for row in await db.insert_rows(_orders, [_order_row(offer) for offer in offers])}
-        lines = await db.insert_rows(_lines, [_line_row(offer, line) for offer in offers
-                                              for line in offer.priced.lines])
-        entries = {row.order_id: row for row in await db.insert_rows(_timeline, [
-            _placed_entry(offer) for offer in offers])}
-        await db.execute_many(INSERT_FACT, [_intent_created(offer) for offer in offers if offer.intent])
+        order_rows = [_order_row(offer) for offer in offers]
+        written_orders, lines, written_entries, _, written_emails = await db.insert_together(
+            NewRows(_orders, order_rows),
+            NewRows(_lines, [_line_row(offer, line) for offer in offers for line in offer.priced.lines]),
+            NewRows(_timeline, [_placed_entry(offer) for offer in offers]),
+            NewRows(_facts, [_intent_created(offer) for offer in offers if offer.intent]),
+            NewRows(_outbox, [notice_row(row["id"], _order_received(row), row["placed_at"],
+                                         address=addresses[row["customer_id"]]) for row in order_rows]))
+        orders = {row.id: row for row in written_orders}
+        entries = {row.order_id: row for row in written_entries}
+        emails = {row.order_id: row for row in written_emails}
         for offer in offers:
             if offer.claim is not None:
                 await remember(db, offer.claim, offer.order_id, offer.now)
-        emails = {row.order_id: row for row in await db.insert_rows(_outbox, [
-            notice_row(orders[offer.order_id], _order_received(orders[offer.order_id]), offer.now,
-                       address=addresses[offer.customer_id]) for offer in offers])}
         await _reserve_units(db, offers)
     lines_of: dict[str, list[Row]] = {}
     for line in sorted(lines, key=lambda row: row.id):  # ids in the order the lines were written
@@ -225,7 +227,7 @@ def warm_batches(dialect: Dialect, most: int) -> None:
     process, at start: compiling one when a batch of that size first comes stops the event loop for
     2-20 ms, and every order in flight with it)."""
     for count in range(1, most + 1):
-        for table in (_orders, _lines, _timeline, _outbox):
+        for table in (_orders, _lines, _timeline, _facts, _outbox):
             warm_insert_rows(dialect, table, count)
         _customers_locked(count).compile_ahead(dialect)
         _units_ordered_by(count).compile_ahead(dialect)
@@ -345,6 +347,6 @@ def _intent_created(offer: _Offer) -> dict[str, Any]:
             "flagged": None}
 
 
-def _order_received(order: Row) -> notices.Notice:
-    due = None if order.payment_due_at is None else f"{order.payment_due_at:%Y-%m-%d %H:%M} UTC"
-    return notices.order_received(order.number, notices.shown(order.total_minor, order.currency), due)
+def _order_received(order: dict[str, Any]) -> notices.Notice:
+    due = None if order["payment_due_at"] is None else f"{order['payment_due_at']:%Y-%m-%d %H:%M} UTC"
+    return notices.order_received(order["number"], notices.shown(order["total_minor"], order["currency"]), due)

@@ -35,14 +35,14 @@ class QueuedEmail(Protocol):
 async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, now: datetime) -> QueuedEmail:
     """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it."""
     address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
-    queued, = await db.fetch(_QUEUE, **notice_row(order, notice, now, address=address))
+    queued, = await db.fetch(_QUEUE, **notice_row(order.id, notice, now, address=address))
     return queued  # type: ignore[no-any-return]
 
 
-def notice_row(order: Order | Row[Any], notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
+def notice_row(order_id: str, notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
     """The outbox row of an e-mail about the order, leased to the process that queues it (ours to
     send after the commit)."""
-    return {"order_id": order.id, "to": address, "subject": notice.subject, "body": notice.body,
+    return {"order_id": order_id, "to": address, "subject": notice.subject, "body": notice.body,
             "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE}
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Dialect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,8 +64,6 @@ _ORDER_FACTS = (_orders.c.id, _orders.c.state, _orders.c.total_minor, _orders.c.
                 _orders.c.payment_intent_id)
 _ORDER_BY_INTENT = Prepared(
     select(*_ORDER_FACTS).where(_orders.c.payment_intent_id == bindparam("key")).with_for_update())
-INSERT_FACT = Prepared(insert(_facts))
-"""Appends one fact to the payment ledger (the intent's creation, at checkout)."""
 
 
 @cache

@@ -20,13 +20,13 @@ import os
 import sys
 import tempfile
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.bench.__main__ import customers, sql
 from tests.bench.common import BENCH_ENV, SKU, WEBHOOK_SECRET, Child, order_payload, run_job, succeeded_event
-from tests.bench.load import CallFailed, drive, setting
+from tests.bench.load import CallFailed, Run, drive, setting
 from tests.bench.rawhttp import Connection
 from tests.infra.ports import free_port
 
@@ -48,6 +48,7 @@ class Side:
     cpu_s: float = 0.0
     seconds: float = 0.0
     calls: int = 0
+    latencies: Run = field(default_factory=Run)
 
 
 async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: Any) -> Side:
@@ -118,10 +119,12 @@ async def main(folders: list[Path]) -> None:
                     side.cpu_s += side.server.cpu_seconds() - cpu
                     side.seconds += run.seconds
                     side.calls += run.calls
+                    side.latencies.latencies_ms += run.latencies_ms
             what = "webhook events" if WHAT == "events" else "orders"
             for side in sides:
                 print(f"{side.folder} ({DATABASE}): {side.calls / side.seconds:,.0f} {what}/s, server CPU "
-                      f"{side.cpu_s / side.calls * 1000:.3f} ms each ({side.calls:,} {what})")
+                      f"{side.cpu_s / side.calls * 1000:.3f} ms each, p50 {side.latencies.p50:.1f} / p99 "
+                      f"{side.latencies.quantile(0.99):.1f} ms ({side.calls:,} {what})")
         finally:
             for side in sides:
                 side.server.stop()

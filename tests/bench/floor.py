@@ -139,6 +139,16 @@ def _rows_of(single: str, count: int, returning: str) -> Any:
                                               for i in range(count)) + returning)
 
 
+def _together(inserts: list[Any]) -> Any:
+    """INSERTs as one statement, as shop.adapters.prepared's `_Together` sends them: each a WITH query
+    (its parameters `:p{part}_{name}`), then each one's new ids, in the order of the parts and ids."""
+    queries = [f"part_{part} AS ({_NAME.sub(lambda m, part=part: f':p{part}_{m.group(1)}', insert.text)})"
+               for part, insert in enumerate(inserts)]
+    answers = [f"SELECT {part} AS part, {'CAST(NULL AS BIGINT)' if part == 0 else 'id'} AS new_id, "
+               f"CAST(NULL AS TEXT) AS key FROM part_{part}" for part in range(len(inserts))]
+    return text(f"WITH {', '.join(queries)} {' UNION ALL '.join(answers)} ORDER BY part, new_id")
+
+
 @functools.cache
 def batch_statements(count: int, postgres: bool) -> dict[str, Any]:
     """A batch of `count` payments or orders, as the shop's group commit sends it
@@ -169,6 +179,10 @@ def batch_statements(count: int, postgres: bool) -> dict[str, Any]:
         "timeline": _rows_of(single["timeline"].text, count, " RETURNING order_timeline.id"),
         "outbox": _rows_of(single["outbox"].text, count, " RETURNING outbox_emails.id"),
     }
+    if postgres:  # the shop's Statements.insert_together: the five INSERTs in one statement
+        s["together"] = _together([s["orders"], s["lines"], s["timeline"],
+                                   _rows_of(single["payment_event_row"].text, count, " RETURNING payment_events.id"),
+                                   s["outbox"]])
     if postgres:
         _POSITIONAL.update({statement: Raw.positional(statement.text) for statement in s.values()})
     return s
@@ -399,13 +413,20 @@ def build_app() -> Litestar:
                 if units[offer["customer"], offer["sku"]] + offer["quantity"] > offer["most"]:
                     raise RuntimeError("max_per_customer")
                 units[offer["customer"], offer["sku"]] += offer["quantity"]
-            await db.rows(batch["orders"], rows("order"))
-            line_ids = {row["order_id"]: row["id"] for row in await db.rows(batch["lines"], rows("line"))}
-            await db.run_many(sql["payment_event_row"], [offer["fact"] for offer in offers])
-            await db.rows(batch["timeline"], rows("entry"))
             for offer in offers:
                 offer["email"]["to"] = emails[offer["customer"]]
-            await db.rows(batch["outbox"], rows("email"))
+            if postgres:
+                parts = ("order", "line", "entry", "fact", "email")
+                new = await db.rows(batch["together"], {f"p{part}_{name}": value for part, kind in enumerate(parts)
+                                                        for name, value in rows(kind).items()})
+                line_ids = dict(zip((offer["order"]["id"] for offer in offers),
+                                    (row["new_id"] for row in new if row["part"] == 1)))
+            else:
+                await db.rows(batch["orders"], rows("order"))
+                line_ids = {row["order_id"]: row["id"] for row in await db.rows(batch["lines"], rows("line"))}
+                await db.run_many(sql["payment_event_row"], [offer["fact"] for offer in offers])
+                await db.rows(batch["timeline"], rows("entry"))
+                await db.rows(batch["outbox"], rows("email"))
             wanted: dict[str, int] = {}
             for offer in offers:
                 wanted[offer["sku"]] = wanted.get(offer["sku"], 0) + offer["quantity"]
