@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import stripe
+from stdnum import luhn
 import httpx
 
 from tests.infra.localstripe_server import LocalStripe
@@ -20,6 +21,14 @@ _emails = itertools.count(1)
 RS_ADDRESS = {"street": "Knez Mihailova 1", "city": "Beograd", "postal_code": "11000", "country": "RS"}
 KZ_ADDRESS = {"street": "Abay Ave 10", "city": "Almaty", "postal_code": "050000", "country": "KZ"}
 VALID_IMEIS = ["490154203237518", "356938035643809", "352099001761481", "353918053468417"]
+_serials = itertools.count(1)
+
+
+def fresh_imeis(count: int) -> list[str]:
+    """Valid IMEIs no test has shipped yet (a device leaves with one order at a time, RS-IV.5): a
+    test type allocation code, a serial, the Luhn check digit."""
+    numbers = [f"35000000{next(_serials):06d}" for _ in range(count)]
+    return [number + luhn.calc_check_digit(number) for number in numbers]
 
 
 def order_body(market: str = "RS", lines: list[tuple[str, int]] | None = None, **overrides: Any) -> dict[str, Any]:
@@ -156,7 +165,7 @@ class ShopClient:
 
     async def shipped_order(self, headers: dict[str, str], body: dict[str, Any] | None = None) -> dict[str, Any]:
         order = await self.confirmed_order(headers, body)
-        imeis = iter(VALID_IMEIS)
+        imeis = iter(fresh_imeis(sum(line["quantity"] for line in order["lines"])))
         devices = [{"line_id": line["id"], "imeis": [next(imeis) for _ in range(line["quantity"])]}
                    for line in order["lines"] if line["sku"].split("-", 1)[1].startswith(("15t", "redmi-note"))]
         response = await self.ops_post(f"/orders/{order['id']}/ship",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shop.settings import async_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,3 +23,53 @@ def test_migrations_match_the_tables(settings):
     config.attributes["database_url"] = settings.database_url
     config.attributes["configure_logger"] = False
     command.check(config)  # raises when autogenerate would find a difference
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_devices_already_out_are_copied_into_shipped_devices_RS_IV_5(kind, tmp_path, request):
+    """0004: the IMEIs of orders shipped or delivered before it (not those of a cancelled order)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'before.db'}"
+    else:
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database(f"backfill_{tmp_path.name[-12:].lower().replace('-', '_')}")
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "0003")
+    statements = [("INSERT INTO users (id, email, password_hash, full_name, birth_date, is_ops, created_at) "
+                   "VALUES (1, 'a@mail.example.rs', 'x', 'A B', :born, false, :at)",
+                   {"born": date(1990, 1, 1), "at": AT})]
+    for number, (state, imei) in enumerate([("delivered", "490154203237518"), ("cancelled", "356938035643809")]):
+        order = {"id": f"order-{number}", "number": f"RS-{number}", "state": state, "at": AT, "on": date(2026, 11, 1)}
+        statements.append((
+            "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, items_minor, "
+            "delivery_minor, total_minor, vat_minor, terms_version, delivery, placed_at, shipped_at, "
+            "expected_delivery_on) VALUES (:id, :number, 1, 'RS', :state, 'card', 'RSD', 1, 0, 1, 0, 't', '{}', "
+            ":at, :at, :on)", order))
+        statements.append((
+            "INSERT INTO order_lines (order_id, sku, name, model, category, quantity, unit_price_minor, "
+            "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, 'rs-15t', "
+            "'Xiaomi 15T', '15T', 'phone', 1, 1, '0.20', true, true, '[]', 'confirmed', :imeis)",
+            {"order_id": order["id"], "imeis": json.dumps([imei])}))
+    asyncio.run(run_sql(url, statements))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT imei, order_id FROM shipped_devices", {})]))
+    assert [tuple(row) for row in rows] == [("490154203237518", "order-0")]
+
+
+AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
+
+
+async def run_sql(url: str, statements: list[tuple[str, dict[str, object]]]) -> list[object]:
+    """The statements in one transaction; the last one's rows."""
+    engine = create_async_engine(async_database_url(url))
+    try:
+        async with engine.begin() as db:
+            for sql, params in statements:
+                result = await db.execute(sa.text(sql), params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()

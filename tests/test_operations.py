@@ -4,6 +4,7 @@ for want of stock (RS-V.5.6); instalment orders (RS-V.1); the customer's own can
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from shop.services.expiry import expire_unpaid_orders
 from tests.ops_support import (
     all_available, assert_refunded_at_stripe, deadline, set_clock, stock_of,
 )
-from tests.support import VALID_IMEIS, order_body
+from tests.support import VALID_IMEIS, fresh_imeis, order_body
 
 PHONE, CHARGER, BUDS = "rs-15t-12-256", "rs-charger-67w", "rs-redmi-buds-6"
 STOCK = 50  # the demo catalogue's units of each product
@@ -44,7 +45,8 @@ async def test_happy_path_records_every_transition_on_the_timeline(shop):
 
     confirmed = await shop.ops_post(f"/orders/{order['id']}/confirm", all_available(order))
     assert confirmed.json()["state"] == "confirmed"
-    shipped = await ship(shop, order, [{"line_id": phone_line(order)["id"], "imeis": [VALID_IMEIS[0]]}])
+    imeis = fresh_imeis(1)
+    shipped = await ship(shop, order, [{"line_id": phone_line(order)["id"], "imeis": imeis}])
     assert shipped.json()["state"] == "shipped"
     await set_clock(shop, "2026-10-27T15:00:00Z")
     delivered = await shop.ops_post(f"/orders/{order['id']}/deliver", {"delivered_at": "2026-10-27T14:00:00Z"})
@@ -52,7 +54,7 @@ async def test_happy_path_records_every_transition_on_the_timeline(shop):
 
     view = await shop.order(customer, order["id"])
     assert view["state"] == "delivered" and view["delivered_at"] == "2026-10-27T14:00:00Z"
-    assert phone_line(view)["imeis"] == [VALID_IMEIS[0]]
+    assert phone_line(view)["imeis"] == imeis
     steps = [(e["from_state"], e["to_state"], e["event"], e["actor"].split(":")[0], e["clause"])
              for e in view["timeline"]]
     assert steps == [
@@ -173,12 +175,47 @@ async def test_shipping_moves_the_units_out_of_stock_RS_IV_5(shop):
     order = await shop.confirmed_order(customer, order_body(lines=[(PHONE, 2), (CHARGER, 1)]))
     assert await stock_of(shop, PHONE) == (STOCK, 2)
 
-    response = await ship(shop, order, [{"line_id": phone_line(order)["id"], "imeis": VALID_IMEIS[:2]}])
+    imeis = fresh_imeis(2)
+    response = await ship(shop, order, [{"line_id": phone_line(order)["id"], "imeis": imeis}])
 
     assert response.json()["state"] == "shipped"
-    assert phone_line(response.json())["imeis"] == VALID_IMEIS[:2]
+    assert phone_line(response.json())["imeis"] == imeis
     assert await stock_of(shop, PHONE) == (STOCK - 2, 0)
     assert await stock_of(shop, CHARGER) == (STOCK - 1, 0)
+
+
+async def test_a_device_out_with_one_order_cannot_leave_with_another_until_it_comes_back_RS_IV_5_RS_V_3(shop):
+    first, second = await shop.customer(), await shop.customer()
+    held = await shop.confirmed_order(first)
+    waiting = await shop.confirmed_order(second)
+    [imei] = fresh_imeis(1)
+    assert (await ship(shop, held, [{"line_id": phone_line(held)["id"], "imeis": [imei]}])).status_code == 200
+
+    refused = await ship(shop, waiting, [{"line_id": phone_line(waiting)["id"], "imeis": [imei]}])
+
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert (problem["code"], problem["clause"], problem["field"]) == (
+        "imei_already_shipped", "RS-IV.5", f"devices[line_id={phone_line(waiting)['id']}].imeis")
+    assert held["number"] in problem["detail"]
+    view = await shop.order(second, waiting["id"])  # nothing of the refused shipment written
+    assert view["state"] == "confirmed" and phone_line(view)["imeis"] == []
+    assert (await shop.ops_post(f"/orders/{held['id']}/delivery-failed", {"reason": "bad_address"})
+            ).status_code == 200  # RS-V.3: the device comes back
+    shipped = await ship(shop, waiting, [{"line_id": phone_line(waiting)["id"], "imeis": [imei]}])
+    assert shipped.status_code == 200, shipped.text
+    assert phone_line(shipped.json())["imeis"] == [imei]
+
+
+async def test_one_device_shipped_on_two_orders_at_once_leaves_with_one_RS_IV_5(shop):
+    orders = [await shop.confirmed_order(await shop.customer()) for _ in range(2)]
+    [imei] = fresh_imeis(1)
+
+    answers = await asyncio.gather(*(ship(shop, order, [{"line_id": phone_line(order)["id"], "imeis": [imei]}])
+                                     for order in orders))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409], [answer.text for answer in answers]
+    assert [answer.json()["code"] for answer in answers if answer.status_code == 409] == ["imei_already_shipped"]
 
 
 # --- delivery (RS-VII.1, RS-VI.1, RS-V.3) -------------------------------------------------------

@@ -129,6 +129,18 @@ class OrderLine(SQLModel, table=True):
     imeis: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
+class ShippedDevice(SQLModel, table=True):
+    """A phone out with an order, by its IMEI (RS-IV.5): one order at a time holds a device, so the
+    same IMEI cannot leave twice; a failed delivery (RS-V.3) gives it back."""
+
+    __tablename__ = "shipped_devices"
+
+    imei: str = Field(primary_key=True, max_length=15)
+    order_id: str = Field(foreign_key="orders.id", max_length=36, index=True)
+    line_id: int = Field(foreign_key="order_lines.id")
+    shipped_at: datetime = instant()
+
+
 class TimelineEntry(SQLModel, table=True):
     """Every transition of an order, written in the same transaction as the state change."""
 

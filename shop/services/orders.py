@@ -7,15 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.prepared import in_session
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, ShippedDevice
 from shop.domain import notices
 from shop.domain.devices import checked_imei
-from shop.domain.errors import InvalidInput
+from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.services import stock
 from shop.services.context import ShopContext
@@ -163,14 +167,43 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
                          reason=f"{shipment.carrier} {shipment.tracking_number}")
         lines = [line for line in await load_lines(session, order.id) if line.state == "confirmed"]
         imeis_by_line = _checked_devices(shipment.imeis, lines)
+        await _refuse_devices_out(session, imeis_by_line)
         order.carrier, order.tracking_number = shipment.carrier.strip(), shipment.tracking_number.strip()
         for line in lines:
             line.imeis = imeis_by_line.get(line.id, [])  # type: ignore[arg-type]
             session.add(line)
             await stock.ship(session, line.sku, line.quantity)
+        session.add_all(ShippedDevice(imei=imei, order_id=order.id, line_id=line.id, shipped_at=now)  # type: ignore[arg-type]
+                        for line in lines for imei in line.imeis)
+        try:  # written here, not by a later query's autoflush, so that a clash is answered as one
+            await session.flush()
+        except IntegrityError:  # another order shipped one of them meanwhile (PostgreSQL: its row waited)
+            raise _device_out_conflict(imeis_by_line, None) from None
         email = await queue_notice(in_session(session), order, notices.delivery_started(
             order.number, order.carrier, order.tracking_number), now)
     send_after_answer(ctx, [email])
+
+
+async def _refuse_devices_out(session: AsyncSession, imeis_by_line: Mapping[int, Sequence[str]]) -> None:
+    """RS-IV.5: a device leaves with one order at a time; one that left with another order and did
+    not come back (a failed delivery gives it back, RS-V.3) cannot leave again."""
+    imeis = [imei for imeis in imeis_by_line.values() for imei in imeis]
+    if not imeis:
+        return
+    out = (await session.exec(select(ShippedDevice.imei, Order.number).join(Order)
+                              .where(col(ShippedDevice.imei).in_(imeis)))).first()
+    if out is not None:
+        raise _device_out_conflict(imeis_by_line, out)
+
+
+def _device_out_conflict(imeis_by_line: Mapping[int, Sequence[str]], out: Any) -> Conflict:
+    if out is None:
+        return Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
+                        clause="RS-IV.5", field="devices")
+    imei, number = out
+    line_id = next(line_id for line_id, imeis in imeis_by_line.items() if imei in imeis)
+    return Conflict("imei_already_shipped", f"IMEI {imei} left with order {number} and has not come back",
+                    clause="RS-IV.5", field=f"devices[line_id={line_id}].imeis")
 
 
 def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLine]) -> dict[int, list[str]]:
@@ -215,6 +248,7 @@ async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailu
         order = await load_order(session, order_id, lock=True)
         now = await ctx.now(session)
         apply_transition(session, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
+        await session.exec(delete(ShippedDevice).where(col(ShippedDevice.order_id) == order.id))  # back with us
         refund = await open_refund(session, order, amount_minor=None, clause="RS-V.3",
                                    reason=f"delivery failed: {reason.value}", now=now)
         email = await _tell_cancelled(session, order, f"the delivery failed ({reason.value})", "RS-V.3",
