@@ -403,11 +403,11 @@ class _PostgresStatements(_DriverStatements):
         the end of the statement, so rows may refer to rows written beside them)."""
         if sum(1 for new in inserts if new.rows) < 2:
             return await super().insert_together(*inserts)
-        shape = tuple((new.table, len(new.rows), new.unless_exists) for new in inserts if new.rows)
-        together = _together(shape)
-        compiled_plans = [_insert_many(*part).plan(self.dialect) for part in shape]
-        written = [_insert_many(*part).completed(new.rows)
-                   for part, new in zip(shape, (new for new in inserts if new.rows))]
+        present = [new for new in inserts if new.rows]
+        shape = tuple((new.table, len(new.rows), new.unless_exists) for new in present)
+        together, statements = _together(shape), [_insert_many(*part) for part in shape]
+        compiled_plans = [statement.plan(self.dialect) for statement in statements]
+        written = [statement.completed(new.rows) for statement, new in zip(statements, present)]
         args = tuple(arg for (_, slots), rows in zip(compiled_plans, written) for arg in _InsertMany.args(slots, rows))
         sql = together.sql(self.dialect, [compiled.sql for compiled, _ in compiled_plans])
         _observe(sql)
