@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Router, get
+from litestar.static_files import create_static_files_router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from swagger_ui_bundle import swagger_ui_path
 
 from shop.adapters import group_commit
 from shop.adapters.db import WalCheckpointer
@@ -27,6 +29,11 @@ from shop.web.controllers import (
 )
 from shop.web.errors import EXCEPTION_HANDLERS
 from shop.web.stripe_webhook import stripe_webhook
+
+
+SWAGGER_ASSETS = "/schema/assets"
+"""Swagger UI's own files, served by the shop (python package swagger-ui-bundle): the API's page at
+/schema/swagger works without reaching a CDN."""
 
 
 @get("/health", tags=["meta"])
@@ -81,8 +88,10 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     logging.getLogger("shop").setLevel(logging.INFO)
     for chatty in ("stripe", "httpx", "aiohttp"):  # a line per Stripe call at INFO: noise, and 0.1 ms each
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    swagger_assets = create_static_files_router(path=SWAGGER_ASSETS, directories=[swagger_ui_path],
+                                                include_in_schema=False)
     return Litestar(
-        route_handlers=[api],
+        route_handlers=[api, swagger_assets],
         dependencies={
             "ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False),
         },
@@ -90,7 +99,10 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+                                     render_plugins=[SwaggerRenderPlugin(
+                                         js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                                         css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                                         standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js")]),
         debug=False,
         state={"ctx": ctx, "jwt": auth, "engine": engine},
     )
