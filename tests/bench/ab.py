@@ -9,7 +9,8 @@ for each side.
 
 Settings: AB_WHAT=events (signed `payment_intent.succeeded` for orders placed first on both) or
 orders (POST /api/v1/orders); AB_DATABASE=sqlite or postgresql (a private server, a database per
-side); AB_BATCH=600 calls a batch, AB_ROUNDS=5.
+side); AB_BATCH=600 calls a batch, AB_ROUNDS=5. Run a pair both ways: in an A/A run of the order
+path on PostgreSQL the second side came out 7 % ahead in server CPU per order.
 
 Each checkout runs with this virtual environment; its own `shop` package comes first on the path
 (`python -m` from its folder)."""
