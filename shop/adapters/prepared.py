@@ -182,8 +182,7 @@ class _InsertMany(Prepared):
 
     def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The rows as named parameters (the session's path)."""
-        return {name: rows[i][key] if key in rows[i] else left_out()
-                for name, (i, key, left_out) in self._slot_of.items()}
+        return {f"{key}_{i}": value for i, row in enumerate(self.completed(rows)) for key, value in row.items()}
 
     def completed(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Each row with every written column: a column it leaves out has what the INSERT writes."""
@@ -220,49 +219,37 @@ class NewRows:
     unless_exists: str | None = None
 
 
-class _Together:
-    """The statement of `_PostgresStatements.insert_together` for one shape (tables, row counts,
-    `unless_exists`): each table's own INSERT of `insert_rows`, its parameters numbered on from the
-    one before, as a WITH query; then, from each, the new ids and the `unless_exists` keys."""
-
-    _PARAMETER = re.compile(r"\$(\d+)")
-
-    def __init__(self, shape: tuple[tuple[Table, int, str | None], ...]) -> None:
-        self.shape = shape
-        self._sql: str | None = None
-
-    def sql(self, dialect: Dialect, inserts: list[str]) -> str:
-        if self._sql is None:
-            quote = dialect.identifier_preparer.quote
-            queries, answers, offset = [], [], 0
-            for part, ((table, _, unless_exists), insert) in enumerate(zip(self.shape, inserts)):
-                numbered = self._PARAMETER.sub(lambda match: f"${int(match.group(1)) + offset}", insert)
-                offset += len(self._PARAMETER.findall(insert))
-                queries.append(f"part_{part} AS ({numbered})")
-                new_id = table.autoincrement_column
-                answers.append(
-                    f"SELECT {part} AS part, "
-                    f"{'CAST(NULL AS BIGINT)' if new_id is None else quote(new_id.name)} AS new_id, "
-                    f"{'CAST(NULL AS TEXT)' if unless_exists is None else f'CAST({quote(unless_exists)} AS TEXT)'}"
-                    f" AS key FROM part_{part}")
-            self._sql = f"WITH {', '.join(queries)} {' UNION ALL '.join(answers)} ORDER BY part, new_id"
-        return self._sql
-
-    @staticmethod
-    def rows_of(table: Table, compiled: _Compiled, rows: list[dict[str, Any]], ids: list[int]) -> list[Row]:
-        new_id = table.autoincrement_column
-        if new_id is not None and len(ids) != len(rows):
-            raise RuntimeError(f"{table.name}: {len(ids)} new ids for {len(rows)} rows")
-        make = compiled.row_type._make  # type: ignore[union-attr]
-        keys = [column.key for column in table.c]
-        if new_id is None:
-            return [make(row[key] for key in keys) for row in rows]
-        return [make(given if key == new_id.key else row[key] for key in keys) for row, given in zip(rows, ids)]
+_PARAMETER = re.compile(r"\$(\d+)")
 
 
 @cache
-def _together(shape: tuple[tuple[Table, int, str | None], ...]) -> _Together:
-    return _Together(shape)
+def _together_sql(shape: tuple[tuple[Table, int, str | None], ...], dialect: Dialect) -> str:
+    """The statement of `_PostgresStatements.insert_together` for one shape (tables, row counts,
+    `unless_exists`): each table's own INSERT of `insert_rows`, its parameters numbered on from the
+    one before, as a WITH query; then, from each, the new ids and the `unless_exists` keys."""
+    quote = dialect.identifier_preparer.quote
+    queries, answers, offset = [], [], 0
+    for part, (table, count, unless_exists) in enumerate(shape):
+        insert = _insert_many(table, count, unless_exists).plan(dialect)[0].sql
+        queries.append(f"part_{part} AS ({_PARAMETER.sub(lambda m: f'${int(m.group(1)) + offset}', insert)})")
+        offset += len(_PARAMETER.findall(insert))
+        new_id, key = table.autoincrement_column, unless_exists
+        answers.append(f"SELECT {part} AS part, "
+                       f"{'CAST(NULL AS BIGINT)' if new_id is None else quote(new_id.name)} AS new_id, "
+                       f"{'CAST(NULL AS TEXT)' if key is None else f'CAST({quote(key)} AS TEXT)'} AS key "
+                       f"FROM part_{part}")
+    return f"WITH {', '.join(queries)} {' UNION ALL '.join(answers)} ORDER BY part, new_id"
+
+
+def _rows_as_written(table: Table, row_type: Any, rows: list[dict[str, Any]], ids: list[int]) -> list[Row]:
+    """Rows as `insert_rows` returns them, from the values sent and the new ids (in the rows' order)."""
+    new_id = table.autoincrement_column
+    if new_id is None:
+        return [row_type._make(row[column.key] for column in table.c) for row in rows]
+    if len(ids) != len(rows):
+        raise RuntimeError(f"{table.name}: {len(ids)} new ids for {len(rows)} rows")
+    return [row_type._make(given if column is new_id else row[column.key] for column in table.c)
+            for row, given in zip(rows, ids)]
 
 
 class Statements(ABC):
@@ -401,15 +388,15 @@ class _PostgresStatements(_DriverStatements):
         event loop (about 1.9 ms each, measured: 18 ms for the ten of an order batch), so that one
         statement for five saves more time than its statements cost (foreign keys are checked at
         the end of the statement, so rows may refer to rows written beside them)."""
-        if sum(1 for new in inserts if new.rows) < 2:
-            return await super().insert_together(*inserts)
         present = [new for new in inserts if new.rows]
+        if len(present) < 2:
+            return await super().insert_together(*inserts)
         shape = tuple((new.table, len(new.rows), new.unless_exists) for new in present)
-        together, statements = _together(shape), [_insert_many(*part) for part in shape]
-        compiled_plans = [statement.plan(self.dialect) for statement in statements]
+        statements = [_insert_many(*part) for part in shape]
+        plans = [statement.plan(self.dialect) for statement in statements]
         written = [statement.completed(new.rows) for statement, new in zip(statements, present)]
-        args = tuple(arg for (_, slots), rows in zip(compiled_plans, written) for arg in _InsertMany.args(slots, rows))
-        sql = together.sql(self.dialect, [compiled.sql for compiled, _ in compiled_plans])
+        args = tuple(arg for (_, slots), rows in zip(plans, written) for arg in _InsertMany.args(slots, rows))
+        sql = _together_sql(shape, self.dialect)
         _observe(sql)
         try:
             answered = await self._fetch(sql, args)
@@ -420,17 +407,12 @@ class _PostgresStatements(_DriverStatements):
         for part, new_id, key in answered:  # in the order of the parts, then of the ids
             new_ids[part].append(new_id)
             new_keys[part].add(key)
-        results: list[list[Row]] = []
-        written_parts = iter(zip(shape, compiled_plans, written, new_ids, new_keys))
-        for new in inserts:
-            if not new.rows:
-                results.append([])
-                continue
-            (table, _, unless_exists), (compiled, _), rows, ids, keys = next(written_parts)
-            if unless_exists is not None:
-                rows = [row for row in rows if str(row[unless_exists]) in keys]
-            results.append(together.rows_of(table, compiled, rows, ids))
-        return results
+        returned = iter([
+            _rows_as_written(new.table, compiled.row_type,
+                             rows if new.unless_exists is None else
+                             [row for row in rows if str(row[new.unless_exists]) in keys], ids)
+            for new, (compiled, _), rows, ids, keys in zip(present, plans, written, new_ids, new_keys)])
+        return [next(returned) if new.rows else [] for new in inserts]
 
 
 class in_session(Statements):  # noqa: N801 - reads as a function: in_session(session)

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -178,7 +177,8 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
         try:  # written here, not by a later query's autoflush, so that a clash is answered as one
             await session.flush()
         except IntegrityError:  # another order shipped one of them meanwhile (PostgreSQL: its row waited)
-            raise _device_out_conflict(imeis_by_line, None) from None
+            raise Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
+                           clause="RS-IV.5", field="devices") from None
         email = await queue_notice(in_session(session), order, notices.delivery_started(
             order.number, order.carrier, order.tracking_number), now)
     send_after_answer(ctx, [email])
@@ -193,17 +193,10 @@ async def _refuse_devices_out(session: AsyncSession, imeis_by_line: Mapping[int,
     out = (await session.exec(select(ShippedDevice.imei, Order.number).join(Order)
                               .where(col(ShippedDevice.imei).in_(imeis)))).first()
     if out is not None:
-        raise _device_out_conflict(imeis_by_line, out)
-
-
-def _device_out_conflict(imeis_by_line: Mapping[int, Sequence[str]], out: Any) -> Conflict:
-    if out is None:
-        return Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
-                        clause="RS-IV.5", field="devices")
-    imei, number = out
-    line_id = next(line_id for line_id, imeis in imeis_by_line.items() if imei in imeis)
-    return Conflict("imei_already_shipped", f"IMEI {imei} left with order {number} and has not come back",
-                    clause="RS-IV.5", field=f"devices[line_id={line_id}].imeis")
+        imei, number = out
+        line_id = next(line_id for line_id, imeis in imeis_by_line.items() if imei in imeis)
+        raise Conflict("imei_already_shipped", f"IMEI {imei} left with order {number} and has not come back",
+                       clause="RS-IV.5", field=f"devices[line_id={line_id}].imeis")
 
 
 def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLine]) -> dict[int, list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +13,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
+
+from shop.clock import system_now
 
 TOKEN_LIFETIME = timedelta(hours=12)
 
@@ -48,7 +50,7 @@ class CheckedOnceToken(Token):
                verify_nbf: bool = True, strict_audience: bool = False) -> CheckedOnceToken:
         token = _checked(cls, encoded_token, secret, algorithm, _hashable(audience), _hashable(issuer),
                          _hashable(require_claims), verify_exp, verify_nbf, strict_audience)
-        if verify_exp and not token.iat <= datetime.now(UTC) < token.exp:
+        if verify_exp and not token.iat <= system_now() < token.exp:
             # Expired since it was checked (or the clock went back): Litestar's own refusal.
             return super().decode(encoded_token, secret, algorithm, audience=audience, issuer=issuer,
                                   require_claims=require_claims, verify_exp=verify_exp, verify_nbf=verify_nbf,

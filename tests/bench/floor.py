@@ -140,7 +140,7 @@ def _rows_of(single: str, count: int, returning: str) -> Any:
 
 
 def _together(inserts: list[Any]) -> Any:
-    """INSERTs as one statement, as shop.adapters.prepared's `_Together` sends them: each a WITH query
+    """INSERTs as one statement, as shop.adapters.prepared's `_together_sql` writes them: each a WITH query
     (its parameters `:p{part}_{name}`), then each one's new ids, in the order of the parts and ids."""
     queries = [f"part_{part} AS ({_NAME.sub(lambda m, part=part: f':p{part}_{m.group(1)}', insert.text)})"
                for part, insert in enumerate(inserts)]
