@@ -25,9 +25,8 @@ def test_migrations_match_the_tables(settings):
     command.check(config)  # raises when autogenerate would find a difference
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_devices_already_out_are_copied_into_shipped_devices_RS_IV_5(kind, tmp_path, request):
-    """0004: the IMEIs of orders shipped or delivered before it (not those of a cancelled order)."""
+def database_at(revision: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Config]:
+    """A new database of `kind` upgraded to `revision`: its URL and the alembic config to go on."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'before.db'}"
     else:
@@ -36,28 +35,64 @@ def test_devices_already_out_are_copied_into_shipped_devices_RS_IV_5(kind, tmp_p
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "0003")
-    statements = [("INSERT INTO users (id, email, password_hash, full_name, birth_date, is_ops, created_at) "
-                   "VALUES (1, 'a@mail.example.rs', 'x', 'A B', :born, false, :at)",
-                   {"born": date(1990, 1, 1), "at": AT})]
-    for number, (state, imei) in enumerate([("delivered", "490154203237518"), ("cancelled", "356938035643809")]):
-        order = {"id": f"order-{number}", "number": f"RS-{number}", "state": state, "at": AT, "on": date(2026, 11, 1)}
-        statements.append((
-            "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, items_minor, "
-            "delivery_minor, total_minor, vat_minor, terms_version, delivery, placed_at, shipped_at, "
-            "expected_delivery_on) VALUES (:id, :number, 1, 'RS', :state, 'card', 'RSD', 1, 0, 1, 0, 't', '{}', "
-            ":at, :at, :on)", order))
-        statements.append((
-            "INSERT INTO order_lines (order_id, sku, name, model, category, quantity, unit_price_minor, "
-            "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, 'rs-15t', "
-            "'Xiaomi 15T', '15T', 'phone', 1, 1, '0.20', true, true, '[]', 'confirmed', :imeis)",
-            {"order_id": order["id"], "imeis": json.dumps([imei])}))
+    command.upgrade(config, revision)
+    return url, config
+
+
+def a_customer() -> tuple[str, dict[str, object]]:
+    """Customer 1."""
+    return ("INSERT INTO users (id, email, password_hash, full_name, birth_date, is_ops, created_at) "
+            "VALUES (1, 'a@mail.example.rs', 'x', 'A B', :born, false, :at)", {"born": date(1990, 1, 1), "at": AT})
+
+
+def an_order(number: int, state: str, imei: str) -> list[tuple[str, dict[str, object]]]:
+    """An order of customer 1 with one phone line, as the tables were at 0003."""
+    order = {"id": f"order-{number}", "number": f"RS-{number}", "state": state, "at": AT, "on": date(2026, 11, 1)}
+    return [(
+        "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, items_minor, "
+        "delivery_minor, total_minor, vat_minor, terms_version, delivery, placed_at, shipped_at, "
+        "expected_delivery_on) VALUES (:id, :number, 1, 'RS', :state, 'card', 'RSD', 1, 0, 1, 0, 't', '{}', "
+        ":at, :at, :on)", order), (
+        "INSERT INTO order_lines (order_id, sku, name, model, category, quantity, unit_price_minor, "
+        "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, 'rs-15t', "
+        "'Xiaomi 15T', '15T', 'phone', 1, 1, '0.20', true, true, '[]', 'confirmed', :imeis)",
+        {"order_id": order["id"], "imeis": json.dumps([imei])})]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_devices_already_out_are_copied_into_shipped_devices_RS_IV_5(kind, tmp_path, request):
+    """0004: the IMEIs of orders shipped or delivered before it (not those of a cancelled order)."""
+    url, config = database_at("0003", kind, tmp_path, request)
+    statements = [a_customer(), *an_order(0, "delivered", "490154203237518")]
+    statements += an_order(1, "cancelled", "356938035643809")
     asyncio.run(run_sql(url, statements))
 
     command.upgrade(config, "head")
 
     rows = asyncio.run(run_sql(url, [("SELECT imei, order_id FROM shipped_devices", {})]))
     assert [tuple(row) for row in rows] == [("490154203237518", "order-0")]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_refunds_attempts_are_counted_from_the_ledger_RS_VII_10(kind, tmp_path, request):
+    """0005: a refund retried once by staff has made two attempts; one never retried, one."""
+    url, config = database_at("0004", kind, tmp_path, request)
+    statements = [a_customer(), *an_order(0, "cancelled", "490154203237518")]
+    for refund_id, facts in (("retried", ["requested:1", "failed:1", "requested:2"]), ("once", ["requested:1"])):
+        statements.append((
+            "INSERT INTO refunds (id, order_id, amount_minor, currency, reason, clause, due_by, state, created_at, "
+            "updated_at) VALUES (:id, 'order-0', 1, 'RSD', 'r', 'RS-IV.5', :at, 'failed', :at, :at)",
+            {"id": refund_id, "at": AT}))
+        statements += [("INSERT INTO payment_events (fact_key, kind, order_id, amount_minor, currency, occurred_at, "
+                         "recorded_at) VALUES (:key, :kind, 'order-0', 1, 'RSD', :at, :at)",
+                         {"key": f"{refund_id}:refund.{fact}", "kind": f"refund.{fact.split(':')[0]}", "at": AT})
+                        for fact in facts]
+    asyncio.run(run_sql(url, statements))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT id, attempts, claimed_until FROM refunds ORDER BY id", {})]))
+    assert [tuple(row) for row in rows] == [("once", 1, None), ("retried", 2, None)]
 
 
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it

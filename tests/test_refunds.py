@@ -3,15 +3,25 @@ than was paid, a failed one stays visible and staff can send it again without pa
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
 
 from sqlmodel import select
 
 from shop.adapters.stripe_gateway import StripeGateway
-from shop.adapters.tables import Order, PaymentEvent
+from shop.adapters.tables import Order, PaymentEvent, Refund
 from shop.services import orders
-from shop.services.refunds import paid_minor, refunded_minor
+from shop.services.outbox import LEASE
+from shop.services.refunds import OwedRefunds, open_refund, paid_minor, refunded_minor, send_owed_refunds
 from tests.infra.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def unreachable_stripe(shop) -> StripeGateway:
@@ -47,7 +57,8 @@ async def test_failed_refund_stays_visible_and_staff_retry_pays_once_RS_III_4(sh
     assert response.status_code == 200, response.text
     [refund] = response.json()["refunds"]
     assert refund["state"] == "succeeded"
-    assert (await shop.stripe.v1.refunds.retrieve_async(refund["stripe_refund_id"])).amount == total
+    at_stripe = await shop.stripe.v1.refunds.retrieve_async(refund["stripe_refund_id"])
+    assert (at_stripe.amount, at_stripe.metadata.to_dict()) == (total, {"refund_id": failed["id"], "attempt": "2"})
 
     again = await shop.ops_post(f"/refunds/{failed['id']}/retry")
     assert (again.status_code, again.json()["code"]) == (409, "refund_not_failed")
@@ -113,3 +124,136 @@ async def test_instalment_refund_is_recorded_when_the_provider_pays_back_RS_III_
     assert response.json()["refunds"][0]["state"] == "succeeded"
     again = await shop.ops_post(f"/refunds/{refund['id']}/provider-paid")
     assert (again.status_code, again.json()["code"]) == (409, "refund_not_pending")
+
+
+# --- refunds whose request, or Stripe's answer to it, was lost ---------------------------------------
+
+async def refund_left_unsent(shop, order_id: str) -> Refund:
+    """What a process leaves when it stops between committing a refund and asking Stripe for it:
+    the refund pending, leased to that process for LEASE, with no Stripe id."""
+    async with shop.ctx.sessions() as session, session.begin():
+        order = await session.get(Order, order_id)
+        refund = await open_refund(session, order, amount_minor=None, reason="the customer withdrew",
+                                   clause="RS-VII.10", now=await shop.ctx.now(session))
+    return refund
+
+
+async def stripe_refunds_of(shop, order: dict) -> list:
+    listed = await shop.stripe.v1.refunds.list_async({"payment_intent": order["payment"]["payment_intent_id"]})
+    return list(listed.data)
+
+
+async def test_a_refund_never_sent_is_sent_once_its_senders_lease_has_passed_RS_VII_10(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    now = await shop.ctx.now()
+
+    assert await send_owed_refunds(shop.ctx, now) == OwedRefunds(sent=0, failed=0)
+    assert await stripe_refunds_of(shop, order) == []  # still the stopped process's to send
+
+    later = now + LEASE + timedelta(seconds=1)
+    report, again = await send_owed_refunds(shop.ctx, later), await send_owed_refunds(shop.ctx, later)
+    assert (report.sent, report.failed, again.sent) == (1, 0, 0)
+    [made] = await stripe_refunds_of(shop, order)
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert (shown["id"], shown["state"], shown["stripe_refund_id"]) == (refund.id, "succeeded", made.id)
+    assert (made.amount, made.metadata.to_dict()) == (order["total"]["amount_minor"], {"refund_id": refund.id,
+                                                                                  "attempt": "1"})
+    assert [kind for kind, _ in await ledger(shop, order["id"])][-2:] == ["refund.requested", "refund.succeeded"]
+
+
+async def test_a_refund_stripe_made_but_whose_answer_was_lost_is_not_made_again_RS_VII_10(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    lost = await shop.ctx.stripe.refund(  # the request reached Stripe; its answer never came back
+        payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=refund.amount_minor,
+        idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
+
+    report = await send_owed_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
+
+    assert (report.sent, report.failed) == (1, 0)
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [lost.id]
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
+
+
+async def test_stripes_event_settles_a_refund_whose_answer_was_lost_RS_VII_10(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    intent_id = order["payment"]["payment_intent_id"]
+    lost = await shop.ctx.stripe.refund(payment_intent_id=intent_id, amount_minor=refund.amount_minor,
+                                        idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
+
+    def stripe_refund(attempt: str) -> dict:
+        return {"id": lost.id, "object": "refund", "status": "succeeded", "amount": refund.amount_minor,
+                "payment_intent": intent_id, "metadata": {"refund_id": refund.id, "attempt": attempt}}
+
+    await shop.send_event("refund.updated", stripe_refund("7"))  # another attempt's: not this one
+    assert (await shop.order(customer, order["id"]))["refunds"][0]["state"] == "pending"
+
+    response = await shop.send_event("refund.updated", stripe_refund("1"))
+    assert response.status_code == 200, response.text
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
+    async with shop.ctx.sessions() as session:
+        assert await refunded_minor(session, order["id"]) == order["total"]["amount_minor"]
+    assert (await send_owed_refunds(shop.ctx, await shop.ctx.now() + 2 * LEASE)).sent == 0
+
+
+async def test_a_staff_retry_takes_the_refund_a_failed_attempt_made_after_all_RS_VII_10(shop):
+    """The attempt failed for the shop (no answer) but reached Stripe: the retry pays nothing twice."""
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    async with shop.ctx.sessions() as session:
+        customer_id = (await session.get(Order, order["id"])).customer_id
+    broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
+    try:
+        await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
+    finally:
+        await broken.stripe.aclose()
+    [failed] = (await shop.order(customer, order["id"]))["refunds"]
+    made = await shop.ctx.stripe.refund(
+        payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=failed["amount"]["amount_minor"],
+        idempotency_key=f"refund:{failed['id']}:1", refund_id=failed["id"], attempt=1)
+
+    response = await shop.ops_post(f"/refunds/{failed['id']}/retry")
+
+    assert response.status_code == 200, response.text
+    [refund] = response.json()["refunds"]
+    assert (refund["state"], refund["stripe_refund_id"]) == ("succeeded", made.id)
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.id]
+    async with shop.ctx.sessions() as session:
+        assert await refunded_minor(session, order["id"]) == order["total"]["amount_minor"]
+
+
+async def test_two_senders_at_once_send_an_owed_refund_once_RS_VII_10(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    await refund_left_unsent(shop, order["id"])
+    later = await shop.ctx.now() + LEASE + timedelta(seconds=1)
+
+    reports = await asyncio.gather(send_owed_refunds(shop.ctx, later), send_owed_refunds(shop.ctx, later))
+
+    assert sorted(report.sent for report in reports) == [0, 1]
+    assert len(await stripe_refunds_of(shop, order)) == 1
+
+
+async def test_make_expire_payments_sends_the_refunds_owed_RS_VII_10(shop, settings):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    later = await shop.ctx.now() + LEASE + timedelta(seconds=1)
+
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
+           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
+    job = [sys.executable, "-m", "shop.jobs", "expire-payments", "--now", f"{later:%Y-%m-%dT%H:%M:%SZ}"]
+    done = subprocess.run(job, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"; refunds owed to Stripe sent [1-9]\d*, failed 0 \(for staff to retry\); ",
+                     done.stdout.strip().splitlines()[-1]), done.stdout
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert (shown["id"], shown["state"]) == (refund.id, "succeeded")

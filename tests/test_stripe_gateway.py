@@ -41,10 +41,22 @@ async def test_a_refund_of_a_paid_intent_records_amount_and_refund_id_RS_VII_10(
     order = await shop.paid_order(customer)
     intent_id = order["payment"]["payment_intent_id"]
     refund = await gateway.refund(payment_intent_id=intent_id, amount_minor=1_000,
-                                  idempotency_key="refund-7", refund_id="7")
+                                  idempotency_key="refund-7", refund_id="7", attempt=2)
     assert refund.id.startswith("re_") and refund.status == "succeeded"
     stored = await shop.stripe.v1.refunds.retrieve_async(refund.id)
-    assert (stored.amount, stored.payment_intent, stored.metadata["refund_id"]) == (1_000, intent_id, "7")
+    assert (stored.amount, stored.payment_intent, stored.metadata.to_dict()) == (
+        1_000, intent_id, {"refund_id": "7", "attempt": "2"})
+
+
+async def test_the_refunds_made_for_a_refund_are_found_by_its_metadata(shop, gateway):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    intent_id = order["payment"]["payment_intent_id"]
+    made = [await gateway.refund(payment_intent_id=intent_id, amount_minor=100, idempotency_key=f"k-{name}",
+                                 refund_id=name, attempt=1) for name in ("ours", "another", "ours")]
+    found = await gateway.refunds_made_for(payment_intent_id=intent_id, refund_id="ours")
+    assert sorted(refund.id for refund in found) == sorted([made[0].id, made[2].id])
+    assert await gateway.refunds_made_for(payment_intent_id=intent_id, refund_id="none") == []
 
 
 async def test_stripe_refusing_a_request_is_not_retryable(gateway):

@@ -62,12 +62,21 @@ class StripeGateway:
         await self._post(f"/v1/payment_intents/{quote(payment_intent_id, safe='')}/cancel")
 
     async def refund(
-        self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str
+        self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str, attempt: int
     ) -> CreatedRefund:
+        """A refund of the PaymentIntent, its metadata naming the shop's refund and attempt."""
         refund = await self._post("/v1/refunds", idempotency_key=idempotency_key,
                                   payment_intent=payment_intent_id, amount=amount_minor,
-                                  metadata={"refund_id": refund_id})
+                                  metadata={"refund_id": refund_id, "attempt": str(attempt)})
         return CreatedRefund(refund["id"], refund.get("status") or "pending")
+
+    async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[CreatedRefund]:
+        """The PaymentIntent's refunds whose metadata names the shop's refund `refund_id`, newest
+        first (an order has a few refunds: one page of 100 holds them)."""
+        listed = await self._call(self._client.raw_request_async(
+            "get", "/v1/refunds", payment_intent=payment_intent_id, limit=100))
+        return [CreatedRefund(refund["id"], refund.get("status") or "pending") for refund in listed.data["data"]
+                if (refund.get("metadata") or {}).get("refund_id") == refund_id]
 
     async def _post(self, path: str, *, idempotency_key: str | None = None, **params: Any) -> dict[str, Any]:
         """A POST through the SDK's own request path (authentication, form encoding, retries,

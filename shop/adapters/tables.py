@@ -159,6 +159,7 @@ class TimelineEntry(SQLModel, table=True):
 
 class Refund(SQLModel, table=True):
     __tablename__ = "refunds"
+    __table_args__ = (sa.Index("ix_refunds_state", "state", "id"),)  # the pending ones, for the sender
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
@@ -172,6 +173,8 @@ class Refund(SQLModel, table=True):
     failure: str | None = Field(default=None, max_length=500)
     created_at: datetime = instant()
     updated_at: datetime = instant()
+    attempts: int = 1  # asked of Stripe this many times: the first, then each staff retry
+    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease (shop.services.outbox)
 
 
 class PaymentEvent(SQLModel, table=True):

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction, in_session, warm_insert_rows
-from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry, table_of
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, TimelineEntry, table_of
 from shop.domain.errors import DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState, fire
 from shop.services import stock
@@ -24,7 +24,7 @@ from shop.services.orders_common import (
     INSERT_TIMELINE, PlannedTransition, apply_transition, load_lines, load_order, plan_transition,
     write_transitions,
 )
-from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, send_refund
+from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, refund_for_stripe, send_refund
 
 log = logging.getLogger(__name__)
 
@@ -276,9 +276,7 @@ async def _refund_changed(ctx: ShopContext, event: Event) -> str:
         if not await _record(in_session(session), event, None, now):
             return "duplicate"
         for data in refunds:
-            row = (await session.exec(
-                select(Refund).where(Refund.stripe_refund_id == data.get("id")).with_for_update()
-            )).one_or_none()
+            row = await refund_for_stripe(session, data)
             status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(data.get("status"))
             if row is not None and status is not None:
                 await mark_refund(session, row, status, now, data.get("failure_reason"))

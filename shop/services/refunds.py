@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.stripe_gateway import PaymentProviderError
+from shop.adapters.stripe_gateway import CreatedRefund, PaymentProviderError
 from shop.adapters.tables import Order, PaymentEvent, Refund
 from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
+from shop.services.outbox import LEASE, lease
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,7 @@ async def refunded_minor(session: AsyncSession, order_id: str) -> int:
 async def record_refund_fact(session: AsyncSession, refund: Refund, kind: str, now: datetime) -> None:
     """Append a refund fact to the ledger; each attempt has its own requested and failed fact,
     a refund succeeds once."""
-    attempts = await session.exec(select(func.count()).where(
-        PaymentEvent.fact_key.startswith(f"{refund.id}:{REFUND_REQUESTED}")))  # type: ignore[attr-defined]
-    attempt = int(attempts.one()) + (kind == REFUND_REQUESTED)
-    key = f"{refund.id}:{kind}" if kind == REFUND_SUCCEEDED else f"{refund.id}:{kind}:{attempt}"
+    key = f"{refund.id}:{kind}" if kind == REFUND_SUCCEEDED else f"{refund.id}:{kind}:{refund.attempts}"
     if (await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == key))).first() is None:
         session.add(PaymentEvent(fact_key=key, kind=kind, order_id=refund.order_id,
                                  amount_minor=refund.amount_minor, currency=refund.currency,
@@ -93,6 +93,8 @@ async def open_refund(
         state="pending",
         created_at=now,
         updated_at=now,
+        attempts=1,
+        claimed_until=now + LEASE,  # the caller's to send after the commit (send_refund)
     )
     session.add(refund)
     await record_refund_fact(session, refund, REFUND_REQUESTED, now)
@@ -126,24 +128,35 @@ async def retry_refund(ctx: ShopContext, refund_id: str) -> Refund:
             raise Conflict("refund_exceeds_payment", "the order keeps less than this refund", clause="RS-III.4")
         now = await ctx.now(session)
         refund.state, refund.failure, refund.updated_at = "pending", None, now
+        # A new attempt: the failed one's Stripe refund, if it had one, is not this one's.
+        refund.attempts, refund.stripe_refund_id, refund.claimed_until = refund.attempts + 1, None, now + LEASE
         session.add(refund)
         await record_refund_fact(session, refund, REFUND_REQUESTED, now)
-    await send_refund(ctx, refund, order.payment_intent_id)
+    # The failed attempt may have reached Stripe and only its answer been lost.
+    await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
     return refund
 
 
-async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str | None) -> None:
-    """Ask Stripe to pay back; the refund id is the idempotency key, so a retry never pays twice.
-    A refused call leaves the refund `failed` and visible for staff to retry."""
+async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str | None, *,
+                      look_first: bool = False) -> None:
+    """Ask Stripe to pay back. The idempotency key names the refund and its attempt: asking again
+    for one attempt never pays twice, while a staff retry is a request of its own (a repeated key
+    gets Stripe's first answer back). `look_first` where an earlier request may have reached Stripe
+    without its answer reaching the shop: a refund Stripe made for this one, and has not failed or
+    cancelled, is taken as the answer however old it is (Stripe keeps a key for 24 hours). A refused
+    call leaves the refund `failed` and visible for staff to retry."""
     if payment_intent_id is None:
         return  # instalment orders: the provider pays back, staff record it
     try:
-        sent = await ctx.stripe.refund(
-            payment_intent_id=payment_intent_id,
-            amount_minor=refund.amount_minor,
-            idempotency_key=f"refund:{refund.id}",
-            refund_id=refund.id,
-        )
+        sent = await _made_before(ctx, refund, payment_intent_id) if look_first else None
+        if sent is None:
+            sent = await ctx.stripe.refund(
+                payment_intent_id=payment_intent_id,
+                amount_minor=refund.amount_minor,
+                idempotency_key=f"refund:{refund.id}:{refund.attempts}",
+                refund_id=refund.id,
+                attempt=refund.attempts,
+            )
         state, stripe_id, failure = _state_of(sent.status), sent.id, None
     except PaymentProviderError as error:
         log.warning("refund %s failed at Stripe: %s", refund.id, error)
@@ -152,7 +165,7 @@ async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str |
         row = await session.get(Refund, refund.id, with_for_update=True)
         if row is None:
             return
-        row.stripe_refund_id = row.stripe_refund_id or stripe_id
+        row.stripe_refund_id = stripe_id or row.stripe_refund_id
         await mark_refund(session, row, state, await ctx.now(session), failure)
     refund.state, refund.stripe_refund_id = row.state, row.stripe_refund_id
 
@@ -170,6 +183,59 @@ async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
             raise Conflict("refund_not_pending", f"this refund is {refund.state}")
         await mark_refund(session, refund, "succeeded", await ctx.now(session))
     return refund
+
+
+async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> CreatedRefund | None:
+    made = await ctx.stripe.refunds_made_for(payment_intent_id=payment_intent_id, refund_id=refund.id)
+    return next((sent for sent in made if _state_of(sent.status) != "failed"), None)
+
+
+@dataclass
+class OwedRefunds:
+    sent: int = 0
+    failed: int = 0
+
+
+async def send_owed_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100) -> OwedRefunds:
+    """Refunds recorded but never answered by Stripe, their sender's lease passed (the process
+    stopped between its commit and the call, or lost the answer): sent again, each looked up at
+    Stripe first. Run by `make expire-payments`; two runs at once take different refunds."""
+    owed = ((col(Refund.state) == "pending") & col(Refund.stripe_refund_id).is_(None)
+            & col(Refund.order_id).in_(select(Order.id).where(col(Order.payment_intent_id).is_not(None))))
+    report = OwedRefunds()
+    while leased := await lease(ctx, Refund, now, batch_size, Refund.id, owed=owed):
+        for refund_id, in leased:
+            async with ctx.sessions() as session:
+                refund = await session.get(Refund, refund_id)
+                order = await session.get(Order, refund.order_id) if refund else None
+            if refund is None or order is None:
+                continue
+            await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
+            if refund.state == "failed":
+                report.failed += 1
+            else:
+                report.sent += 1
+    return report
+
+
+async def refund_for_stripe(session: AsyncSession, data: dict[str, Any]) -> Refund | None:
+    """The shop's refund, locked, that a refund in a Stripe event is: by Stripe's id, else by the
+    refund and attempt its metadata names, if the shop is still waiting for that attempt's answer
+    (then the id is kept: the answer was lost)."""
+    row = (await session.exec(
+        select(Refund).where(Refund.stripe_refund_id == data.get("id")).with_for_update())).one_or_none()
+    if row is not None:
+        return row
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("refund_id"), str):
+        return None
+    row = await session.get(Refund, metadata["refund_id"], with_for_update=True)
+    if (row is None or row.stripe_refund_id is not None or row.state != "pending"
+            or metadata.get("attempt") != str(row.attempts)):
+        return None
+    row.stripe_refund_id = data.get("id")
+    session.add(row)
+    return row
 
 
 def _state_of(stripe_status: str) -> str:
