@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 import os
 import re
 import subprocess
@@ -18,7 +19,7 @@ from shop.adapters.stripe_gateway import StripeGateway
 from shop.adapters.tables import Order, PaymentEvent, Refund
 from shop.services import orders
 from shop.services.outbox import LEASE
-from shop.services.refunds import OwedRefunds, open_refund, paid_minor, refunded_minor, send_owed_refunds
+from shop.services.refunds import open_refund, paid_minor, refunded_minor, settle_pending_refunds
 from tests.infra.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,12 +150,12 @@ async def test_a_refund_never_sent_is_sent_once_its_senders_lease_has_passed_RS_
     refund = await refund_left_unsent(shop, order["id"])
     now = await shop.ctx.now()
 
-    assert await send_owed_refunds(shop.ctx, now) == OwedRefunds(sent=0, failed=0)
+    assert await settle_pending_refunds(shop.ctx, now) == Counter()
     assert await stripe_refunds_of(shop, order) == []  # still the stopped process's to send
 
     later = now + LEASE + timedelta(seconds=1)
-    report, again = await send_owed_refunds(shop.ctx, later), await send_owed_refunds(shop.ctx, later)
-    assert (report.sent, report.failed, again.sent) == (1, 0, 0)
+    report, again = await settle_pending_refunds(shop.ctx, later), await settle_pending_refunds(shop.ctx, later)
+    assert (report, again) == (Counter(succeeded=1), Counter())
     [made] = await stripe_refunds_of(shop, order)
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
     assert (shown["id"], shown["state"], shown["stripe_refund_id"]) == (refund.id, "succeeded", made.id)
@@ -171,9 +172,9 @@ async def test_a_refund_stripe_made_but_whose_answer_was_lost_is_not_made_again_
         payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=refund.amount_minor,
         idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
 
-    report = await send_owed_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
+    report = await settle_pending_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
 
-    assert (report.sent, report.failed) == (1, 0)
+    assert report == Counter(succeeded=1)
     assert [each.id for each in await stripe_refunds_of(shop, order)] == [lost.id]
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
     assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
@@ -200,7 +201,45 @@ async def test_stripes_event_settles_a_refund_whose_answer_was_lost_RS_VII_10(sh
     assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
     async with shop.ctx.sessions() as session:
         assert await refunded_minor(session, order["id"]) == order["total"]["amount_minor"]
-    assert (await send_owed_refunds(shop.ctx, await shop.ctx.now() + 2 * LEASE)).sent == 0
+    assert await settle_pending_refunds(shop.ctx, await shop.ctx.now() + 2 * LEASE) == Counter()
+
+
+async def test_a_refund_stripe_answered_pending_is_asked_about_once_its_lease_has_passed_RS_VII_10(shop):
+    """Stripe answered `pending` and the event of its outcome never came: the job asks Stripe."""
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    made = await shop.ctx.stripe.refund(
+        payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=refund.amount_minor,
+        idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
+    async with shop.ctx.sessions() as session, session.begin():  # the answer, as if it had said pending
+        (await session.get(Refund, refund.id)).stripe_refund_id = made.id
+    now = await shop.ctx.now()
+
+    assert await settle_pending_refunds(shop.ctx, now) == Counter()
+    assert await settle_pending_refunds(shop.ctx, now + LEASE + timedelta(seconds=1)) == Counter(succeeded=1)
+
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", made.id)
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.id]
+
+
+async def test_a_pending_refund_stripe_does_not_know_is_failed_for_staff_RS_VII_10(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    refund = await refund_left_unsent(shop, order["id"])
+    async with shop.ctx.sessions() as session, session.begin():
+        (await session.get(Refund, refund.id)).stripe_refund_id = "re_never_made"
+
+    report = await settle_pending_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
+
+    assert report == Counter(failed=1)
+    [shown] = (await shop.order(customer, order["id"]))["refunds"]
+    assert shown["state"] == "failed" and shown["failure"]
+    response = await shop.ops_post(f"/refunds/{refund.id}/retry")
+    assert response.status_code == 200, response.text
+    assert response.json()["refunds"][0]["state"] == "succeeded"
+    assert len(await stripe_refunds_of(shop, order)) == 1
 
 
 async def test_a_staff_retry_takes_the_refund_a_failed_attempt_made_after_all_RS_VII_10(shop):
@@ -235,9 +274,9 @@ async def test_two_senders_at_once_send_an_owed_refund_once_RS_VII_10(shop):
     await refund_left_unsent(shop, order["id"])
     later = await shop.ctx.now() + LEASE + timedelta(seconds=1)
 
-    reports = await asyncio.gather(send_owed_refunds(shop.ctx, later), send_owed_refunds(shop.ctx, later))
+    reports = await asyncio.gather(settle_pending_refunds(shop.ctx, later), settle_pending_refunds(shop.ctx, later))
 
-    assert sorted(report.sent for report in reports) == [0, 1]
+    assert sorted(reports, key=len) == [Counter(), Counter(succeeded=1)]
     assert len(await stripe_refunds_of(shop, order)) == 1
 
 
@@ -253,7 +292,8 @@ async def test_make_expire_payments_sends_the_refunds_owed_RS_VII_10(shop, setti
     done = subprocess.run(job, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 0, done.stderr
-    assert re.search(r"; refunds owed to Stripe sent [1-9]\d*, failed 0 \(for staff to retry\); ",
-                     done.stdout.strip().splitlines()[-1]), done.stdout
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.search(r"; refunds taken up [1-9]\d*: succeeded [1-9]\d*, still pending 0, failed 0 \(for staff to "
+                     r"retry\); ", summary), done.stdout
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
     assert (shown["id"], shown["state"]) == (refund.id, "succeeded")

@@ -75,3 +75,14 @@ async def test_stripe_out_of_reach_is_retryable():
         assert failed.value.retryable
     finally:
         await unreachable.aclose()
+
+
+async def test_a_refund_is_read_as_it_stands_now(shop, gateway):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    made = await gateway.refund(payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=100,
+                                idempotency_key="k-now", refund_id="now", attempt=1)
+    assert await gateway.refund_now(made.id) == made
+    with pytest.raises(PaymentProviderError) as unknown:
+        await gateway.refund_now("re_never_made")
+    assert not unknown.value.retryable

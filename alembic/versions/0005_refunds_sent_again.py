@@ -2,8 +2,9 @@
 
 A refund was recorded in its order's transaction and sent to Stripe after the commit; a process that
 stopped in between (or lost Stripe's answer) left it pending for ever, and staff could retry only a
-failed one. `claimed_until` leases a pending refund to the process sending it; when the lease has
-passed with no answer from Stripe, `make expire-payments` sends it again. `attempts` numbers the
+failed one. `claimed_until` leases a pending refund to the process sending it; once the lease has
+passed, `make expire-payments` sends it again (no answer from Stripe) or asks Stripe about it (an
+answer of `pending` whose outcome's event never came). `attempts` numbers the
 requests of one refund, so each staff retry has an idempotency key of its own (a repeated key gets
 Stripe's first answer back); it is counted from the ledger's `refund.requested` facts.
 

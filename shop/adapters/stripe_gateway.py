@@ -33,6 +33,7 @@ class CreatedIntent:
 class CreatedRefund:
     id: str
     status: str  # pending | succeeded | failed | requires_action | canceled
+    failure_reason: str | None = None
 
 
 class StripeGateway:
@@ -69,6 +70,12 @@ class StripeGateway:
                                   payment_intent=payment_intent_id, amount=amount_minor,
                                   metadata={"refund_id": refund_id, "attempt": str(attempt)})
         return CreatedRefund(refund["id"], refund.get("status") or "pending")
+
+    async def refund_now(self, refund_id: str) -> CreatedRefund:
+        """Stripe's refund as it stands now."""
+        refund = await self._call(self._client.raw_request_async("get", f"/v1/refunds/{quote(refund_id, safe='')}"))
+        return CreatedRefund(refund.data["id"], refund.data.get("status") or "pending",
+                             refund.data.get("failure_reason"))
 
     async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[CreatedRefund]:
         """The PaymentIntent's refunds whose metadata names the shop's refund `refund_id`, newest

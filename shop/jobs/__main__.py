@@ -72,7 +72,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
     from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
     from shop.services.mail import send_queued_emails
-    from shop.services.refunds import send_owed_refunds
+    from shop.services.refunds import settle_pending_refunds
 
     ctx, engine = _context(settings)
     try:
@@ -86,7 +86,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
         await send_queued_cancellations(ctx, now, report, at_most=send_at_most)
-        refunds = await send_owed_refunds(ctx, now)
+        refunds = await settle_pending_refunds(ctx, now)
         mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
@@ -95,7 +95,8 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "
-          f"refunds owed to Stripe sent {refunds.sent}, failed {refunds.failed} (for staff to retry); "
+          f"refunds taken up {refunds.total()}: succeeded {refunds['succeeded']}, still pending "
+          f"{refunds['pending']}, failed {refunds['failed']} (for staff to retry); "
           f"{mailed} e-mails sent")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -161,6 +161,27 @@ async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str |
     except PaymentProviderError as error:
         log.warning("refund %s failed at Stripe: %s", refund.id, error)
         state, stripe_id, failure = "failed", None, str(error)[:500]
+    await _settle(ctx, refund, state, stripe_id, failure)
+
+
+async def ask_stripe_about(ctx: ShopContext, refund: Refund) -> None:
+    """A refund Stripe answered `pending` whose outcome has not come (its event lost or late):
+    Stripe's word on it now. Stripe out of reach: asked again on a later run; Stripe not knowing
+    it: `failed`, for staff to look at and retry."""
+    assert refund.stripe_refund_id is not None
+    try:
+        current = await ctx.stripe.refund_now(refund.stripe_refund_id)
+        state, failure = _state_of(current.status), current.failure_reason
+    except PaymentProviderError as error:
+        log.warning("refund %s (%s) not looked up at Stripe: %s", refund.id, refund.stripe_refund_id, error)
+        if error.retryable:
+            return
+        state, failure = "failed", str(error)[:500]
+    await _settle(ctx, refund, state, refund.stripe_refund_id, failure)
+
+
+async def _settle(ctx: ShopContext, refund: Refund, state: str, stripe_id: str | None, failure: str | None) -> None:
+    """Record Stripe's answer on the refund's row (and on `refund`)."""
     async with ctx.sessions() as session, session.begin():
         row = await session.get(Refund, refund.id, with_for_update=True)
         if row is None:
@@ -190,19 +211,16 @@ async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str)
     return next((sent for sent in made if _state_of(sent.status) != "failed"), None)
 
 
-@dataclass
-class OwedRefunds:
-    sent: int = 0
-    failed: int = 0
-
-
-async def send_owed_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100) -> OwedRefunds:
-    """Refunds recorded but never answered by Stripe, their sender's lease passed (the process
-    stopped between its commit and the call, or lost the answer): sent again, each looked up at
-    Stripe first. Run by `make expire-payments`; two runs at once take different refunds."""
-    owed = ((col(Refund.state) == "pending") & col(Refund.stripe_refund_id).is_(None)
+async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100) -> Counter[str]:
+    """Refunds still pending once their sender's lease has passed (RS-VII.10: without delay):
+    one Stripe never answered (the process stopped between its commit and the call, or lost the
+    answer) is sent again, looked up at Stripe first; one Stripe answered `pending` is asked about,
+    in case its outcome's event was lost. Run by `make expire-payments`; two runs at once take
+    different refunds, and a refund still pending is taken up again a lease later. Returns how many
+    it left in each state (`succeeded`, `pending`, `failed`)."""
+    owed = ((col(Refund.state) == "pending")
             & col(Refund.order_id).in_(select(Order.id).where(col(Order.payment_intent_id).is_not(None))))
-    report = OwedRefunds()
+    report: Counter[str] = Counter()
     while leased := await lease(ctx, Refund, now, batch_size, Refund.id, owed=owed):
         for refund_id, in leased:
             async with ctx.sessions() as session:
@@ -210,11 +228,11 @@ async def send_owed_refunds(ctx: ShopContext, now: datetime, *, batch_size: int 
                 order = await session.get(Order, refund.order_id) if refund else None
             if refund is None or order is None:
                 continue
-            await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
-            if refund.state == "failed":
-                report.failed += 1
+            if refund.stripe_refund_id is None:
+                await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
             else:
-                report.sent += 1
+                await ask_stripe_about(ctx, refund)
+            report[refund.state] += 1
     return report
 
 
