@@ -100,6 +100,38 @@ async def test_payment_for_a_different_amount_is_not_applied(shop):
     assert response.status_code == 200 and response.json()["result"] == "flagged"
     after = await shop.order(customer, order["id"])
     assert after["state"] == "awaiting_payment" and events(after) == ["place"]
+    assert "ledger" not in after  # the customer's view
+
+    staff_view = (await shop.http.get(f"/api/v1/ops/orders/{order['id']}", headers=await shop.ops())).json()
+    money = staff_view["ledger"]
+    assert (money["paid"]["amount_minor"], money["refunded"]["amount_minor"]) == (0, 0)
+    flagged = [fact for fact in money["facts"] if fact["flagged"]]
+    assert [(fact["kind"], fact["amount"]["amount_minor"], fact["payment_intent_id"]) for fact in flagged] == [
+        ("payment_intent.succeeded", intent["amount"] - 100, intent["id"])]
+    assert flagged[0]["flagged"].startswith("amount_mismatch: got ")
+    listed = await shop.http.get("/api/v1/ops/payments/flagged", headers=await shop.ops())
+    assert flagged[0] in listed.json()["facts"]
+
+
+async def test_staff_page_through_the_flagged_payments_newest_first(shop):
+    customer = await shop.customer()
+    stray = []
+    for _ in range(3):  # paid at Stripe for no order the shop knows
+        intent = await shop.pay_at_stripe(await shop.place(await shop.customer()))
+        stray.append({**intent, "id": f"{intent['id']}_stray", "metadata": {}})
+        assert (await shop.send_event("payment_intent.succeeded", stray[-1])).json()["result"] == "flagged"
+    ops = await shop.ops()
+
+    first = (await shop.http.get("/api/v1/ops/payments/flagged?limit=2", headers=ops)).json()
+    second = (await shop.http.get(f"/api/v1/ops/payments/flagged?limit=2&before={first['next_before']}",
+                                  headers=ops)).json()
+
+    newest = [fact["payment_intent_id"] for fact in first["facts"] + second["facts"][:1]]
+    assert newest == [intent["id"] for intent in reversed(stray)]
+    assert all(fact["order_id"] is None and fact["flagged"] == "unknown_order" for fact in first["facts"])
+    refused = await shop.http.get("/api/v1/ops/payments/flagged?limit=0", headers=ops)
+    assert (refused.status_code, refused.json()["field"]) == (400, "limit")
+    assert (await shop.http.get("/api/v1/ops/payments/flagged", headers=customer)).status_code == 403
 
 
 async def test_payment_arriving_for_a_cancelled_order_is_refunded_automatically_RS_IV_5(shop):

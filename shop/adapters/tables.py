@@ -181,6 +181,10 @@ class PaymentEvent(SQLModel, table=True):
     """Append-only ledger of payment facts, keyed by the provider's ids."""
 
     __tablename__ = "payment_events"
+    __table_args__ = (  # the few flagged for staff, newest first, without reading the whole ledger
+        sa.Index("ix_payment_events_flagged", "id", postgresql_where=sa.text("flagged IS NOT NULL"),
+                 sqlite_where=sa.text("flagged IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     fact_key: str = Field(max_length=255, unique=True)  # Stripe event id, or "<object id>:<kind>"

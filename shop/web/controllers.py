@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, orders, refunds, test_clock
+from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for, store_answer
@@ -25,6 +25,9 @@ from shop.web.schemas import (
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or KZ")]
+FlaggedLimit = Annotated[int, QueryParameter(ge=1, le=ledger.MOST_FLAGGED, description="facts a page")]
+FlaggedBefore = Annotated[int | None, QueryParameter(
+    ge=1, description="the page after the one whose last fact had this id (its `next_before`)")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 
@@ -165,7 +168,17 @@ class OpsController(Controller):
 
     @get("/orders/{order_id:str}")
     async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> Json:
-        return await order_json(ctx, order_id)
+        """The order as its customer sees it, and its payment ledger: every fact, flagged ones too,
+        with what the order has received and given back."""
+        return {**await order_json(ctx, order_id), "ledger": presenters.ledger(await ledger.ledger_of(ctx, order_id))}
+
+    @get("/payments/flagged")
+    async def flagged_payments(self, ctx: Ctx, limit: FlaggedLimit = 50, before: FlaggedBefore = None) -> Json:
+        """Payment facts the shop recorded but did not apply (an amount or currency that does not
+        match the order, an order it does not know), newest first, for staff to act on."""
+        facts = await ledger.flagged_facts(ctx, limit=limit, before=before)
+        return {"facts": [presenters.payment_fact(row) for row in facts],
+                "next_before": facts[-1].id if len(facts) == limit else None}
 
     @post("/refunds/{refund_id:str}/retry", status_code=200)
     async def retry_refund(self, ctx: Ctx, refund_id: FromPath[str]) -> Json:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shop.adapters.tables import Order, Product, Refund
+from shop.adapters.tables import Order, PaymentEvent, Product, Refund
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
+from shop.services.ledger import OrderLedger
 from shop.services.orders_common import OrderAggregate
 
 
@@ -64,6 +65,20 @@ def refund(row: Refund) -> dict[str, Any]:
         "stripe_refund_id": row.stripe_refund_id, "failure": row.failure,
         "created_at": instant(row.created_at), "corrected_invoice": None,
     }
+
+
+def payment_fact(row: PaymentEvent) -> dict[str, Any]:
+    return {
+        "id": row.id, "kind": row.kind, "fact_key": row.fact_key, "order_id": row.order_id,
+        "payment_intent_id": row.payment_intent_id,
+        "amount": money(row.amount_minor, row.currency) if row.amount_minor is not None and row.currency else None,
+        "flagged": row.flagged, "occurred_at": instant(row.occurred_at), "recorded_at": instant(row.recorded_at),
+    }
+
+
+def ledger(of: OrderLedger) -> dict[str, Any]:
+    return {"paid": money(of.paid_minor, of.currency), "refunded": money(of.refunded_minor, of.currency),
+            "facts": [payment_fact(row) for row in of.facts]}
 
 
 def order(agg: OrderAggregate) -> dict[str, Any]:
