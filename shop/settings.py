@@ -50,6 +50,9 @@ class Settings:
     """STRIPE_WEBHOOK_SECRET: verifies `Stripe-Signature` on webhooks (`whsec_…`)."""
     stripe_api_base: str
     """STRIPE_API_BASE: Stripe's own API by default; tests point it at localstripe."""
+    stripe_timeout_seconds: int
+    """STRIPE_TIMEOUT_SECONDS: how long one request to Stripe may take (default 10; the SDK's own 80
+    would hold a customer's checkout for minutes, with its two retries, when Stripe hangs)."""
     smtp_host: str
     """SMTP_HOST: where order e-mails go (empty: e-mails are logged, not sent)."""
     smtp_port: int
@@ -87,6 +90,7 @@ class Settings:
             stripe_secret_key=env.get("STRIPE_SECRET_KEY", "sk_test_development"),
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_development"),
             stripe_api_base=env.get("STRIPE_API_BASE", STRIPE_DEFAULT_API_BASE).rstrip("/"),
+            stripe_timeout_seconds=_int(env, "STRIPE_TIMEOUT_SECONDS", 10, least=1),
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int(env, "SMTP_PORT", 25),
             mail_from=env.get("MAIL_FROM", "shop@mi.example"),

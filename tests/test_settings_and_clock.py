@@ -40,6 +40,14 @@ def test_the_postgresql_pool_size_is_a_setting_and_a_bad_one_is_named():
     assert engine.sync_engine.pool.size() == 32
 
 
+def test_stripe_timeout_is_a_setting_and_a_bad_one_is_named():
+    assert Settings.from_env({}).stripe_timeout_seconds == 10
+    assert Settings.from_env({"STRIPE_TIMEOUT_SECONDS": "4"}).stripe_timeout_seconds == 4
+    for bad in ("0", "soon"):
+        with pytest.raises(SettingsError, match="STRIPE_TIMEOUT_SECONDS"):
+            Settings.from_env({"STRIPE_TIMEOUT_SECONDS": bad})
+
+
 def test_access_log_is_on_unless_switched_off_and_a_bad_value_is_named():
     assert Settings.from_env({}).access_log is True
     assert Settings.from_env({"ACCESS_LOG": "0"}).access_log is False

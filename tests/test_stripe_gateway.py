@@ -4,6 +4,8 @@ as the shop's own types (PaymentProviderError says whether a retry can help)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -86,3 +88,26 @@ async def test_a_refund_is_read_as_it_stands_now(shop, gateway):
     with pytest.raises(PaymentProviderError) as unknown:
         await gateway.refund_now("re_never_made")
     assert not unknown.value.retryable
+
+
+async def test_stripe_that_never_answers_is_given_up_on_and_retryable():
+    """A real TCP peer on loopback that takes the request and never answers: each of the SDK's three
+    tries ends at the timeout, not after the SDK's own 80 seconds."""
+    async def listen_in_silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)  # until the shop hangs up
+        writer.close()
+
+    server = await asyncio.start_server(listen_in_silence, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    silent = StripeGateway(secret_key="sk_test_x", webhook_secret="whsec_x", api_base=f"http://127.0.0.1:{port}",
+                           timeout_seconds=0.2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(PaymentProviderError) as failed:
+            await silent.create_payment_intent(order_id="o", amount_minor=1, currency="RSD", idempotency_key="k")
+        assert failed.value.retryable
+        assert 0.6 <= time.monotonic() - started < 10  # three tries of 0.2 s and the SDK's backoff between
+    finally:
+        await silent.aclose()
+        server.close()
+        await server.wait_closed()

@@ -46,7 +46,7 @@ class ShopContext:
             sessions=session_factory(engine),
             stripe=StripeGateway(secret_key=settings.stripe_secret_key,
                                  webhook_secret=settings.stripe_webhook_secret,
-                                 api_base=settings.stripe_api_base),
+                                 api_base=settings.stripe_api_base, timeout_seconds=settings.stripe_timeout_seconds),
             mailer=SmtpMailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from),
         )
         return ctx, engine
