@@ -31,6 +31,17 @@ def unreachable_stripe(shop) -> StripeGateway:
                          api_base=f"http://127.0.0.1:{free_port()}")
 
 
+async def cancel_while_stripe_is_out_of_reach(shop, order: dict) -> None:
+    """The customer cancels a paid order; the refund's request to Stripe fails."""
+    async with shop.ctx.sessions() as session:
+        customer_id = (await session.get(Order, order["id"])).customer_id
+    broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
+    try:
+        await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
+    finally:
+        await broken.stripe.aclose()
+
+
 async def ledger(shop, order_id: str) -> list[tuple[str, int | None]]:
     async with shop.ctx.sessions() as session:
         rows = await session.exec(select(PaymentEvent).where(PaymentEvent.order_id == order_id)
@@ -42,13 +53,7 @@ async def test_failed_refund_stays_visible_and_staff_retry_pays_once_RS_III_4(sh
     customer = await shop.customer()
     order = await shop.paid_order(customer)
     total = order["total"]["amount_minor"]
-    async with shop.ctx.sessions() as session:
-        customer_id = (await session.get(Order, order["id"])).customer_id
-    broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
-    try:
-        await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
-    finally:
-        await broken.stripe.aclose()
+    await cancel_while_stripe_is_out_of_reach(shop, order)
 
     [failed] = (await shop.order(customer, order["id"]))["refunds"]
     assert failed["state"] == "failed" and failed["failure"]
@@ -246,13 +251,7 @@ async def test_a_staff_retry_takes_the_refund_a_failed_attempt_made_after_all_RS
     """The attempt failed for the shop (no answer) but reached Stripe: the retry pays nothing twice."""
     customer = await shop.customer()
     order = await shop.paid_order(customer)
-    async with shop.ctx.sessions() as session:
-        customer_id = (await session.get(Order, order["id"])).customer_id
-    broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
-    try:
-        await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
-    finally:
-        await broken.stripe.aclose()
+    await cancel_while_stripe_is_out_of_reach(shop, order)
     [failed] = (await shop.order(customer, order["id"]))["refunds"]
     made = await shop.ctx.stripe.refund(
         payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=failed["amount"]["amount_minor"],
