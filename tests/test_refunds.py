@@ -291,7 +291,10 @@ async def test_make_expire_payments_sends_the_refunds_owed_RS_VII_10(shop, setti
     done = subprocess.run(job, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 0, done.stderr
-    summary = done.stdout.strip().splitlines()[-1]
+    *lines, summary = done.stdout.strip().splitlines()
+    [line] = [line for line in lines if line.startswith(f"refund {refund.id} ")]
+    assert re.fullmatch(rf"refund {refund.id} of {order['number']} \({order['id']}\), Stripe's re_\w+: succeeded "
+                        r"\[RS-VII\.10\]", line), line
     assert re.search(r"; refunds taken up [1-9]\d*: succeeded [1-9]\d*, still pending 0, failed 0 \(for staff to "
                      r"retry\); ", summary), done.stdout
     [shown] = (await shop.order(customer, order["id"]))["refunds"]

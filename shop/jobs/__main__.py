@@ -68,6 +68,7 @@ async def ops_user(settings: Settings, email: str, password: str) -> None:
 async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed; then send what earlier
     requests left owed: PaymentIntent cancellations, refunds never answered by Stripe, e-mails."""
+    from shop.adapters.tables import Refund
     from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
@@ -84,9 +85,13 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
         def show(order_id: str, number: str, due: object) -> None:
             print(f"cancelled {number} ({order_id}): not paid by {due:%Y-%m-%dT%H:%M:%SZ} [RS-V.1]")
 
+        def show_refund(refund: Refund, number: str) -> None:
+            at_stripe = f", Stripe's {refund.stripe_refund_id}" if refund.stripe_refund_id else ""
+            print(f"refund {refund.id} of {number} ({refund.order_id}){at_stripe}: {refund.state} [RS-VII.10]")
+
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
         await send_queued_cancellations(ctx, now, report, at_most=send_at_most)
-        refunds = await settle_pending_refunds(ctx, now)
+        refunds = await settle_pending_refunds(ctx, now, on_settled=show_refund)
         mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None

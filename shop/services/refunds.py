@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -211,13 +212,15 @@ async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str)
     return next((sent for sent in made if _state_of(sent.status) != "failed"), None)
 
 
-async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100) -> Counter[str]:
+async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100,
+                                 on_settled: Callable[[Refund, str], None] | None = None) -> Counter[str]:
     """Refunds still pending once their sender's lease has passed (RS-VII.10: without delay):
     one Stripe never answered (the process stopped between its commit and the call, or lost the
     answer) is sent again, looked up at Stripe first; one Stripe answered `pending` is asked about,
     in case its outcome's event was lost. Run by `make expire-payments`; two runs at once take
     different refunds, and a refund still pending is taken up again a lease later. Returns how many
-    it left in each state (`succeeded`, `pending`, `failed`)."""
+    it left in each state (`succeeded`, `pending`, `failed`); `on_settled` hears of each refund and
+    its order's number."""
     owed = ((col(Refund.state) == "pending")
             & col(Refund.order_id).in_(select(Order.id).where(col(Order.payment_intent_id).is_not(None))))
     report: Counter[str] = Counter()
@@ -233,6 +236,8 @@ async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size:
             else:
                 await ask_stripe_about(ctx, refund)
             report[refund.state] += 1
+            if on_settled is not None:
+                on_settled(refund, order.number)
     return report
 
 
