@@ -36,6 +36,11 @@ class CreatedRefund:
     status: str  # pending | succeeded | failed | requires_action | canceled
     failure_reason: str | None = None
 
+    @classmethod
+    def of(cls, refund: dict[str, Any]) -> CreatedRefund:
+        """From Stripe's JSON of a refund."""
+        return cls(refund["id"], refund.get("status") or "pending", refund.get("failure_reason"))
+
 
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str, timeout_seconds: float = 10) -> None:
@@ -72,20 +77,19 @@ class StripeGateway:
         refund = await self._post("/v1/refunds", idempotency_key=idempotency_key,
                                   payment_intent=payment_intent_id, amount=amount_minor,
                                   metadata={"refund_id": refund_id, "attempt": str(attempt)})
-        return CreatedRefund(refund["id"], refund.get("status") or "pending")
+        return CreatedRefund.of(refund)
 
     async def refund_now(self, refund_id: str) -> CreatedRefund:
         """Stripe's refund as it stands now."""
         refund = await self._call(self._client.raw_request_async("get", f"/v1/refunds/{quote(refund_id, safe='')}"))
-        return CreatedRefund(refund.data["id"], refund.data.get("status") or "pending",
-                             refund.data.get("failure_reason"))
+        return CreatedRefund.of(refund.data)
 
     async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[CreatedRefund]:
         """The PaymentIntent's refunds whose metadata names the shop's refund `refund_id`, newest
         first (an order has a few refunds: one page of 100 holds them)."""
         listed = await self._call(self._client.raw_request_async(
             "get", "/v1/refunds", payment_intent=payment_intent_id, limit=100))
-        return [CreatedRefund(refund["id"], refund.get("status") or "pending") for refund in listed.data["data"]
+        return [CreatedRefund.of(refund) for refund in listed.data["data"]
                 if (refund.get("metadata") or {}).get("refund_id") == refund_id]
 
     async def _post(self, path: str, *, idempotency_key: str | None = None, **params: Any) -> dict[str, Any]:

@@ -24,7 +24,9 @@ from shop.services.orders_common import (
     INSERT_TIMELINE, PlannedTransition, apply_transition, load_lines, load_order, plan_transition,
     write_transitions,
 )
-from shop.services.refunds import PAYMENT_SUCCEEDED, mark_refund, open_refund, refund_for_stripe, send_refund
+from shop.services.refunds import (
+    PAYMENT_SUCCEEDED, mark_refund, open_refund, refund_for_stripe, refund_state, send_refund,
+)
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +279,8 @@ async def _refund_changed(ctx: ShopContext, event: Event) -> str:
             return "duplicate"
         for data in refunds:
             row = await refund_for_stripe(session, data)
-            status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(data.get("status"))
-            if row is not None and status is not None:
+            status = refund_state(data.get("status"))
+            if row is not None and status != "pending":  # an outcome, not news of one on its way
                 await mark_refund(session, row, status, now, data.get("failure_reason"))
     return "recorded"
 

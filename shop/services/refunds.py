@@ -158,7 +158,7 @@ async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str |
                 refund_id=refund.id,
                 attempt=refund.attempts,
             )
-        state, stripe_id, failure = _state_of(sent.status), sent.id, None
+        state, stripe_id, failure = refund_state(sent.status), sent.id, None
     except PaymentProviderError as error:
         log.warning("refund %s failed at Stripe: %s", refund.id, error)
         state, stripe_id, failure = "failed", None, str(error)[:500]
@@ -172,7 +172,7 @@ async def ask_stripe_about(ctx: ShopContext, refund: Refund) -> None:
     assert refund.stripe_refund_id is not None
     try:
         current = await ctx.stripe.refund_now(refund.stripe_refund_id)
-        state, failure = _state_of(current.status), current.failure_reason
+        state, failure = refund_state(current.status), current.failure_reason
     except PaymentProviderError as error:
         log.warning("refund %s (%s) not looked up at Stripe: %s", refund.id, refund.stripe_refund_id, error)
         if error.retryable:
@@ -209,7 +209,7 @@ async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
 
 async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> CreatedRefund | None:
     made = await ctx.stripe.refunds_made_for(payment_intent_id=payment_intent_id, refund_id=refund.id)
-    return next((sent for sent in made if _state_of(sent.status) != "failed"), None)
+    return next((sent for sent in made if refund_state(sent.status) != "failed"), None)
 
 
 async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100,
@@ -261,5 +261,6 @@ async def refund_for_stripe(session: AsyncSession, data: dict[str, Any]) -> Refu
     return row
 
 
-def _state_of(stripe_status: str) -> str:
+def refund_state(stripe_status: str | None) -> str:
+    """The shop's state of a refund in the state Stripe gives."""
     return {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(stripe_status, "pending")
