@@ -8,8 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from importlib import resources
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
+
+
+def packaged_zone(key: str) -> ZoneInfo:
+    """The zone as the pinned `tzdata` package has it, never the server's own zone files (T-5):
+    Almaty is UTC+5 since 1 March 2024, and a server with older files would say +6. `ZoneInfo(key)`
+    reads the system's files first and falls back to `tzdata` only where they are missing; tzdata's
+    documented way in is its package resources."""
+    area, _, city = key.rpartition("/")
+    package = "tzdata.zoneinfo" + (f".{area.replace('/', '.')}" if area else "")
+    with resources.files(package).joinpath(city).open("rb") as data:
+        return ZoneInfo.from_file(data, key=key)
 
 
 class Market(StrEnum):
@@ -64,7 +76,7 @@ MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
             market=Market.RS,
             currency="RSD",
             currency_minor_digits=2,
-            zone=ZoneInfo("Europe/Belgrade"),
+            zone=packaged_zone("Europe/Belgrade"),
             holiday_country="RS",
             country="RS",
             vat_rates=(VatPeriod(date(2012, 10, 1), Decimal("0.20")),),
@@ -76,7 +88,7 @@ MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
             market=Market.KZ,
             currency="KZT",
             currency_minor_digits=2,
-            zone=ZoneInfo("Asia/Almaty"),  # UTC+5 since 1 March 2024
+            zone=packaged_zone("Asia/Almaty"),  # UTC+5 since 1 March 2024
             holiday_country="KZ",
             country="KZ",
             vat_rates=(
