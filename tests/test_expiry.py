@@ -188,5 +188,7 @@ async def test_expired_order_customer_is_told_why_RS_V_1(shop, smtp):
 
     assert await send_queued_emails(shop.ctx, instant(AFTER_DUE)) >= 1
     message = await smtp.wait_for_async(lambda m: m["To"] == email and "cancelled" in m["Subject"])
-    assert message["Subject"] == f"Order {order['number']} cancelled"
-    assert "it was not paid within 2 hours (RS-V.1)" in message.get_body(("plain",)).get_content()
+    assert message["Subject"] == f"Porudžbina {order['number']} je otkazana / Order {order['number']} cancelled"
+    body = message.get_body(("plain",)).get_content()
+    assert f"Vaša porudžbina {order['number']} je otkazana: nije plaćena u roku od 2 sata (RS-V.1)" in body
+    assert f"Your order {order['number']} was cancelled: it was not paid within 2 hours (RS-V.1)" in body

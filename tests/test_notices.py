@@ -18,10 +18,10 @@ async def test_order_information_message_after_ordering_RS_IV_5(shop, smtp):
     order = await shop.place(customer)
 
     message = await smtp.wait_for_async(lambda m: m["To"] == email)
-    assert message["Subject"] == f"Order {order['number']} received"
+    assert message["Subject"] == f"Porudžbina {order['number']} je primljena / Order {order['number']} received"
     body = message.get_body(("plain",)).get_content()
+    assert "otkazati dok Vas ne obavestimo da je isporuka počela (RS-IV.5)" in body
     assert "cancel it until we tell you that delivery has started (RS-IV.5)" in body
-    assert f"{order['total']['amount_minor'] / 100:.2f} RSD" in body
 
 
 async def test_delivery_started_message_when_shipped_RS_IV_5(shop, smtp):
@@ -29,6 +29,7 @@ async def test_delivery_started_message_when_shipped_RS_IV_5(shop, smtp):
     order = await shop.shipped_order(customer)
 
     message = await smtp.wait_for_async(lambda m: m["To"] == email and "on its way" in m["Subject"])
+    assert message["Subject"].startswith(f"Porudžbina {order['number']} je na putu / ")
     assert "DE123456" in message.get_body(("plain",)).get_content()
     assert order["state"] == "shipped"
 
@@ -41,7 +42,9 @@ async def test_declined_instalments_cancel_and_tell_the_customer_why_RS_V_1(shop
 
     assert response.json()["state"] == "cancelled"
     message = await smtp.wait_for_async(lambda m: m["To"] == email and "cancelled" in m["Subject"])
-    assert "the instalment provider declined the payment (RS-V.1)" in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content()
+    assert "davalac plaćanja na rate je odbio plaćanje (RS-V.1)" in body
+    assert "the instalment provider declined the payment (RS-V.1)" in body
 
 
 async def test_a_mail_server_that_never_answers_neither_holds_nor_fails_the_order_RS_IV_5(shop, settings):
@@ -94,3 +97,31 @@ async def outbox_row(ctx, order_id: str):
 
     async with ctx.sessions() as session:
         return (await session.exec(select(OutboxEmail).where(OutboxEmail.order_id == order_id))).one()
+
+
+async def test_order_e_mail_shows_the_payment_deadline_in_local_time_and_language_T_5(shop, smtp):
+    """Placed at 13:05:30 UTC on 6 December 2026: due 15:05:30 UTC, which a Belgrade customer reads
+    as 16:05:30 (CET) in Serbian, and money in the local format."""
+    customer, email = await registered(shop)
+    await shop.http.put("/api/v1/test/clock", json={"now": "2026-12-06T13:05:30Z"})
+    order = await shop.place(customer)
+
+    message = await smtp.wait_for_async(lambda m: m["To"] == email)
+    body = message.get_body(("plain",)).get_content()
+    assert "platite do 6. decembar 2026. 16:05:30 CET" in body
+    assert "Please pay by 6 December 2026, 16:05:30 CET" in body
+    assert "UTC" not in body
+    amount = order["total"]["amount_minor"]
+    assert f"{amount // 100:,}".replace(",", ".") + f",{amount % 100:02d}\xa0RSD" in body  # 89.999,00 RSD
+
+
+async def test_kazakh_order_e_mail_is_in_russian_with_almaty_time_T_5(shop, smtp):
+    """The same instant in Almaty (UTC+5 since March 2024) is 20:05:30, in Russian."""
+    customer, email = await registered(shop)
+    await shop.http.put("/api/v1/test/clock", json={"now": "2026-12-06T13:05:30Z"})
+    order = await shop.place(customer, order_body("KZ"))
+
+    message = await smtp.wait_for_async(lambda m: m["To"] == email)
+    assert message["Subject"] == f"Заказ {order['number']} получен / Order {order['number']} received"
+    body = message.get_body(("plain",)).get_content()
+    assert "оплатите его до 6 декабря 2026 г., 20:05:30 +0500" in " ".join(body.split())  # babel's narrow spaces

@@ -30,6 +30,8 @@ from shop.domain.checkout import (
 from shop.domain.deadlines import payment_due_at
 from shop.domain.errors import Conflict, DomainError
 from shop.domain.lifecycle import OrderState
+from shop.domain.markets import Market
+from shop.domain.money import Money
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
@@ -348,5 +350,5 @@ def _intent_created(offer: _Offer) -> dict[str, Any]:
 
 
 def _order_received(order: dict[str, Any]) -> notices.Notice:
-    due = None if order["payment_due_at"] is None else f"{order['payment_due_at']:%Y-%m-%d %H:%M} UTC"
-    return notices.order_received(order["number"], notices.shown(order["total_minor"], order["currency"]), due)
+    return notices.order_received(Market(order["market"]), order["number"],
+                                  Money(order["total_minor"], order["currency"]), order["payment_due_at"])

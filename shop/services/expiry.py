@@ -14,7 +14,7 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, String, any_, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +24,7 @@ from shop.adapters.tables import (
 )
 from shop.domain import notices
 from shop.domain.lifecycle import OrderState, fire
+from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.outbox import lease
 
@@ -148,17 +149,33 @@ def _utc_text(db: AsyncConnection, column: Any) -> Any:
 
 
 async def _queue_notices(db: AsyncConnection, ids: list[str], now: datetime, clause: str) -> None:
-    """Tell each customer why, in one INSERT … SELECT per batch (the wording is notices.py's)."""
+    """Tell each customer why, in one INSERT … SELECT per batch: the wording is notices.py's, in the
+    order's market's language, the order's number put in by the database (T-5)."""
     mark = "\x00number\x00"
-    notice = notices.order_cancelled(mark, "it was not paid within 2 hours", clause, None)
-    (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
+    worded = {market: notices.order_cancelled(market, mark, notices.Cause.NOT_PAID_IN_TIME, clause, None)
+              for market in Market}
+
+    def with_number(text_of: Callable[[notices.Notice], str]) -> Any:
+        return case(*((Order.market == market.value, _numbered(text_of(notice), mark))
+                      for market, notice in worded.items()))
+
+    kind, = {notice.kind for notice in worded.values()}
     await db.execute(insert(OutboxEmail).from_select(
         ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
-        select(Order.id, User.email, literal(subject_head) + Order.number + literal(subject_tail),
-               literal(body_head) + Order.number + literal(body_tail), literal(notice.kind),
+        select(Order.id, User.email, with_number(lambda notice: notice.subject),
+               with_number(lambda notice: notice.body), literal(kind),
                literal(now, UTCDateTime()), literal(0))
         .join(User, User.id == Order.customer_id)
         .where(_among(db, Order.id, ids))))
+
+
+def _numbered(text: str, mark: str) -> Any:
+    """`text` with the order's number wherever `mark` stands, as an SQL expression."""
+    head, *rest = text.split(mark)
+    expression: Any = literal(head)
+    for part in rest:
+        expression = expression + Order.number + literal(part)
+    return expression
 
 
 async def send_queued_cancellations(ctx: ShopContext, now: datetime, report: ExpiryReport,

@@ -20,6 +20,9 @@ from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.lifecycle import OrderState
+from shop.domain.markets import Market
+from shop.domain.money import Money
+from shop.domain.notices import Cause
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
@@ -60,10 +63,10 @@ async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | Non
     send_after_answer(ctx, emails)
 
 
-async def _tell_cancelled(session: AsyncSession, order: Order, reason: str, clause: str,
+async def _tell_cancelled(session: AsyncSession, order: Order, cause: Cause, clause: str,
                           refund: Refund | None, now: datetime) -> QueuedEmail:
-    amount = notices.shown(refund.amount_minor, refund.currency) if refund else None
-    notice = notices.order_cancelled(order.number, reason, clause, amount)
+    amount = Money(refund.amount_minor, refund.currency) if refund else None
+    notice = notices.order_cancelled(Market(order.market), order.number, cause, clause, amount)
     return await queue_notice(in_session(session), order, notice, now)
 
 
@@ -81,17 +84,17 @@ async def cancel_by_customer(ctx: ShopContext, order_id: str, *, customer_id: in
     """RS-IV.5: until the message that delivery has started, the customer may cancel; whatever was
     paid is refunded."""
     await _cancel(ctx, order_id, "cancel", actor=f"customer:{customer_id}", customer_id=customer_id,
-                  reason=reason or "cancelled by the customer", clause="RS-IV.5")
+                  reason=reason or "cancelled by the customer", cause=Cause.BY_CUSTOMER, clause="RS-IV.5")
 
 
 async def cancel_out_of_stock(ctx: ShopContext, order_id: str, *, actor: str) -> None:
     """RS-V.5.6: a product is out of stock; the seller cancels and refunds."""
     await _cancel(ctx, order_id, "out_of_stock", actor=actor, customer_id=None,
-                  reason="a product is out of stock", clause="RS-V.5.6")
+                  reason="a product is out of stock", cause=Cause.OUT_OF_STOCK, clause="RS-V.5.6")
 
 
 async def _cancel(ctx: ShopContext, order_id: str, event: str, *, actor: str, customer_id: int | None,
-                  reason: str, clause: str) -> None:
+                  reason: str, cause: Cause, clause: str) -> None:
     async with ctx.sessions() as session, session.begin():
         order = await load_order(session, order_id, customer_id=customer_id, lock=True)
         now = await ctx.now(session)
@@ -99,7 +102,7 @@ async def _cancel(ctx: ShopContext, order_id: str, event: str, *, actor: str, cu
         apply_transition(session, order, event, actor=actor, now=now, reason=reason)
         await _release_open_lines(session, await load_lines(session, order.id))
         refund = await open_refund(session, order, amount_minor=None, reason=reason, clause=clause, now=now)
-        email = await _tell_cancelled(session, order, reason, clause, refund, now)
+        email = await _tell_cancelled(session, order, cause, clause, refund, now)
     if was_awaiting_payment:
         await _cancel_unpaid_intent(ctx, order)
     await _finish(ctx, order, [refund], [email])
@@ -121,7 +124,7 @@ async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bo
             await _release_open_lines(session, lines)
             refund = await open_refund(session, order, amount_minor=None, clause="RS-IV.6",
                                        reason="no line was confirmed available", now=now)
-            emails = [await _tell_cancelled(session, order, "no product of the order is available",
+            emails = [await _tell_cancelled(session, order, Cause.NONE_AVAILABLE,
                                             "RS-IV.6", refund, now)]
         else:
             emails = []
@@ -180,7 +183,7 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
             raise Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
                            clause="RS-IV.5", field="devices") from None
         email = await queue_notice(in_session(session), order, notices.delivery_started(
-            order.number, order.carrier, order.tracking_number), now)
+            Market(order.market), order.number, order.carrier, order.tracking_number), now)
     send_after_answer(ctx, [email])
 
 
@@ -244,7 +247,7 @@ async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailu
         await session.exec(delete(ShippedDevice).where(col(ShippedDevice.order_id) == order.id))  # back with us
         refund = await open_refund(session, order, amount_minor=None, clause="RS-V.3",
                                    reason=f"delivery failed: {reason.value}", now=now)
-        email = await _tell_cancelled(session, order, f"the delivery failed ({reason.value})", "RS-V.3",
+        email = await _tell_cancelled(session, order, Cause.DELIVERY_FAILED, "RS-V.3",
                                       refund, now)
     await _finish(ctx, order, [refund], [email])
 
@@ -266,5 +269,5 @@ async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, 
             reason = "the instalment provider declined the payment"
             apply_transition(session, order, "decline_installments", actor=actor, now=now, reason=reason)
             await _release_open_lines(session, await load_lines(session, order.id))
-            emails.append(await _tell_cancelled(session, order, reason, "RS-V.1", None, now))
+            emails.append(await _tell_cancelled(session, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now))
     send_after_answer(ctx, emails)

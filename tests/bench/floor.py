@@ -111,11 +111,13 @@ def statements(postgres: bool) -> dict[str, Any]:
                      "order_lines.order_id " + among + " AND order_lines.state != :cancelled GROUP BY order_lines.sku"
                      ).bindparams(ids),
         "release": "UPDATE products SET reserved=(products.reserved - :q) WHERE products.sku = :sku",
+        # The shop's wording has the order's number twice in the subject and the body (the local
+        # language, then English; T-5), chosen by the order's market: here the RS wording only.
         "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts) "
-                        "SELECT orders.id, users.email, :subject_head || orders.number || :subject_tail AS anon_1, "
-                        ":body_head || orders.number || :body_tail AS anon_2, :kind AS anon_3, :now AS anon_4, "
-                        "0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id WHERE orders.id " + among
-                        ).bindparams(ids),
+                        "SELECT orders.id, users.email, :s0 || orders.number || :s1 || orders.number || :s2 AS anon_1, "
+                        ":b0 || orders.number || :b1 || orders.number || :b2 AS anon_2, :kind AS anon_3, "
+                        ":now AS anon_4, 0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id "
+                        "WHERE orders.id " + among).bindparams(ids),
         "stripe_commands": text("INSERT INTO stripe_commands (kind, payment_intent_id, order_id, created_at, attempts) "
                                 "SELECT :kind, orders.payment_intent_id, orders.id, :now, 0 FROM orders WHERE "
                                 "orders.id " + among + " AND orders.payment_intent_id IS NOT NULL"
@@ -552,15 +554,17 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
     """expire-payments' database work, bare: per batch the claim (UPDATE … RETURNING), the timeline
     rows, the notices (INSERT … SELECT), the Stripe outbox rows and the stock release, one
     transaction each, as many at once as the job, and one line per cancelled order written out."""
-    from shop.domain.notices import order_cancelled
+    from shop.domain.markets import Market
+    from shop.domain.notices import Cause, order_cancelled
     from shop.services.expiry import WORKERS_ON_POSTGRESQL
 
     engine = create_engine(url)
     postgres = engine.dialect.name == "postgresql"
     sql, v = statements(postgres), Values(postgres)
     mark = "\x00number\x00"
-    notice = order_cancelled(mark, "it was not paid within 2 hours", "RS-V.1", None)
-    (subject_head, subject_tail), (body_head, body_tail) = notice.subject.split(mark), notice.body.split(mark)
+    notice = order_cancelled(Market.RS, mark, Cause.NOT_PAID_IN_TIME, "RS-V.1", None)
+    wording = {**{f"s{i}": part for i, part in enumerate(notice.subject.split(mark))},
+               **{f"b{i}": part for i, part in enumerate(notice.body.split(mark))}}
     at = v.instant(now)
     cancelled = 0
 
@@ -577,9 +581,7 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
                     "at": at, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
                     "actor": "system:expire-payments", "clause": "RS-V.1", "reason": "not paid by ", "ids": ids})
                 held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
-                await db.execute(sql["notices"], {"subject_head": subject_head, "subject_tail": subject_tail,
-                                                  "body_head": body_head, "body_tail": body_tail,
-                                                  "kind": notice.kind, "now": at, "ids": ids})
+                await db.execute(sql["notices"], {**wording, "kind": notice.kind, "now": at, "ids": ids})
                 await db.execute(sql["stripe_commands"], {"now": at, "kind": "cancel_payment_intent", "ids": ids})
                 for sku, quantity in sorted(held):
                     await db.execute(sql["release"], {"q": quantity, "sku": sku})
