@@ -42,7 +42,8 @@ async def hash_password(ctx: ShopContext, password: str) -> str:
 async def password_matches(ctx: ShopContext, password_hash: str | None, password: str) -> bool:
     """Verifies once, against the dummy hash when there is no account, off the event loop."""
     profile = ctx.settings.password_hash_profile
-    stored = password_hash if password_hash is not None else await asyncio.to_thread(_dummy_hash, profile)
+    dummy = await asyncio.to_thread(_dummy_hash, profile)  # on both paths: made once, by whichever comes first
+    stored = password_hash if password_hash is not None else dummy
     try:
         await asyncio.to_thread(password_hasher(profile).verify, stored, password)
     except (VerificationError, InvalidHashError):
