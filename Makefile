@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user expire-payments diagram test bench clean
+.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments diagram test bench clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ run: seed ## set everything up and serve the API on HOST:PORT (default 127.0.0.1
 ops-user: migrate ## create an operations account: make ops-user EMAIL=… PASSWORD=…
 	@test -n "$(EMAIL)" -a -n "$(PASSWORD)" || { echo "usage: make ops-user EMAIL=… PASSWORD=…" >&2; exit 2; }
 	$(RUN) python -m shop.jobs ops-user "$(EMAIL)" "$(PASSWORD)"
+
+ops-demote: migrate ## take staff rights from an account at once (its tokens too): make ops-demote EMAIL=…
+	@test -n "$(EMAIL)" || { echo "usage: make ops-demote EMAIL=…" >&2; exit 2; }
+	$(RUN) python -m shop.jobs ops-demote "$(EMAIL)"
 
 expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NOW=<ISO instant> judges as of then
 	$(RUN) python -m shop.jobs expire-payments $(if $(NOW),--now "$(NOW)")

@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Mapping
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me-0123456789abcdef"
+DEFAULT_STRIPE_SECRET_KEY = "sk_test_development"
+DEFAULT_STRIPE_WEBHOOK_SECRET = "whsec_development"
+SECRET_KEY_LEAST_LENGTH = 32
+SECRET_KEY_LEAST_DISTINCT = 10
+"""A production SHOP_SECRET_KEY has 32+ characters, at least 10 of them different ("aaaa…", "abab…" refused;
+a random hex key of 32 has about 14)."""
 STRIPE_DEFAULT_API_BASE = "https://api.stripe.com"
 DEFAULT_POOL_SIZE = 20
 """PostgreSQL connections kept per process: the bench's 16 requests at once and some room (shop.adapters.db)."""
@@ -22,6 +28,16 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class PasswordHashProfile(StrEnum):
+    """argon2-cffi's parameter profiles (argon2.profiles): what a new password hash costs. A stored
+    hash carries its own parameters, so hashes of either profile verify under both."""
+
+    PRODUCTION = "rfc9106-low-memory"
+    """argon2-cffi's default (RFC 9106's second recommendation): 0.1-0.4 s a hash here."""
+    CHEAPEST = "cheapest"
+    """The least argon2 allows (argon2.profiles.CHEAPEST): for tests only, refused in production."""
 
 
 class SettingsError(ValueError):
@@ -43,11 +59,14 @@ class Settings:
     env: Environment
     """SHOP_ENV: development (default), test (enables the test clock) or production."""
     secret_key: str
-    """SHOP_SECRET_KEY: signs login tokens; refused at its default in production."""
+    """SHOP_SECRET_KEY: signs login tokens; in production refused at its default, blank, shorter than
+    32 characters or of fewer than 10 different characters."""
     stripe_secret_key: str
-    """STRIPE_SECRET_KEY: the Stripe API key (`sk_…`)."""
+    """STRIPE_SECRET_KEY: the Stripe API key (`sk_…`); in production refused missing, blank or at its
+    development default."""
     stripe_webhook_secret: str
-    """STRIPE_WEBHOOK_SECRET: verifies `Stripe-Signature` on webhooks (`whsec_…`)."""
+    """STRIPE_WEBHOOK_SECRET: verifies `Stripe-Signature` on webhooks (`whsec_…`); in production refused
+    missing, blank or at its development default (anyone could sign a payment with the README's)."""
     stripe_api_base: str
     """STRIPE_API_BASE: Stripe's own API by default; tests point it at localstripe."""
     stripe_timeout_seconds: int
@@ -61,6 +80,10 @@ class Settings:
     """MAIL_FROM: the sender of the shop's e-mails."""
     access_log: bool = True
     """ACCESS_LOG: uvicorn's line per request (default 1); 0 where a proxy in front logs requests."""
+    password_hash_profile: PasswordHashProfile = PasswordHashProfile.PRODUCTION
+    """PASSWORD_HASH_PROFILE: the argon2 cost of new password hashes: `rfc9106-low-memory` (the default)
+    or `cheapest` (the default with SHOP_ENV=test, so the suite does not spend minutes hashing; refused
+    in production)."""
 
     @property
     def is_test(self) -> bool:
@@ -76,10 +99,10 @@ class Settings:
                 f"SHOP_ENV must be one of {', '.join(e.value for e in Environment)}"
             ) from None
         secret_key = env.get("SHOP_SECRET_KEY", DEFAULT_SECRET_KEY)
-        if shop_env is Environment.PRODUCTION and (
-            secret_key == DEFAULT_SECRET_KEY or len(secret_key) < 32
-        ):
-            raise SettingsError("SHOP_SECRET_KEY must be set to a secret of 32+ characters in production")
+        profile = _choice(env, "PASSWORD_HASH_PROFILE", PasswordHashProfile,
+                          PasswordHashProfile.CHEAPEST if shop_env is Environment.TEST else PasswordHashProfile.PRODUCTION)
+        if shop_env is Environment.PRODUCTION:
+            _refuse_development_secrets(env, secret_key, profile)
         return cls(
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
@@ -87,15 +110,35 @@ class Settings:
             database_pool_size=_int(env, "DATABASE_POOL_SIZE", DEFAULT_POOL_SIZE, least=1),
             env=shop_env,
             secret_key=secret_key,
-            stripe_secret_key=env.get("STRIPE_SECRET_KEY", "sk_test_development"),
-            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_development"),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY", DEFAULT_STRIPE_SECRET_KEY),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", DEFAULT_STRIPE_WEBHOOK_SECRET),
             stripe_api_base=env.get("STRIPE_API_BASE", STRIPE_DEFAULT_API_BASE).rstrip("/"),
             stripe_timeout_seconds=_int(env, "STRIPE_TIMEOUT_SECONDS", 10, least=1),
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int(env, "SMTP_PORT", 25),
             mail_from=env.get("MAIL_FROM", "shop@mi.example"),
             access_log=_flag(env, "ACCESS_LOG", True),
+            password_hash_profile=profile,
         )
+
+
+def _refuse_development_secrets(env: Mapping[str, str], secret_key: str, profile: PasswordHashProfile) -> None:
+    """Production never starts on a secret anyone can read in the README (a webhook signed with the
+    default secret would mark an order paid) or on a guessable one; every offender is named."""
+    wrong = []
+    key = secret_key.strip()
+    if secret_key == DEFAULT_SECRET_KEY or len(key) < SECRET_KEY_LEAST_LENGTH or len(set(key)) < SECRET_KEY_LEAST_DISTINCT:
+        wrong.append(f"SHOP_SECRET_KEY must be a secret of {SECRET_KEY_LEAST_LENGTH}+ characters, at least "
+                     f"{SECRET_KEY_LEAST_DISTINCT} of them different, not the development default")
+    for name, default in (("STRIPE_SECRET_KEY", DEFAULT_STRIPE_SECRET_KEY),
+                          ("STRIPE_WEBHOOK_SECRET", DEFAULT_STRIPE_WEBHOOK_SECRET)):
+        value = env.get(name, "").strip()
+        if not value or value == default:
+            wrong.append(f"{name} must be set to the account's own value, not blank or {default!r}")
+    if profile is PasswordHashProfile.CHEAPEST:
+        wrong.append("PASSWORD_HASH_PROFILE=cheapest is for tests, not production")
+    if wrong:
+        raise SettingsError("SHOP_ENV=production refuses development secrets: " + "; ".join(wrong))
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, least: int | None = None) -> int:
@@ -109,6 +152,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, least: int | None =
     if least is not None and value < least:
         raise SettingsError(f"{name} must be at least {least}, not {value}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, kind: type[PasswordHashProfile],
+            default: PasswordHashProfile) -> PasswordHashProfile:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be one of {', '.join(k.value for k in kind)}, not {raw!r}") from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -257,3 +257,85 @@ async def test_test_clock_answers_404_outside_the_test_environment(shop, setting
     assert_problem(put, 404)
     assert_problem(delete, 404)
     assert_problem(minor, 422, code="guardian_consent_required", clause="RS-I.2")
+
+
+# --- RS-I.2 on the markets' local dates; the consent produced on request ---------------------------
+
+
+async def test_age_is_judged_on_the_markets_local_date_not_utc_RS_I_2(shop):
+    # 23:30 UTC on the 21st is the 22nd in Belgrade (00:30) and Almaty (04:30): the 18th birthday.
+    await shop.http.put(CLOCK, json={"now": "2026-11-21T23:30:00Z"})
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2008-11-22"))
+
+    assert response.status_code == 201, response.text
+
+
+async def test_of_age_only_once_eighteen_in_every_market_RS_I_2(shop):
+    """Decision: an account buys in RS and KZ, so it is of age once 18 on the earlier local date.
+    20:00 UTC on the 21st is already the 22nd in Almaty (01:00) but still the 21st in Belgrade."""
+    await shop.http.put(CLOCK, json={"now": "2026-11-21T20:00:00Z"})
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2008-11-22"))
+
+    assert_problem(response, 422, code="guardian_consent_required", clause="RS-I.2")
+
+
+async def test_consent_dated_today_in_a_market_is_not_in_the_future_RS_I_2(shop):
+    """Given today in Almaty (01:00 on the 22nd) while UTC and Belgrade still say the 21st."""
+    await shop.http.put(CLOCK, json={"now": "2026-11-21T20:00:00Z"})
+    consent = {"guardian_name": "Aigerim Bekova", "given_at": "2026-11-22"}
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2012-03-01", guardian_consent=consent))
+
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("birth_date", ["0001-01-01", "1899-12-31", "2999-01-01"])
+async def test_implausible_birth_date_is_refused_naming_the_field_RS_I_2(shop, birth_date):
+    response = await shop.http.post(REGISTER, json=person(birth_date=birth_date))
+
+    assert_problem(response, 422, code="invalid_birth_date", field="birth_date")
+
+
+async def test_birth_date_of_1900_is_accepted_RS_I_2(shop):
+    assert (await shop.http.post(REGISTER, json=person(birth_date="1900-01-01"))).status_code == 201
+
+
+@pytest.mark.parametrize("given_at", ["0001-01-01", "2010-05-31"])
+async def test_consent_given_before_birth_is_refused_RS_I_2(shop, given_at):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T10:00:00Z"})
+    consent = {"guardian_name": "Jelena Marić", "given_at": given_at}
+
+    response = await shop.http.post(REGISTER, json=person(birth_date="2010-06-01", guardian_consent=consent))
+
+    assert_problem(response, 422, clause="RS-I.2", field="guardian_consent.given_at")
+
+
+async def test_stored_consent_is_produced_to_the_customer_and_to_ops_RS_I_2(shop):
+    await shop.http.put(CLOCK, json={"now": "2026-11-22T10:00:00Z"})
+    consent = {"guardian_name": "Jelena Marić", "given_at": "2026-11-20"}
+    await shop.http.post(REGISTER, json=person(birth_date="2010-06-01", guardian_consent=consent))
+    minor = await shop.login("mina@mail.example.rs", PASSWORD)
+
+    own = await shop.http.get("/api/v1/account", headers=minor)
+    user_id = own.json()["id"]
+    for_staff = await shop.http.get(f"/api/v1/ops/accounts/{user_id}", headers=await shop.ops())
+    for_a_customer = await shop.http.get(f"/api/v1/ops/accounts/{user_id}", headers=minor)
+
+    assert own.status_code == 200, own.text
+    assert own.json()["guardian_consent"] == consent
+    assert (own.json()["birth_date"], own.json()["registered_at"]) == ("2010-06-01", "2026-11-22T10:00:00Z")
+    assert "password" not in own.text and "hash" not in own.text
+    assert (for_staff.status_code, for_staff.json()) == (200, own.json())
+    assert_problem(for_a_customer, 403)
+
+
+async def test_an_adults_account_shows_no_consent_RS_I_2(shop):
+    adult = await shop.customer()
+
+    own = await shop.http.get("/api/v1/account", headers=adult)
+
+    assert (own.status_code, own.json()["guardian_consent"], own.json()["is_ops"]) == (200, None, False)
+    assert_problem(await shop.http.get("/api/v1/ops/accounts/999999", headers=await shop.ops()), 404,
+                   code="account_not_found")

@@ -8,17 +8,107 @@ from pathlib import Path
 
 import pytest
 
-from shop.settings import SettingsError, Settings, async_database_url
+from shop.settings import DEFAULT_SECRET_KEY, PasswordHashProfile, SettingsError, Settings, async_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_default_secret_key_is_refused_in_production():
+PRODUCTION = {"SHOP_ENV": "production", "SHOP_SECRET_KEY": "k3Y-of-production-7f1c9a0e5d2b8c4e6a1f",
+              "STRIPE_SECRET_KEY": "sk_live_51AbCdEf", "STRIPE_WEBHOOK_SECRET": "whsec_LiveSecret123"}
+
+
+def test_production_starts_on_its_own_secrets():
+    settings = Settings.from_env(PRODUCTION)
+
+    assert (settings.secret_key, settings.stripe_webhook_secret) == (PRODUCTION["SHOP_SECRET_KEY"], "whsec_LiveSecret123")
+    assert settings.password_hash_profile is PasswordHashProfile.PRODUCTION
+
+
+@pytest.mark.parametrize("secret_key", [
+    None, DEFAULT_SECRET_KEY, "short", " " * 40, "\t \n" * 12, "a" * 40, "ab" * 20, "0123456789" * 2 + " " * 20,
+    "abcabcabcabcabcabcabcabcabcabcabcabcabc",
+])
+def test_default_blank_short_or_low_variety_secret_key_is_refused_in_production(secret_key):
+    env = {**PRODUCTION, "SHOP_SECRET_KEY": secret_key}
+    if secret_key is None:
+        del env["SHOP_SECRET_KEY"]
+
     with pytest.raises(SettingsError, match="SHOP_SECRET_KEY"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    (name, value) for name, default in (("STRIPE_SECRET_KEY", "sk_test_development"),
+                                        ("STRIPE_WEBHOOK_SECRET", "whsec_development"))
+    for value in (None, "", "   ", default, f" {default}\n")])
+def test_stripe_secret_missing_blank_or_default_is_refused_in_production_naming_it(name, value):
+    env = {**PRODUCTION, name: value}
+    if value is None:
+        del env[name]
+
+    with pytest.raises(SettingsError, match=name) as refused:
+        Settings.from_env(env)
+
+    other = ({"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SHOP_SECRET_KEY"} - {name})
+    assert not any(f"{variable} must" in str(refused.value) for variable in other)
+
+
+def test_every_development_secret_is_named_at_once_in_production():
+    with pytest.raises(SettingsError) as refused:
         Settings.from_env({"SHOP_ENV": "production"})
-    with pytest.raises(SettingsError, match="SHOP_SECRET_KEY"):
-        Settings.from_env({"SHOP_ENV": "production", "SHOP_SECRET_KEY": "short"})
-    assert Settings.from_env({"SHOP_ENV": "production", "SHOP_SECRET_KEY": "x" * 40}).secret_key == "x" * 40
+
+    assert all(f"{name} must" in str(refused.value)
+               for name in ("SHOP_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"))
+
+
+def test_development_secrets_are_fine_outside_production():
+    assert Settings.from_env({}).stripe_webhook_secret == "whsec_development"
+    assert Settings.from_env({"SHOP_ENV": "test"}).secret_key == DEFAULT_SECRET_KEY
+
+
+def test_password_hash_profile_is_cheapest_in_tests_only():
+    assert Settings.from_env({"SHOP_ENV": "test"}).password_hash_profile is PasswordHashProfile.CHEAPEST
+    assert Settings.from_env({}).password_hash_profile is PasswordHashProfile.PRODUCTION
+    assert Settings.from_env({"PASSWORD_HASH_PROFILE": "cheapest"}).password_hash_profile is PasswordHashProfile.CHEAPEST
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_PROFILE"):
+        Settings.from_env({**PRODUCTION, "PASSWORD_HASH_PROFILE": "cheapest"})
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_PROFILE"):
+        Settings.from_env({"PASSWORD_HASH_PROFILE": "fast"})
+
+
+_DEVELOPMENT_SECRETS = {"SHOP_ENV": "production", "SHOP_SECRET_KEY": PRODUCTION["SHOP_SECRET_KEY"],
+                        "STRIPE_SECRET_KEY": "sk_live_51AbCdEf", "STRIPE_WEBHOOK_SECRET": "whsec_development"}
+
+
+@pytest.mark.parametrize("task", [["migrate"], ["seed"], ["ops-user", "a@b.rs", "password 1234"],
+                                  ["ops-demote", "a@b.rs"], ["expire-payments"], ["serve"]])
+def test_a_task_in_production_on_a_development_secret_stops_with_the_variable_named(task, tmp_path):
+    env = {**_clean_environment(), **_DEVELOPMENT_SECRETS, "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+
+    ran = subprocess.run([sys.executable, "-m", "shop.jobs", *task], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60)
+
+    assert ran.returncode == 2, ran
+    assert "STRIPE_WEBHOOK_SECRET" in ran.stderr and "Traceback" not in ran.stderr, ran.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_the_server_factory_in_production_on_a_development_secret_exits_with_the_variable_named(tmp_path):
+    env = {**_clean_environment(), **_DEVELOPMENT_SECRETS, "STRIPE_WEBHOOK_SECRET": " ",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+
+    ran = subprocess.run([sys.executable, "-m", "uvicorn", "--factory", "shop.web.app:app_from_env", "--port", "0"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert ran.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET" in ran.stderr and "Traceback" not in ran.stderr, ran.stderr
+
+
+def _clean_environment() -> dict[str, str]:
+    import os
+
+    return {name: value for name, value in os.environ.items()
+            if not name.startswith(("SHOP_", "STRIPE_", "DATABASE_", "PASSWORD_"))}
 
 
 def test_unknown_environment_and_bad_port_are_named():

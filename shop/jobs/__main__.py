@@ -1,7 +1,8 @@
-"""`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | expire-payments [--now ISO] |
-diagram [PATH] | serve`.
+"""`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | ops-demote EMAIL |
+expire-payments [--now ISO] | diagram [PATH] | serve`.
 
-Every task reads the same settings as the server (shop.settings) and prints what it did.
+Every task reads the same settings as the server (shop.settings; unusable ones, such as development
+secrets in production, stop it with their message and exit code 2) and prints what it did.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ async def ops_user(settings: Settings, email: str, password: str) -> None:
     finally:
         await ctx.aclose(engine)
     print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
+
+
+async def ops_demote(settings: Settings, email: str) -> None:
+    from shop.domain.errors import DomainError
+    from shop.services.accounts import demote_ops_user
+
+    ctx, engine = _context(settings)
+    try:
+        user = await demote_ops_user(ctx, email=email)
+    except DomainError as error:
+        raise SystemExit(f"error: {error.detail}") from None
+    finally:
+        await ctx.aclose(engine)
+    print(f"ops account {user.email} (id {user.id}) demoted: its tokens lose staff rights with their next request")
 
 
 async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
@@ -142,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     user = tasks.add_parser("ops-user", help="create or update an operations account")
     user.add_argument("email")
     user.add_argument("password")
+    demote = tasks.add_parser("ops-demote", help="take staff rights from an account (at once, its tokens too)")
+    demote.add_argument("email")
     drawing = tasks.add_parser("diagram", help="write the Mermaid diagram of the order lifecycle")
     drawing.add_argument("path", nargs="?", type=Path, default=DIAGRAM_PATH)
     tasks.add_parser("serve", help="serve the API (HOST, PORT)")
@@ -158,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(seed(settings))
         elif args.task == "ops-user":
             asyncio.run(ops_user(settings, args.email, args.password))
+        elif args.task == "ops-demote":
+            asyncio.run(ops_demote(settings, args.email))
         elif args.task == "diagram":
             diagram(args.path)
         elif args.task == "expire-payments":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +23,9 @@ from shop.domain.errors import NotFound
 from shop.domain.markets import Market
 from shop.services import checkout, payments
 from shop.services.context import ShopContext
-from shop.settings import Settings
+from shop.settings import Settings, SettingsError
+from shop.services.login_throttle import LoginThrottle
+from shop.web.account_routes import MyAccountController, OpsAccountController
 from shop.web.auth import jwt_auth
 from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
@@ -82,7 +85,8 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        stripe_webhook(ctx), TestClockController, health],
+                        stripe_webhook(ctx), TestClockController, health,
+                        MyAccountController, OpsAccountController],
         before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)
@@ -104,12 +108,18 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                                          css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
                                          standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js")]),
         debug=False,
-        state={"ctx": ctx, "jwt": auth, "engine": engine},
+        state={"ctx": ctx, "jwt": auth, "engine": engine, "login_throttle": LoginThrottle()},
     )
 
 
 def app_from_env() -> Litestar:
-    """For uvicorn: `uvicorn --factory shop.web.app:app_from_env`."""
-    return create_app(freeze_startup_objects=True)
+    """For uvicorn: `uvicorn --factory shop.web.app:app_from_env`. Unusable settings (development
+    secrets in production) stop the server with their message, not a traceback."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return create_app(settings, freeze_startup_objects=True)
 
 

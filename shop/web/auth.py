@@ -1,5 +1,7 @@
-"""Login tokens (JWT bearer) and the ops guard. A token carries the account id and whether it is
-staff, so a request needs no database read to know who asks."""
+"""Login tokens (JWT bearer) and the ops guard. A token carries the account id and whether it was
+staff when issued; every request reads the account by its primary key (on the driver, one
+statement), so a deleted account's token is refused and a demoted account loses staff rights at
+once, not when its token expires."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
+from sqlalchemy import bindparam, select
 
+from shop.adapters.prepared import Prepared, driver_reads
+from shop.adapters.tables import User, table_of
 from shop.clock import system_now
 
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -29,11 +34,31 @@ class Principal:
         return f"{'ops' if self.is_ops else 'customer'}:{self.id}"
 
 
-async def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    try:
-        return Principal(int(token.sub), bool(token.extras.get("ops", False)))
-    except ValueError:
+_users = table_of(User)
+_ACCOUNT = Prepared(select(_users.c.id, _users.c.is_ops).where(_users.c.id == bindparam("id")))
+LARGEST_ID = 2**31 - 1  # users.id is a 32-bit integer on PostgreSQL
+
+
+def _account_id(sub: str) -> int | None:
+    """The id a token's `sub` names: decimal ASCII digits only (int() would take " 7", "+7", "٧")."""
+    if not (sub.isascii() and sub.isdigit()) or len(sub) > 10:
         return None
+    value = int(sub)
+    return value if 1 <= value <= LARGEST_ID else None
+
+
+async def _principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """None (401) unless `sub` is an account id, `ops` a boolean and the account exists; staff rights
+    only while the token AND the account say so (a demoted account loses them at once; a promoted
+    one logs in again)."""
+    account_id, ops = _account_id(token.sub), token.extras.get("ops")
+    if account_id is None or not isinstance(ops, bool):
+        return None
+    async with driver_reads(connection.app.state["ctx"].engine) as db:
+        account = await db.first(_ACCOUNT, id=account_id)
+    if account is None:
+        return None
+    return Principal(account.id, ops and bool(account.is_ops))
 
 
 class CheckedOnceToken(Token):

@@ -15,9 +15,11 @@ from shop.services import accounts, catalogue, checkout, ledger, orders, refunds
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for, store_answer
+from shop.services.login_throttle import TooManyAttempts
 from shop.services.orders_common import load_aggregate, load_order
 from shop.web import presenters
 from shop.web.auth import Principal, issue_token, ops_only
+from shop.web.errors import domain_error
 from shop.web.schemas import (
     CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
     OrderIn, QuoteIn, RegisterIn, ShipIn, StockIn,
@@ -52,10 +54,18 @@ class AccountController(Controller):
                 "birth_date": user.birth_date.isoformat()}
 
     @post("/login", status_code=200)
-    async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> Json:
-        user = await accounts.authenticate(ctx, data.email, data.password)
+    async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> Response[Json]:
+        """Too many failed logins for the e-mail or from the address: 429 with Retry-After."""
+        address = request.client.host if request.client else "unknown"
+        try:
+            user = await accounts.log_in(ctx, request.app.state["login_throttle"], data.email, data.password,
+                                         address=address)
+        except TooManyAttempts as refused:
+            answer = domain_error(request, refused)
+            answer.headers["Retry-After"] = str(refused.retry_after)
+            return answer
         token = issue_token(request.app.state["jwt"], user.id, user.is_ops)  # type: ignore[arg-type]
-        return {"access_token": token, "token_type": "bearer"}
+        return Response({"access_token": token, "token_type": "bearer"})
 
 
 class CatalogueController(Controller):
