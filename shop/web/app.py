@@ -28,6 +28,7 @@ from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
 from shop.web.errors import EXCEPTION_HANDLERS
+from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
 
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        stripe_webhook(ctx), TestClockController, health],
+                        stripe_webhook(ctx), health, *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         },
         on_app_init=[auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictJsonRequest,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin(

@@ -19,7 +19,7 @@ from shop.services.orders_common import load_aggregate, load_order
 from shop.web import presenters
 from shop.web.auth import Principal, issue_token, ops_only
 from shop.web.schemas import (
-    CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
+    INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
     OrderIn, QuoteIn, RegisterIn, ShipIn, StockIn,
 )
 
@@ -27,7 +27,7 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or KZ")]
 FlaggedLimit = Annotated[int, QueryParameter(ge=1, le=ledger.MOST_FLAGGED, description="facts a page")]
 FlaggedBefore = Annotated[int | None, QueryParameter(
-    ge=1, description="the page after the one whose last fact had this id (its `next_before`)")]
+    ge=1, le=INT_MAX, description="the page after the one whose last fact had this id (its `next_before`)")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 

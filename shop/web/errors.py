@@ -50,7 +50,7 @@ def _missing_parameter(detail: str) -> str | None:
     return missing.group(1) if missing else None
 
 
-_FIELD_IN_MESSAGE = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
+_FIELD_IN_MESSAGE = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`|`([^`]+)` must be")
 
 
 def _field_name(item: dict[str, Any]) -> str:
@@ -64,7 +64,8 @@ def _field_name(item: dict[str, Any]) -> str:
         key = ""
     # A missing or unknown member is reported at its object; name the member itself.
     if named := _FIELD_IN_MESSAGE.match(str(item.get("message", ""))):
-        key = f"{key}.{named.group(1)}" if key else named.group(1)
+        member = named.group(1) or named.group(2)
+        key = f"{key}.{member}" if key else member
     return key or "body"
 
 
