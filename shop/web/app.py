@@ -28,6 +28,7 @@ from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
 from shop.web.errors import EXCEPTION_HANDLERS
+from shop.web.responses import HealthOut, PublicOperation
 from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
 
@@ -37,8 +38,8 @@ SWAGGER_ASSETS = "/schema/assets"
 /schema/swagger works without reaching a CDN."""
 
 
-@get("/health", tags=["meta"])
-async def health() -> dict[str, str]:
+@get("/health", tags=["meta"], operation_class=PublicOperation)
+async def health() -> HealthOut:
     return {"status": "ok"}
 
 
