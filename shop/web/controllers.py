@@ -34,8 +34,8 @@ FlaggedBefore = Annotated[int | None, QueryParameter(
     ge=1, le=INT_MAX, description="the page after the one whose last fact had this id (its `next_before`)")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
-OPS_PROBLEMS = (401, 403, 404, 409, 422)
-"""What every operations route on an order or refund may answer besides its 2xx."""
+OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
+"""What every operations route on an order or refund may answer besides its 2xx (400: its path)."""
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
@@ -115,7 +115,7 @@ class OrderController(Controller):
                                       .order_by(col(Order.placed_at).desc()))
             return [presenters.order(await load_aggregate(session, row)) for row in rows.all()]
 
-    @get("/orders/{order_id:str}", responses=problems(401, 404))
+    @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
     async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:
         return await order_json(ctx, order_id, customer_id=request.user.id)
 
@@ -133,14 +133,14 @@ class OpsController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @post("/orders/{order_id:str}/confirm", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @post("/orders/{order_id:str}/confirm", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def confirm(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
                       data: JSONBody[ConfirmIn]) -> OrderOut:
         availability = {line.line_id: line.available for line in data.lines}
         await orders.confirm(ctx, order_id, availability, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/ship", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @post("/orders/{order_id:str}/ship", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def ship(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
                    data: JSONBody[ShipIn]) -> OrderOut:
         devices = {device.line_id: device.imeis for device in data.devices}
@@ -148,13 +148,13 @@ class OpsController(Controller):
                           actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/deliver", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @post("/orders/{order_id:str}/deliver", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def deliver(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
                       data: JSONBody[DeliverIn]) -> OrderOut:
         await orders.deliver(ctx, order_id, data.delivered_at, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/delivery-failed", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @post("/orders/{order_id:str}/delivery-failed", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def delivery_failed(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
                               data: JSONBody[DeliveryFailedIn]) -> OrderOut:
         await orders.delivery_failed(ctx, order_id, orders.DeliveryFailure(data.reason),
@@ -166,13 +166,13 @@ class OpsController(Controller):
         await orders.cancel_out_of_stock(ctx, order_id, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/installment-decision", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @post("/orders/{order_id:str}/installment-decision", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def installment_decision(self, ctx: Ctx, request: Request[Principal, Any, Any],
                                    order_id: FromPath[str], data: JSONBody[InstallmentDecisionIn]) -> OrderOut:
         await orders.installment_decision(ctx, order_id, data.approved, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @get("/orders/{order_id:str}", responses=problems(401, 403, 404))
+    @get("/orders/{order_id:str}", responses=problems(400, 401, 403, 404))
     async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> OpsOrderOut:
         """The order as its customer sees it, and its payment ledger: every fact, flagged ones too,
         with what the order has received and given back."""
@@ -199,7 +199,7 @@ class OpsController(Controller):
         refund = await refunds.record_provider_refund(ctx, refund_id)
         return await order_json(ctx, refund.order_id)
 
-    @put("/products/{sku:str}/stock", status_code=200, responses=problems(400, 413, *OPS_PROBLEMS))
+    @put("/products/{sku:str}/stock", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> StockOut:
         return presenters.stock(await catalogue.set_stock(ctx, sku, data.in_stock))
 

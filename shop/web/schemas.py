@@ -167,14 +167,16 @@ def _supported(field: str, value: datetime) -> None:
         raise ValueError(f"`{field}` must be from {earliest.isoformat()} and before {latest.isoformat()}")
 
 
-_BODY_TYPES: dict[HTTPRouteHandler, Any] = {}
+_DECODERS: dict[HTTPRouteHandler, msgspec.json.Decoder[Any]] = {}
+_UNTYPED = msgspec.json.Decoder()
 
 
-def _body_type(handler: HTTPRouteHandler) -> Any:
-    if handler not in _BODY_TYPES:
+def _decoder(handler: HTTPRouteHandler) -> msgspec.json.Decoder[Any]:
+    """The route's body type's strict decoder, made once per route."""
+    if (decoder := _DECODERS.get(handler)) is None:
         data = handler.parsed_fn_signature.parameters.get("data")
-        _BODY_TYPES[handler] = data.annotation if data is not None else None
-    return _BODY_TYPES[handler]
+        decoder = _DECODERS[handler] = _UNTYPED if data is None else msgspec.json.Decoder(data.annotation)
+    return decoder
 
 
 class StrictJsonRequest(Request[Any, Any, Any]):
@@ -192,13 +194,10 @@ class StrictJsonRequest(Request[Any, Any, Any]):
         if (decoded := self._connection_state.json) is not Empty:
             self._json = decoded
             return decoded
-        target = _body_type(self.route_handler)  # type: ignore[arg-type]
+        decoder = _decoder(self.route_handler)  # type: ignore[arg-type]
         body = await self.body()
         try:
-            if target is None:
-                value = msgspec.json.decode(body or b"null")
-            else:
-                value = msgspec.json.decode(body or b"null", type=target, strict=True)
+            value = decoder.decode(body or b"null")
         except msgspec.ValidationError as error:
             message, _, at = str(error).partition(" - at `")
             raise ValidationException("Validation failed for request body", extra=[
