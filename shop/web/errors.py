@@ -71,7 +71,7 @@ def _field_name(item: dict[str, Any]) -> str:
 
 def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:
     codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-             413: "payload_too_large"}
+             413: "payload_too_large", 429: "too_many_requests"}
     code = codes.get(error.status_code, "http_error")
     return problem(error.status_code, str(error.detail) or code, str(error.detail), code)
 
