@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
+
+from shop.domain.errors import DomainError
+
+
+class OutsideTables(DomainError):
+    """A date before the first VAT rate the shop knows (or past the range it supports): the shop
+    cannot price it, and says so instead of guessing a rate."""
+
+    status = 422
+    title = "Date outside the shop's tables"
 
 
 def packaged_zone(key: str) -> ZoneInfo:
@@ -66,7 +76,8 @@ class MarketInfo:
         """The standard VAT rate in force on a local date (RS-III.1, RS-IV.8)."""
         in_force = [period for period in self.vat_rates if period.since <= day]
         if not in_force:
-            raise ValueError(f"no VAT rate known for {self.market} on {day.isoformat()}")
+            raise OutsideTables("date_outside_tables",
+                                f"no VAT rate known for {self.market} on {day.isoformat()}", field="now")
         return in_force[-1].rate
 
 
@@ -104,6 +115,14 @@ MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
         ),
     }
 )
+
+
+SUPPORTED_INSTANTS = (
+    datetime.combine(max(info.vat_rates[0].since for info in MARKETS.values()), datetime.min.time(), UTC),
+    datetime(2100, 1, 1, tzinfo=UTC),
+)
+"""The instants the shop runs at (the test clock, a delivery's instant): from the first day every
+market's VAT is known, before 2100 (calendars and deadlines stay far from datetime's limits)."""
 
 
 def market_info(market: Market | str) -> MarketInfo:

@@ -17,6 +17,7 @@ from shop.services import accounts
 from shop.services.context import ShopContext
 from shop.web.auth import LARGEST_ID, Principal, ops_only
 from shop.web.presenters import instant
+from shop.web.responses import problems
 
 Ctx = NamedDependency[ShopContext]
 AccountId = Annotated[int, Parameter(ge=1, le=LARGEST_ID, description="the account's id")]
@@ -27,7 +28,7 @@ class GuardianConsentOut(msgspec.Struct):
     given_at: date
 
 
-class AccountOut(msgspec.Struct):
+class StoredAccountOut(msgspec.Struct):
     id: int
     email: str
     full_name: str
@@ -39,7 +40,7 @@ class AccountOut(msgspec.Struct):
     """RS-I.2: the legal representative's consent a minor registered with (null for an adult)."""
 
     @classmethod
-    def of(cls, user: User) -> AccountOut:
+    def of(cls, user: User) -> StoredAccountOut:
         consent = (GuardianConsentOut(user.guardian_name, user.guardian_consent_given_at)
                    if user.guardian_name is not None and user.guardian_consent_given_at is not None else None)
         return cls(id=user.id or 0, email=user.email, full_name=user.full_name, birth_date=user.birth_date,
@@ -51,10 +52,10 @@ class MyAccountController(Controller):
     path = "/account"
     tags = ["accounts"]
 
-    @get("")
-    async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> AccountOut:
+    @get("", responses=problems(401))
+    async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> StoredAccountOut:
         """The caller's account as stored, with the guardian's consent it registered with (RS-I.2)."""
-        return AccountOut.of(await accounts.account(ctx, request.user.id))
+        return StoredAccountOut.of(await accounts.account(ctx, request.user.id))
 
 
 class OpsAccountController(Controller):
@@ -62,12 +63,12 @@ class OpsAccountController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @get("/{account_id:int}")
-    async def show(self, ctx: Ctx, account_id: AccountId) -> AccountOut:
+    @get("/{account_id:int}", responses=problems(400, 401, 403, 404))
+    async def show(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:
         """Any account as stored, with the guardian's consent (RS-I.2)."""
-        return AccountOut.of(await accounts.account(ctx, account_id))
+        return StoredAccountOut.of(await accounts.account(ctx, account_id))
 
-    @post("/{account_id:int}/demote", status_code=200)
-    async def demote(self, ctx: Ctx, account_id: AccountId) -> AccountOut:
+    @post("/{account_id:int}/demote", status_code=200, responses=problems(400, 401, 403, 404))
+    async def demote(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:
         """Take staff rights away; the account's tokens lose them with their next request."""
-        return AccountOut.of(await accounts.demote_ops_user(ctx, user_id=account_id))
+        return StoredAccountOut.of(await accounts.demote_ops_user(ctx, user_id=account_id))

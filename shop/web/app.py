@@ -31,6 +31,8 @@ from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
 from shop.web.errors import EXCEPTION_HANDLERS
+from shop.web.responses import HealthOut, PublicOperation
+from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
 
 
@@ -39,8 +41,8 @@ SWAGGER_ASSETS = "/schema/assets"
 /schema/swagger works without reaching a CDN."""
 
 
-@get("/health", tags=["meta"])
-async def health() -> dict[str, str]:
+@get("/health", tags=["meta"], operation_class=PublicOperation)
+async def health() -> HealthOut:
     return {"status": "ok"}
 
 
@@ -85,8 +87,8 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        stripe_webhook(ctx), TestClockController, health,
-                        MyAccountController, OpsAccountController],
+                        stripe_webhook(ctx), health, MyAccountController, OpsAccountController,
+                        *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )
     logging.getLogger("shop").setLevel(logging.INFO)
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         },
         on_app_init=[auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictJsonRequest,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin(

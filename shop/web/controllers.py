@@ -20,8 +20,12 @@ from shop.services.orders_common import load_aggregate, load_order
 from shop.web import presenters
 from shop.web.auth import Principal, issue_token, ops_only
 from shop.web.errors import domain_error
+from shop.web.responses import (
+    AccountOut, ClockOut, FlaggedPaymentsOut, OpsOrderOut, OrderOut, ProductOut, PublicOperation, QuoteOut,
+    StockOut, TermsOut, TokenOut, problems,
+)
 from shop.web.schemas import (
-    CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
+    INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
     OrderIn, QuoteIn, RegisterIn, ShipIn, StockIn,
 )
 
@@ -29,9 +33,11 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or KZ")]
 FlaggedLimit = Annotated[int, QueryParameter(ge=1, le=ledger.MOST_FLAGGED, description="facts a page")]
 FlaggedBefore = Annotated[int | None, QueryParameter(
-    ge=1, description="the page after the one whose last fact had this id (its `next_before`)")]
+    ge=1, le=INT_MAX, description="the page after the one whose last fact had this id (its `next_before`)")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
+OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
+"""What every operations route on an order or refund may answer besides its 2xx (400: its path)."""
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
@@ -44,8 +50,8 @@ class AccountController(Controller):
     path = "/auth"
     tags = ["accounts"]
 
-    @post("/register", status_code=201)
-    async def register(self, ctx: Ctx, data: JSONBody[RegisterIn]) -> Json:
+    @post("/register", status_code=201, operation_class=PublicOperation, responses=problems(400, 409, 413, 422))
+    async def register(self, ctx: Ctx, data: JSONBody[RegisterIn]) -> AccountOut:
         """RS-I.1, RS-I.2: a customer account; under 18 only with a guardian's consent."""
         consent = data.guardian_consent.to_domain() if data.guardian_consent else None
         user = await accounts.register(ctx, Registration(
@@ -53,8 +59,8 @@ class AccountController(Controller):
         return {"id": user.id, "email": user.email, "full_name": user.full_name,
                 "birth_date": user.birth_date.isoformat()}
 
-    @post("/login", status_code=200)
-    async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> Response[Json]:
+    @post("/login", status_code=200, operation_class=PublicOperation, responses=problems(400, 401, 413, 429))
+    async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> Response[TokenOut]:
         """Too many failed logins for the e-mail or from the address: 429 with Retry-After."""
         address = request.client.host if request.client else "unknown"
         try:
@@ -72,16 +78,16 @@ class CatalogueController(Controller):
     path = "/"
     tags = ["catalogue"]
 
-    @get("/terms")
-    async def terms(self, market: MarketParam) -> Json:
+    @get("/terms", operation_class=PublicOperation, responses=problems(400))
+    async def terms(self, market: MarketParam) -> TermsOut:
         """RS-XV: the terms edition in force for the market; an order must accept it."""
         info = market_info(market)
         return {"market": info.market.value, "version": info.terms_version,
                 "in_force_from": info.terms_in_force_from.isoformat(), "title": info.terms_title,
                 "clause": "RS-XV"}
 
-    @get("/products")
-    async def products(self, ctx: Ctx, market: MarketParam) -> list[Json]:
+    @get("/products", operation_class=PublicOperation, responses=problems(400))
+    async def products(self, ctx: Ctx, market: MarketParam) -> list[ProductOut]:
         return [presenters.product(row) for row in await catalogue.list_products(ctx, market)]
 
 
@@ -89,14 +95,14 @@ class OrderController(Controller):
     path = "/"
     tags = ["orders"]
 
-    @post("/checkout/quote", status_code=200)
-    async def quote(self, ctx: Ctx, data: JSONBody[QuoteIn]) -> Json:
+    @post("/checkout/quote", status_code=200, operation_class=PublicOperation, responses=problems(400, 409, 413, 422))
+    async def quote(self, ctx: Ctx, data: JSONBody[QuoteIn]) -> QuoteOut:
         """RS-III.3: every charge and the expected delivery date, before ordering; nothing is kept."""
         return presenters.quote(await checkout.price(ctx, data.to_domain()))
 
-    @post("/orders", status_code=201)
+    @post("/orders", status_code=201, responses=problems(400, 401, 403, 409, 413, 422, 503))
     async def place(self, ctx: Ctx, request: Request[Principal, Any, Any], data: JSONBody[OrderIn],
-                    idempotency_key: IdempotencyKey) -> Response[Json]:
+                    idempotency_key: IdempotencyKey) -> Response[OrderOut]:
         principal = request.user
         claim = claim_for(f"{principal.id} POST /orders", idempotency_key, _plain(data))
         placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim)
@@ -109,8 +115,8 @@ class OrderController(Controller):
                 await store_answer(session, claim, 201, body)
         return Response(body, status_code=201)
 
-    @get("/orders")
-    async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[Json]:
+    @get("/orders", responses=problems(401))
+    async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[OrderOut]:
         from sqlmodel import col, select
         from shop.adapters.tables import Order
 
@@ -119,13 +125,13 @@ class OrderController(Controller):
                                       .order_by(col(Order.placed_at).desc()))
             return [presenters.order(await load_aggregate(session, row)) for row in rows.all()]
 
-    @get("/orders/{order_id:str}")
-    async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> Json:
+    @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
+    async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:
         return await order_json(ctx, order_id, customer_id=request.user.id)
 
-    @post("/orders/{order_id:str}/cancel", status_code=200)
+    @post("/orders/{order_id:str}/cancel", status_code=200, responses=problems(400, 401, 404, 409, 413, 422))
     async def cancel(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
-                     data: JSONBody[CancelIn | None] = None) -> Json:
+                     data: JSONBody[CancelIn | None] = None) -> OrderOut:
         """RS-IV.5: until delivery has started; whatever was paid is refunded."""
         await orders.cancel_by_customer(ctx, order_id, customer_id=request.user.id,
                                         reason=data.reason if data else None)
@@ -137,73 +143,74 @@ class OpsController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @post("/orders/{order_id:str}/confirm", status_code=200)
+    @post("/orders/{order_id:str}/confirm", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def confirm(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
-                      data: JSONBody[ConfirmIn]) -> Json:
+                      data: JSONBody[ConfirmIn]) -> OrderOut:
         availability = {line.line_id: line.available for line in data.lines}
         await orders.confirm(ctx, order_id, availability, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/ship", status_code=200)
+    @post("/orders/{order_id:str}/ship", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def ship(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
-                   data: JSONBody[ShipIn]) -> Json:
+                   data: JSONBody[ShipIn]) -> OrderOut:
         devices = {device.line_id: device.imeis for device in data.devices}
         await orders.ship(ctx, order_id, orders.Shipment(data.carrier, data.tracking_number, devices),
                           actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/deliver", status_code=200)
+    @post("/orders/{order_id:str}/deliver", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def deliver(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
-                      data: JSONBody[DeliverIn]) -> Json:
+                      data: JSONBody[DeliverIn]) -> OrderOut:
         await orders.deliver(ctx, order_id, data.delivered_at, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/delivery-failed", status_code=200)
+    @post("/orders/{order_id:str}/delivery-failed", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def delivery_failed(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
-                              data: JSONBody[DeliveryFailedIn]) -> Json:
+                              data: JSONBody[DeliveryFailedIn]) -> OrderOut:
         await orders.delivery_failed(ctx, order_id, orders.DeliveryFailure(data.reason),
                                      actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/out-of-stock", status_code=200)
-    async def out_of_stock(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> Json:
+    @post("/orders/{order_id:str}/out-of-stock", status_code=200, responses=problems(*OPS_PROBLEMS))
+    async def out_of_stock(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:
         await orders.cancel_out_of_stock(ctx, order_id, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @post("/orders/{order_id:str}/installment-decision", status_code=200)
+    @post("/orders/{order_id:str}/installment-decision", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def installment_decision(self, ctx: Ctx, request: Request[Principal, Any, Any],
-                                   order_id: FromPath[str], data: JSONBody[InstallmentDecisionIn]) -> Json:
+                                   order_id: FromPath[str], data: JSONBody[InstallmentDecisionIn]) -> OrderOut:
         await orders.installment_decision(ctx, order_id, data.approved, actor=request.user.actor)
         return await order_json(ctx, order_id)
 
-    @get("/orders/{order_id:str}")
-    async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> Json:
+    @get("/orders/{order_id:str}", responses=problems(400, 401, 403, 404))
+    async def get_order(self, ctx: Ctx, order_id: FromPath[str]) -> OpsOrderOut:
         """The order as its customer sees it, and its payment ledger: every fact, flagged ones too,
         with what the order has received and given back."""
         return {**await order_json(ctx, order_id), "ledger": presenters.ledger(await ledger.ledger_of(ctx, order_id))}
 
-    @get("/payments/flagged")
-    async def flagged_payments(self, ctx: Ctx, limit: FlaggedLimit = 50, before: FlaggedBefore = None) -> Json:
+    @get("/payments/flagged", responses=problems(400, 401, 403))
+    async def flagged_payments(self, ctx: Ctx, limit: FlaggedLimit = 50,
+                               before: FlaggedBefore = None) -> FlaggedPaymentsOut:
         """Payment facts the shop recorded but did not apply (an amount or currency that does not
         match the order, an order it does not know), newest first, for staff to act on."""
         facts = await ledger.flagged_facts(ctx, limit=limit, before=before)
         return {"facts": [presenters.payment_fact(row) for row in facts],
                 "next_before": facts[-1].id if len(facts) == limit else None}
 
-    @post("/refunds/{refund_id:str}/retry", status_code=200)
-    async def retry_refund(self, ctx: Ctx, refund_id: FromPath[str]) -> Json:
+    @post("/refunds/{refund_id:str}/retry", status_code=200, responses=problems(*OPS_PROBLEMS, 503))
+    async def retry_refund(self, ctx: Ctx, refund_id: FromPath[str]) -> OrderOut:
         """A failed refund stays visible; staff send it again (same rules: never more than paid)."""
         refund = await refunds.retry_refund(ctx, refund_id)
         return await order_json(ctx, refund.order_id)
 
-    @post("/refunds/{refund_id:str}/provider-paid", status_code=200)
-    async def provider_paid(self, ctx: Ctx, refund_id: FromPath[str]) -> Json:
+    @post("/refunds/{refund_id:str}/provider-paid", status_code=200, responses=problems(*OPS_PROBLEMS))
+    async def provider_paid(self, ctx: Ctx, refund_id: FromPath[str]) -> OrderOut:
         """An instalment order's refund is paid back by the provider; staff record that it was."""
         refund = await refunds.record_provider_refund(ctx, refund_id)
         return await order_json(ctx, refund.order_id)
 
-    @put("/products/{sku:str}/stock", status_code=200)
-    async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> Json:
+    @put("/products/{sku:str}/stock", status_code=200, responses=problems(413, *OPS_PROBLEMS))
+    async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> StockOut:
         return presenters.stock(await catalogue.set_stock(ctx, sku, data.in_stock))
 
 
@@ -213,14 +220,14 @@ class TestClockController(Controller):
     path = "/test/clock"
     tags = ["test"]
 
-    @put("/", status_code=200)
-    async def set_clock(self, ctx: Ctx, data: JSONBody[ClockIn]) -> Json:
+    @put("/", status_code=200, operation_class=PublicOperation, responses=problems(400, 413))
+    async def set_clock(self, ctx: Ctx, data: JSONBody[ClockIn]) -> ClockOut:
         _test_only(ctx)
         await test_clock.set_test_clock(ctx, data.now)
         return {"now": presenters.instant(data.now), "frozen": True}
 
-    @delete("/", status_code=200)
-    async def clear_clock(self, ctx: Ctx) -> Json:
+    @delete("/", status_code=200, operation_class=PublicOperation)
+    async def clear_clock(self, ctx: Ctx) -> ClockOut:
         _test_only(ctx)
         await test_clock.clear_test_clock(ctx)
         return {"now": presenters.instant(system_now()), "frozen": False}

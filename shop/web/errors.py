@@ -50,7 +50,7 @@ def _missing_parameter(detail: str) -> str | None:
     return missing.group(1) if missing else None
 
 
-_FIELD_IN_MESSAGE = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
+_FIELD_IN_MESSAGE = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`|`([^`]+)` must be")
 
 
 def _field_name(item: dict[str, Any]) -> str:
@@ -64,13 +64,14 @@ def _field_name(item: dict[str, Any]) -> str:
         key = ""
     # A missing or unknown member is reported at its object; name the member itself.
     if named := _FIELD_IN_MESSAGE.match(str(item.get("message", ""))):
-        key = f"{key}.{named.group(1)}" if key else named.group(1)
+        member = named.group(1) or named.group(2)
+        key = f"{key}.{member}" if key else member
     return key or "body"
 
 
 def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:
     codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-             413: "payload_too_large"}
+             413: "payload_too_large", 429: "too_many_requests"}
     code = codes.get(error.status_code, "http_error")
     return problem(error.status_code, str(error.detail) or code, str(error.detail), code)
 

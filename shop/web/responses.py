@@ -1,0 +1,285 @@
+"""What the routes answer, as the OpenAPI document shows it: every 2xx body and the problem body.
+
+The routes build their bodies as plain dicts (presenters.py: as fast to build and encode as JSON gets
+here, and what an idempotent replay stores and sends back); these Structs are the routes' declared
+return types, so the document at /schema/openapi.json states each body's every member and type.
+tests/test_api_docs.py converts what the routes send into these Structs (msgspec, strict, unknown
+members refused), and the fuzz test (tests/test_fuzz.py) validates every answer against the
+document: the two cannot drift apart unnoticed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation
+
+from shop.domain.delivery import DeliveryMethod
+from shop.domain.markets import Market
+
+Instant = Annotated[datetime, msgspec.Meta(description="ISO 8601 instant in UTC, e.g. 2026-11-22T10:15:00Z")]
+LocalDate = Annotated[date, msgspec.Meta(description="a calendar date in the market's local calendar")]
+Decimal = Annotated[str, msgspec.Meta(pattern=r"^\d+\.\d+$", description="a decimal as text, e.g. 0.20")]
+
+
+class Out(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Money(Out):
+    amount_minor: int
+    currency: str
+
+
+class Problem(Out):
+    """RFC 9457 problem details, with the shop's `code` and, where a rule decided, its `clause`."""
+
+    type: str
+    status: int
+    title: str
+    detail: str
+    code: Annotated[str, msgspec.Meta(description="stable and machine-readable, e.g. validation_error")]
+    clause: Annotated[str, msgspec.Meta(description="the contract's rule id, e.g. RS-VII.1")] | None = None
+    field: Annotated[str, msgspec.Meta(description="the offending field, e.g. lines[0].quantity")] | None = None
+    errors: list[FieldError] | None = None
+
+
+class FieldError(Out):
+    field: str
+    message: str
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+
+class AccountOut(Out):
+    id: int
+    email: str
+    full_name: str
+    birth_date: date
+
+
+class TokenOut(Out):
+    access_token: str
+    token_type: Literal["bearer"]
+
+
+# --- terms and catalogue ----------------------------------------------------------------------------
+
+
+class TermsOut(Out):
+    market: Market
+    version: str
+    in_force_from: LocalDate
+    title: str
+    clause: str
+
+
+class ProductOut(Out):
+    sku: str
+    name: str
+    model: str
+    market: Market
+    category: str
+    price: Money
+    vat_rate: Decimal
+    in_stock: int
+    max_per_customer: int
+    returnable: bool
+    delivery_methods: list[DeliveryMethod]
+    set_items: list[str]
+
+
+class StockOut(Out):
+    sku: str
+    on_hand: int
+    reserved: int
+    in_stock: int
+
+
+# --- quote and orders -------------------------------------------------------------------------------
+
+
+class QuoteLineOut(Out):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    total: Money
+    vat: Money
+    available: bool
+
+
+class QuoteOut(Out):
+    market: Market
+    lines: list[QuoteLineOut]
+    items: Money
+    delivery_charge: Money
+    vat: Money
+    vat_rate: Decimal
+    total: Money
+    expected_delivery_on: LocalDate
+    expected_delivery_clause: str
+
+
+class OrderLineOut(Out):
+    id: int
+    sku: str
+    name: str
+    model: str
+    quantity: int
+    unit_price: Money
+    vat_rate: Decimal
+    state: str
+    imeis: list[str]
+    returnable: bool
+    set_items: list[str]
+
+
+class AddressOut(Out):
+    street: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class DeliveryOut(Out):
+    method: DeliveryMethod
+    recipient: str
+    phone: str
+    store_id: str | None
+    address: AddressOut | None
+
+
+class DeadlineOut(Out):
+    name: str
+    due_at: Instant
+    clause: str
+
+
+class TimelineEntryOut(Out):
+    at: Instant
+    from_state: str | None
+    to_state: str
+    event: str
+    actor: str
+    reason: str | None
+    clause: str | None
+
+
+class RefundOut(Out):
+    id: str
+    amount: Money
+    reason: str
+    clause: str
+    state: Literal["pending", "succeeded", "failed"]
+    due_by: Instant
+    stripe_refund_id: str | None
+    failure: str | None
+    created_at: Instant
+    corrected_invoice: None
+
+
+class PaymentOut(Out):
+    provider: Literal["stripe"]
+    payment_intent_id: str
+    client_secret: str | None
+
+
+class OrderOut(Out):
+    id: str
+    number: str
+    market: Market
+    state: str
+    payment_method: Literal["card", "installments"]
+    terms_version: str
+    lines: list[OrderLineOut]
+    items: Money
+    delivery_charge: Money
+    vat: Money
+    total: Money
+    delivery: DeliveryOut
+    placed_at: Instant
+    payment_due_at: Instant | None
+    expected_delivery_on: LocalDate
+    delivered_at: Instant | None
+    carrier: str | None
+    tracking_number: str | None
+    deadlines: list[DeadlineOut]
+    timeline: list[TimelineEntryOut]
+    refunds: list[RefundOut]
+    invoices: list[dict[str, Any]]
+    perks: list[dict[str, Any]]
+    payment: PaymentOut | msgspec.UnsetType = msgspec.UNSET
+    """Card orders only."""
+
+
+class PaymentFactOut(Out):
+    id: int
+    kind: str
+    fact_key: str
+    order_id: str | None
+    payment_intent_id: str | None
+    amount: Money | None
+    flagged: str | None
+    occurred_at: Instant
+    recorded_at: Instant
+
+
+class LedgerOut(Out):
+    paid: Money
+    refunded: Money
+    facts: list[PaymentFactOut]
+
+
+class OpsOrderOut(OrderOut, kw_only=True):
+    ledger: LedgerOut
+
+
+class FlaggedPaymentsOut(Out):
+    facts: list[PaymentFactOut]
+    next_before: int | None
+
+
+class ClockOut(Out):
+    now: Instant
+    frozen: bool
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+
+
+@dataclass
+class PublicOperation(Operation):
+    """`operation_class=` of a route anyone may call: `security: []` lifts the document's bearer
+    requirement (Litestar leaves an empty `security=` out of the operation, so the global one applied)."""
+
+    def __post_init__(self) -> None:
+        self.security = []
+
+
+# --- the statuses each route answers ----------------------------------------------------------------
+
+WHY = {
+    400: "The request is malformed: not JSON, a wrong type, a missing or unknown field (named in `field`).",
+    401: "No valid bearer token, or the e-mail and password do not match.",
+    403: "The token's account may not do this (an operations endpoint, or staff placing an order).",
+    404: "No such resource, or not one of the caller's.",
+    409: "The request clashes with the present state (a transition not allowed now, stock, an e-mail "
+         "taken, an Idempotency-Key reused with another body).",
+    413: "The body is too large.",
+    422: "Well-formed but refused by a rule of the contract (its `clause`) or the shop (its `code`).",
+    429: "Too many failed logins; `Retry-After` says when to try again.",
+    503: "Stripe could not be reached; nothing was changed.",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """`responses=` of a route: each status it may answer with a problem body."""
+    return {status: ResponseSpec(Problem, description=WHY[status], media_type="application/problem+json",
+                                 generate_examples=False)
+            for status in statuses}
