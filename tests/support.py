@@ -143,7 +143,9 @@ class ShopClient:
 
     async def send_event(self, event_type: str, obj: dict[str, Any], *, event_id: str | None = None,
                          signature: str | None = None) -> Any:
-        payload = json.dumps(event(event_type, obj, event_id=event_id)).encode()
+        body = event(event_type, obj, event_id=event_id)
+        body["created"] = int((await self.ctx.now()).timestamp())  # Stripe records it on the shop's clock
+        payload = json.dumps(body).encode()
         return await self.http.post("/api/v1/webhooks/stripe", content=payload, headers={
             "Stripe-Signature": signature or sign(payload), "Content-Type": "application/json"})
 
