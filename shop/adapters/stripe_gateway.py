@@ -7,7 +7,7 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -48,6 +48,12 @@ class InvalidEvent(InvalidWebhook):
         self.field = field
 
 
+@dataclass(frozen=True)
+class CreatedIntent:
+    id: str
+    client_secret: str
+
+
 # --- Stripe's events, read once at the boundary into typed objects ---------------------------------
 # Only the fields the shop reads are declared (Stripe's other fields are skipped); each is checked
 # for its type and bounds, so nothing of a wrong type reaches the services or the database.
@@ -82,6 +88,8 @@ class PaymentIntent(msgspec.Struct):
 
 
 class Refund(msgspec.Struct):
+    """A refund, as an event carries it and as Stripe answers a request about one."""
+
     id: StripeId
     status: str | None = None  # pending | succeeded | failed | requires_action | canceled
     failure_reason: str | None = None
@@ -112,6 +120,9 @@ EVENT_OBJECTS: dict[str, type[StripeObject]] = {
     "charge.refund.updated": Refund,
 }
 """The event types the shop reads, and the object each carries in `data.object`."""
+
+
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 class StripeEvent(msgspec.Struct, frozen=True):
@@ -168,22 +179,13 @@ def _field(error: msgspec.ValidationError, inside: str) -> str:
     return ".".join(path) or "body"
 
 
-@dataclass(frozen=True)
-class CreatedIntent:
-    id: str
-    client_secret: str
-
-
-@dataclass(frozen=True)
-class CreatedRefund:
-    id: str
-    status: str  # pending | succeeded | failed | requires_action | canceled
-    failure_reason: str | None = None
-
-    @classmethod
-    def of(cls, refund: dict[str, Any]) -> CreatedRefund:
-        """From Stripe's JSON of a refund."""
-        return cls(refund["id"], refund.get("status") or "pending", refund.get("failure_reason"))
+def _answer(kind: type[T], data: Any) -> T:
+    """Stripe's answer to a request, read as its events are (one reading of each object)."""
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as error:
+        raise PaymentProviderError(f"Stripe answered a {kind.__name__} of another shape: {error}",
+                                   retryable=False) from None
 
 
 TOLERANCE = stripe.Webhook.DEFAULT_TOLERANCE
@@ -243,25 +245,25 @@ class StripeGateway:
 
     async def refund(
         self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str, attempt: int
-    ) -> CreatedRefund:
+    ) -> Refund:
         """A refund of the PaymentIntent, its metadata naming the shop's refund and attempt."""
         refund = await self._post("/v1/refunds", idempotency_key=idempotency_key,
                                   payment_intent=payment_intent_id, amount=amount_minor,
                                   metadata={"refund_id": refund_id, "attempt": str(attempt)})
-        return CreatedRefund.of(refund)
+        return _answer(Refund, refund)
 
-    async def refund_now(self, refund_id: str) -> CreatedRefund:
+    async def refund_now(self, refund_id: str) -> Refund:
         """Stripe's refund as it stands now."""
         refund = await self._call(self._client.raw_request_async("get", f"/v1/refunds/{quote(refund_id, safe='')}"))
-        return CreatedRefund.of(refund.data)
+        return _answer(Refund, refund.data)
 
-    async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[CreatedRefund]:
+    async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[Refund]:
         """The PaymentIntent's refunds whose metadata names the shop's refund `refund_id`, newest
         first (an order has a few refunds: one page of 100 holds them)."""
         listed = await self._call(self._client.raw_request_async(
             "get", "/v1/refunds", payment_intent=payment_intent_id, limit=100))
-        return [CreatedRefund.of(refund) for refund in listed.data["data"]
-                if (refund.get("metadata") or {}).get("refund_id") == refund_id]
+        return [refund for refund in _answer(RefundList, listed.data).data
+                if refund.metadata is not None and refund.metadata.refund_id == refund_id]
 
     async def _post(self, path: str, *, idempotency_key: str | None = None, **params: Any) -> dict[str, Any]:
         """A POST through the SDK's own request path (authentication, form encoding, retries,

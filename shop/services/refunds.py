@@ -13,7 +13,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.stripe_gateway import CreatedRefund, PaymentProviderError
+from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.stripe_gateway import Refund as StripeRefund
 from shop.adapters.tables import Order, PaymentEvent, Refund
 from shop.domain.deadlines import refund_due_by
@@ -207,7 +207,7 @@ async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
     return refund
 
 
-async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> CreatedRefund | None:
+async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> StripeRefund | None:
     made = await ctx.stripe.refunds_made_for(payment_intent_id=payment_intent_id, refund_id=refund.id)
     return next((sent for sent in made if refund_state(sent.status) != "failed"), None)
 
