@@ -244,7 +244,8 @@ async def _payment_applied_apart(ctx: ShopContext, event: StripeEvent) -> str:
         else:  # money for an order cancelled for any other reason goes back automatically
             refund = await open_refund(session, locked, amount_minor=None, clause="RS-V.1",
                                        reason="payment arrived for a cancelled order", now=now)
-    await send_refund(ctx, refund, order.payment_intent_id)
+    if refund is not None:  # None: the order keeps nothing of it (refunded already)
+        await send_refund(ctx, refund, order.payment_intent_id)
     send_after_answer(ctx, emails)
     return "refunded"
 
