@@ -7,6 +7,7 @@ import hmac
 import itertools
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -79,9 +80,18 @@ class ShopClient:
                                           base_addresses={"api": localstripe.api_base},
                                           http_client=self._stripe_http)
         self._ops_headers: dict[str, str] | None = None
+        self.clock: datetime | None = None  # the test clock as this test set it; None: the real clock
+        http.event_hooks["response"].append(self._watch_clock)
 
     async def close(self) -> None:
+        self.http.event_hooks["response"].remove(self._watch_clock)
         await self._stripe_http.close_async()
+
+    async def _watch_clock(self, response: httpx.Response) -> None:
+        """Follows PUT / DELETE /test/clock, however a test sends them, without a read of its own."""
+        request = response.request
+        if request.url.path.endswith("/test/clock") and response.is_success:
+            self.clock = datetime.fromisoformat(json.loads(request.content)["now"]) if request.method == "PUT" else None
 
     @property
     def ctx(self) -> Any:
@@ -143,7 +153,10 @@ class ShopClient:
 
     async def send_event(self, event_type: str, obj: dict[str, Any], *, event_id: str | None = None,
                          signature: str | None = None) -> Any:
-        payload = json.dumps(event(event_type, obj, event_id=event_id)).encode()
+        body = event(event_type, obj, event_id=event_id)
+        if self.clock is not None:  # Stripe records the payment on the shop's (test) clock
+            body["created"] = int(self.clock.timestamp())
+        payload = json.dumps(body).encode()
         return await self.http.post("/api/v1/webhooks/stripe", content=payload, headers={
             "Stripe-Signature": signature or sign(payload), "Content-Type": "application/json"})
 

@@ -25,7 +25,8 @@ async def post_raw(shop, payload: bytes, headers: dict[str, str]):
     "t=1700000000,v1=deadbeef",
     "wrong secret",
     "too old",
-], ids=["missing", "garbage", "wrong-secret", "outside-tolerance"])
+    "too new",
+], ids=["missing", "garbage", "wrong-secret", "outside-tolerance", "beyond-tolerance-in-the-future"])
 async def test_webhook_with_bad_signature_is_refused_and_changes_nothing(shop, signature):
     customer = await shop.customer()
     order = await shop.place(customer)
@@ -35,6 +36,7 @@ async def test_webhook_with_bad_signature_is_refused_and_changes_nothing(shop, s
         None: {},
         "wrong secret": {"Stripe-Signature": sign(payload, secret="whsec_someone_else")},
         "too old": {"Stripe-Signature": sign(payload, timestamp=int(time.time()) - 3600)},
+        "too new": {"Stripe-Signature": sign(payload, timestamp=int(time.time()) + 3600)},
     }.get(signature, {"Stripe-Signature": signature})
 
     response = await post_raw(shop, payload, headers)

@@ -80,6 +80,19 @@ def paid_in_time_after_expiry(*, paid_at: datetime, payment_due_at: datetime | N
     return True
 
 
+def paid_late(paid_at: datetime, payment_due_at: datetime | None) -> bool:
+    """RS-V.1: Stripe recorded the payment after the order's 2-hour window closed."""
+    return payment_due_at is not None and paid_at > payment_due_at
+
+
+def paid_after_window(*, paid_at: datetime, payment_due_at: datetime | None, **_: Any) -> bool:
+    """RS-V.1: a payment Stripe recorded after the window does not pay the order, whenever its news
+    arrives and whether or not the expiry job has run: the order is cancelled, the money refunded."""
+    if not paid_late(paid_at, payment_due_at):
+        raise Conflict("paid_within_window", "the payment came within the 2-hour window", clause="RS-V.1")
+    return True
+
+
 # --- the table ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -104,6 +117,9 @@ STEPS: tuple[Step, ...] = (
     Step("honour_timely_payment", (S.CANCELLED,), S.PAID, "RS-V.1",
          "a payment made within the window reached the shop after the expiry job: honoured",
          (paid_in_time_after_expiry,)),
+    Step("refund_late_payment", (S.AWAITING_PAYMENT,), S.CANCELLED, "RS-V.1",
+         "Stripe recorded the payment after the 2-hour window: cancelled, the money refunded",
+         (paid_after_window,)),
     Step("confirm", (S.PAID,), S.CONFIRMED, "RS-IV.6",
          "the seller confirms acceptance and the available lines", (some_line_available,)),
     Step("reject", (S.PAID,), S.CANCELLED, "RS-IV.6",

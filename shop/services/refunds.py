@@ -8,13 +8,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.stripe_gateway import CreatedRefund, PaymentProviderError
+from shop.adapters.stripe_gateway import PaymentProviderError
+from shop.adapters.stripe_gateway import Refund as StripeRefund
 from shop.adapters.tables import Order, PaymentEvent, Refund
 from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import Conflict, NotFound
@@ -207,7 +207,7 @@ async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
     return refund
 
 
-async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> CreatedRefund | None:
+async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> StripeRefund | None:
     made = await ctx.stripe.refunds_made_for(payment_intent_id=payment_intent_id, refund_id=refund.id)
     return next((sent for sent in made if refund_state(sent.status) != "failed"), None)
 
@@ -241,22 +241,22 @@ async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size:
     return report
 
 
-async def refund_for_stripe(session: AsyncSession, data: dict[str, Any]) -> Refund | None:
+async def refund_for_stripe(session: AsyncSession, data: StripeRefund) -> Refund | None:
     """The shop's refund, locked, that a refund in a Stripe event is: by Stripe's id, else by the
     refund and attempt its metadata names, if the shop is still waiting for that attempt's answer
     (then the id is kept: the answer was lost)."""
     row = (await session.exec(
-        select(Refund).where(Refund.stripe_refund_id == data.get("id")).with_for_update())).one_or_none()
+        select(Refund).where(Refund.stripe_refund_id == data.id).with_for_update())).one_or_none()
     if row is not None:
         return row
-    metadata = data.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("refund_id"), str):
+    metadata = data.metadata
+    if metadata is None or metadata.refund_id is None:
         return None
-    row = await session.get(Refund, metadata["refund_id"], with_for_update=True)
+    row = await session.get(Refund, metadata.refund_id, with_for_update=True)
     if (row is None or row.stripe_refund_id is not None or row.state != "pending"
-            or metadata.get("attempt") != str(row.attempts)):
+            or metadata.attempt != str(row.attempts)):
         return None
-    row.stripe_refund_id = data.get("id")
+    row.stripe_refund_id = data.id
     session.add(row)
     return row
 

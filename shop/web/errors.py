@@ -77,7 +77,8 @@ def http_error(_: Request, error: HTTPException) -> Response[dict[str, Any]]:
 
 
 def invalid_webhook(_: Request, error: InvalidWebhook) -> Response[dict[str, Any]]:
-    return problem(400, "Invalid webhook", str(error), "invalid_signature")
+    # invalid_signature; a signed body: invalid_payload (not JSON) or invalid_event (naming the field)
+    return problem(400, "Invalid webhook", str(error), error.code, field=error.field)
 
 
 def unexpected(request: Request, error: Exception) -> Response[dict[str, Any]]:

@@ -1,5 +1,7 @@
 """POST /api/v1/webhooks/stripe: Stripe's events, verified against `Stripe-Signature` (on the real
-clock) and applied at most once (shop.services.payments).
+clock), read once into typed objects (shop.adapters.stripe_gateway: a signed body that is not JSON
+is a 400 `invalid_payload`, an event of a wrong shape a 400 `invalid_event` naming the field, never
+a 5xx that Stripe would retry for days) and applied at most once (shop.services.payments).
 
 A bare ASGI handler rather than a controller method: the endpoint takes raw bytes and one header and
 answers two fields, so Litestar's request parsing, dependency injection and response building have
