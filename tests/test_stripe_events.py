@@ -228,7 +228,7 @@ async def test_payment_recorded_a_second_after_the_deadline_is_refunded_at_once_
         assert await paid_minor(session, order["id"]) == await refunded_minor(session, order["id"]) > 0
         mails = (await session.exec(select(OutboxEmail.subject).where(
             OutboxEmail.order_id == order["id"], OutboxEmail.kind == "order_cancelled"))).all()
-    assert mails == [f"Order {order['number']} cancelled"]
+    assert mails == [f"Porudžbina {order['number']} je otkazana / Order {order['number']} cancelled"]
 
     # Stripe delivers it again, and the job runs late: nothing more happens
     again = await send(shop, "payment_intent.succeeded", intent, created=DUE + timedelta(seconds=1),

@@ -21,6 +21,9 @@ from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, Timelin
 from shop.domain import notices
 from shop.domain.errors import DomainError
 from shop.domain.lifecycle import OrderState, fire, paid_late
+from shop.domain.markets import Market
+from shop.domain.money import Money
+from shop.domain.notices import Cause
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
@@ -265,9 +268,9 @@ async def _refund_late_payment(session: AsyncSession, order: Order, *, paid_at: 
         if line.state != "cancelled":
             await stock.release(session, line.sku, line.quantity)
     refund = await open_refund(session, order, amount_minor=None, clause="RS-V.1", reason=LATE_PAYMENT, now=now)
-    amount = notices.shown(refund.amount_minor, refund.currency) if refund else None
-    email = await queue_notice(in_session(session), order,
-                               notices.order_cancelled(order.number, LATE_PAYMENT, "RS-V.1", amount), now)
+    amount = Money(refund.amount_minor, refund.currency) if refund else None
+    notice = notices.order_cancelled(Market(order.market), order.number, Cause.PAID_TOO_LATE, "RS-V.1", amount)
+    email = await queue_notice(in_session(session), order, notice, now)
     return refund, email
 
 
