@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlalchemy import bindparam, case
+from sqlmodel import select
 
-from shop.adapters.tables import Product
+from shop.adapters.prepared import Prepared, Row, driver_reads
+from shop.adapters.tables import Product, table_of
 from shop.domain.errors import Conflict, InvalidInput, NotFound
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 
 
-async def list_products(ctx: ShopContext, market: Market) -> list[Product]:
-    async with ctx.sessions() as session:
-        rows = await session.exec(select(Product).where(Product.market == market.value).order_by(col(Product.sku)))
-        return list(rows)
+_products = table_of(Product)
+_free_units = _products.c.on_hand - _products.c.reserved
+_CATALOGUE = Prepared(
+    select(*(column for column in _products.c if column.key not in ("on_hand", "reserved", "requires_imei")),
+           case((_free_units > 0, _free_units), else_=0).label("available"))
+    .where(_products.c.market == bindparam("market")).order_by(_products.c.sku))
+
+
+async def list_products(ctx: ShopContext, market: Market) -> list[Row]:
+    """The market's products with their free units as `available`, read as they stand now: one
+    prepared statement on the driver, no cache (an order or a count changes them at once)."""
+    async with driver_reads(ctx.engine) as db:
+        return await db.fetch(_CATALOGUE, market=market.value)
 
 
 async def set_stock(ctx: ShopContext, sku: str, on_hand: int) -> Product:

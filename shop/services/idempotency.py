@@ -16,10 +16,11 @@ transaction more."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql
@@ -46,8 +47,8 @@ def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None
         raise InvalidInput("invalid_idempotency_key",
                            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, none of them U+0000",
                            field="Idempotency-Key")
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return IdempotencyClaim(scope, key, hashlib.sha256(canonical.encode()).hexdigest())
+    canonical = msgspec.json.encode(body, order="sorted")  # every object's keys sorted, nested ones too
+    return IdempotencyClaim(scope, key, hashlib.sha256(canonical).hexdigest())
 
 
 _records = table_of(IdempotencyRecord)

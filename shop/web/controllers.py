@@ -92,7 +92,7 @@ class OrderController(Controller):
         if principal.is_ops:  # decided: staff order with a customer account of their own
             raise Forbidden("ops_cannot_order", "an operations account cannot place customer orders; "
                             "use a customer account", field="Authorization")
-        claim = claim_for(f"{principal.id} POST /orders", idempotency_key, _plain(data))
+        claim = claim_for(f"{principal.id} POST /orders", idempotency_key, data)
         placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim,
                                             present=presenters.order,
                                             refusal=lambda error: domain_error(request, error).content)
@@ -229,8 +229,3 @@ def _test_only(ctx: ShopContext) -> None:
     if not ctx.settings.is_test:
         raise NotFound("not_found", "no such resource")
 
-
-def _plain(data: Any) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(data)
