@@ -82,6 +82,8 @@ TARGETS_OF = {
 }
 TARGETS = SQLITE_TARGETS  # the ratio's bound, the same for both
 RESULTS = Path(__file__).with_name("RESULTS.md")
+HISTORY = "<!-- history: make bench keeps everything from here on -->"
+"""RESULTS.md's earlier runs (moved from the README) follow this line; a new run rewrites what is above it."""
 STARTED = time.perf_counter()
 
 
@@ -736,7 +738,9 @@ async def main(only: str | None, write_results: bool) -> int:
     text = report(results, time.perf_counter() - STARTED)
     print(text, flush=True)
     if write_results:
-        RESULTS.write_text(text)
+        earlier = RESULTS.read_text() if RESULTS.exists() else ""
+        kept = earlier[earlier.index(HISTORY):] if HISTORY in earlier else ""
+        RESULTS.write_text(text + ("\n" + kept if kept else ""))
         say(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 
