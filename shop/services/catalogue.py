@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import bindparam, case
 from sqlmodel import select
 
@@ -21,10 +23,38 @@ _CATALOGUE = Prepared(
 
 
 async def list_products(ctx: ShopContext, market: Market) -> list[Row]:
-    """The market's products with their free units as `available`, read as they stand now: one
-    prepared statement on the driver, no cache (an order or a count changes them at once)."""
+    """The market's products with their free units as `available`, as they stand now (RS-V.5.6:
+    what the catalogue shows is what an order can hold). On SQLite the rows are kept and served
+    again while the database is unchanged: the process's one connection counts its own writes
+    (`total_changes`, committed or not) and SQLite counts every other connection's commits, other
+    processes' too (`PRAGMA data_version`); both are read on the event loop's thread, where every
+    statement of that connection runs, without taking it from the pool. On PostgreSQL, one
+    prepared statement on the driver each time."""
+    key = (id(ctx.engine), market.value)
+    kept = _kept.get(key)
+    if kept is not None and kept[0] == _unchanged_since(kept[2]):
+        return kept[1]
     async with driver_reads(ctx.engine) as db:
-        return await db.fetch(_CATALOGUE, market=market.value)
+        version = _unchanged_since(db.sqlite)  # before the read: a write after it changes the version
+        rows = await db.fetch(_CATALOGUE, market=market.value)
+    if version is not None:
+        _kept[key] = (version, rows, db.sqlite)
+    return rows
+
+
+_kept: dict[tuple[int, str], tuple[tuple[int, int], list[Row], sqlite3.Connection | None]] = {}
+
+
+def _unchanged_since(connection: sqlite3.Connection | None) -> tuple[int, int] | None:
+    """What changes whenever the SQLite database does: its other connections' commits, this
+    connection's writes. None on PostgreSQL, or once the connection is closed."""
+    if connection is None:
+        return None
+    try:
+        (data_version,) = connection.execute("PRAGMA data_version").fetchone()
+    except sqlite3.Error:  # closed (the pool replaced it): read afresh
+        return None
+    return data_version, connection.total_changes
 
 
 async def set_stock(ctx: ShopContext, sku: str, on_hand: int) -> Product:
