@@ -422,6 +422,121 @@ async def test_idempotency_keys_belong_to_their_customer(shop):
     assert first["id"] != second["id"]
 
 
+async def keyed(shop, headers: dict, key: str, body: dict):
+    return await shop.http.post(ORDERS, json=body, headers={**headers, "Idempotency-Key": key})
+
+
+async def test_a_keyed_order_refused_out_of_stock_keeps_its_refusal_for_the_key_RS_V_5_6(shop):
+    """A failed first attempt no longer leaves the key free to create an order (Stripe's semantics):
+    once it started, its refusal is the key's answer, even after the stock came back."""
+    customer = await shop.customer()
+    await set_stock(shop, PHONE, 0)
+    first = await keyed(shop, customer, "k-stock", order_body())
+    await set_stock(shop, PHONE, 10)
+
+    again = await keyed(shop, customer, "k-stock", order_body())
+    other = await keyed(shop, customer, "k-stock", order_body(lines=[(CHARGER, 1)]))
+
+    refusal(first, 409, code="out_of_stock", clause="RS-V.5.6")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert again.headers["content-type"].startswith("application/problem+json")
+    refusal(other, 409, code="idempotency_key_reused")
+    assert await rows(shop, Order) == 0 and await reserved(shop, PHONE) == 0
+
+
+async def test_a_keyed_order_refused_at_the_per_customer_limit_keeps_its_refusal_RS_V_5_5(shop):
+    customer = await shop.customer()
+    first_order = await shop.place(customer, order_body(lines=[(PHONE, 2)]))
+    over = await keyed(shop, customer, "k-limit", order_body(lines=[(PHONE, 1)]))
+    cancelled = await shop.http.post(f"{ORDERS}/{first_order['id']}/cancel", json={}, headers=customer)
+    assert cancelled.status_code == 200, cancelled.text
+
+    again = await keyed(shop, customer, "k-limit", order_body(lines=[(PHONE, 1)]))
+
+    refusal(over, 409, code="per_customer_limit_exceeded", clause="RS-V.5.5")
+    assert (again.status_code, again.json()) == (over.status_code, over.json())
+    assert await rows(shop, Order) == 1
+
+
+async def test_a_keyed_order_with_wrong_terms_keeps_its_refusal_RS_XV(shop):
+    customer = await shop.customer()
+    stale = order_body(terms_version="2020-01-01")
+    first = await keyed(shop, customer, "k-terms", stale)
+
+    again = await keyed(shop, customer, "k-terms", stale)
+    corrected = await keyed(shop, customer, "k-terms", order_body())
+
+    assert first.status_code in (409, 422) and first.json()["clause"] == "RS-XV", first.text
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    refusal(corrected, 409, code="idempotency_key_reused")
+    assert await rows(shop, Order) == 0
+
+
+async def test_a_keyed_order_while_stripe_is_unreachable_leaves_the_key_free_to_retry(shop, monkeypatch):
+    """Decided: a 503 is not kept (nothing was ordered; retrying with the same key is the point)."""
+    from shop.adapters.stripe_gateway import StripeGateway
+    from tests.infra.ports import free_port
+
+    customer = await shop.customer()
+    unreachable = StripeGateway(secret_key="sk_test_x", webhook_secret="whsec_x",
+                                api_base=f"http://127.0.0.1:{free_port()}", timeout_seconds=1)
+    real = shop.ctx.stripe.create_payment_intent
+    monkeypatch.setattr(shop.ctx.stripe, "create_payment_intent", unreachable.create_payment_intent)
+    try:
+        down = await keyed(shop, customer, "k-503", order_body())
+    finally:
+        await unreachable.aclose()
+    monkeypatch.setattr(shop.ctx.stripe, "create_payment_intent", real)
+
+    retried = await keyed(shop, customer, "k-503", order_body())
+
+    refusal(down, 503, code="payment_provider_unavailable")
+    assert retried.status_code == 201, retried.text
+    assert await rows(shop, Order) == 1 and await rows(shop, IdempotencyRecord) == 1
+
+
+async def test_a_keyed_order_keeps_its_answer_in_the_transaction_that_writes_it(shop):
+    """One transaction for the order and its key's answer (not a second one after it)."""
+    from tests.bench.capture import recording
+    from tests.test_statement_budget import transactions
+
+    customer = await shop.customer()
+    engine = shop.http.app.state["engine"]
+    await keyed(shop, customer, "k-warm", order_body(lines=[(CHARGER, 1)]))
+    await shop.ctx.background.drain()
+    with recording(engine) as statements:
+        placed = await keyed(shop, customer, "k-once", order_body())
+        await shop.ctx.background.drain()
+
+    assert placed.status_code == 201, placed.text
+    [order_tx, email_tx] = transactions(statements)
+    assert any("idempotency_records" in statement for statement in order_tx)
+    assert not any("idempotency_records" in statement for statement in email_tx)
+    async with shop.ctx.sessions() as session:
+        record = (await session.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-once"))).one()
+    assert (record.status_code, record.body, record.resource_id) == (201, placed.json(), placed.json()["id"])
+
+
+async def test_two_requests_with_one_key_at_once_create_one_order_and_answer_alike(shop):
+    """Decided: both run, the first to commit keeps the key; the other gives up its PaymentIntent
+    and answers the key's answer (no 409 `idempotency_key_in_use` to retry)."""
+    customer = await shop.customer()
+
+    answers = await asyncio.gather(*(keyed(shop, customer, "k-twins", order_body()) for _ in range(4)))
+
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert await rows(shop, Order) == 1 and await reserved(shop, PHONE) == 1
+
+
+async def test_an_ops_account_cannot_place_a_customer_order(shop):
+    """Decided: staff order with a customer account; an ops token on POST /orders is a 403."""
+    refused = await shop.http.post(ORDERS, json=order_body(), headers=await shop.ops())
+
+    refusal(refused, 403, code="ops_cannot_order")
+    assert await rows(shop, Order) == 0
+
+
 def test_order_numbers_name_market_and_day_and_do_not_repeat():
     """A 6-hex-digit part repeated within a few thousand orders a day (a 500 in the benchmark);
     100,000 numbers of one day must all differ."""

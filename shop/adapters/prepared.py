@@ -256,6 +256,10 @@ class Statements(ABC):
     """Runs prepared statements in one transaction: on the driver (`driver_transaction`), or in an
     ORM session's transaction (`in_session`) where a rare path needs the session as well."""
 
+    sqlite: sqlite3.Connection | None = None
+    """On SQLite, the driver's connection (the process's one): for `PRAGMA data_version` and
+    `total_changes`, which tell whether anything was written since (shop.services.catalogue)."""
+
     @abstractmethod
     async def fetch(self, statement: Prepared, **params: Any) -> list[Row]:
         """Runs a statement; the rows it returns."""
@@ -355,6 +359,10 @@ class _SQLiteStatements(_DriverStatements):
     SQLAlchemy); the reads before it see the last committed state, as they do through the session."""
 
     integrity_errors = (sqlite3.IntegrityError,)
+
+    def __init__(self, dialect: Dialect, connection: Any) -> None:
+        super().__init__(dialect, connection)
+        self.sqlite = connection
 
     async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         return self._db.execute(sql, args).fetchall()  # type: ignore[no-any-return]
@@ -481,6 +489,7 @@ async def driver_reads(engine: AsyncEngine) -> AsyncIterator[Statements]:
 class _ReadsOnly(Statements):
     def __init__(self, statements: Statements) -> None:
         self._statements = statements
+        self.sqlite = statements.sqlite
 
     async def fetch(self, statement: Prepared, **params: Any) -> list[Row]:
         if not getattr(statement.statement, "is_select", False):

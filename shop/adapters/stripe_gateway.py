@@ -215,6 +215,14 @@ def _signed_bytes(payload: bytes, header: str, secret: str) -> bool:
                (item.partition("=") for item in header.split(",")) if key.strip() == "v1")
 
 
+@dataclass(frozen=True)
+class ListedIntent:
+    id: str
+    status: str
+    created: int  # Stripe's Unix time
+    order_id: str | None  # its metadata's order_id, when a string
+
+
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str, timeout_seconds: float = 10) -> None:
         """`timeout_seconds` bounds each request (the SDK retries one that timed out twice, as it
@@ -242,6 +250,26 @@ class StripeGateway:
 
     async def cancel_payment_intent(self, payment_intent_id: str) -> None:
         await self._post(f"/v1/payment_intents/{quote(payment_intent_id, safe='')}/cancel")
+
+    async def payment_intents_since(self, created_since: int) -> list[ListedIntent]:
+        """The PaymentIntents created at or after `created_since` (Unix time). Stripe lists them newest
+        first, 100 a page: pages are read until one holds none that recent, so a sweep reads its
+        window, not the account's history."""
+        found: list[ListedIntent] = []
+        after: dict[str, str] = {}
+        while True:
+            listed = await self._call(self._client.raw_request_async("get", "/v1/payment_intents", limit=100, **after))
+            page = listed.data.get("data") or []
+            recent = [intent for intent in page if isinstance(intent, dict)
+                      and isinstance(intent.get("created"), int) and intent["created"] >= created_since]
+            for intent in recent:
+                metadata = intent.get("metadata")
+                order_id = metadata.get("order_id") if isinstance(metadata, dict) else None
+                found.append(ListedIntent(str(intent["id"]), str(intent.get("status")), intent["created"],
+                                          order_id if isinstance(order_id, str) else None))
+            if not recent or not listed.data.get("has_more"):
+                return found
+            after = {"starting_after": str(page[-1]["id"])}
 
     async def refund(
         self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str, attempt: int

@@ -107,6 +107,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
         await send_queued_cancellations(ctx, now, report, at_most=send_at_most)
         refunds = await settle_pending_refunds(ctx, now, on_settled=show_refund)
+        await _cancel_orphan_intents(ctx, now)
         mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
@@ -118,6 +119,24 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
           f"refunds taken up {refunds.total()}: succeeded {refunds['succeeded']}, still pending "
           f"{refunds['pending']}, failed {refunds['failed']} (for staff to retry); "
           f"{mailed} e-mails sent")
+
+
+async def _cancel_orphan_intents(ctx, now):  # type: ignore[no-untyped-def]
+    """PaymentIntents whose order was never written (a process killed between the two): cancelled."""
+    from shop.adapters.stripe_gateway import PaymentProviderError
+    from shop.services.orphan_intents import GRACE, LOOKBACK, OrphanSweep, cancel_orphan_intents
+
+    def show(intent) -> None:  # type: ignore[no-untyped-def]
+        print(f"cancelled PaymentIntent {intent.id}: its order {intent.order_id} was never written [RS-V.1]")
+
+    try:
+        sweep = await cancel_orphan_intents(ctx, now, on_cancelled=show)
+    except PaymentProviderError as error:
+        print(f"PaymentIntents without an order: Stripe could not list them ({error}); the next run tries again")
+        return OrphanSweep()
+    print(f"PaymentIntents without an order (created {GRACE} to {LOOKBACK} ago): cancelled {len(sweep.cancelled)}, "
+          f"failed {len(sweep.failed)} (kept for the next run)")
+    return sweep
 
 
 def _context(settings: Settings):  # type: ignore[no-untyped-def]

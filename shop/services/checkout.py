@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
@@ -20,7 +20,7 @@ from shop.adapters.prepared import (
 )
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
-    IdempotencyRecord, Order, OrderLine, OutboxEmail, PaymentEvent, Product, TimelineEntry, User, table_of,
+    Order, OrderLine, OutboxEmail, PaymentEvent, Product, TimelineEntry, User, table_of,
 )
 from shop.domain import notices
 from shop.domain.calendar import local_date
@@ -28,7 +28,7 @@ from shop.domain.checkout import (
     OrderRequest, ProductFacts, Quote, check_orderable, check_terms, order_number, quote,
 )
 from shop.domain.deadlines import payment_due_at
-from shop.domain.errors import Conflict, DomainError
+from shop.domain.errors import Conflict, DomainError, InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
 from shop.domain.money import Money
@@ -36,7 +36,9 @@ from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
 from shop.services.orders_common import OrderAggregate
-from shop.services.idempotency import IdempotencyClaim, earlier_answer, remember
+from shop.services.idempotency import (
+    IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,20 @@ class ProviderUnavailable(DomainError):
 
 @dataclass(frozen=True)
 class Placed:
-    order_id: str
-    replayed: IdempotencyRecord | None = None
+    order_id: str | None
     created: OrderAggregate | None = None
     """The order as just written (no need to read it back for the answer)."""
+    body: dict[str, Any] | None = None
+    """A keyed order's answer as kept for its key (built once, in the transaction that wrote it)."""
+    answer: Row | None = None
+    """The Idempotency-Key's kept answer (`status_code`, `body`, `resource_id`) when no order was
+    created now: an earlier request's, or this request's refusal."""
+
+
+Present = Callable[[OrderAggregate], dict[str, Any]]
+"""The answer's body for an order as written (the web layer's presenter)."""
+Refusal = Callable[[DomainError], dict[str, Any]]
+"""The answer's body for a refusal (the web layer's problem details)."""
 
 
 # The order path's statements, prepared once on the Core tables and run on the driver
@@ -108,43 +120,62 @@ async def price(ctx: ShopContext, request: OrderRequest) -> Quote:
 
 
 async def place_order(
-    ctx: ShopContext, request: OrderRequest, *, customer_id: int, claim: IdempotencyClaim | None
+    ctx: ShopContext, request: OrderRequest, *, customer_id: int, claim: IdempotencyClaim | None = None,
+    present: Present | None = None, refusal: Refusal | None = None,
 ) -> Placed:
     """The customer's offer (RS-IV.1): checked, priced, its stock reserved and its prices kept
-    (RS-V.5.8); a card order gets a Stripe PaymentIntent and 2 hours to pay (RS-V.1)."""
+    (RS-V.5.8); a card order gets a Stripe PaymentIntent and 2 hours to pay (RS-V.1). With a
+    `claim` (Idempotency-Key), `present` and `refusal` give the answer the key keeps: the order's,
+    or a business refusal's once the request has started (see shop.services.idempotency)."""
     if request.payment_method not in (CARD, INSTALLMENTS):
-        from shop.domain.errors import InvalidInput
-
         raise InvalidInput("invalid_payment_method", "payment_method must be card or installments",
                            clause="RS-III.4", field="payment_method")
+    refused: DomainError | None = None
     async with driver_reads(ctx.engine) as db:  # re-checked in the transaction that writes
-        if claim is not None and (record := await earlier_answer(db, claim)) is not None:
-            return Placed(record.resource_id or "", replayed=record)
         now = await ctx.now(db)
-        check_terms(request.market, request.terms_version)
-        products = await products_for(db, (line.sku for line in request.lines), customer_id=customer_id)
-        priced = quote(request, products, now=now)
-        check_orderable(priced, {sku: int(product.ordered) for sku, product in products.items()})  # type: ignore[attr-defined]
+        if claim is not None and (record := await earlier_answer(db, claim)) is not None:
+            return Placed(record.resource_id, answer=record)
+        try:
+            check_terms(request.market, request.terms_version)
+            products = await products_for(db, (line.sku for line in request.lines), customer_id=customer_id)
+            priced = quote(request, products, now=now)
+            check_orderable(priced, {sku: int(product.ordered) for sku, product in products.items()})  # type: ignore[attr-defined]
+        except DomainError as error:
+            if claim is None:
+                raise
+            refused = error
+    if refused is None:
+        try:
+            return await _place(ctx, _Offer(str(uuid.uuid4()), request, priced, customer_id, None, now, claim,
+                                            present))
+        except DomainError as error:
+            if claim is None or error.status >= 500:  # 503: nothing ordered; the key stays free to retry
+                raise
+            refused = error
+    assert claim is not None and refusal is not None
+    record = await remember_refusal(ctx.engine, claim, refused.status, refusal(refused), now)
+    return Placed(record.resource_id, answer=record)
 
-    order_id = str(uuid.uuid4())
-    intent = await _create_intent(ctx, order_id, priced) if request.payment_method == CARD else None
-    offer = _Offer(order_id, request, priced, customer_id, intent, now, claim)
+
+async def _place(ctx: ShopContext, offer: _Offer) -> Placed:
+    if offer.request.payment_method == CARD:
+        offer = replace(offer, intent=await _create_intent(ctx, offer.order_id, offer.priced))
     try:
-        created, email = await ctx.group_commit.submit("orders", partial(_write_orders, ctx), offer)
+        created, email, answer = await ctx.group_commit.submit("orders", partial(_write_orders, ctx), offer)
     except IntegrityError:
-        await _abandon_intent(ctx, intent)
-        if claim is None:
+        await _abandon_intent(ctx, offer.intent)
+        if offer.claim is None:
             raise
         async with driver_reads(ctx.engine) as db:  # a concurrent twin with the same key won
-            record = await earlier_answer(db, claim)
+            record = await earlier_answer(db, offer.claim)
         if record is None:
             raise
-        return Placed(record.resource_id or "", replayed=record)
+        return Placed(record.resource_id, answer=record)
     except BaseException:
-        await _abandon_intent(ctx, intent)
+        await _abandon_intent(ctx, offer.intent)
         raise
     send_after_answer(ctx, [email])
-    return Placed(order_id, created=created)
+    return Placed(offer.order_id, created=created, body=None if answer is None else answer["body"])
 
 
 async def _create_intent(ctx: ShopContext, order_id: str, priced: Quote) -> CreatedIntent:
@@ -182,9 +213,11 @@ class _Offer:
     intent: CreatedIntent | None
     now: datetime
     claim: IdempotencyClaim | None
+    present: Present | None
 
 
-async def _write_orders(ctx: ShopContext, offers: list[_Offer]) -> list[tuple[OrderAggregate, QueuedEmail]]:
+async def _write_orders(ctx: ShopContext, offers: list[_Offer]
+                        ) -> list[tuple[OrderAggregate, QueuedEmail, dict[str, Any] | None]]:
     """Orders that arrive together written in one transaction (group commit, see
     shop.adapters.group_commit), each as if alone and in the order they came: their customers locked
     and their earlier units counted again, the batch's own earlier orders with them (RS-V.5.5); then
@@ -192,7 +225,8 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]) -> list[tuple[Or
     for all (on PostgreSQL one for all tables: `Statements.insert_together`); the units held last
     (RS-V.5.6), one statement a product. An order that does not fit (a
     limit, the stock) fails the batch, whose orders are then written one at a time: its error is its
-    own. Returns each order's rows as written (for the answer) and its queued e-mail."""
+    own. A keyed order's answer is kept in the same transaction, built from the rows as written.
+    Returns each order's rows as written (for the answer), its queued e-mail and its kept answer."""
     async with driver_transaction(ctx.engine) as db:
         addresses = await _lock_customers(db, sorted({offer.customer_id for offer in offers}))
         ordered = await _units_ordered(db, [(offer.customer_id, line.product.sku)
@@ -213,15 +247,18 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]) -> list[tuple[Or
         orders = {row.id: row for row in written_orders}
         entries = {row.order_id: row for row in written_entries}
         emails = {row.order_id: row for row in written_emails}
-        for offer in offers:
-            if offer.claim is not None:
-                await remember(db, offer.claim, offer.order_id, offer.now)
+        lines_of: dict[str, list[Row]] = {}
+        for line in sorted(lines, key=lambda row: row.id):  # ids in the order the lines were written
+            lines_of.setdefault(line.order_id, []).append(line)
+        created = {offer.order_id: OrderAggregate(orders[offer.order_id], lines_of[offer.order_id],
+                                                  [entries[offer.order_id]], []) for offer in offers}
+        answers = {offer.order_id: answer_row(offer.claim, resource_id=offer.order_id, status=201,
+                                              body=offer.present(created[offer.order_id]), now=offer.now)
+                   for offer in offers if offer.claim is not None and offer.present is not None}
+        if answers:
+            await remember_answers(db, list(answers.values()))
         await _reserve_units(db, offers)
-    lines_of: dict[str, list[Row]] = {}
-    for line in sorted(lines, key=lambda row: row.id):  # ids in the order the lines were written
-        lines_of.setdefault(line.order_id, []).append(line)
-    return [(OrderAggregate(orders[offer.order_id], lines_of[offer.order_id], [entries[offer.order_id]], []),
-             emails[offer.order_id]) for offer in offers]
+    return [(created[offer.order_id], emails[offer.order_id], answers.get(offer.order_id)) for offer in offers]
 
 
 def warm_batches(dialect: Dialect, most: int) -> None:

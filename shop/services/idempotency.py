@@ -1,18 +1,32 @@
-"""`Idempotency-Key`: the same key with the same body returns the first answer and creates nothing;
-the same key with another body is refused (STOREFRONT-API.md, Conventions)."""
+"""`Idempotency-Key` with Stripe's semantics (STOREFRONT-API.md, Conventions): once a request with a
+key has started executing, its answer is what the key returns — the order it created, or the
+refusal it met (a per-customer limit, out of stock, terms not accepted: a business 4xx). The same
+key with another body is a 409 `idempotency_key_reused`.
+
+What is not kept: a request refused before it started (a body that does not validate, an unknown
+payment method) and a 5xx (`payment_provider_unavailable`: nothing was ordered, and a retry with
+the same key is how a storefront should try again). Two requests with one key at once both run;
+the first to commit keeps the key, the other gives up its PaymentIntent and answers what the key
+holds (the key's one answer, never a second order).
+
+The record of a created order is written in the transaction (the group commit batch) that writes
+the order, its answer built from the values written: a keyed order costs one row more, not one
+transaction more."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+import msgspec
 
-from shop.adapters.prepared import Prepared, Row, Statements
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction
 from shop.adapters.tables import IdempotencyRecord, table_of
 from shop.domain.errors import Conflict, InvalidInput
 
@@ -33,17 +47,18 @@ def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None
         raise InvalidInput("invalid_idempotency_key",
                            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, none of them U+0000",
                            field="Idempotency-Key")
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return IdempotencyClaim(scope, key, hashlib.sha256(canonical.encode()).hexdigest())
+    canonical = msgspec.json.encode(body, order="sorted")  # every object's keys sorted, nested ones too
+    return IdempotencyClaim(scope, key, hashlib.sha256(canonical).hexdigest())
 
 
 _records = table_of(IdempotencyRecord)
 _RECORD = Prepared(select(*_records.c).where(_records.c.scope == bindparam("scope"),
                                              _records.c.key == bindparam("key")))
 _REMEMBER = Prepared(insert(_records))
+_REMEMBER_UNLESS_TAKEN = Prepared(postgresql.insert(_records).on_conflict_do_nothing())
 
 
-async def earlier_answer(db: Statements, claim: IdempotencyClaim) -> IdempotencyRecord | Row | None:
+async def earlier_answer(db: Statements, claim: IdempotencyClaim) -> Row | None:
     """The record of an earlier request with this key; 409 when its body differed."""
     record = await db.first(_RECORD, scope=claim.scope, key=claim.key)
     if record is not None and record.request_hash != claim.request_hash:
@@ -52,15 +67,25 @@ async def earlier_answer(db: Statements, claim: IdempotencyClaim) -> Idempotency
     return record
 
 
-async def remember(db: Statements, claim: IdempotencyClaim, resource_id: str, now: datetime) -> None:
-    """Claim the key in the transaction that creates the resource (the primary key makes a
-    concurrent twin fail instead of creating a second resource); its answer follows (`store_answer`)."""
-    await db.execute(_REMEMBER, scope=claim.scope, key=claim.key, request_hash=claim.request_hash,
-                     resource_id=resource_id, created_at=now)
+def answer_row(claim: IdempotencyClaim, *, resource_id: str | None, status: int, body: Any,
+               now: datetime) -> dict[str, Any]:
+    return {"scope": claim.scope, "key": claim.key, "request_hash": claim.request_hash,
+            "resource_id": resource_id, "status_code": status, "body": body, "created_at": now}
 
 
-async def store_answer(session: AsyncSession, claim: IdempotencyClaim, status: int, body: Any) -> None:
-    record = await session.get(IdempotencyRecord, (claim.scope, claim.key))
-    if record is not None and record.body is None:
-        record.status_code, record.body = status, body
-        session.add(record)
+async def remember_answers(db: Statements, rows: list[dict[str, Any]]) -> None:
+    """The answers of the batch's keyed requests, in its transaction: a key taken meanwhile by a
+    concurrent twin fails the transaction (its primary key), so no second resource is created."""
+    await db.execute_many(_REMEMBER, rows)
+
+
+async def remember_refusal(engine: AsyncEngine, claim: IdempotencyClaim, status: int, body: Any,
+                           now: datetime) -> Row:
+    """Keep a business refusal as the key's answer, unless a concurrent twin kept its answer
+    first: then that one is the key's answer (and this request's)."""
+    async with driver_transaction(engine) as db:
+        await db.execute(_REMEMBER_UNLESS_TAKEN,
+                         **answer_row(claim, resource_id=None, status=status, body=body, now=now))
+        record = await earlier_answer(db, claim)
+    assert record is not None  # written above or by the twin; a record is never deleted
+    return record

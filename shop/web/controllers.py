@@ -9,17 +9,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.clock import system_now
-from shop.domain.errors import NotFound
+from shop.domain.errors import Forbidden, NotFound
 from shop.domain.markets import Market, market_info
 from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
-from shop.services.idempotency import claim_for, store_answer
+from shop.services.idempotency import claim_for
 from shop.services.login_throttle import TooManyAttempts
 from shop.services.orders_common import load_aggregate, load_order
 from shop.web import presenters
 from shop.web.auth import Principal, issue_token, ops_only
-from shop.web.errors import domain_error
+from shop.web.errors import PROBLEM, domain_error
 from shop.web.responses import (
     AccountOut, ClockOut, FlaggedPaymentsOut, OpsOrderOut, OrderOut, ProductOut, PublicOperation, QuoteOut,
     StockOut, TermsOut, TokenOut, problems,
@@ -104,15 +104,23 @@ class OrderController(Controller):
     async def place(self, ctx: Ctx, request: Request[Principal, Any, Any], data: JSONBody[OrderIn],
                     idempotency_key: IdempotencyKey) -> Response[OrderOut]:
         principal = request.user
-        claim = claim_for(f"{principal.id} POST /orders", idempotency_key, _plain(data))
-        placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim)
-        if placed.replayed is not None and placed.replayed.body is not None:
-            return Response(placed.replayed.body, status_code=placed.replayed.status_code or 201)
+        if principal.is_ops:  # decided: staff order with a customer account of their own
+            raise Forbidden("ops_cannot_order", "an operations account cannot place customer orders; "
+                            "use a customer account", field="Authorization")
+        claim = claim_for(f"{principal.id} POST /orders", idempotency_key, data)
+        placed = await checkout.place_order(ctx, data.to_domain(), customer_id=principal.id, claim=claim,
+                                            present=presenters.order,
+                                            refusal=lambda error: domain_error(request, error).content)
+        if placed.body is not None:
+            return Response(placed.body, status_code=201)
+        kept = placed.answer
+        if kept is not None and kept.body is not None:
+            status = kept.status_code or 201
+            if status >= 400:
+                return Response(kept.body, status_code=status, media_type=PROBLEM)
+            return Response(kept.body, status_code=status)
         body = (presenters.order(placed.created) if placed.created is not None
-                else await order_json(ctx, placed.order_id, customer_id=principal.id))
-        if claim is not None and placed.replayed is None:
-            async with ctx.sessions() as session, session.begin():
-                await store_answer(session, claim, 201, body)
+                else await order_json(ctx, placed.order_id or "", customer_id=principal.id))
         return Response(body, status_code=201)
 
     @get("/orders", responses=problems(401))
@@ -237,8 +245,3 @@ def _test_only(ctx: ShopContext) -> None:
     if not ctx.settings.is_test:
         raise NotFound("not_found", "no such resource")
 
-
-def _plain(data: Any) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(data)

@@ -7,8 +7,10 @@ for each side.
     git worktree add /tmp/before HEAD~1
     python -m tests.bench.ab /tmp/before .
 
-Settings: AB_WHAT=events (signed `payment_intent.succeeded` for orders placed first on both) or
-orders (POST /api/v1/orders); AB_DATABASE=sqlite or postgresql (a private server, a database per
+Settings: AB_WHAT=events (signed `payment_intent.succeeded` for orders placed first on both),
+orders (POST /api/v1/orders), keyed (the same, a fresh Idempotency-Key each) or catalogue
+(GET /api/v1/products?market=RS); two kinds with a comma, one a side (`AB_WHAT=orders,keyed
+python -m tests.bench.ab . .`: keyed against unkeyed orders on the same code); AB_DATABASE=sqlite or postgresql (a private server, a database per
 side); AB_BATCH=600 calls a batch, AB_ROUNDS=5. Run a pair both ways: in an A/A run of the order
 path on PostgreSQL the second side came out 7 % ahead in server CPU per order.
 
@@ -46,13 +48,14 @@ class Side:
     server: Child
     place: Any
     orders: list[dict[str, Any]]
+    what: str
     cpu_s: float = 0.0
     seconds: float = 0.0
     calls: int = 0
     latencies: Run = field(default_factory=Run)
 
 
-async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: Any) -> Side:
+async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: Any, what: str) -> Side:
     url = f"sqlite:///{scratch / name}.db" if pg is None else pg.create_database(name)
     env = {**BENCH_ENV, "DATABASE_URL": url, "STRIPE_API_BASE": stub}
     for task in ("migrate", "seed"):
@@ -67,13 +70,22 @@ async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: A
     body = order_payload()
 
     async def place(http: Connection, index: int) -> dict[str, Any]:
-        answer = await http.post_json("/api/v1/orders", body, headers=people[index % len(people)][1])
+        headers = people[index % len(people)][1]
+        if what == "keyed":
+            headers = {**headers, "Idempotency-Key": os.urandom(12).hex()}
+        answer = await http.post_json("/api/v1/orders", body, headers=headers)
         if answer.status != 201:
             raise CallFailed(f"POST /api/v1/orders answered {answer.status}: {answer.text[:300]}")
         return answer.json()
 
+    async def browse(http: Connection, index: int) -> None:
+        answer = await http.request("GET", "/api/v1/products?market=RS")
+        if answer.status != 200:
+            raise CallFailed(f"GET /api/v1/products answered {answer.status}: {answer.text[:300]}")
+
     placed = await drive(base, n, place, concurrency=CONCURRENCY, time_limit=600)
-    return Side(folder, base, server, place, [order for order in placed.answers if order])
+    return Side(folder, base, server, browse if what == "catalogue" else place,
+                [order for order in placed.answers if order], what)
 
 
 def pay_for(orders: list[dict[str, Any]]) -> Any:
@@ -101,16 +113,18 @@ async def main(folders: list[Path]) -> None:
             pg = stack.enter_context(PostgresServer())
         try:
             stub_process.wait_ready(f"{stub}/")
+            whats = WHAT.split(",")
             for number, folder in enumerate(folders, 1):
-                placing = WARMUP + (BATCH * ROUNDS if WHAT == "events" else 0)
-                sides.append(await start(folder, f"side{number}", stub, scratch, placing, pg))
-            if WHAT == "events":
-                for side in sides:
+                what = whats[min(number - 1, len(whats) - 1)]
+                placing = WARMUP + (BATCH * ROUNDS if what == "events" else 0)
+                sides.append(await start(folder, f"side{number}", stub, scratch, placing, pg, what))
+            for side in sides:
+                if side.what == "events":
                     await drive(side.base, WARMUP, pay_for(side.orders[:WARMUP]), concurrency=CONCURRENCY,
                                 time_limit=120)
             for round_ in range(ROUNDS):
                 for side in sides:
-                    if WHAT == "events":
+                    if side.what == "events":
                         batch = side.orders[WARMUP + round_ * BATCH:WARMUP + (round_ + 1) * BATCH]
                         work, count = pay_for(batch), len(batch)
                     else:
@@ -121,8 +135,9 @@ async def main(folders: list[Path]) -> None:
                     side.seconds += run.seconds
                     side.calls += run.calls
                     side.latencies.latencies_ms += run.latencies_ms
-            what = "webhook events" if WHAT == "events" else "orders"
             for side in sides:
+                what = {"events": "webhook events", "catalogue": "catalogue reads",
+                        "keyed": "keyed orders"}.get(side.what, "orders")
                 print(f"{side.folder} ({DATABASE}): {side.calls / side.seconds:,.0f} {what}/s, server CPU "
                       f"{side.cpu_s / side.calls * 1000:.3f} ms each, p50 {side.latencies.p50:.1f} / p99 "
                       f"{side.latencies.quantile(0.99):.1f} ms ({side.calls:,} {what})")

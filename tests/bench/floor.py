@@ -41,7 +41,7 @@ from typing import Any
 
 import aiohttp
 import jwt
-from litestar import Litestar, Request, Response, asgi, post
+from litestar import Litestar, Request, Response, asgi, get, post
 from litestar.response.base import ASGIResponse
 from litestar.types import Receive, Scope, Send
 from sqlalchemy import String, bindparam, text
@@ -92,6 +92,20 @@ def statements(postgres: bool) -> dict[str, Any]:
         "outbox": "INSERT INTO outbox_emails (created_at, claimed_until, sent_at, attempts, last_error, order_id, "
                   "\"to\", subject, body, kind) VALUES (:created, :claimed, NULL, 0, NULL, :order_id, :to, :subject, "
                   ":body, :kind)" + returning.format("outbox_emails"),
+        # Idempotency-Key (a keyed order): read with the product, written with the order
+        "idempotency_read": "SELECT idempotency_records.scope, idempotency_records.key, "
+                            "idempotency_records.request_hash, idempotency_records.resource_id, "
+                            "idempotency_records.status_code, idempotency_records.body, idempotency_records.created_at "
+                            "FROM idempotency_records WHERE idempotency_records.scope = :scope AND "
+                            "idempotency_records.key = :key",
+        "idempotency_write": "INSERT INTO idempotency_records (scope, key, request_hash, resource_id, status_code, "
+                             "body, created_at) VALUES (:scope, :key, :hash, :resource, :status, :body, :created)",
+        # the catalogue
+        "catalogue": "SELECT products.sku, products.market, products.name, products.model, products.category, "
+                     "products.price_minor, products.currency, products.vat_rate, products.max_per_customer, "
+                     "products.returnable, products.delivery_methods, products.set_items, CASE WHEN "
+                     "(products.on_hand - products.reserved > 0) THEN products.on_hand - products.reserved ELSE 0 "
+                     "END AS available FROM products WHERE products.market = :market ORDER BY products.sku",
         # payment_intent.succeeded (with batch_statements)
         "pay": "UPDATE orders SET state=:state, paid_at=:at WHERE orders.id = :id",
         "timeline_entry": "INSERT INTO order_timeline (order_id, at, from_state, to_state, event, actor, reason, "
@@ -317,7 +331,15 @@ def build_app() -> Litestar:
         body = await request.json()
         line = body["lines"][0]
         sku, quantity = line["sku"], int(line["quantity"])
+        key = request.headers.get("idempotency-key")
+        claim = None if key is None else {
+            "scope": f"{customer} POST /orders", "key": key,
+            "hash": hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()}
         async with raw(engine) as db:  # the shop's read (no transaction)
+            if claim is not None:
+                for kept in await db.rows(sql["idempotency_read"], {"scope": claim["scope"], "key": key}):
+                    return Response(json.loads(kept["body"]) if isinstance(kept["body"], str) else kept["body"],
+                                    status_code=kept["status_code"])
             product, = await db.rows(sql["product"], {"sku": sku, "customer": customer, "cancelled": "cancelled",
                                                       "cancelled_line": "cancelled"})
         if int(product["ordered"]) + quantity > product["max_per_customer"]:
@@ -349,6 +371,7 @@ def build_app() -> Litestar:
                      "hours).\nYou may cancel it until we tell you that delivery has started (RS-IV.5).\n")
         line_id = await group_commit.submit("orders", write_orders, {
             "customer": customer, "sku": sku, "quantity": quantity, "most": product["max_per_customer"],
+            "claim": claim, "created": v.instant(now),
             "order": {
                 "id": order_id, "number": number, "customer": customer, "market": "RS", "state": "awaiting_payment",
                 "payment_method": "card", "currency": product["currency"], "items": items,
@@ -429,6 +452,13 @@ def build_app() -> Litestar:
                 await db.run_many(sql["payment_event_row"], [offer["fact"] for offer in offers])
                 await db.rows(batch["timeline"], rows("entry"))
                 await db.rows(batch["outbox"], rows("email"))
+            keyed = [offer for offer in offers if offer["claim"] is not None]
+            if keyed:  # the key's answer in the order's transaction, as the shop keeps it
+                await db.run_many(sql["idempotency_write"], [{
+                    **offer["claim"], "resource": offer["order"]["id"], "status": 201, "created": offer["created"],
+                    "body": json.dumps({**offer["order"], "line_id": line_ids[offer["order"]["id"]],
+                                        "line": offer["line"], "entry": offer["entry"]}, default=str)}
+                    for offer in keyed])
             wanted: dict[str, int] = {}
             for offer in offers:
                 wanted[offer["sku"]] = wanted.get(offer["sku"], 0) + offer["quantity"]
@@ -526,8 +556,22 @@ def build_app() -> Litestar:
             await holder["stripe"].close()
         await engine.dispose()
 
-    return Litestar(route_handlers=[place, webhook, yardstick], on_startup=[create_yardstick_table],
+    @get("/api/v1/products")
+    async def products(market: str) -> list[dict[str, Any]]:
+        async with raw(engine) as db:
+            found = await db.rows(sql["catalogue"], {"market": market})
+        return [{"sku": row["sku"], "name": row["name"], "model": row["model"], "market": row["market"],
+                 "category": row["category"], "price": {"amount_minor": row["price_minor"], "currency": row["currency"]},
+                 "vat_rate": row["vat_rate"], "in_stock": row["available"], "max_per_customer": row["max_per_customer"],
+                 "returnable": bool(row["returnable"]), "delivery_methods": _json(row["delivery_methods"]),
+                 "set_items": _json(row["set_items"])} for row in found]
+
+    return Litestar(route_handlers=[place, webhook, yardstick, products], on_startup=[create_yardstick_table],
                     on_shutdown=[close], debug=False)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _unauthorized() -> Exception:

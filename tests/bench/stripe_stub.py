@@ -76,6 +76,8 @@ def answer(method: str, path: str, headers: dict[bytes, bytes], body: bytes) -> 
             return 400, {"error": {"type": "invalid_request_error", "message": "Missing required param: amount."}}
         _stats["payment_intents"] += 1
         return 200, _intent(f"pi_bench{os.getpid()}x{n}", form, "requires_payment_method")
+    if method == "GET" and path == "/v1/payment_intents":  # keeps none: expire-payments' orphan sweep finds none
+        return 200, {"object": "list", "data": [], "has_more": False, "url": path}
     parts = path.split("/")  # ['', 'v1', 'payment_intents', id, 'cancel']
     if method == "POST" and len(parts) == 5 and parts[2] == "payment_intents" and parts[4] == "cancel":
         _stats["cancels"] += 1
