@@ -50,12 +50,12 @@ async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     with recording(engine) as statements:
         await shop.place(customer)
         await shop.ctx.background.drain()  # the e-mail, sent after the answer
-    # Read the account behind the token (shop.web.auth), read (the product with the customer's earlier
-    # units of it), ask Stripe, then one transaction: lock the customer, re-check, order, line, timeline,
-    # ledger fact, e-mail (on PostgreSQL in one statement, WITH … INSERT), stock; once answered, the
-    # e-mail marked sent.
+    # Read (the product with the customer's earlier units of it and the account behind the token:
+    # shop.web.auth.ACCOUNT_READ_BY_USE_CASE), ask Stripe, then one transaction: lock the customer,
+    # re-check, order, line, timeline, ledger fact, e-mail (on PostgreSQL in one statement, WITH …
+    # INSERT), stock; once answered, the e-mail marked sent.
     assert shop_statements(statements) == (
-        f"SELECT×2, BEGIN, SELECT×2, {INSERTS[engine.dialect.name]}, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+        f"SELECT, BEGIN, SELECT×2, {INSERTS[engine.dialect.name]}, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
 
 
 async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_V_5_5_RS_V_5_6(shop, monkeypatch):
@@ -71,8 +71,8 @@ async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_
         answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=order_body(), headers=customer)
                                          for customer in customers))
     assert [answer.status_code for answer in answers] == [201] * 8
-    reads_before = ("SELECT products.", "SELECT users.id, users.is_ops")  # each order's own, outside the
-    # transaction (its product, the account behind its token), on connections of their own
+    reads_before = "SELECT products."  # each order's own, outside the transaction (its product and the
+    # account behind its token), on connections of their own
     writes = [kinds(transaction) for transaction in transactions(
         [statement for statement in statements if not statement.startswith(reads_before)])
               if any(statement.startswith(("INSERT INTO orders", "WITH part_0 AS (INSERT INTO orders"))

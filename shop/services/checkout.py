@@ -28,7 +28,7 @@ from shop.domain.checkout import (
     OrderRequest, ProductFacts, Quote, check_orderable, check_terms, order_number, quote,
 )
 from shop.domain.deadlines import payment_due_at
-from shop.domain.errors import Conflict, DomainError, InvalidInput
+from shop.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthorized
 from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
 from shop.domain.money import Money
@@ -93,9 +93,12 @@ def _units_ordered_of(customer_id: Any, sku: Any) -> Select[Any]:
 
 _PRODUCT = (*_products.c, case((_free_units > 0, _free_units), else_=0).label("available"))
 _PRODUCTS = Prepared(select(*_PRODUCT).where(_products.c.sku == bindparam("sku")))
-_PRODUCTS_AND_UNITS_ORDERED = Prepared(  # one round trip for both (PostgreSQL)
+_ACCOUNT_IS_OPS = select(_users.c.is_ops).where(_users.c.id == bindparam("account_id"))
+_ACCOUNT = Prepared(_ACCOUNT_IS_OPS)
+_PRODUCTS_AND_UNITS_ORDERED = Prepared(  # one round trip for the three (PostgreSQL)
     select(*_PRODUCT, _units_ordered_of(bindparam("customer_id"), _products.c.sku).scalar_subquery()
-           .label("ordered")).where(_products.c.sku == bindparam("sku")))
+           .label("ordered"), _ACCOUNT_IS_OPS.scalar_subquery().label("account_is_ops"))
+    .where(_products.c.sku == bindparam("sku")))
 
 
 async def products_for(db: Statements, skus: Iterable[str], *,
@@ -105,7 +108,8 @@ async def products_for(db: Statements, skus: Iterable[str], *,
     found: dict[str, ProductFacts] = {}
     for sku in dict.fromkeys(skus):
         product = await (db.first(_PRODUCTS, sku=sku) if customer_id is None else
-                         db.first(_PRODUCTS_AND_UNITS_ORDERED, sku=sku, customer_id=customer_id))
+                         db.first(_PRODUCTS_AND_UNITS_ORDERED, sku=sku, customer_id=customer_id,
+                                  account_id=customer_id))
         if product is not None:
             found[sku] = product  # type: ignore[assignment]
     return found
@@ -133,11 +137,12 @@ async def place_order(
     refused: DomainError | None = None
     async with driver_reads(ctx.engine) as db:  # re-checked in the transaction that writes
         now = await ctx.now(db)
+        products = await products_for(db, (line.sku for line in request.lines), customer_id=customer_id)
+        await _check_customer_account(db, products, customer_id)
         if claim is not None and (record := await earlier_answer(db, claim)) is not None:
             return Placed(record.resource_id, answer=record)
         try:
             check_terms(request.market, request.terms_version)
-            products = await products_for(db, (line.sku for line in request.lines), customer_id=customer_id)
             priced = quote(request, products, now=now)
             check_orderable(priced, {sku: int(product.ordered) for sku, product in products.items()})  # type: ignore[attr-defined]
         except DomainError as error:
@@ -155,6 +160,24 @@ async def place_order(
     assert claim is not None and refusal is not None
     record = await remember_refusal(ctx.engine, claim, refused.status, refusal(refused), now)
     return Placed(record.resource_id, answer=record)
+
+
+async def _check_customer_account(db: Statements, products: dict[str, ProductFacts], customer_id: int) -> None:
+    """RS-I.1: a customer orders from an account of their own. The route reads no account before
+    (shop.web.auth.ACCOUNT_READ_BY_USE_CASE): the products' statement brought it along. An account
+    that is gone is a 401 (its token outlived it); a staff account may not order (403, decided:
+    staff order with a customer account of their own)."""
+    if products:
+        is_ops = next(iter(products.values())).account_is_ops  # type: ignore[attr-defined]
+    else:  # no product of the order exists: the account alone
+        account = await db.first(_ACCOUNT, account_id=customer_id)
+        is_ops = None if account is None else account.is_ops
+    if is_ops is None:
+        raise Unauthorized("account_not_found", "the account behind this token no longer exists",
+                           field="Authorization")
+    if is_ops:
+        raise Forbidden("ops_cannot_order", "an operations account cannot place customer orders; "
+                        "use a customer account", field="Authorization")
 
 
 async def _place(ctx: ShopContext, offer: _Offer) -> Placed:
@@ -232,6 +255,9 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]
         ordered = await _units_ordered(db, [(offer.customer_id, line.product.sku)
                                             for offer in offers for line in offer.priced.lines])
         for offer in offers:
+            if offer.customer_id not in addresses:  # deleted since the offer was read
+                raise Unauthorized("account_not_found", "the account behind this token no longer exists",
+                                   field="Authorization")
             check_orderable(offer.priced, {sku: units for (customer_id, sku), units in ordered.items()
                                            if customer_id == offer.customer_id})
             for line in offer.priced.lines:

@@ -34,6 +34,12 @@ class Principal:
         return f"{'ops' if self.is_ops else 'customer'}:{self.id}"
 
 
+ACCOUNT_READ_BY_USE_CASE = "account_read_by_use_case"
+"""A route's `opt`: its use case reads the account behind the token itself, in a statement it sends
+anyway (placing an order: shop.services.checkout), and refuses a deleted account (401) or a staff one
+as it stands in the database; the request then costs no read of its own (on PostgreSQL about 0.15 ms
+of CPU and a round trip an order)."""
+
 _users = table_of(User)
 _ACCOUNT = Prepared(select(_users.c.id, _users.c.is_ops).where(_users.c.id == bindparam("id")))
 LARGEST_ID = 2**31 - 1  # users.id is a 32-bit integer on PostgreSQL
@@ -54,6 +60,8 @@ async def _principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any
     account_id, ops = _account_id(token.sub), token.extras.get("ops")
     if account_id is None or not isinstance(ops, bool):
         return None
+    if connection.route_handler.opt.get(ACCOUNT_READ_BY_USE_CASE):
+        return Principal(account_id, ops)  # its use case reads the account in its own first statement
     async with driver_reads(connection.app.state["ctx"].engine) as db:
         account = await db.first(_ACCOUNT, id=account_id)
     if account is None:
