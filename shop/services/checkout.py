@@ -154,7 +154,9 @@ async def place_order(
             return await _place(ctx, _Offer(str(uuid.uuid4()), request, priced, customer_id, None, now, claim,
                                             present))
         except DomainError as error:
-            if claim is None or error.status >= 500:  # 503: nothing ordered; the key stays free to retry
+            # 503: nothing ordered, the key stays free to retry; 401: the account went away meanwhile,
+            # no answer of the customer's request to keep
+            if claim is None or error.status >= 500 or isinstance(error, Unauthorized):
                 raise
             refused = error
     assert claim is not None and refusal is not None

@@ -225,15 +225,18 @@ async def customers(base: str, tag: str) -> list[tuple[int, dict[str, str]]]:
 
 
 async def web_load(name: str, base: str, server: Child, people: list[tuple[int, dict[str, str]]],
-                   db_pid: int | None, url: str) -> WebResult:
-    """Warm-up, then ORDERS orders without a key and ORDERS with a fresh Idempotency-Key each at
-    CONCURRENCY, then the webhook events that pay the keyed ones, then CATALOGUE catalogue reads."""
+                   unkeyed_people: list[tuple[int, dict[str, str]]], db_pid: int | None, url: str) -> WebResult:
+    """Warm-up, then ORDERS orders without a key (from `unkeyed_people`) and ORDERS with a fresh
+    Idempotency-Key each (from `people`) at CONCURRENCY, then the webhook events that pay the keyed
+    ones, then CATALOGUE catalogue reads."""
     payload = order_payload()
     run_tag = os.urandom(4).hex()
 
     def placing(keyed: bool) -> Any:
+        buyers = people if keyed else unkeyed_people
+
         async def place(http: Connection, index: int) -> dict[str, Any]:
-            _, headers = people[index % len(people)]
+            _, headers = buyers[index % len(buyers)]
             if keyed:
                 headers = {**headers, "Idempotency-Key": f"bench-{run_tag}-{name}-{index}-{os.urandom(6).hex()}"}
             answer = await http.post_json("/api/v1/orders", payload, headers=headers)
@@ -526,9 +529,15 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
                    {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"shop-{kind}.log")
     try:
         server.wait_ready(f"{base}/api/v1/health")
-        say(f"  shop serving on {base} (pid {server.pid}); registering {max(CUSTOMERS, CONCURRENCY)} customers")
+        say(f"  shop serving on {base} (pid {server.pid}); registering 4 × {max(CUSTOMERS, CONCURRENCY)} customers")
+        # Each order phase has customers of its own, so that both start from the same history (the
+        # per-customer count, RS-V.5.5, reads every earlier order of the customer): the shop's keyed
+        # and unkeyed phases, and the floor's, which runs on the same database afterwards.
         people = await customers(base, kind)
-        result.shop = await web_load("shop", base, server, people, db_pid, url)
+        unkeyed_people = await customers(base, f"{kind}-unkeyed")
+        floor_people = await customers(base, f"{kind}-floor")
+        floor_unkeyed_people = await customers(base, f"{kind}-floor-unkeyed")
+        result.shop = await web_load("shop", base, server, people, unkeyed_people, db_pid, url)
     finally:
         server.stop()
 
@@ -539,7 +548,7 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
     try:
         floor.wait_ready(f"{base}/")
         say(f"  floor serving on {base} (pid {floor.pid})")
-        result.floor = await web_load("floor", base, floor, people, db_pid, url)
+        result.floor = await web_load("floor", base, floor, floor_people, floor_unkeyed_people, db_pid, url)
         for statements in (1, 3):
             result.yardstick[statements] = await yardstick(base, floor, statements)
     finally:
@@ -668,9 +677,11 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"Machine: {machine()}.", "",
         f"The shop: `python -m shop.jobs serve` (uvicorn, one worker, SHOP_ENV=production, ACCESS_LOG=0 as the "
         f"floor) driven over loopback by {CONCURRENCY} workers, one keep-alive connection each "
-        f"(tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders from {max(CUSTOMERS, CONCURRENCY)} "
-        f"customers after "
-        f"{WARMUP} warm-up, then a signed `payment_intent.succeeded` for each; Stripe is a stub "
+        f"(tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders without a key, then {ORDERS:,} with a "
+        f"fresh `Idempotency-Key` each, each phase from {max(CUSTOMERS, CONCURRENCY)} customers of its own (so "
+        f"both start from the same history: the per-customer count, RS-V.5.5, reads every earlier order of "
+        f"the customer), after {WARMUP} warm-up; then a signed `payment_intent.succeeded` for each keyed "
+        f"order, then catalogue reads; Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
         f"engine settings running the same statements, for orders and webhooks on the driver itself "
         f"(sqlite3, asyncpg), for the expiry through SQLAlchemy Core `text()`, as many batches at once as the job (two on "
