@@ -59,6 +59,9 @@ class FailureCounter:
     def forget(self, key: str) -> None:
         self._failures.pop(key, None)
 
+    def clear(self) -> None:
+        self._failures.clear()
+
     def __len__(self) -> int:
         return len(self._failures)
 
@@ -86,5 +89,5 @@ class LoginThrottle:
         self.per_email.forget(email)
 
     def clear(self) -> None:
-        self.per_email._failures.clear()
-        self.per_address._failures.clear()
+        self.per_email.clear()
+        self.per_address.clear()

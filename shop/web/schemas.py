@@ -10,7 +10,6 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import Empty
 
 from shop.domain.accounts import GuardianConsent
 from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderRequest
@@ -189,11 +188,8 @@ class StrictJsonRequest(Request[Any, Any, Any]):
     with Litestar's documented `request_class`."""
 
     async def json(self) -> Any:
-        if self._json is not Empty:
-            return self._json
-        if (decoded := self._connection_state.json) is not Empty:
-            self._json = decoded
-            return decoded
+        """The body, decoded (Litestar asks once a request; the body's bytes it keeps itself). Only
+        public API: `body()`, `route_handler` and the handler's parsed signature."""
         decoder = _decoder(self.route_handler)  # type: ignore[arg-type]
         body = await self.body()
         try:
@@ -207,5 +203,4 @@ class StrictJsonRequest(Request[Any, Any, Any]):
                       else "not UTF-8" if isinstance(error, UnicodeDecodeError) else str(error))
             raise ValidationException(f"the body is not JSON the shop reads: {reason}", extra=[
                 {"key": "$", "message": f"malformed JSON: {reason}", "source": "body"}]) from None
-        self._json = self._connection_state.json = value
         return value
