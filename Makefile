@@ -51,7 +51,7 @@ diagram: setup ## write docs/order-lifecycle.md (Mermaid) from the lifecycle tab
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe
 	$(RUN) pytest $(PYTEST_ARGS)
 
-bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~10 min)
+bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~7 min)
 	$(RUN) python -m tests.bench
 
 clean: ## remove the virtual environment, tools and the local database
