@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -13,6 +12,8 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 import stripe
+
+from shop.clock import system_now
 
 
 class PaymentProviderError(Exception):
@@ -204,11 +205,11 @@ def _timestamp(header: str) -> int | None:
     return None
 
 
-def _signed_bytes(payload: bytes, header: str, secret: str) -> bool:
+def _signed_bytes(payload: bytes, header: str, secret: str, now: float) -> bool:
     """Stripe's v1 scheme (HMAC-SHA256 of `t.` + the body) over a body that is not UTF-8, which the
     SDK cannot verify (it signs text): so a signed body that is not text is told from a forgery."""
     signed_at = _timestamp(header)
-    if signed_at is None or signed_at < time.time() - TOLERANCE:
+    if signed_at is None or signed_at < now - TOLERANCE:
         return False
     expected = hmac.new(secret.encode(), f"{signed_at}.".encode() + payload, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected, value) for key, _, value in
@@ -310,6 +311,7 @@ class StripeGateway:
         one of a wrong shape an InvalidEvent; neither is read before its signature verified."""
         if not signature:
             raise InvalidWebhook("Stripe-Signature header is missing")
+        now = system_now().timestamp()  # the real clock, as Stripe's (the SDK reads it too)
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -317,12 +319,12 @@ class StripeGateway:
         try:
             if text is not None:
                 stripe.WebhookSignature.verify_header(text, signature, self._webhook_secret, TOLERANCE)
-            elif not _signed_bytes(payload, signature, self._webhook_secret):
+            elif not _signed_bytes(payload, signature, self._webhook_secret, now):
                 raise InvalidWebhook("No signatures found matching the expected signature for payload")
         except stripe.SignatureVerificationError as error:
             raise InvalidWebhook(str(error)) from None
         signed_at = _timestamp(signature)
-        if signed_at is None or signed_at > time.time() + TOLERANCE:  # the real clock, as Stripe's
+        if signed_at is None or signed_at > now + TOLERANCE:
             raise InvalidWebhook(f"Timestamp outside the tolerance zone ({signed_at}): in the future")
         if text is None:
             raise InvalidPayload("the body is not UTF-8")
