@@ -17,7 +17,6 @@ from sqlalchemy import delete
 from shop.adapters.tables import User
 from shop.services import accounts
 from shop.services.login_throttle import FAILURES_PER_ADDRESS, FAILURES_PER_EMAIL, WINDOW
-from shop.web.auth import issue_token
 from tests.support import order_body
 from tests.test_accounts import LOGIN, PASSWORD, assert_problem, person, stored_user
 

@@ -6,7 +6,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
@@ -22,22 +21,20 @@ from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.tables import (
     Order, OrderLine, OutboxEmail, PaymentEvent, Product, TimelineEntry, User, table_of,
 )
-from shop.domain import notices
-from shop.domain.calendar import local_date
 from shop.domain.checkout import (
-    OrderRequest, ProductFacts, Quote, check_orderable, check_terms, order_number, quote,
+    OrderRequest, ProductFacts, Quote, check_orderable, check_terms, quote,
 )
-from shop.domain.deadlines import payment_due_at
 from shop.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthorized
 from shop.domain.lifecycle import OrderState
-from shop.domain.markets import Market
-from shop.domain.money import Money
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
 from shop.services.orders_common import OrderAggregate
 from shop.services.idempotency import (
     IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+)
+from shop.services.order_rows import (
+    Offer, Present, intent_created, line_row, order_received, order_row, placed_entry,
 )
 
 log = logging.getLogger(__name__)
@@ -63,8 +60,6 @@ class Placed:
     created now: an earlier request's, or this request's refusal."""
 
 
-Present = Callable[[OrderAggregate], dict[str, Any]]
-"""The answer's body for an order as written (the web layer's presenter)."""
 Refusal = Callable[[DomainError], dict[str, Any]]
 """The answer's body for a refusal (the web layer's problem details)."""
 
@@ -151,7 +146,7 @@ async def place_order(
             refused = error
     if refused is None:
         try:
-            return await _place(ctx, _Offer(str(uuid.uuid4()), request, priced, customer_id, None, now, claim,
+            return await _place(ctx, Offer(str(uuid.uuid4()), request, priced, customer_id, None, now, claim,
                                             present))
         except DomainError as error:
             # 503: nothing ordered, the key stays free to retry; 401: the account went away meanwhile,
@@ -175,14 +170,18 @@ async def _check_customer_account(db: Statements, products: dict[str, ProductFac
         account = await db.first(_ACCOUNT, account_id=customer_id)
         is_ops = None if account is None else account.is_ops
     if is_ops is None:
-        raise Unauthorized("account_not_found", "the account behind this token no longer exists",
-                           field="Authorization")
+        raise _account_gone()
     if is_ops:
         raise Forbidden("ops_cannot_order", "an operations account cannot place customer orders; "
                         "use a customer account", field="Authorization")
 
 
-async def _place(ctx: ShopContext, offer: _Offer) -> Placed:
+def _account_gone() -> Unauthorized:
+    return Unauthorized("account_not_found", "the account behind this token no longer exists",
+                        field="Authorization")
+
+
+async def _place(ctx: ShopContext, offer: Offer) -> Placed:
     if offer.request.payment_method == CARD:
         offer = replace(offer, intent=await _create_intent(ctx, offer.order_id, offer.priced))
     try:
@@ -227,21 +226,7 @@ async def _abandon_intent(ctx: ShopContext, intent: CreatedIntent | None) -> Non
         log.warning("could not cancel abandoned PaymentIntent %s: %s", intent.id, error)
 
 
-@dataclass(frozen=True)
-class _Offer:
-    """The customer's offer, checked and priced, its PaymentIntent created: what is left to write."""
-
-    order_id: str
-    request: OrderRequest
-    priced: Quote
-    customer_id: int
-    intent: CreatedIntent | None
-    now: datetime
-    claim: IdempotencyClaim | None
-    present: Present | None
-
-
-async def _write_orders(ctx: ShopContext, offers: list[_Offer]
+async def _write_orders(ctx: ShopContext, offers: list[Offer]
                         ) -> list[tuple[OrderAggregate, QueuedEmail, dict[str, Any] | None]]:
     """Orders that arrive together written in one transaction (group commit, see
     shop.adapters.group_commit), each as if alone and in the order they came: their customers locked
@@ -258,19 +243,18 @@ async def _write_orders(ctx: ShopContext, offers: list[_Offer]
                                             for offer in offers for line in offer.priced.lines])
         for offer in offers:
             if offer.customer_id not in addresses:  # deleted since the offer was read
-                raise Unauthorized("account_not_found", "the account behind this token no longer exists",
-                                   field="Authorization")
+                raise _account_gone()
             check_orderable(offer.priced, {sku: units for (customer_id, sku), units in ordered.items()
                                            if customer_id == offer.customer_id})
             for line in offer.priced.lines:
                 ordered[offer.customer_id, line.product.sku] += line.quantity
-        order_rows = [_order_row(offer) for offer in offers]
+        order_rows = [order_row(offer) for offer in offers]
         written_orders, lines, written_entries, _, written_emails = await db.insert_together(
             NewRows(_orders, order_rows),
-            NewRows(_lines, [_line_row(offer, line) for offer in offers for line in offer.priced.lines]),
-            NewRows(_timeline, [_placed_entry(offer) for offer in offers]),
-            NewRows(_facts, [_intent_created(offer) for offer in offers if offer.intent]),
-            NewRows(_outbox, [notice_row(row["id"], _order_received(row), row["placed_at"],
+            NewRows(_lines, [line_row(offer, line) for offer in offers for line in offer.priced.lines]),
+            NewRows(_timeline, [placed_entry(offer) for offer in offers]),
+            NewRows(_facts, [intent_created(offer) for offer in offers if offer.intent]),
+            NewRows(_outbox, [notice_row(row["id"], order_received(row), row["placed_at"],
                                          address=addresses[row["customer_id"]]) for row in order_rows]))
         orders = {row.id: row for row in written_orders}
         entries = {row.order_id: row for row in written_entries}
@@ -337,7 +321,7 @@ async def _units_ordered(db: Statements, pairs: list[tuple[int, str]]) -> dict[t
     return {(row.customer_id, row.sku): int(row.units) for row in rows}
 
 
-async def _reserve_units(db: Statements, offers: list[_Offer]) -> None:
+async def _reserve_units(db: Statements, offers: list[Offer]) -> None:
     """RS-V.5.6: hold the units, or refuse the whole order. Last in the transaction: a product's row
     is the one row every order of it writes, and holds its lock until the commit. One statement a
     product for the whole batch, in the order of the SKUs (no two batches wait in a circle)."""
@@ -349,71 +333,3 @@ async def _reserve_units(db: Statements, offers: list[_Offer]) -> None:
     for sku in sorted(wanted):
         if not await stock.reserve(db, sku, wanted[sku]):
             raise Conflict("out_of_stock", f"{names[sku]} is out of stock", clause="RS-V.5.6")
-
-
-def _order_row(offer: _Offer) -> dict[str, Any]:
-    request, priced, now, intent = offer.request, offer.priced, offer.now, offer.intent
-    delivery = priced.delivery
-    return {
-        "id": offer.order_id,
-        "number": order_number(request.market, local_date(now, request.market)),
-        "customer_id": offer.customer_id,
-        "market": request.market.value,
-        "state": _first_state(offer).value,
-        "payment_method": request.payment_method,
-        "currency": priced.total.currency,
-        "items_minor": priced.items.amount_minor,
-        "delivery_minor": priced.delivery_charge.amount_minor,
-        "total_minor": priced.total.amount_minor,
-        "vat_minor": priced.vat.amount_minor,
-        "terms_version": request.terms_version or "",
-        "delivery": {
-            "method": delivery.method.value,
-            "recipient": delivery.recipient,
-            "phone": delivery.phone,
-            "store_id": delivery.store_id,
-            "address": None if delivery.address is None else {
-                "street": delivery.address.street, "city": delivery.address.city,
-                "postal_code": delivery.address.postal_code, "country": delivery.address.country.upper(),
-            },
-        },
-        "placed_at": now,
-        "payment_due_at": payment_due_at(now) if intent is not None else None,
-        "expected_delivery_on": priced.expected_delivery_on,
-        "payment_intent_id": intent.id if intent else None,
-        "client_secret": intent.client_secret if intent else None,
-    }
-
-
-def _first_state(offer: _Offer) -> OrderState:
-    return OrderState.AWAITING_PAYMENT if offer.intent is not None else OrderState.AWAITING_INSTALLMENT_APPROVAL
-
-
-def _line_row(offer: _Offer, line: Any) -> dict[str, Any]:
-    return {
-        "order_id": offer.order_id, "sku": line.product.sku, "name": line.product.name,
-        "model": line.product.model, "category": line.product.category, "quantity": line.quantity,
-        "unit_price_minor": line.unit_price.amount_minor, "vat_rate": str(offer.priced.vat_rate),
-        "requires_imei": line.product.requires_imei, "returnable": line.product.returnable,
-        "set_items": list(line.product.set_items),
-    }
-
-
-def _placed_entry(offer: _Offer) -> dict[str, Any]:
-    return {"order_id": offer.order_id, "at": offer.now, "from_state": None, "to_state": _first_state(offer).value,
-            "event": "place", "actor": f"customer:{offer.customer_id}",
-            "reason": f"terms {offer.request.terms_version or ''} accepted", "clause": "RS-IV.1"}
-
-
-def _intent_created(offer: _Offer) -> dict[str, Any]:
-    """The ledger's first fact of a card order."""
-    assert offer.intent is not None
-    return {"fact_key": f"{offer.intent.id}:created", "kind": "payment_intent.created", "order_id": offer.order_id,
-            "payment_intent_id": offer.intent.id, "amount_minor": offer.priced.total.amount_minor,
-            "currency": offer.priced.total.currency, "occurred_at": offer.now, "recorded_at": offer.now,
-            "flagged": None}
-
-
-def _order_received(order: dict[str, Any]) -> notices.Notice:
-    return notices.order_received(Market(order["market"]), order["number"],
-                                  Money(order["total_minor"], order["currency"]), order["payment_due_at"])
