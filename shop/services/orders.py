@@ -21,12 +21,13 @@ from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
-from shop.domain.money import Money
 from shop.domain.notices import Cause
 from shop.services import stock
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
-from shop.services.orders_common import apply_transition, load_lines, load_order
+from shop.services.orders_common import (
+    apply_transition, load_lines, load_order, release_open_lines, tell_cancelled,
+)
 from shop.services.refunds import INSTALLMENT_APPROVED, open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,6 @@ class Shipment:
     imeis: Mapping[int, Sequence[str]]  # line id -> IMEIs
 
 
-async def _release_open_lines(session: AsyncSession, lines: Sequence[OrderLine]) -> None:
-    for line in lines:
-        if line.state != "cancelled":
-            await stock.release(session, line.sku, line.quantity)
-
-
 async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None],
                   emails: Sequence[QueuedEmail] = ()) -> None:
     """After the commit: send the refunds; the e-mails follow the answer."""
@@ -61,13 +56,6 @@ async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | Non
         if refund is not None:
             await send_refund(ctx, refund, order.payment_intent_id)
     send_after_answer(ctx, emails)
-
-
-async def _tell_cancelled(session: AsyncSession, order: Order, cause: Cause, clause: str,
-                          refund: Refund | None, now: datetime) -> QueuedEmail:
-    amount = Money(refund.amount_minor, refund.currency) if refund else None
-    notice = notices.order_cancelled(Market(order.market), order.number, cause, clause, amount)
-    return await queue_notice(in_session(session), order, notice, now)
 
 
 async def _cancel_unpaid_intent(ctx: ShopContext, order: Order) -> None:
@@ -100,9 +88,9 @@ async def _cancel(ctx: ShopContext, order_id: str, event: str, *, actor: str, cu
         now = await ctx.now(session)
         was_awaiting_payment = order.state == OrderState.AWAITING_PAYMENT
         apply_transition(session, order, event, actor=actor, now=now, reason=reason)
-        await _release_open_lines(session, await load_lines(session, order.id))
+        await release_open_lines(session, await load_lines(session, order.id))
         refund = await open_refund(session, order, amount_minor=None, reason=reason, clause=clause, now=now)
-        email = await _tell_cancelled(session, order, cause, clause, refund, now)
+        email = await tell_cancelled(session, order, cause, clause, refund, now)
     if was_awaiting_payment:
         await _cancel_unpaid_intent(ctx, order)
     await _finish(ctx, order, [refund], [email])
@@ -121,17 +109,17 @@ async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bo
         if not available:
             apply_transition(session, order, "reject", actor=actor, now=now,
                              reason="no line is available")
-            await _release_open_lines(session, lines)
+            await release_open_lines(session, lines)
             refund = await open_refund(session, order, amount_minor=None, clause="RS-IV.6",
                                        reason="no line was confirmed available", now=now)
-            emails = [await _tell_cancelled(session, order, Cause.NONE_AVAILABLE,
+            emails = [await tell_cancelled(session, order, Cause.NONE_AVAILABLE,
                                             "RS-IV.6", refund, now)]
         else:
             emails = []
             apply_transition(session, order, "confirm", actor=actor, now=now,
                              available_lines=len(available),
                              reason=f"{len(available)} of {len(lines)} lines available")
-            await _release_open_lines(session, unavailable)
+            await release_open_lines(session, unavailable)
             refund = None
             if unavailable:
                 refund = await open_refund(
@@ -247,7 +235,7 @@ async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailu
         await session.exec(delete(ShippedDevice).where(col(ShippedDevice.order_id) == order.id))  # back with us
         refund = await open_refund(session, order, amount_minor=None, clause="RS-V.3",
                                    reason=f"delivery failed: {reason.value}", now=now)
-        email = await _tell_cancelled(session, order, Cause.DELIVERY_FAILED, "RS-V.3",
+        email = await tell_cancelled(session, order, Cause.DELIVERY_FAILED, "RS-V.3",
                                       refund, now)
     await _finish(ctx, order, [refund], [email])
 
@@ -268,6 +256,6 @@ async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, 
         else:
             reason = "the instalment provider declined the payment"
             apply_transition(session, order, "decline_installments", actor=actor, now=now, reason=reason)
-            await _release_open_lines(session, await load_lines(session, order.id))
-            emails.append(await _tell_cancelled(session, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now))
+            await release_open_lines(session, await load_lines(session, order.id))
+            emails.append(await tell_cancelled(session, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now))
     send_after_answer(ctx, emails)

@@ -11,10 +11,16 @@ from sqlalchemy import Row, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shop.adapters.prepared import Prepared, Statements
+from shop.adapters.prepared import Prepared, Statements, in_session
 from shop.adapters.tables import Order, OrderLine, Refund, TimelineEntry, table_of
+from shop.domain import notices
 from shop.domain.errors import NotFound
 from shop.domain.lifecycle import OrderState, Transition, fire
+from shop.domain.markets import Market
+from shop.domain.money import Money
+from shop.domain.notices import Cause
+from shop.services import stock
+from shop.services.mail import QueuedEmail, queue_notice
 
 STATE_TIMESTAMPS = {
     OrderState.PAID: "paid_at",
@@ -139,3 +145,19 @@ async def write_transitions(db: Statements, planned: Sequence[PlannedTransition]
     for set_state in dict.fromkeys(move.set_state for move in planned):
         await db.execute_many(set_state, [move.state for move in planned if move.set_state is set_state])
     await db.execute_many(INSERT_TIMELINE, [move.entry for move in planned])
+
+
+async def release_open_lines(session: AsyncSession, lines: Sequence[OrderLine]) -> None:
+    """RS-V.5.6: the units of the lines not yet cancelled go back to stock."""
+    for line in lines:
+        if line.state != "cancelled":
+            await stock.release(session, line.sku, line.quantity)
+
+
+async def tell_cancelled(session: AsyncSession, order: Order, cause: Cause, clause: str,
+                         refund: Refund | None, now: datetime) -> QueuedEmail:
+    """Every cancellation tells the customer why, with the clause, and what comes back (queued in
+    the caller's transaction)."""
+    amount = Money(refund.amount_minor, refund.currency) if refund else None
+    notice = notices.order_cancelled(Market(order.market), order.number, cause, clause, amount)
+    return await queue_notice(in_session(session), order, notice, now)

@@ -18,18 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction, in_session, warm_insert_rows
 from shop.adapters.stripe_gateway import Charge, PaymentIntent, StripeEvent
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, TimelineEntry, table_of
-from shop.domain import notices
 from shop.domain.errors import DomainError
 from shop.domain.lifecycle import OrderState, fire, paid_late
-from shop.domain.markets import Market
-from shop.domain.money import Money
 from shop.domain.notices import Cause
 from shop.services import stock
 from shop.services.context import ShopContext
-from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
+from shop.services.mail import QueuedEmail, send_after_answer
 from shop.services.orders_common import (
     INSERT_TIMELINE, PlannedTransition, apply_transition, load_lines, load_order, plan_transition,
-    write_transitions,
+    release_open_lines, tell_cancelled, write_transitions,
 )
 from shop.services.refunds import (
     PAYMENT_SUCCEEDED, mark_refund, open_refund, refund_for_stripe, refund_state, send_refund,
@@ -264,14 +261,9 @@ async def _refund_late_payment(session: AsyncSession, order: Order, *, paid_at: 
     apply_transition(session, order, "refund_late_payment", actor="stripe", now=now,
                      paid_at=paid_at, payment_due_at=order.payment_due_at,
                      reason=f"paid at {_utc(paid_at)}, after the window that closed at {_utc(order.payment_due_at)}")
-    for line in await load_lines(session, order.id):
-        if line.state != "cancelled":
-            await stock.release(session, line.sku, line.quantity)
+    await release_open_lines(session, await load_lines(session, order.id))
     refund = await open_refund(session, order, amount_minor=None, clause="RS-V.1", reason=LATE_PAYMENT, now=now)
-    amount = Money(refund.amount_minor, refund.currency) if refund else None
-    notice = notices.order_cancelled(Market(order.market), order.number, Cause.PAID_TOO_LATE, "RS-V.1", amount)
-    email = await queue_notice(in_session(session), order, notice, now)
-    return refund, email
+    return refund, await tell_cancelled(session, order, Cause.PAID_TOO_LATE, "RS-V.1", refund, now)
 
 
 def _utc(instant: datetime) -> str:
