@@ -121,10 +121,10 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
           f"{mailed} e-mails sent")
 
 
-async def _cancel_orphan_intents(ctx, now):  # type: ignore[no-untyped-def]
+async def _cancel_orphan_intents(ctx, now) -> None:  # type: ignore[no-untyped-def]
     """PaymentIntents whose order was never written (a process killed between the two): cancelled."""
     from shop.adapters.stripe_gateway import PaymentProviderError
-    from shop.services.orphan_intents import GRACE, LOOKBACK, OrphanSweep, cancel_orphan_intents
+    from shop.services.orphan_intents import GRACE, LOOKBACK, cancel_orphan_intents
 
     def show(intent) -> None:  # type: ignore[no-untyped-def]
         print(f"cancelled PaymentIntent {intent.id}: its order {intent.order_id} was never written [RS-V.1]")
@@ -133,10 +133,9 @@ async def _cancel_orphan_intents(ctx, now):  # type: ignore[no-untyped-def]
         sweep = await cancel_orphan_intents(ctx, now, on_cancelled=show)
     except PaymentProviderError as error:
         print(f"PaymentIntents without an order: Stripe could not list them ({error}); the next run tries again")
-        return OrphanSweep()
+        return
     print(f"PaymentIntents without an order (created {GRACE} to {LOOKBACK} ago): cancelled {len(sweep.cancelled)}, "
           f"failed {len(sweep.failed)} (kept for the next run)")
-    return sweep
 
 
 def _context(settings: Settings):  # type: ignore[no-untyped-def]

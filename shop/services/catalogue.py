@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from sqlalchemy import bindparam, case
 from sqlmodel import select
 
-from shop.adapters.prepared import Prepared, Row, driver_reads
+from shop.adapters.kept_reads import KeptReads
+from shop.adapters.prepared import Prepared, Row
 from shop.adapters.tables import Product, table_of
 from shop.domain.errors import Conflict, InvalidInput, NotFound
 from shop.domain.markets import Market
@@ -24,37 +23,13 @@ _CATALOGUE = Prepared(
 
 async def list_products(ctx: ShopContext, market: Market) -> list[Row]:
     """The market's products with their free units as `available`, as they stand now (RS-V.5.6:
-    what the catalogue shows is what an order can hold). On SQLite the rows are kept and served
-    again while the database is unchanged: the process's one connection counts its own writes
-    (`total_changes`, committed or not) and SQLite counts every other connection's commits, other
-    processes' too (`PRAGMA data_version`); both are read on the event loop's thread, where every
-    statement of that connection runs, without taking it from the pool. On PostgreSQL, one
-    prepared statement on the driver each time."""
-    key = (id(ctx.engine), market.value)
-    kept = _kept.get(key)
-    if kept is not None and kept[0] == _unchanged_since(kept[2]):
-        return kept[1]
-    async with driver_reads(ctx.engine) as db:
-        version = _unchanged_since(db.sqlite)  # before the read: a write after it changes the version
-        rows = await db.fetch(_CATALOGUE, market=market.value)
-    if version is not None:
-        _kept[key] = (version, rows, db.sqlite)
-    return rows
+    what the catalogue shows is what an order can hold); on SQLite served again while the database
+    is unchanged (shop.adapters.kept_reads)."""
+    return await _catalogues.read(ctx.engine, market.value,
+                                  lambda db: db.fetch(_CATALOGUE, market=market.value))
 
 
-_kept: dict[tuple[int, str], tuple[tuple[int, int], list[Row], sqlite3.Connection | None]] = {}
-
-
-def _unchanged_since(connection: sqlite3.Connection | None) -> tuple[int, int] | None:
-    """What changes whenever the SQLite database does: its other connections' commits, this
-    connection's writes. None on PostgreSQL, or once the connection is closed."""
-    if connection is None:
-        return None
-    try:
-        (data_version,) = connection.execute("PRAGMA data_version").fetchone()
-    except sqlite3.Error:  # closed (the pool replaced it): read afresh
-        return None
-    return data_version, connection.total_changes
+_catalogues = KeptReads()
 
 
 async def set_stock(ctx: ShopContext, sku: str, on_hand: int) -> Product:
