@@ -10,6 +10,8 @@ class DomainError(Exception):
 
     status = 422
     title = "Request refused"
+    retry_after: int | None = None
+    """Seconds before the same request may succeed (sent as `Retry-After`), where that is known."""
 
     def __init__(
         self, code: str, detail: str, *, clause: str | None = None, field: str | None = None

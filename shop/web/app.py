@@ -23,8 +23,8 @@ from shop.domain.errors import NotFound
 from shop.domain.markets import Market
 from shop.services import checkout, payments
 from shop.services.context import ShopContext
-from shop.settings import Settings, SettingsError
 from shop.services.login_throttle import LoginThrottle
+from shop.settings import Settings, SettingsError
 from shop.web.account_routes import MyAccountController, OpsAccountController
 from shop.web.auth import jwt_auth
 from shop.web.controllers import (

@@ -30,7 +30,10 @@ def problem(status: int, title: str, detail: str, code: str, *, clause: str | No
 
 
 def domain_error(_: Request, error: DomainError) -> Response[dict[str, Any]]:
-    return problem(error.status, error.title, error.detail, error.code, clause=error.clause, field=error.field)
+    answer = problem(error.status, error.title, error.detail, error.code, clause=error.clause, field=error.field)
+    if error.retry_after is not None:
+        answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
 
 
 def validation_error(_: Request, error: ValidationException) -> Response[dict[str, Any]]:
