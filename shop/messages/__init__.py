@@ -2,14 +2,16 @@
 money and instants in the local format of that language (babel), instants in the market's time zone
 (T-5: stored in UTC, shown in local time).
 
-A template's first line is the subject, the rest the body (templates/<kind>.<language>.txt)."""
+A template's first line is the subject, the rest the body (templates/<kind>.<language>.txt); it gets
+the notice's facts (shop.domain.notices), `reason` for a cancellation's cause in its language, and
+`money` and `instant` to show amounts and instants."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Any
+from typing import NamedTuple
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -18,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from shop.domain.markets import Market, market_info
 from shop.domain.money import Money
+from shop.domain.notices import Cause, Notice
 
 LANGUAGES: dict[Market, tuple[str, str]] = {
     Market.RS: ("sr", "sr_Latn_RS"),  # Serbian in Latin script, as the RS terms are written
@@ -30,15 +33,23 @@ _templates = Environment(loader=PackageLoader("shop.messages", "templates"), aut
                          undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-def render(kind: str, market: Market, **facts: Any) -> tuple[str, str]:
-    """The subject and the plain-text body of message `kind` for a customer of `market`."""
-    local = _text(kind, market, LANGUAGES[market], facts)
-    english = _text(kind, market, ENGLISH, facts)
-    return f"{local[0]} / {english[0]}", f"{local[1]}\n--\n{english[1]}"
+class Rendered(NamedTuple):
+    subject: str
+    body: str
 
 
-def _text(kind: str, market: Market, language: tuple[str, str], facts: dict[str, Any]) -> tuple[str, str]:
+def render(notice: Notice) -> Rendered:
+    """The subject and the plain-text body of `notice` for a customer of its market."""
+    local = _text(notice, LANGUAGES[notice.market])
+    english = _text(notice, ENGLISH)
+    return Rendered(f"{local[0]} / {english[0]}", f"{local[1]}\n--\n{english[1]}")
+
+
+def _text(notice: Notice, language: tuple[str, str]) -> tuple[str, str]:
     code, locale_name = language
+    market, facts = notice.market, dict(notice.facts)
+    if isinstance(cause := facts.get("cause"), Cause):
+        facts["reason"] = CAUSES[cause][code]
 
     def money(amount: Money) -> str:
         return _money(amount.amount_minor, amount.currency, market, locale_name)
@@ -46,8 +57,28 @@ def _text(kind: str, market: Market, language: tuple[str, str], facts: dict[str,
     def instant(moment: datetime) -> str:
         return _instant(moment, market, locale_name)
 
-    subject, _, body = _template(kind, code).render(facts, money=money, instant=instant).partition("\n")
+    subject, _, body = _template(notice.kind, code).render(facts, money=money, instant=instant).partition("\n")
     return subject.strip(), body
+
+
+CAUSES: dict[Cause, dict[str, str]] = {  # why an order was cancelled, in each language
+    Cause.BY_CUSTOMER: {"sr": "na Vaš zahtev", "ru": "по Вашему запросу", "en": "at your request"},
+    Cause.NOT_PAID_IN_TIME: {"sr": "nije plaćena u roku od 2 sata", "ru": "он не был оплачен в течение 2 часов",
+                             "en": "it was not paid within 2 hours"},
+    Cause.PAID_TOO_LATE: {"sr": "uplata je stigla posle roka od 2 sata",
+                          "ru": "оплата поступила после истечения 2 часов",
+                          "en": "the payment was made after the 2-hour window"},
+    Cause.INSTALMENTS_DECLINED: {"sr": "davalac plaćanja na rate je odbio plaćanje",
+                                 "ru": "провайдер рассрочки отклонил платёж",
+                                 "en": "the instalment provider declined the payment"},
+    Cause.OUT_OF_STOCK: {"sr": "proizvod nije na stanju", "ru": "товара нет в наличии",
+                         "en": "a product is out of stock"},
+    Cause.NONE_AVAILABLE: {"sr": "nijedan proizvod iz porudžbine nije dostupan",
+                           "ru": "ни один товар из заказа недоступен",
+                           "en": "no product of the order is available"},
+    Cause.DELIVERY_FAILED: {"sr": "isporuka nije uspela", "ru": "доставка не состоялась",
+                            "en": "the delivery failed"},
+}
 
 
 # An order's e-mail is written with the order, on the hot path: babel takes 20-60 µs a value, and

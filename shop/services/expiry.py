@@ -25,6 +25,7 @@ from shop.adapters.tables import (
 from shop.domain import notices
 from shop.domain.lifecycle import OrderState, fire
 from shop.domain.markets import Market
+from shop.messages import Rendered, render
 from shop.services.context import ShopContext
 from shop.services.outbox import lease
 
@@ -152,14 +153,15 @@ async def _queue_notices(db: AsyncConnection, ids: list[str], now: datetime, cla
     """Tell each customer why, in one INSERT … SELECT per batch: the wording is notices.py's, in the
     order's market's language, the order's number put in by the database (T-5)."""
     mark = "\x00number\x00"
-    worded = {market: notices.order_cancelled(market, mark, notices.Cause.NOT_PAID_IN_TIME, clause, None)
-              for market in Market}
+    notice_of = {market: notices.order_cancelled(market, mark, notices.Cause.NOT_PAID_IN_TIME, clause, None)
+                 for market in Market}
+    worded = {market: render(notice) for market, notice in notice_of.items()}
 
-    def with_number(text_of: Callable[[notices.Notice], str]) -> Any:
-        return case(*((Order.market == market.value, _numbered(text_of(notice), mark))
-                      for market, notice in worded.items()))
+    def with_number(text_of: Callable[[Rendered], str]) -> Any:
+        return case(*((Order.market == market.value, _numbered(text_of(text), mark))
+                      for market, text in worded.items()))
 
-    kind, = {notice.kind for notice in worded.values()}
+    kind, = {notice.kind for notice in notice_of.values()}
     await db.execute(insert(OutboxEmail).from_select(
         ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
         select(Order.id, User.email, with_number(lambda notice: notice.subject),

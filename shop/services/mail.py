@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from shop.adapters.prepared import Prepared, Statements
 from shop.adapters.tables import Order, OutboxEmail, User, table_of
 from shop.domain.notices import Notice
+from shop.messages import render
 from shop.services.context import ShopContext
 from shop.services.outbox import LEASE, lease
 
@@ -42,7 +43,8 @@ async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, 
 def notice_row(order_id: str, notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
     """The outbox row of an e-mail about the order, leased to the process that queues it (ours to
     send after the commit)."""
-    return {"order_id": order_id, "to": address, "subject": notice.subject, "body": notice.body,
+    subject, body = render(notice)
+    return {"order_id": order_id, "to": address, "subject": subject, "body": body,
             "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE}
 
 

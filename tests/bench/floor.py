@@ -600,6 +600,7 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
     transaction each, as many at once as the job, and one line per cancelled order written out."""
     from shop.domain.markets import Market
     from shop.domain.notices import Cause, order_cancelled
+    from shop.messages import render
     from shop.services.expiry import WORKERS_ON_POSTGRESQL
 
     engine = create_engine(url)
@@ -607,8 +608,9 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
     sql, v = statements(postgres), Values(postgres)
     mark = "\x00number\x00"
     notice = order_cancelled(Market.RS, mark, Cause.NOT_PAID_IN_TIME, "RS-V.1", None)
-    wording = {**{f"s{i}": part for i, part in enumerate(notice.subject.split(mark))},
-               **{f"b{i}": part for i, part in enumerate(notice.body.split(mark))}}
+    subject, body = render(notice)
+    wording = {**{f"s{i}": part for i, part in enumerate(subject.split(mark))},
+               **{f"b{i}": part for i, part in enumerate(body.split(mark))}}
     at = v.instant(now)
     cancelled = 0
 
