@@ -80,10 +80,10 @@ async def test_every_error_is_documented_as_problem_json_and_every_2xx_body_is_t
                     "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, status)
 
 
-def body_as(response, struct: type) -> None:
+def body_as(response, struct: type):
     """The bytes the route sent, decoded strictly into the type its document declares."""
     assert response.status_code < 300, response.text
-    msgspec.json.decode(response.content, type=struct, strict=True)
+    return msgspec.json.decode(response.content, type=struct, strict=True)
 
 
 async def test_every_body_the_routes_send_is_what_the_document_declares(shop):
@@ -123,6 +123,8 @@ async def test_every_body_the_routes_send_is_what_the_document_declares(shop):
     body_as(await shop.http.get(f"{API}/ops/payments/flagged", headers=ops), responses.FlaggedPaymentsOut)
     body_as(await shop.http.put(f"{API}/ops/products/rs-charger-67w/stock", json={"in_stock": 7}, headers=ops),
             responses.StockOut)
+    mine = body_as(await shop.http.get(f"{API}/account", headers=customer), responses.StoredAccountOut)
+    body_as(await shop.http.get(f"{API}/ops/accounts/{mine.id}", headers=ops), responses.StoredAccountOut)
     for refusal in (await shop.http.post(f"{API}/orders", json={}, headers=customer),
                     await shop.http.get(f"{API}/orders"),
                     await shop.http.post(f"{API}/checkout/quote", json=order_body(market="KZ", lines=[("nope", 1)]))):

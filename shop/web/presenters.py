@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shop.adapters.tables import Order, PaymentEvent, Product, Refund
+from shop.adapters.tables import Order, PaymentEvent, Product, Refund, User
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
@@ -22,6 +22,15 @@ def instant(value: datetime | None) -> str | None:
 
 def money(amount_minor: int, currency: str) -> dict[str, Any]:
     return {"amount_minor": amount_minor, "currency": currency}
+
+
+def stored_account(user: User) -> dict[str, Any]:
+    """RS-I.2: the account as stored, the guardian's consent it registered with included."""
+    consent = ({"guardian_name": user.guardian_name, "given_at": user.guardian_consent_given_at.isoformat()}
+               if user.guardian_name is not None and user.guardian_consent_given_at is not None else None)
+    return {"id": user.id, "email": user.email, "full_name": user.full_name,
+            "birth_date": user.birth_date.isoformat(), "phone": user.phone, "is_ops": user.is_ops,
+            "registered_at": instant(user.created_at), "guardian_consent": consent}
 
 
 def product(row: Product) -> dict[str, Any]:

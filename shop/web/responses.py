@@ -62,6 +62,25 @@ class AccountOut(Out):
     birth_date: date
 
 
+class GuardianConsentOut(Out):
+    guardian_name: str
+    given_at: date
+
+
+class StoredAccountOut(Out):
+    """An account as stored (GET /account, GET /ops/accounts/{id})."""
+
+    id: int
+    email: str
+    full_name: str
+    birth_date: date
+    phone: str | None
+    is_ops: bool
+    registered_at: Instant
+    guardian_consent: GuardianConsentOut | None
+    """RS-I.2: the legal representative's consent a minor registered with (null for an adult)."""
+
+
 class TokenOut(Out):
     access_token: str
     token_type: Literal["bearer"]
