@@ -9,10 +9,12 @@ from functools import cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from shop.adapters.tables import User
+from shop.adapters.prepared import Prepared, driver_reads
+from shop.adapters.tables import User, table_of
 from shop.domain.accounts import GuardianConsent, RegistrationDay, check_registration, normalised_email
 from shop.domain.errors import Conflict, NotFound, Unauthorized
 from shop.services.context import ShopContext
@@ -135,6 +137,18 @@ async def demote_ops_user(ctx: ShopContext, *, email: str | None = None, user_id
         user.is_ops = False
         session.add(user)
     return user
+
+
+_users = table_of(User)
+_STAFF_RIGHTS = Prepared(select(_users.c.is_ops).where(_users.c.id == bindparam("id")))
+
+
+async def staff_rights(ctx: ShopContext, user_id: int) -> bool | None:
+    """Whether the account is staff; None when there is no such account. Every authenticated request
+    asks (shop.web.auth): one primary-key read on the driver."""
+    async with driver_reads(ctx.engine) as db:
+        account = await db.first(_STAFF_RIGHTS, id=user_id)
+    return None if account is None else bool(account.is_ops)
 
 
 async def account(ctx: ShopContext, user_id: int) -> User:
