@@ -142,12 +142,15 @@ class ShippedDevice(SQLModel, table=True):
 
 
 class TimelineEntry(SQLModel, table=True):
-    """Every transition of an order, written in the same transaction as the state change."""
+    """Every transition of an order and of the machines below it (its lines, its refunds …), written
+    in the same transaction as the state change (shop.adapters.stores.timeline)."""
 
     __tablename__ = "order_timeline"
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    machine: str = Field(default="order", max_length=32, sa_column_kwargs={"server_default": "order"})
+    subject_id: str | None = Field(default=None, max_length=64)  # a line's, a refund's id; None: the order
     at: datetime = instant()
     from_state: str | None = Field(default=None, max_length=40)
     to_state: str = Field(max_length=40)

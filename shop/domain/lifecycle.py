@@ -167,6 +167,7 @@ class Transition:
     from_state: OrderState
     to_state: OrderState
     clause: str
+    machine: str = "order"
 
 
 class _Subject:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shop.adapters.background import Background
+from shop.adapters.database import Database
 from shop.adapters.db import Sessions, create_engine, session_factory
 from shop.adapters.group_commit import GroupCommit
 from shop.adapters.mailer import SmtpMailer
@@ -31,6 +32,8 @@ class ShopContext:
     sessions: Sessions
     stripe: StripeGateway
     mailer: SmtpMailer
+    db: Database
+    """Transactions and reads as functions of a unit of work (shop.adapters.database)."""
     background: Background = field(default_factory=Background)
     """What runs after a request has answered (its e-mails); awaited by `aclose`."""
     group_commit: GroupCommit = field(default_factory=GroupCommit)
@@ -48,12 +51,14 @@ class ShopContext:
                                  webhook_secret=settings.stripe_webhook_secret,
                                  api_base=settings.stripe_api_base, timeout_seconds=settings.stripe_timeout_seconds),
             mailer=SmtpMailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from),
+            db=Database(settings.database_url, pool_size=settings.database_pool_size, test_clock=settings.is_test),
         )
         return ctx, engine
 
     async def aclose(self, engine: AsyncEngine) -> None:
         await self.background.drain()
         await self.stripe.aclose()
+        await self.db.dispose()
         await engine.dispose()
 
     async def now(self, session: AsyncSession | Statements | None = None) -> datetime:
