@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlmodel import select
-
 from shop.adapters import prepared
 from shop.adapters.group_commit import GroupCommit
-from shop.adapters.tables import Order, OrderLine, OutboxEmail, PaymentEvent, TimelineEntry, table_of
-from shop.services import checkout, payments
+from shop.adapters.tables import Order, OrderLine, OutboxEmail, TimelineEntry, table_of
+from shop.services import checkout
+from tests import payment_support
 from tests.bench.capture import recording
 from tests.ops_support import assert_refunded_at_stripe, events, set_stock, stock_of
 from tests.support import order_body
@@ -99,9 +98,7 @@ async def test_keys_queue_apart():
 
 
 async def facts_of(shop, order_id: str) -> list[str]:
-    async with shop.ctx.sessions() as session:
-        rows = await session.exec(select(PaymentEvent.kind).where(PaymentEvent.order_id == order_id))
-        return sorted(rows)
+    return sorted(fact.kind for fact in await payment_support.facts_of(shop, order_id))
 
 
 async def placed_orders(shop, count: int) -> list[tuple[dict[str, str], dict]]:
@@ -203,18 +200,17 @@ async def test_an_order_that_does_not_fit_fails_alone_and_its_batch_is_written_R
 
 
 def compiled_batch_statements() -> int:
-    """How many (dialect, parameters) compilations the group commit's statements hold, sizes 1-8."""
+    """How many (dialect, parameters) compilations the group commit's statements hold, sizes 1-8.
+    (The payments' batch is built once, for every size, in shop/adapters/stores: nothing to warm.)"""
     tables = (Order, OrderLine, TimelineEntry, OutboxEmail)
     return sum(len(statement._compiled) for count in range(1, 9) for statement in (
-        checkout._customers_locked(count), checkout._units_ordered_by(count), payments._orders_locked(count),
-        prepared._insert_many(table_of(PaymentEvent), count, "fact_key"),
+        checkout._customers_locked(count), checkout._units_ordered_by(count),
         *(prepared._insert_many(table_of(table), count, None) for table in tables)))
 
 
 async def test_a_serving_process_compiles_every_batch_size_before_its_first_customer(shop):
     dialect = shop.ctx.engine.dialect
     checkout.warm_batches(dialect, 8)
-    payments.warm_batches(dialect, 8)
     warmed = compiled_batch_statements()
     await set_stock(shop, PHONE, 1_000)
     customers = [await shop.customer() for _ in range(3)]

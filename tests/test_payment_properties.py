@@ -7,11 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlmodel import select
 
-from shop.adapters.tables import Order, TimelineEntry
 from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
-from shop.services.refunds import paid_minor, refunded_minor
 from tests.support import event, sign
 
 PLACED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -68,11 +65,11 @@ async def deliver(shop, event_type: str, intent: dict, event_id: str, created: d
 
 
 async def check_invariants(shop, placed: dict, paid_in_time: bool) -> None:
-    async with shop.ctx.sessions() as session:
-        order = await session.get(Order, placed["id"])
-        paid, refunded = await paid_minor(session, order.id), await refunded_minor(session, order.id)
-        events = list((await session.exec(select(TimelineEntry.event).where(TimelineEntry.order_id == order.id)
-                                          .order_by(TimelineEntry.id))).all())
+    def read(uow):
+        order = uow.orders.paid_order(placed["id"])
+        return (order, uow.ledger.paid_minor(order.id), uow.ledger.refunded_minor(order.id),
+                [entry.event for entry in uow.timeline.of_order(order.id) if entry.machine == "order"])
+    order, paid, refunded, events = await shop.ctx.db.read(read)
     keeps = paid - refunded
     assert 0 <= refunded <= paid <= order.total_minor
     if order.state == "cancelled":

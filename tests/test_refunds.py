@@ -13,14 +13,18 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from typing import Any
+
+from sqlalchemy import update
 
 from shop.adapters.stripe_gateway import StripeGateway
-from shop.adapters.tables import Order, PaymentEvent, Refund
+from shop.adapters.tables import Refund, table_of
 from shop.services import orders
 from shop.services.outbox import LEASE
-from shop.services.refunds import open_refund, paid_minor, refunded_minor, settle_pending_refunds
+from shop.services.refunds import open_refund, settle_pending_refunds
+from tests import payment_support
 from tests.infra.ports import free_port
+from tests.payment_support import paid_minor, refunded_minor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +37,7 @@ def unreachable_stripe(shop) -> StripeGateway:
 
 async def cancel_while_stripe_is_out_of_reach(shop, order: dict) -> None:
     """The customer cancels a paid order; the refund's request to Stripe fails."""
-    async with shop.ctx.sessions() as session:
-        customer_id = (await session.get(Order, order["id"])).customer_id
+    customer_id = (await shop.ctx.db.read(lambda uow: uow.orders.paid_order(order["id"]))).customer_id
     broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
     try:
         await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
@@ -43,10 +46,13 @@ async def cancel_while_stripe_is_out_of_reach(shop, order: dict) -> None:
 
 
 async def ledger(shop, order_id: str) -> list[tuple[str, int | None]]:
-    async with shop.ctx.sessions() as session:
-        rows = await session.exec(select(PaymentEvent).where(PaymentEvent.order_id == order_id)
-                                  .order_by(PaymentEvent.id))
-        return [(row.kind, row.amount_minor) for row in rows]
+    return [(row.kind, row.amount_minor) for row in await payment_support.facts_of(shop, order_id)]
+
+
+async def set_stripe_refund_id(shop, refund_id: str, stripe_refund_id: str) -> None:
+    refunds = table_of(Refund)
+    await shop.ctx.db.transaction(lambda uow: uow.connection.execute(
+        update(refunds).where(refunds.c.id == refund_id).values(stripe_refund_id=stripe_refund_id)))
 
 
 async def test_failed_refund_stays_visible_and_staff_retry_pays_once_RS_III_4(shop):
@@ -71,9 +77,8 @@ async def test_failed_refund_stays_visible_and_staff_retry_pays_once_RS_III_4(sh
     assert [kind for kind, _ in await ledger(shop, order["id"])] == [
         "payment_intent.created", "payment_intent.succeeded", "refund.requested", "refund.failed",
         "refund.requested", "refund.succeeded"]
-    async with shop.ctx.sessions() as session:
-        assert await paid_minor(session, order["id"]) == total
-        assert await refunded_minor(session, order["id"]) == total
+    assert await paid_minor(shop, order["id"]) == total
+    assert await refunded_minor(shop, order["id"]) == total
 
 
 async def test_second_success_event_for_one_payment_counts_once(shop):
@@ -84,8 +89,7 @@ async def test_second_success_event_for_one_payment_counts_once(shop):
     for _ in range(2):
         await shop.send_event("payment_intent.succeeded", intent)
 
-    async with shop.ctx.sessions() as session:
-        assert await paid_minor(session, order["id"]) == order["total"]["amount_minor"]
+    assert await paid_minor(shop, order["id"]) == order["total"]["amount_minor"]
     assert [e["event"] for e in (await shop.order(customer, order["id"]))["timeline"]] == ["place", "pay"]
 
 
@@ -121,14 +125,12 @@ async def test_instalment_refund_is_recorded_when_the_provider_pays_back_RS_III_
 
 # --- refunds whose request, or Stripe's answer to it, was lost ---------------------------------------
 
-async def refund_left_unsent(shop, order_id: str) -> Refund:
+async def refund_left_unsent(shop, order_id: str) -> Any:
     """What a process leaves when it stops between committing a refund and asking Stripe for it:
     the refund pending, leased to that process for LEASE, with no Stripe id."""
-    async with shop.ctx.sessions() as session, session.begin():
-        order = await session.get(Order, order_id)
-        refund = await open_refund(session, order, amount_minor=None, reason="the customer withdrew",
-                                   clause="RS-VII.10", now=await shop.ctx.now(session))
-    return refund
+    return await shop.ctx.db.transaction(lambda uow: open_refund(
+        uow, uow.orders.paid_order(order_id), amount_minor=None, reason="the customer withdrew",
+        clause="RS-VII.10", now=uow.now()))
 
 
 async def stripe_refunds_of(shop, order: dict) -> list:
@@ -167,9 +169,9 @@ async def test_a_refund_stripe_made_but_whose_answer_was_lost_is_not_made_again_
     report = await settle_pending_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
 
     assert report == Counter(succeeded=1)
-    assert [each.id for each in await stripe_refunds_of(shop, order)] == [lost.id]
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [lost.stripe_refund_id]
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
-    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.stripe_refund_id)
 
 
 async def test_stripes_event_settles_a_refund_whose_answer_was_lost_RS_VII_10(shop):
@@ -181,7 +183,7 @@ async def test_stripes_event_settles_a_refund_whose_answer_was_lost_RS_VII_10(sh
                                         idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
 
     def stripe_refund(attempt: str) -> dict:
-        return {"id": lost.id, "object": "refund", "status": "succeeded", "amount": refund.amount_minor,
+        return {"id": lost.stripe_refund_id, "object": "refund", "status": "succeeded", "amount": refund.amount_minor,
                 "payment_intent": intent_id, "metadata": {"refund_id": refund.id, "attempt": attempt}}
 
     await shop.send_event("refund.updated", stripe_refund("7"))  # another attempt's: not this one
@@ -190,9 +192,8 @@ async def test_stripes_event_settles_a_refund_whose_answer_was_lost_RS_VII_10(sh
     response = await shop.send_event("refund.updated", stripe_refund("1"))
     assert response.status_code == 200, response.text
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
-    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.id)
-    async with shop.ctx.sessions() as session:
-        assert await refunded_minor(session, order["id"]) == order["total"]["amount_minor"]
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", lost.stripe_refund_id)
+    assert await refunded_minor(shop, order["id"]) == order["total"]["amount_minor"]
     assert await settle_pending_refunds(shop.ctx, await shop.ctx.now() + 2 * LEASE) == Counter()
 
 
@@ -204,24 +205,22 @@ async def test_a_refund_stripe_answered_pending_is_asked_about_once_its_lease_ha
     made = await shop.ctx.stripe.refund(
         payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=refund.amount_minor,
         idempotency_key=f"refund:{refund.id}:1", refund_id=refund.id, attempt=1)
-    async with shop.ctx.sessions() as session, session.begin():  # the answer, as if it had said pending
-        (await session.get(Refund, refund.id)).stripe_refund_id = made.id
+    await set_stripe_refund_id(shop, refund.id, made.stripe_refund_id)  # the answer, as if it had said pending
     now = await shop.ctx.now()
 
     assert await settle_pending_refunds(shop.ctx, now) == Counter()
     assert await settle_pending_refunds(shop.ctx, now + LEASE + timedelta(seconds=1)) == Counter(succeeded=1)
 
     [shown] = (await shop.order(customer, order["id"]))["refunds"]
-    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", made.id)
-    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.id]
+    assert (shown["state"], shown["stripe_refund_id"]) == ("succeeded", made.stripe_refund_id)
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.stripe_refund_id]
 
 
 async def test_a_pending_refund_stripe_does_not_know_is_failed_for_staff_RS_VII_10(shop):
     customer = await shop.customer()
     order = await shop.paid_order(customer)
     refund = await refund_left_unsent(shop, order["id"])
-    async with shop.ctx.sessions() as session, session.begin():
-        (await session.get(Refund, refund.id)).stripe_refund_id = "re_never_made"
+    await set_stripe_refund_id(shop, refund.id, "re_never_made")
 
     report = await settle_pending_refunds(shop.ctx, await shop.ctx.now() + LEASE + timedelta(seconds=1))
 
@@ -248,10 +247,9 @@ async def test_a_staff_retry_takes_the_refund_a_failed_attempt_made_after_all_RS
 
     assert response.status_code == 200, response.text
     [refund] = response.json()["refunds"]
-    assert (refund["state"], refund["stripe_refund_id"]) == ("succeeded", made.id)
-    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.id]
-    async with shop.ctx.sessions() as session:
-        assert await refunded_minor(session, order["id"]) == order["total"]["amount_minor"]
+    assert (refund["state"], refund["stripe_refund_id"]) == ("succeeded", made.stripe_refund_id)
+    assert [each.id for each in await stripe_refunds_of(shop, order)] == [made.stripe_refund_id]
+    assert await refunded_minor(shop, order["id"]) == order["total"]["amount_minor"]
 
 
 async def test_two_senders_at_once_send_an_owed_refund_once_RS_VII_10(shop):

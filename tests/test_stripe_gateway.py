@@ -44,8 +44,8 @@ async def test_a_refund_of_a_paid_intent_records_amount_and_refund_id_RS_VII_10(
     intent_id = order["payment"]["payment_intent_id"]
     refund = await gateway.refund(payment_intent_id=intent_id, amount_minor=1_000,
                                   idempotency_key="refund-7", refund_id="7", attempt=2)
-    assert refund.id.startswith("re_") and refund.status == "succeeded"
-    stored = await shop.stripe.v1.refunds.retrieve_async(refund.id)
+    assert refund.stripe_refund_id.startswith("re_") and refund.status == "succeeded"
+    stored = await shop.stripe.v1.refunds.retrieve_async(refund.stripe_refund_id)
     assert (stored.amount, stored.payment_intent, stored.metadata.to_dict()) == (
         1_000, intent_id, {"refund_id": "7", "attempt": "2"})
 
@@ -57,7 +57,8 @@ async def test_the_refunds_made_for_a_refund_are_found_by_its_metadata(shop, gat
     made = [await gateway.refund(payment_intent_id=intent_id, amount_minor=100, idempotency_key=f"k-{name}",
                                  refund_id=name, attempt=1) for name in ("ours", "another", "ours")]
     found = await gateway.refunds_made_for(payment_intent_id=intent_id, refund_id="ours")
-    assert sorted(refund.id for refund in found) == sorted([made[0].id, made[2].id])
+    assert sorted(refund.stripe_refund_id for refund in found) == sorted(
+        [made[0].stripe_refund_id, made[2].stripe_refund_id])
     assert await gateway.refunds_made_for(payment_intent_id=intent_id, refund_id="none") == []
 
 
@@ -84,7 +85,7 @@ async def test_a_refund_is_read_as_it_stands_now(shop, gateway):
     order = await shop.paid_order(customer)
     made = await gateway.refund(payment_intent_id=order["payment"]["payment_intent_id"], amount_minor=100,
                                 idempotency_key="k-now", refund_id="now", attempt=1)
-    assert await gateway.refund_now(made.id) == made
+    assert await gateway.refund_now(made.stripe_refund_id) == made
     with pytest.raises(PaymentProviderError) as unknown:
         await gateway.refund_now("re_never_made")
     assert not unknown.value.retryable

@@ -1,19 +1,26 @@
-"""The only module that speaks Stripe (through the official SDK)."""
+"""The only module that speaks Stripe (through the official SDK); its events are read into the
+shop's own values by shop.adapters.stripe_events."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 import msgspec
 import stripe
 
+from shop.adapters.stripe_events import (
+    InvalidEvent, InvalidPayload, InvalidWebhook, Refund, RefundList, read_event, refund_news,
+)
 from shop.clock import system_now
+from shop.domain.payment_events import RefundNews, StripeNews
+
+__all__ = ["CreatedIntent", "InvalidEvent", "InvalidPayload", "InvalidWebhook", "ListedIntent",
+           "PaymentProviderError", "StripeGateway"]
 
 
 class PaymentProviderError(Exception):
@@ -25,159 +32,13 @@ class PaymentProviderError(Exception):
         self.retryable = retryable
 
 
-class InvalidWebhook(Exception):
-    """A webhook body whose signature does not verify (or, in the subclasses, that is signed but
-    cannot be read). `code` is the problem's code, `field` the part of the event at fault."""
-
-    code = "invalid_signature"
-    field: str | None = None
-
-
-class InvalidPayload(InvalidWebhook):
-    """A validly signed body that is not JSON (or not UTF-8)."""
-
-    code = "invalid_payload"
-
-
-class InvalidEvent(InvalidWebhook):
-    """A validly signed event whose `field` is not of the shape Stripe gives it."""
-
-    code = "invalid_event"
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 @dataclass(frozen=True)
 class CreatedIntent:
     id: str
     client_secret: str
 
 
-# --- Stripe's events, read once at the boundary into typed objects ---------------------------------
-# Only the fields the shop reads are declared (Stripe's other fields are skipped); each is checked
-# for its type and bounds, so nothing of a wrong type reaches the services or the database.
-
-StripeId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Amount = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # minor units; the ledger's BIGINT
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
-UnixTime = Annotated[int, msgspec.Meta(ge=946_684_800, lt=4_102_444_800)]  # 2000-01-01 ≤ t < 2100-01-01 UTC
-
-
-class Metadata(msgspec.Struct):
-    """The metadata the shop sets: on a PaymentIntent its order, on a refund the shop's refund
-    and the attempt (Stripe's metadata values are strings)."""
-
-    order_id: StripeId | None = None
-    refund_id: StripeId | None = None
-    attempt: str | None = None
-
-
-class PaymentError(msgspec.Struct):
-    code: str | None = None
-    message: str | None = None
-
-
-class PaymentIntent(msgspec.Struct):
-    id: StripeId
-    amount: Amount = 0
-    amount_received: Amount = 0
-    currency: Currency | None = None
-    metadata: Metadata | None = None
-    last_payment_error: PaymentError | None = None
-
-
-class Refund(msgspec.Struct):
-    """A refund, as an event carries it and as Stripe answers a request about one."""
-
-    id: StripeId
-    status: str | None = None  # pending | succeeded | failed | requires_action | canceled
-    failure_reason: str | None = None
-    payment_intent: StripeId | None = None
-    metadata: Metadata | None = None
-
-
-class RefundList(msgspec.Struct):
-    data: list[Refund] = []
-
-
-class Charge(msgspec.Struct):
-    id: StripeId
-    payment_intent: StripeId | None = None
-    refunds: RefundList | None = None  # listed in API versions before 2022-11-15
-
-
-StripeObject = PaymentIntent | Charge | Refund
-
-EVENT_OBJECTS: dict[str, type[StripeObject]] = {
-    "payment_intent.succeeded": PaymentIntent,
-    "payment_intent.payment_failed": PaymentIntent,
-    "payment_intent.canceled": PaymentIntent,
-    "charge.refunded": Charge,
-    "refund.created": Refund,
-    "refund.updated": Refund,
-    "refund.failed": Refund,
-    "charge.refund.updated": Refund,
-}
-"""The event types the shop reads, and the object each carries in `data.object`."""
-
-
 T = TypeVar("T", bound=msgspec.Struct)
-
-
-class StripeEvent(msgspec.Struct, frozen=True):
-    """A verified event: `object` typed by EVENT_OBJECTS, None for a type the shop does not read."""
-
-    id: str
-    type: str
-    created: int  # when Stripe created the event (Unix time)
-    object: StripeObject | None
-
-
-class _Data(msgspec.Struct):
-    object: msgspec.Raw  # decoded by its event type
-
-
-class _Envelope(msgspec.Struct):
-    id: StripeId
-    type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    created: UnixTime
-    data: _Data
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_OBJECTS = {kind: msgspec.json.Decoder(object_type) for kind, object_type in EVENT_OBJECTS.items()}
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
-_MISSING = re.compile(r"missing required field `([^`]+)`")
-
-
-def read_event(payload: bytes) -> StripeEvent:
-    """A signed body as a typed event, or InvalidPayload (not JSON) / InvalidEvent (naming the
-    field of a wrong shape)."""
-    envelope = _decode(_ENVELOPE, payload, inside="")
-    decoder = _OBJECTS.get(envelope.type)
-    stripe_object = _decode(decoder, envelope.data.object, inside="data.object") if decoder else None
-    return StripeEvent(envelope.id, envelope.type, envelope.created, stripe_object)
-
-
-def _decode(decoder: msgspec.json.Decoder[Any], json: bytes | msgspec.Raw, *, inside: str) -> Any:
-    try:
-        return decoder.decode(json)
-    except msgspec.ValidationError as error:
-        raise InvalidEvent(f"the event does not have Stripe's shape: {error}", _field(error, inside)) from None
-    except (msgspec.DecodeError, RecursionError) as error:  # RecursionError: JSON nested too deep
-        raise InvalidPayload(f"the body is not a JSON event: {error}") from None
-
-
-def _field(error: msgspec.ValidationError, inside: str) -> str:
-    """The offending field as a path (`data.object.metadata.order_id`) from msgspec's message."""
-    message = str(error)
-    at = _AT.search(message)
-    path = [part for part in (inside, at.group(1) if at else "") if part]
-    if missing := _MISSING.search(message):
-        path.append(missing.group(1))
-    return ".".join(path) or "body"
 
 
 def _answer(kind: type[T], data: Any) -> T:
@@ -274,25 +135,25 @@ class StripeGateway:
 
     async def refund(
         self, *, payment_intent_id: str, amount_minor: int, idempotency_key: str, refund_id: str, attempt: int
-    ) -> Refund:
+    ) -> RefundNews:
         """A refund of the PaymentIntent, its metadata naming the shop's refund and attempt."""
         refund = await self._post("/v1/refunds", idempotency_key=idempotency_key,
                                   payment_intent=payment_intent_id, amount=amount_minor,
                                   metadata={"refund_id": refund_id, "attempt": str(attempt)})
-        return _answer(Refund, refund)
+        return refund_news(_answer(Refund, refund))
 
-    async def refund_now(self, refund_id: str) -> Refund:
+    async def refund_now(self, refund_id: str) -> RefundNews:
         """Stripe's refund as it stands now."""
         refund = await self._call(self._client.raw_request_async("get", f"/v1/refunds/{quote(refund_id, safe='')}"))
-        return _answer(Refund, refund.data)
+        return refund_news(_answer(Refund, refund.data))
 
-    async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[Refund]:
+    async def refunds_made_for(self, *, payment_intent_id: str, refund_id: str) -> list[RefundNews]:
         """The PaymentIntent's refunds whose metadata names the shop's refund `refund_id`, newest
         first (an order has a few refunds: one page of 100 holds them)."""
         listed = await self._call(self._client.raw_request_async(
             "get", "/v1/refunds", payment_intent=payment_intent_id, limit=100))
-        return [refund for refund in _answer(RefundList, listed.data).data
-                if refund.metadata is not None and refund.metadata.refund_id == refund_id]
+        return [news for news in map(refund_news, _answer(RefundList, listed.data).data)
+                if news.shop_refund_id == refund_id]
 
     async def _post(self, path: str, *, idempotency_key: str | None = None, **params: Any) -> dict[str, Any]:
         """A POST through the SDK's own request path (authentication, form encoding, retries,
@@ -304,8 +165,8 @@ class StripeGateway:
         response = await self._call(self._client.raw_request_async("post", path, **options, **params))
         return dict(response.data)
 
-    def verify_event(self, payload: bytes, signature: str | None) -> StripeEvent:
-        """The event, typed, if `Stripe-Signature` verifies with the webhook secret and its
+    def verify_event(self, payload: bytes, signature: str | None) -> StripeNews:
+        """The event as the shop's value of it (shop.adapters.stripe_events.read_event) if `Stripe-Signature` verifies with the webhook secret and its
         timestamp is within the tolerance of the real clock, past or future (the SDK checks the
         signature and the past only). A signed body that is not a JSON event is an InvalidPayload,
         one of a wrong shape an InvalidEvent; neither is read before its signature verified."""

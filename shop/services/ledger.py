@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import col, select
-
-from shop.adapters.tables import PaymentEvent
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.services.context import ShopContext
-from shop.services.orders_common import load_order
-from shop.services.refunds import paid_minor, refunded_minor
 
 MOST_FLAGGED = 200
 """The most flagged facts one page holds."""
@@ -19,7 +16,7 @@ MOST_FLAGGED = 200
 
 @dataclass(frozen=True)
 class OrderLedger:
-    facts: Sequence[PaymentEvent]
+    facts: Sequence[Any]  # rows of the ledger, in the order they were recorded
     paid_minor: int  # received (a flagged fact is not counted)
     refunded_minor: int  # given back or on its way back
     currency: str
@@ -27,18 +24,13 @@ class OrderLedger:
 
 async def ledger_of(ctx: ShopContext, order_id: str) -> OrderLedger:
     """The order's facts in the order they were recorded, and its totals as the ledger derives them."""
-    async with ctx.sessions() as session:
-        order = await load_order(session, order_id)
-        facts = (await session.exec(select(PaymentEvent).where(PaymentEvent.order_id == order_id)
-                                    .order_by(col(PaymentEvent.id)))).all()
-        return OrderLedger(facts, await paid_minor(session, order_id), await refunded_minor(session, order_id),
-                           order.currency)
+    def read(uow: UnitOfWork) -> OrderLedger:
+        currency = uow.orders.paid_order(order_id).currency  # 404 for an order that does not exist
+        return OrderLedger(uow.ledger.facts_of(order_id), uow.ledger.paid_minor(order_id),
+                           uow.ledger.refunded_minor(order_id), currency)
+    return await ctx.db.read(read)
 
 
-async def flagged_facts(ctx: ShopContext, *, limit: int, before: int | None = None) -> list[PaymentEvent]:
+async def flagged_facts(ctx: ShopContext, *, limit: int, before: int | None = None) -> list[Any]:
     """Facts flagged for staff, newest first; `before` a fact id, for the page after one that ended there."""
-    statement = select(PaymentEvent).where(col(PaymentEvent.flagged).is_not(None))
-    if before is not None:
-        statement = statement.where(col(PaymentEvent.id) < before)
-    async with ctx.sessions() as session:
-        return list((await session.exec(statement.order_by(col(PaymentEvent.id).desc()).limit(limit))).all())
+    return await ctx.db.read(lambda uow: uow.ledger.flagged(limit=limit, before=before))

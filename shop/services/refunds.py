@@ -1,5 +1,7 @@
 """Refunds: recorded in the order's transaction, then sent to Stripe (RS-III.4: back through the
-original payment method, in the original currency)."""
+original payment method, in the original currency; RS-VII.10: without delay). Every change of a
+refund's state is a transition of the refund machine on the order's timeline, and each attempt's
+request, failure and success a fact of the payment ledger, from which what an order keeps is derived."""
 
 from __future__ import annotations
 
@@ -8,208 +10,174 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-
-from sqlalchemy import case, func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from typing import Any
 
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.stripe_gateway import Refund as StripeRefund
-from shop.adapters.tables import Order, PaymentEvent, Refund
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.deadlines import refund_due_by
-from shop.domain.errors import Conflict, NotFound
+from shop.domain.errors import Conflict
+from shop.domain.lifecycle import Transition
 from shop.domain.markets import Market
+from shop.domain.payment_events import RefundNews, RefundStatus, RefundUpdated
+from shop.domain.payment_facts import (  # noqa: F401 - INSTALLMENT_APPROVED: orders.py's, until it imports it from here no more
+    INSTALLMENT_APPROVED, REFUND_FAILED, REFUND_REQUESTED, REFUND_SUCCEEDED, PaymentFact, fact_key,
+)
 from shop.services.context import ShopContext
-from shop.services.outbox import LEASE, lease
 
 log = logging.getLogger(__name__)
 
-PAYMENT_SUCCEEDED = "payment_intent.succeeded"
-INSTALLMENT_APPROVED = "installment.approved"
-PAID_KINDS = (PAYMENT_SUCCEEDED, INSTALLMENT_APPROVED)
-REFUND_REQUESTED = "refund.requested"
-REFUND_SUCCEEDED = "refund.succeeded"
-REFUND_FAILED = "refund.failed"
+Refund = Any
+"""A refund as its store reads it (a row: `refund.id`, `refund.state` …)."""
+
+PENDING, SUCCEEDED, FAILED = RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED
+# TODO lifecycle: REFUND.start("request", PENDING) / REFUND.fire(state, event) (shop.domain refund machine)
+_EVENT_TO = {SUCCEEDED: "succeed", FAILED: "fail"}
+_CLAUSE = {"request": "RS-III.4", "succeed": "RS-III.4", "fail": "RS-III.4", "retry": "RS-VII.10"}
 
 
-async def paid_minor(session: AsyncSession, order_id: str) -> int:
-    """What the order has received, from the payment ledger (flagged facts are not applied)."""
-    total = await session.exec(
-        select(func.coalesce(func.sum(PaymentEvent.amount_minor), 0)).where(
-            PaymentEvent.order_id == order_id,
-            PaymentEvent.kind.in_(PAID_KINDS),  # type: ignore[attr-defined]
-            PaymentEvent.flagged.is_(None),  # type: ignore[union-attr]
-        )
-    )
-    return int(total.one())
+def _refund_step(state: str | None, event: str, to: str) -> Transition:
+    return Transition(event, state, to, _CLAUSE[event], machine="refund")  # type: ignore[arg-type]
 
 
-async def refunded_minor(session: AsyncSession, order_id: str) -> int:
-    """What is refunded or on its way back, from the ledger: every attempt requested, less the
-    attempts that failed."""
-    signed = case((PaymentEvent.kind == REFUND_FAILED, -PaymentEvent.amount_minor),
-                  else_=PaymentEvent.amount_minor)
-    total = await session.exec(
-        select(func.coalesce(func.sum(signed), 0)).where(
-            PaymentEvent.order_id == order_id,
-            PaymentEvent.kind.in_((REFUND_REQUESTED, REFUND_FAILED)),  # type: ignore[attr-defined]
-        )
-    )
-    return int(total.one())
+def _record(uow: UnitOfWork, refund: Refund, transition: Transition, *, actor: str, now: datetime,
+            fact: str | None) -> None:
+    """The refund's transition on its order's timeline and, where it is one, its ledger fact."""
+    uow.timeline.record(refund.order_id, transition, actor=actor, now=now, subject_id=refund.id)
+    if fact is not None:
+        uow.ledger.append([refund_fact(refund, fact, now)])
 
 
-async def record_refund_fact(session: AsyncSession, refund: Refund, kind: str, now: datetime) -> None:
-    """Append a refund fact to the ledger; each attempt has its own requested and failed fact,
-    a refund succeeds once."""
-    key = f"{refund.id}:{kind}" if kind == REFUND_SUCCEEDED else f"{refund.id}:{kind}:{refund.attempts}"
-    if (await session.exec(select(PaymentEvent.id).where(PaymentEvent.fact_key == key))).first() is None:
-        session.add(PaymentEvent(fact_key=key, kind=kind, order_id=refund.order_id,
-                                 amount_minor=refund.amount_minor, currency=refund.currency,
-                                 occurred_at=now, recorded_at=now))
+def refund_fact(refund: Refund, kind: str, now: datetime) -> PaymentFact:
+    """A refund's ledger fact: each attempt has its own requested and failed fact, a refund succeeds once."""
+    key = fact_key(refund.id, kind, None if kind == REFUND_SUCCEEDED else refund.attempts)
+    return PaymentFact(key, kind, refund.order_id, None, now, now, refund.amount_minor, refund.currency)
 
 
-async def open_refund(
-    session: AsyncSession,
-    order: Order,
-    *,
-    amount_minor: int | None,
-    reason: str,
-    clause: str,
-    now: datetime,
-) -> Refund | None:
+def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason: str, clause: str,
+                now: datetime, actor: str = "shop") -> Refund | None:
     """Record a refund of `amount_minor` (None: everything the order still keeps), never more than
-    was paid and not yet refunded. Returns None when there is nothing to give back."""
-    keeps = await paid_minor(session, order.id) - await refunded_minor(session, order.id)
+    was paid and not yet refunded (RS-III.4); leased to the caller, who sends it after the commit
+    (`send_refund`). None when there is nothing to give back."""
+    if not isinstance(uow, UnitOfWork):  # TODO house: the ORM session of orders.py until branch actions is merged
+        return uow.run_sync(lambda sync: open_refund(UnitOfWork(sync.connection()), order, amount_minor=amount_minor,
+                                                     reason=reason, clause=clause, now=now, actor=actor))
+    keeps = uow.ledger.keeps_minor(order.id)
     amount = keeps if amount_minor is None else min(amount_minor, keeps)
     if amount <= 0:
         return None
-    refund = Refund(
-        id=str(uuid.uuid4()),
-        order_id=order.id,
-        amount_minor=amount,
-        currency=order.currency,
-        reason=reason,
-        clause=clause,
-        due_by=refund_due_by(now, Market(order.market)),
-        state="pending",
-        created_at=now,
-        updated_at=now,
-        attempts=1,
-        claimed_until=now + LEASE,  # the caller's to send after the commit (send_refund)
-    )
-    session.add(refund)
-    await record_refund_fact(session, refund, REFUND_REQUESTED, now)
+    refund = uow.refunds.add({
+        "id": str(uuid.uuid4()), "order_id": order.id, "amount_minor": amount, "currency": order.currency,
+        "reason": reason, "clause": clause, "due_by": refund_due_by(now, Market(order.market)), "state": PENDING,
+        "created_at": now, "updated_at": now, "attempts": 1}, now=now)
+    _record(uow, refund, _refund_step(None, "request", PENDING), actor=actor, now=now, fact=REFUND_REQUESTED)
     return refund
 
 
-async def mark_refund(session: AsyncSession, refund: Refund, state: str, now: datetime,
-                      failure: str | None = None) -> None:
-    """Move a refund to `state` once (a succeeded refund never changes again) and log the fact."""
-    if refund.state == state or refund.state == "succeeded":
-        return
-    refund.state, refund.updated_at = state, now
-    refund.failure = failure if state == "failed" else None
-    session.add(refund)
-    if state in ("succeeded", "failed"):
-        await record_refund_fact(session, refund, REFUND_SUCCEEDED if state == "succeeded" else REFUND_FAILED, now)
+def mark_refund(uow: UnitOfWork, refund: Refund, state: str, now: datetime, failure: str | None = None, *,
+                actor: str = "stripe", stripe_refund_id: str | None = None) -> Refund:
+    """Settle a refund as `state` once: a succeeded refund never changes again (the money is back),
+    and news that it is still on its way (pending) is no change. Stripe's id, when given, is kept.
+    The refund as it is now."""
+    event = _EVENT_TO.get(state)
+    if event is None or refund.state in (state, SUCCEEDED):
+        if stripe_refund_id and refund.stripe_refund_id != stripe_refund_id:
+            return uow.refunds.take_stripe_id(refund.id, stripe_refund_id)
+        return refund
+    transition = _refund_step(refund.state, event, state)
+    refund = uow.refunds.settle(refund.id, state, now=now, failure=failure if state == FAILED else None,
+                                stripe_refund_id=stripe_refund_id)
+    _record(uow, refund, transition, actor=actor, now=now,
+            fact=REFUND_SUCCEEDED if state == SUCCEEDED else REFUND_FAILED)
+    return refund
 
 
 async def retry_refund(ctx: ShopContext, refund_id: str) -> Refund:
-    """Staff send a failed refund again: a new attempt, never more than the order still keeps."""
-    async with ctx.sessions() as session, session.begin():
-        refund = await session.get(Refund, refund_id, with_for_update=True)
-        if refund is None:
-            raise NotFound("refund_not_found", f"no refund {refund_id}")
-        if refund.state != "failed":
-            raise Conflict("refund_not_failed", f"only a failed refund is retried; this one is {refund.state}")
-        order = await session.get(Order, refund.order_id)
-        assert order is not None
-        keeps = await paid_minor(session, order.id) - await refunded_minor(session, order.id)
-        if refund.amount_minor > keeps:
-            raise Conflict("refund_exceeds_payment", "the order keeps less than this refund", clause="RS-III.4")
-        now = await ctx.now(session)
-        refund.state, refund.failure, refund.updated_at = "pending", None, now
-        # A new attempt: the failed one's Stripe refund, if it had one, is not this one's.
-        refund.attempts, refund.stripe_refund_id, refund.claimed_until = refund.attempts + 1, None, now + LEASE
-        session.add(refund)
-        await record_refund_fact(session, refund, REFUND_REQUESTED, now)
-    # The failed attempt may have reached Stripe and only its answer been lost.
-    await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
-    return refund
+    """Staff send a failed refund again: a new attempt, never more than the order still keeps
+    (RS-III.4). The failed attempt may have reached Stripe and only its answer been lost: Stripe is
+    asked first."""
+    refund, payment_intent_id = await ctx.db.transaction(lambda uow: _retry(uow, refund_id))
+    return await send_refund(ctx, refund, payment_intent_id, look_first=True)
+
+
+def _retry(uow: UnitOfWork, refund_id: str) -> tuple[Refund, str | None]:
+    refund = uow.refunds.get(refund_id, lock=True)
+    if refund.state != FAILED:
+        raise Conflict("refund_not_failed", f"only a failed refund is retried; this one is {refund.state}")
+    order = uow.orders.paid_order(refund.order_id)
+    if refund.amount_minor > uow.ledger.keeps_minor(order.id):
+        raise Conflict("refund_exceeds_payment", "the order keeps less than this refund", clause="RS-III.4")
+    now = uow.now()
+    transition = _refund_step(refund.state, "retry", PENDING)
+    refund = uow.refunds.retry(refund.id, PENDING, now=now)
+    _record(uow, refund, transition, actor="ops", now=now, fact=REFUND_REQUESTED)
+    return refund, order.payment_intent_id
 
 
 async def send_refund(ctx: ShopContext, refund: Refund, payment_intent_id: str | None, *,
-                      look_first: bool = False) -> None:
-    """Ask Stripe to pay back. The idempotency key names the refund and its attempt: asking again
-    for one attempt never pays twice, while a staff retry is a request of its own (a repeated key
-    gets Stripe's first answer back). `look_first` where an earlier request may have reached Stripe
-    without its answer reaching the shop: a refund Stripe made for this one, and has not failed or
-    cancelled, is taken as the answer however old it is (Stripe keeps a key for 24 hours). A refused
-    call leaves the refund `failed` and visible for staff to retry."""
+                      look_first: bool = False) -> Refund:
+    """Ask Stripe to pay back; the refund as Stripe's answer left it. The idempotency key names the
+    refund and its attempt: asking again for one attempt never pays twice, while a staff retry is a
+    request of its own (a repeated key gets Stripe's first answer back). `look_first` where an
+    earlier request may have reached Stripe without its answer reaching the shop: a refund Stripe
+    made for this one, and has not failed or cancelled, is taken as the answer however old it is
+    (Stripe keeps a key for 24 hours). A refused call leaves the refund `failed` and visible for
+    staff to retry."""
     if payment_intent_id is None:
-        return  # instalment orders: the provider pays back, staff record it
+        return refund  # instalment orders: the provider pays back, staff record it
     try:
         sent = await _made_before(ctx, refund, payment_intent_id) if look_first else None
         if sent is None:
-            sent = await ctx.stripe.refund(
-                payment_intent_id=payment_intent_id,
-                amount_minor=refund.amount_minor,
-                idempotency_key=f"refund:{refund.id}:{refund.attempts}",
-                refund_id=refund.id,
-                attempt=refund.attempts,
-            )
-        state, stripe_id, failure = refund_state(sent.status), sent.id, None
+            sent = await ctx.stripe.refund(payment_intent_id=payment_intent_id, amount_minor=refund.amount_minor,
+                                           idempotency_key=f"refund:{refund.id}:{refund.attempts}",
+                                           refund_id=refund.id, attempt=refund.attempts)
+        state, stripe_id, failure = sent.status, sent.stripe_refund_id, None
     except PaymentProviderError as error:
         log.warning("refund %s failed at Stripe: %s", refund.id, error)
-        state, stripe_id, failure = "failed", None, str(error)[:500]
-    await _settle(ctx, refund, state, stripe_id, failure)
+        state, stripe_id, failure = FAILED, None, str(error)[:500]
+    return await _settle(ctx, refund, state, stripe_id, failure)
 
 
-async def ask_stripe_about(ctx: ShopContext, refund: Refund) -> None:
+async def ask_stripe_about(ctx: ShopContext, refund: Refund) -> Refund:
     """A refund Stripe answered `pending` whose outcome has not come (its event lost or late):
     Stripe's word on it now. Stripe out of reach: asked again on a later run; Stripe not knowing
     it: `failed`, for staff to look at and retry."""
     assert refund.stripe_refund_id is not None
     try:
         current = await ctx.stripe.refund_now(refund.stripe_refund_id)
-        state, failure = refund_state(current.status), current.failure_reason
+        state, failure = current.status, current.failure
     except PaymentProviderError as error:
         log.warning("refund %s (%s) not looked up at Stripe: %s", refund.id, refund.stripe_refund_id, error)
         if error.retryable:
-            return
-        state, failure = "failed", str(error)[:500]
-    await _settle(ctx, refund, state, refund.stripe_refund_id, failure)
+            return refund
+        state, failure = FAILED, str(error)[:500]
+    return await _settle(ctx, refund, state, refund.stripe_refund_id, failure)
 
 
-async def _settle(ctx: ShopContext, refund: Refund, state: str, stripe_id: str | None, failure: str | None) -> None:
-    """Record Stripe's answer on the refund's row (and on `refund`)."""
-    async with ctx.sessions() as session, session.begin():
-        row = await session.get(Refund, refund.id, with_for_update=True)
+async def _settle(ctx: ShopContext, refund: Refund, state: str, stripe_id: str | None, failure: str | None) -> Refund:
+    """Record Stripe's answer on the refund."""
+    def settle(uow: UnitOfWork) -> Refund:
+        row = uow.refunds.find(refund.id, lock=True)
         if row is None:
-            return
-        row.stripe_refund_id = stripe_id or row.stripe_refund_id
-        await mark_refund(session, row, state, await ctx.now(session), failure)
-    refund.state, refund.stripe_refund_id = row.state, row.stripe_refund_id
+            return refund
+        return mark_refund(uow, row, state, uow.now(), failure, stripe_refund_id=stripe_id)
+    return await ctx.db.transaction(settle)
 
 
 async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
     """Staff record that the instalment provider paid a refund back (no Stripe payment to refund)."""
-    async with ctx.sessions() as session, session.begin():
-        refund = await session.get(Refund, refund_id, with_for_update=True)
-        if refund is None:
-            raise NotFound("refund_not_found", f"no refund {refund_id}")
-        order = await session.get(Order, refund.order_id)
-        if order is None or order.payment_intent_id is not None:
+    def record(uow: UnitOfWork) -> Refund:
+        refund = uow.refunds.get(refund_id, lock=True)
+        if uow.orders.paid_order(refund.order_id).payment_intent_id is not None:
             raise Conflict("refund_paid_through_stripe", "Stripe pays this refund back; it is not recorded by hand")
-        if refund.state != "pending":
+        if refund.state != PENDING:
             raise Conflict("refund_not_pending", f"this refund is {refund.state}")
-        await mark_refund(session, refund, "succeeded", await ctx.now(session))
-    return refund
+        return mark_refund(uow, refund, SUCCEEDED, uow.now(), actor="ops")
+    return await ctx.db.transaction(record)
 
 
-async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> StripeRefund | None:
+async def _made_before(ctx: ShopContext, refund: Refund, payment_intent_id: str) -> RefundNews | None:
     made = await ctx.stripe.refunds_made_for(payment_intent_id=payment_intent_id, refund_id=refund.id)
-    return next((sent for sent in made if refund_state(sent.status) != "failed"), None)
+    return next((sent for sent in made if sent.status != FAILED), None)
 
 
 async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size: int = 100,
@@ -221,46 +189,50 @@ async def settle_pending_refunds(ctx: ShopContext, now: datetime, *, batch_size:
     different refunds, and a refund still pending is taken up again a lease later. Returns how many
     it left in each state (`succeeded`, `pending`, `failed`); `on_settled` hears of each refund and
     its order's number."""
-    owed = ((col(Refund.state) == "pending")
-            & col(Refund.order_id).in_(select(Order.id).where(col(Order.payment_intent_id).is_not(None))))
     report: Counter[str] = Counter()
-    while leased := await lease(ctx, Refund, now, batch_size, Refund.id, owed=owed):
-        for refund_id, in leased:
-            async with ctx.sessions() as session:
-                refund = await session.get(Refund, refund_id)
-                order = await session.get(Order, refund.order_id) if refund else None
-            if refund is None or order is None:
+    while leased := await ctx.db.transaction(
+            lambda uow: uow.refunds.lease_owed(PENDING, now=now, limit=batch_size)):
+        for refund_id in leased:
+            owed = await ctx.db.read(lambda uow, refund_id=refund_id: uow.refunds.with_order(refund_id))
+            if owed is None:
                 continue
-            if refund.stripe_refund_id is None:
-                await send_refund(ctx, refund, order.payment_intent_id, look_first=True)
+            if owed.stripe_refund_id is None:
+                refund = await send_refund(ctx, owed, owed.order_payment_intent_id, look_first=True)
             else:
-                await ask_stripe_about(ctx, refund)
+                refund = await ask_stripe_about(ctx, owed)
             report[refund.state] += 1
             if on_settled is not None:
-                on_settled(refund, order.number)
+                on_settled(refund, owed.order_number)
     return report
 
 
-async def refund_for_stripe(session: AsyncSession, data: StripeRefund) -> Refund | None:
-    """The shop's refund, locked, that a refund in a Stripe event is: by Stripe's id, else by the
-    refund and attempt its metadata names, if the shop is still waiting for that attempt's answer
-    (then the id is kept: the answer was lost)."""
-    row = (await session.exec(
-        select(Refund).where(Refund.stripe_refund_id == data.id).with_for_update())).one_or_none()
-    if row is not None:
-        return row
-    metadata = data.metadata
-    if metadata is None or metadata.refund_id is None:
-        return None
-    row = await session.get(Refund, metadata.refund_id, with_for_update=True)
-    if (row is None or row.stripe_refund_id is not None or row.state != "pending"
-            or metadata.attempt != str(row.attempts)):
-        return None
-    row.stripe_refund_id = data.id
-    session.add(row)
-    return row
+async def refund_updated(ctx: ShopContext, event: RefundUpdated) -> str:
+    """Stripe's news of refunds: each outcome settles the shop's refund it is (a refund on its way
+    changes nothing); the event is recorded once, so a repeated delivery is a duplicate."""
+    return await ctx.db.transaction(lambda uow: _refund_updated(uow, event))
 
 
-def refund_state(stripe_status: str | None) -> str:
-    """The shop's state of a refund in the state Stripe gives."""
-    return {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(stripe_status, "pending")
+def _refund_updated(uow: UnitOfWork, event: RefundUpdated) -> str:
+    now = uow.now()
+    if not uow.ledger.append([PaymentFact(fact_key(event.event_id), event.kind, None, event.payment_intent_id,
+                                          event.occurred_at, now)]):
+        return "duplicate"
+    for news in event.refunds:
+        refund = _refund_of(uow, news)
+        if refund is not None and news.status != PENDING:  # an outcome, not news of one on its way
+            mark_refund(uow, refund, news.status, now, news.failure)
+    return "recorded"
+
+
+def _refund_of(uow: UnitOfWork, news: RefundNews) -> Refund | None:
+    """The shop's refund, locked, that Stripe's is: by Stripe's id, else by the refund and attempt
+    its metadata names, if the shop is still waiting for that attempt's answer (then Stripe's id is
+    kept: the answer was lost)."""
+    refund = uow.refunds.by_stripe_id(news.stripe_refund_id)
+    if refund is not None or news.shop_refund_id is None:
+        return refund
+    refund = uow.refunds.find(news.shop_refund_id, lock=True)
+    if (refund is None or refund.stripe_refund_id is not None or refund.state != PENDING
+            or news.attempt != str(refund.attempts)):
+        return None
+    return uow.refunds.take_stripe_id(refund.id, news.stripe_refund_id)

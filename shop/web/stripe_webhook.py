@@ -1,7 +1,9 @@
 """POST /api/v1/webhooks/stripe: Stripe's events, verified against `Stripe-Signature` (on the real
-clock), read once into typed objects (shop.adapters.stripe_gateway: a signed body that is not JSON
-is a 400 `invalid_payload`, an event of a wrong shape a 400 `invalid_event` naming the field, never
-a 5xx that Stripe would retry for days) and applied at most once (shop.services.payments).
+clock), read once into the shop's own values (shop.domain.payment_events, by
+shop.adapters.stripe_events: a signed body that is not JSON is a 400 `invalid_payload`, an event of a
+wrong shape a 400 `invalid_event` naming the field, never a 5xx that Stripe would retry for days),
+dispatched by their type (HANDLERS; a type the shop does not read is acknowledged and ignored) and
+applied at most once (shop.services.payments, shop.services.refunds).
 
 A bare ASGI handler rather than a controller method: the endpoint takes raw bytes and one header and
 answers two fields, so Litestar's request parsing, dependency injection and response building have
@@ -15,6 +17,10 @@ route handlers only); the README's API section and STOREFRONT-API.md describe it
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import msgspec
 from litestar import asgi
 from litestar.datastructures import Headers
@@ -24,8 +30,21 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.response.base import ASGIResponse
 from litestar.types import Receive, Scope, Send
 
-from shop.services import payments
+from shop.domain.payment_events import (
+    Ignored, PaymentCancelled, PaymentFailed, PaymentSucceeded, RefundUpdated, StripeNews,
+)
+from shop.services import payments, refunds
 from shop.services.context import ShopContext
+
+log = logging.getLogger(__name__)
+
+HANDLERS: dict[type[Any], Callable[[ShopContext, Any], Awaitable[str]]] = {
+    PaymentSucceeded: payments.payment_succeeded,
+    PaymentFailed: payments.payment_failed,
+    PaymentCancelled: payments.payment_cancelled,
+    RefundUpdated: refunds.refund_updated,
+}
+"""The use case of each kind of news; each returns what was done, for the answer."""
 
 MAX_EVENT_BYTES = 1024 * 1024
 """Stripe's events are a few kilobytes; a body larger than this is refused (413) before it is read whole."""
@@ -37,10 +56,19 @@ def stripe_webhook(ctx: ShopContext) -> ASGIRouteHandler:
         if scope["method"] != "POST":
             raise MethodNotAllowedException(detail=f"{scope['method']} is not allowed here: Stripe POSTs its events")
         event = ctx.stripe.verify_event(await _body(receive), Headers.from_scope(scope).get("stripe-signature"))
-        answer = {"received": True, "result": await payments.apply_stripe_event(ctx, event)}
+        answer = {"received": True, "result": await apply(ctx, event)}
         await ASGIResponse(body=msgspec.json.encode(answer), media_type=MediaType.JSON)(scope, receive, send)
 
     return receive_stripe_event
+
+
+async def apply(ctx: ShopContext, event: StripeNews) -> str:
+    handler = HANDLERS.get(type(event))
+    if handler is None:
+        assert isinstance(event, Ignored), event
+        log.info("ignoring Stripe event type %s", event.type)
+        return "ignored"
+    return await handler(ctx, event)
 
 
 async def _body(receive: Receive) -> bytes:

@@ -1,5 +1,6 @@
 """The SQL the shop runs for one request, captured in process with a `before_cursor_execute` listener
-on its engine and an observer of the statements run on the driver (shop.adapters.prepared): the
+on its engine and observers of the statements run on the driver (shop.adapters.prepared) and by the
+units of work (shop.adapters.database.statement_observers): the
 benchmark prints the statement count beside the floor's (so a drift between the shop and the floor
 shows), and `python -m tests.bench.capture` prints the statements themselves.
 
@@ -23,7 +24,7 @@ from typing import Any, Iterator
 import httpx
 from sqlalchemy import event, text
 
-from shop.adapters import prepared
+from shop.adapters import database, prepared
 from tests.bench.common import BENCH_ENV, WEBHOOK_SECRET, order_payload, succeeded_event
 
 _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
@@ -47,9 +48,11 @@ def recording(engine: Any) -> Iterator[list[str]]:
     for name, hook in hooks:
         event.listen(engine.sync_engine, name, hook)
     prepared.statement_observers.append(driver)
+    database.statement_observers.append(driver)  # the unit of work's (shop.adapters.database): SQL and BEGIN/COMMIT
     try:
         yield statements
     finally:
+        database.statement_observers.remove(driver)
         prepared.statement_observers.remove(driver)
         for name, hook in hooks:
             event.remove(engine.sync_engine, name, hook)
