@@ -45,14 +45,18 @@ def recording(engine: Any) -> Iterator[list[str]]:
     def driver(statement: str) -> None:  # statements run on the driver (shop.adapters.prepared)
         statements.append(" ".join(statement.split()))
 
+    def unit_of_work(statement: str) -> None:  # shop.adapters.database: its BEGIN marker stands for the
+        if statement != "BEGIN IMMEDIATE":  # SQLite transaction's `BEGIN IMMEDIATE` (counted once)
+            driver(statement)
+
     for name, hook in hooks:
         event.listen(engine.sync_engine, name, hook)
     prepared.statement_observers.append(driver)
-    database.statement_observers.append(driver)  # the unit of work's (shop.adapters.database): SQL and BEGIN/COMMIT
+    database.statement_observers.append(unit_of_work)  # the unit of work's (shop.adapters.database): SQL and BEGIN/COMMIT
     try:
         yield statements
     finally:
-        database.statement_observers.remove(driver)
+        database.statement_observers.remove(unit_of_work)
         prepared.statement_observers.remove(driver)
         for name, hook in hooks:
             event.remove(engine.sync_engine, name, hook)
