@@ -115,16 +115,18 @@ def _apply_payment(uow: UnitOfWork, events: list[PaymentSucceeded], orders: list
     outcomes: list[str] = []
     moves: list[tuple[str, Transition]] = []
     entries: list[dict[str, Any]] = []
+    paid: set[str] = set()
     for i, (event, order, key) in enumerate(zip(events, orders, keys, strict=True)):
         if key not in written or stated_first_by[key] != i:
             outcomes.append("duplicate")
         elif order is None or facts[key].flagged is not None:
             log.warning("Stripe event %s flagged for staff: %s", event.event_id, facts[key].flagged)
             outcomes.append("flagged")
-        elif (order.state == OrderState.AWAITING_PAYMENT and order.id not in {paid for paid, _ in moves}
+        elif (order.state == OrderState.AWAITING_PAYMENT and order.id not in paid
               and not paid_late(event.occurred_at, order.payment_due_at)):
             transition = fire(order.state, "pay", now=now)
             moves.append((order.id, transition))
+            paid.add(order.id)
             entries.append(entry(order.id, transition, actor="stripe", now=now,
                                  reason=f"PaymentIntent {event.payment_intent_id} succeeded"))
             outcomes.append("paid")
