@@ -251,6 +251,6 @@ class Lifecycle(Generic[StateT]):
         if drawn in lines:
             lines.remove(drawn)
         for state in self.initial:
-            labels = " | ".join(f"{step.event} ({step.clause})" for step in self.creations if step.dest == state)
+            labels = " | ".join(f"{s.event} ({s.clause})" for s in self.creations if s.dest == state)
             lines.append(f"  [*] --> {state.value}: {labels}" if labels else f"  [*] --> {state.value}")
         return "\n".join(lines) + "\n"
