@@ -16,9 +16,9 @@ import msgspec
 
 from shop.domain.money import Money
 from shop.domain.payment_events import (
-    Ignored, PaymentCancelled, PaymentFailed, PaymentSucceeded, RefundNews, RefundStatus, RefundUpdated,
-    StripeNews,
+    Ignored, PaymentCancelled, PaymentFailed, PaymentSucceeded, RefundNews, RefundUpdated, StripeNews,
 )
+from shop.domain.refunds import RefundState
 
 
 class InvalidWebhook(Exception):
@@ -181,7 +181,7 @@ def _money(amount: int, currency: str | None) -> Money | None:
     return Money(amount, currency.upper()) if currency else None
 
 
-_STATUS = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED, "canceled": RefundStatus.FAILED}
+_STATUS = {"succeeded": RefundState.SUCCEEDED, "failed": RefundState.FAILED, "canceled": RefundState.FAILED}
 
 
 def refund_news(refund: Refund) -> RefundNews:
@@ -189,4 +189,4 @@ def refund_news(refund: Refund) -> RefundNews:
     `pending` and `requires_action` are on their way)."""
     metadata = refund.metadata
     return RefundNews(refund.id, metadata.refund_id if metadata else None, metadata.attempt if metadata else None,
-                      _STATUS.get(refund.status or "", RefundStatus.PENDING), (refund.failure_reason or "")[:500] or None)
+                      _STATUS.get(refund.status or "", RefundState.PENDING), (refund.failure_reason or "")[:500] or None)

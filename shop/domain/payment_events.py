@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shop.domain.money import Money
+from shop.domain.refunds import RefundState
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,6 @@ class PaymentCancelled:
     order_id: str | None
 
 
-class RefundStatus:  # TODO lifecycle: the REFUND machine's RefundState once merged
-    """A refund's state as the shop keeps it: Stripe's `canceled` is a failure for the shop, its
-    `requires_action` still on its way."""
-
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class RefundNews:
     """One refund as Stripe reports it, in an event or in its answer to a request."""
@@ -59,7 +51,7 @@ class RefundNews:
     stripe_refund_id: str
     shop_refund_id: str | None  # the shop's refund its metadata names
     attempt: str | None  # the attempt its metadata names (Stripe's metadata values are strings)
-    status: str  # RefundStatus
+    status: RefundState  # Stripe's `canceled` a failure for the shop, its `requires_action` on its way
     failure: str | None  # why it failed, at most 500 characters
 
 

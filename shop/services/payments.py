@@ -12,7 +12,8 @@ from typing import Any
 from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.errors import DomainError
-from shop.domain.lifecycle import OrderState, Transition, fire, paid_late
+from shop.domain.lifecycle import ORDER, OrderState, fire, paid_late
+from shop.domain.machine import Transition
 from shop.domain.notices import Cause
 from shop.domain.payment_events import PaymentCancelled, PaymentFailed, PaymentSucceeded
 from shop.domain.payment_facts import (
@@ -230,11 +231,11 @@ def _payment_failed(uow: UnitOfWork, event: PaymentFailed) -> str:
             fact_key(event.event_id), PAYMENT_FAILED, order.id if order else None, event.payment_intent_id,
             event.occurred_at, now, amount.amount_minor if amount else None, amount.currency if amount else None)]):
         return "duplicate"
-    if order is not None:
-        # TODO lifecycle: fire(order.state, "payment_failed") once the lifecycle branch adds the self-step
-        state = OrderState(order.state)
-        transition = Transition("payment_failed", state, state, "RS-V.1")
-        uow.timeline.record(order.id, transition, actor="stripe", now=now, reason=event.reason)
+    # The order awaiting payment stays payable within its window (RS-V.1): the attempt on its timeline.
+    # One paid, or cancelled, since: the ledger has the report, the order's life has no step for it.
+    if order is not None and "payment_failed" in ORDER.allowed_events(order.state):
+        uow.timeline.record(order.id, fire(order.state, "payment_failed", now=now), actor="stripe", now=now,
+                            reason=event.reason)
     return "recorded"
 
 

@@ -16,12 +16,13 @@ from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import Conflict
-from shop.domain.lifecycle import Transition
+from shop.domain.machine import Transition
 from shop.domain.markets import Market
-from shop.domain.payment_events import RefundNews, RefundStatus, RefundUpdated
+from shop.domain.payment_events import RefundNews, RefundUpdated
 from shop.domain.payment_facts import (  # noqa: F401 - INSTALLMENT_APPROVED: orders.py's, until it imports it from here no more
     INSTALLMENT_APPROVED, REFUND_FAILED, REFUND_REQUESTED, REFUND_SUCCEEDED, PaymentFact, fact_key,
 )
+from shop.domain.refunds import REFUND, RefundState
 from shop.services.context import ShopContext
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,9 @@ log = logging.getLogger(__name__)
 Refund = Any
 """A refund as its store reads it (a row: `refund.id`, `refund.state` …)."""
 
-PENDING, SUCCEEDED, FAILED = RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED
-# TODO lifecycle: REFUND.start("request", PENDING) / REFUND.fire(state, event) (shop.domain refund machine)
-_EVENT_TO = {SUCCEEDED: "succeed", FAILED: "fail"}
-_CLAUSE = {"request": "RS-III.4", "succeed": "RS-III.4", "fail": "RS-III.4", "retry": "RS-VII.10"}
-
-
-def _refund_step(state: str | None, event: str, to: str) -> Transition:
-    return Transition(event, state, to, _CLAUSE[event], machine="refund")  # type: ignore[arg-type]
+PENDING, SUCCEEDED, FAILED = RefundState.PENDING, RefundState.SUCCEEDED, RefundState.FAILED
+_SETTLED_BY = {SUCCEEDED: "succeed", FAILED: "fail"}
+"""The refund machine's event of each outcome Stripe (or staff) may report."""
 
 
 def _record(uow: UnitOfWork, refund: Refund, transition: Transition, *, actor: str, now: datetime,
@@ -69,21 +65,22 @@ def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason
         "id": str(uuid.uuid4()), "order_id": order.id, "amount_minor": amount, "currency": order.currency,
         "reason": reason, "clause": clause, "due_by": refund_due_by(now, Market(order.market)), "state": PENDING,
         "created_at": now, "updated_at": now, "attempts": 1}, now=now)
-    _record(uow, refund, _refund_step(None, "request", PENDING), actor=actor, now=now, fact=REFUND_REQUESTED)
+    _record(uow, refund, REFUND.start("request", PENDING), actor=actor, now=now, fact=REFUND_REQUESTED)
     return refund
 
 
 def mark_refund(uow: UnitOfWork, refund: Refund, state: str, now: datetime, failure: str | None = None, *,
                 actor: str = "stripe", stripe_refund_id: str | None = None) -> Refund:
-    """Settle a refund as `state` once: a succeeded refund never changes again (the money is back),
-    and news that it is still on its way (pending) is no change. Stripe's id, when given, is kept.
-    The refund as it is now."""
-    event = _EVENT_TO.get(state)
-    if event is None or refund.state in (state, SUCCEEDED):
+    """Settle a refund as `state` (the REFUND machine: a succeeded refund never changes again, the
+    money is back; a failed one may still be reported succeeded). News that it is still on its way
+    (pending), or of the state it is in, is no change. Stripe's id, when given, is kept. The refund
+    as it is now."""
+    event = _SETTLED_BY.get(state)
+    if event is None or event not in REFUND.allowed_events(refund.state):
         if stripe_refund_id and refund.stripe_refund_id != stripe_refund_id:
             return uow.refunds.take_stripe_id(refund.id, stripe_refund_id)
         return refund
-    transition = _refund_step(refund.state, event, state)
+    transition = REFUND.fire(refund.state, event)
     refund = uow.refunds.settle(refund.id, state, now=now, failure=failure if state == FAILED else None,
                                 stripe_refund_id=stripe_refund_id)
     _record(uow, refund, transition, actor=actor, now=now,
@@ -101,14 +98,14 @@ async def retry_refund(ctx: ShopContext, refund_id: str) -> Refund:
 
 def _retry(uow: UnitOfWork, refund_id: str) -> tuple[Refund, str | None]:
     refund = uow.refunds.get(refund_id, lock=True)
-    if refund.state != FAILED:
+    if "retry" not in REFUND.allowed_events(refund.state):
         raise Conflict("refund_not_failed", f"only a failed refund is retried; this one is {refund.state}")
     order = uow.orders.paid_order(refund.order_id)
     if refund.amount_minor > uow.ledger.keeps_minor(order.id):
         raise Conflict("refund_exceeds_payment", "the order keeps less than this refund", clause="RS-III.4")
     now = uow.now()
-    transition = _refund_step(refund.state, "retry", PENDING)
-    refund = uow.refunds.retry(refund.id, PENDING, now=now)
+    transition = REFUND.fire(refund.state, "retry")
+    refund = uow.refunds.retry(refund.id, transition.to_state, now=now)
     _record(uow, refund, transition, actor="ops", now=now, fact=REFUND_REQUESTED)
     return refund, order.payment_intent_id
 
