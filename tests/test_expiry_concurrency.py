@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from shop.adapters.tables import Order, OrderLine, Product, TimelineEntry
-from shop.services.refunds import paid_minor, refunded_minor
+from tests.payment_support import paid_minor, refunded_minor
 from tests.support import event, order_body, sign
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ async def test_two_expiry_jobs_and_boundary_payments_end_consistent_RS_V_1(shop,
             select(TimelineEntry.order_id, func.count()).where(TimelineEntry.event == "expire_payment")
             .group_by(TimelineEntry.order_id))).all())
         states = {o["id"]: (await session.get(Order, o["id"])).state for o in placed}
-        keeps = {o["id"]: await paid_minor(session, o["id"]) - await refunded_minor(session, o["id"])
+        keeps = {o["id"]: await paid_minor(shop, o["id"]) - await refunded_minor(shop, o["id"])
                  for o in placed}
         held = (await session.exec(select(func.coalesce(func.sum(OrderLine.quantity), 0))
                                    .join(Order, Order.id == OrderLine.order_id)
