@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
+from sqlalchemy import Integer, Select, String, bindparam, insert, select, union_all
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, ShippedDevice, table_of
 
 _orders, _lines, _devices = table_of(Order), table_of(OrderLine), table_of(ShippedDevice)
@@ -18,3 +24,35 @@ class OrderStore:
     # --- payments (branch payments) --------------------------------------------------------------
 
     # --- placing (branch placing) ----------------------------------------------------------------
+    def add_placed(self, orders: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]]
+                   ) -> tuple[list[Row[Any]], list[Row[Any]]]:
+        """New orders and their lines, one statement a table however many orders (SQLAlchemy's
+        "insertmanyvalues"); the rows as written, in the order given."""
+        return (list(self._db.execute(_ADD_ORDERS, list(orders))),
+                list(self._db.execute(_ADD_LINES, list(lines))))
+
+    def units_ordered(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """RS-V.5.5: the units of each product in each customer's orders that are not cancelled,
+        for all (customer, SKU) pairs in one statement."""
+        distinct = list(dict.fromkeys(pairs))
+        params = {name: value for i, (customer_id, sku) in enumerate(distinct)
+                  for name, value in ((f"customer_{i}", customer_id), (f"sku_{i}", sku))}
+        rows = self._db.execute(_units_ordered_by(len(distinct)), params)
+        return {(row.customer_id, row.sku): int(row.units) for row in rows}
+
+
+# --- placing's statements (branch placing): built once --------------------------------------------
+_ADD_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
+_ADD_LINES = insert(_lines).returning(*_lines.c, sort_by_parameter_order=True)
+
+
+@cache
+def _units_ordered_by(count: int) -> Select[Any]:
+    """The count of `units_ordered_of` for `count` (customer, SKU) pairs, each pair named in its row;
+    built once for each number of pairs."""
+    pairs = []
+    for i in range(count):
+        customer, sku = bindparam(f"customer_{i}", type_=Integer), bindparam(f"sku_{i}", type_=String)
+        units = units_ordered_of(customer, sku).scalar_subquery()
+        pairs.append(select(customer.label("customer_id"), sku.label("sku"), units.label("units")))
+    return union_all(*pairs) if count > 1 else pairs[0]  # type: ignore[return-value]
