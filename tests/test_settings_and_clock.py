@@ -178,14 +178,6 @@ async def test_test_clock_refuses_an_instant_without_offset(shop):
     assert response.json()["field"] == "now"
 
 
-def test_lifecycle_diagram_in_docs_is_generated_from_the_table(tmp_path):
-    """`make diagram` output is committed; this fails when the table changes without it."""
-    target = tmp_path / "order-lifecycle.md"
-    subprocess.run([sys.executable, "-m", "shop.jobs", "diagram", str(target)], check=True, cwd=ROOT,
-                   capture_output=True)
-    assert target.read_text() == (ROOT / "docs" / "order-lifecycle.md").read_text()
-
-
 async def test_test_clock_is_not_found_outside_the_test_environment(settings):
     import dataclasses
 

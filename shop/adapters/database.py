@@ -73,6 +73,11 @@ class Database:
             event.listen(self.sync_engine, name, partial(_observe_step, name.upper()))
 
     @property
+    def async_engine(self) -> AsyncEngine | None:
+        """PostgreSQL's engine (None on SQLite), for what holds a connection across an await."""
+        return self._postgres
+
+    @property
     def dialect(self) -> str:
         """"sqlite" or "postgresql"."""
         return self.sync_engine.dialect.name
