@@ -14,7 +14,8 @@ from shop.domain import notices
 from shop.domain.calendar import local_date
 from shop.domain.checkout import OrderRequest, Quote, order_number
 from shop.domain.deadlines import payment_due_at
-from shop.domain.lifecycle import OrderState, Transition
+from shop.domain.lifecycle import ORDER, OrderState
+from shop.domain.machine import Transition
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.payment_facts import PAYMENT_INTENT_CREATED, PaymentFact, fact_key
@@ -87,10 +88,10 @@ def line_row(offer: Offer, line: Any) -> dict[str, Any]:
     }
 
 
-def placed(offer: Offer) -> Transition:
-    """The order's first transition: the offer accepted (RS-IV.1). Until the ORDER machine has a
-    `place` step (shop.domain.machine), built here as the machine would."""
-    return Transition("place", None, first_state(offer), "RS-IV.1")  # type: ignore[arg-type]
+def placed(offer: Offer) -> Transition[OrderState]:
+    """The order's first transition: the customer's offer creates it (RS-IV.1), awaiting its card
+    payment or the instalment provider's decision (RS-V.1)."""
+    return ORDER.start("place", first_state(offer))
 
 
 def placed_entry(offer: Offer) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def recording(engine: Any = None) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def observed(statement: str) -> None:
-        statements.append(" ".join(statement.split()))
+        if statement != "BEGIN IMMEDIATE":  # SQLite's BEGIN: the BEGIN step is observed as well
+            statements.append(" ".join(statement.split()))
 
     def listener(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
         statements.append(("[many] " if many else "") + " ".join(statement.split()))

@@ -29,7 +29,7 @@ class OrderStore:
         """New orders and their lines, one statement a table however many orders (SQLAlchemy's
         "insertmanyvalues"); the rows as written, in the order given."""
         return (list(self._db.execute(_ADD_ORDERS, list(orders))),
-                list(self._db.execute(_ADD_LINES, list(lines))))
+                in_order_given(self._db.execute(_ADD_LINES[self._db.dialect.name], list(lines))))
 
     def units_ordered(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """RS-V.5.5: the units of each product in each customer's orders that are not cancelled,
@@ -43,7 +43,16 @@ class OrderStore:
 
 # --- placing's statements (branch placing): built once --------------------------------------------
 _ADD_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
-_ADD_LINES = insert(_lines).returning(*_lines.c, sort_by_parameter_order=True)
+_ADD_LINES = {"postgresql": insert(_lines).returning(*_lines.c, sort_by_parameter_order=True),
+              "sqlite": insert(_lines).returning(*_lines.c)}
+"""On SQLite, asking SQLAlchemy for the rows in the order given sends one INSERT a row (its SQLite
+dialect knows no column that would order them: measured, 17 INSERTs for a batch of 8 orders):
+SQLite numbers the rows of one INSERT in the order of its VALUES, so their ids give that order."""
+
+
+def in_order_given(rows: Any) -> list[Row[Any]]:
+    """The rows of an INSERT … RETURNING of `_ADD_LINES`, in the order of its VALUES (their ids)."""
+    return sorted(rows, key=lambda row: row.id)
 
 
 @cache
