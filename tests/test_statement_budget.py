@@ -63,7 +63,7 @@ async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_
     customers = [await shop.customer() for _ in range(8)]
     await shop.place(customers[0])  # compiles and caches the statements
     await shop.ctx.background.drain()
-    shop.ctx.db.group_commit.at_once = 1  # one write transaction at a time: their statements apart
+    monkeypatch.setattr(shop.ctx.db.group_commit, "at_once", 1)  # one write transaction at a time: their statements apart
     # The first orders' e-mails would be marked sent (BEGIN, UPDATE, COMMIT on another connection) while
     # later batches are written, their statements interleaved with a batch's: they stay queued here.
     monkeypatch.setattr(checkout, "send_after_answer", lambda ctx, emails: None)
