@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shop.adapters import prepared
 from shop.adapters.group_commit import GroupCommit
-from shop.adapters.tables import Order, OrderLine, OutboxEmail, TimelineEntry, table_of
-from shop.services import checkout
 from tests import payment_support
 from tests.bench.capture import recording
 from tests.ops_support import assert_refunded_at_stripe, events, set_stock, stock_of
@@ -197,31 +194,6 @@ async def test_an_order_that_does_not_fit_fails_alone_and_its_batch_is_written_R
     for customer in {id(c): c for c, _ in sends}.values():
         mine = (await shop.http.get("/api/v1/orders", headers=customer)).json()
         assert sum(line["quantity"] for order in mine for line in order["lines"]) <= 2  # RS-V.5.5
-
-
-def compiled_batch_statements() -> int:
-    """How many (dialect, parameters) compilations the group commit's statements hold, sizes 1-8.
-    (The payments' batch is built once, for every size, in shop/adapters/stores: nothing to warm.)"""
-    tables = (Order, OrderLine, TimelineEntry, OutboxEmail)
-    return sum(len(statement._compiled) for count in range(1, 9) for statement in (
-        checkout._customers_locked(count), checkout._units_ordered_by(count),
-        *(prepared._insert_many(table_of(table), count, None) for table in tables)))
-
-
-async def test_a_serving_process_compiles_every_batch_size_before_its_first_customer(shop):
-    dialect = shop.ctx.engine.dialect
-    checkout.warm_batches(dialect, 8)
-    warmed = compiled_batch_statements()
-    await set_stock(shop, PHONE, 1_000)
-    customers = [await shop.customer() for _ in range(3)]
-
-    placed = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=order_body(lines=[(PHONE, 1)]),
-                                                   headers=customer) for customer in customers))
-    intents = [await shop.pay_at_stripe(answer.json()) for answer in placed]
-    paid = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent) for intent in intents))
-
-    assert [answer.json()["result"] for answer in paid] == ["paid"] * 3
-    assert compiled_batch_statements() == warmed  # nothing compiled on the customers' time
 
 
 async def test_two_payments_for_one_order_in_one_batch_pay_it_once_RS_V_1(shop):

@@ -119,15 +119,15 @@ def test_unknown_environment_and_bad_port_are_named():
 
 
 def test_the_postgresql_pool_size_is_a_setting_and_a_bad_one_is_named():
-    from shop.adapters.db import create_engine
+    from shop.adapters.database import Database
 
     assert Settings.from_env({}).database_pool_size == 20
     assert Settings.from_env({"DATABASE_POOL_SIZE": "32"}).database_pool_size == 32
     for bad in ("0", "many"):
         with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
             Settings.from_env({"DATABASE_POOL_SIZE": bad})
-    engine = create_engine("postgresql://shop@127.0.0.1:1/shop", pool_size=32)  # connects on first use only
-    assert engine.sync_engine.pool.size() == 32
+    db = Database("postgresql://shop@127.0.0.1:1/shop", pool_size=32)  # connects on first use only
+    assert db.sync_engine.pool.size() == 32
 
 
 def test_stripe_timeout_is_a_setting_and_a_bad_one_is_named():

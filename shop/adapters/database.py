@@ -153,6 +153,8 @@ def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
 
 
 def _observe_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if statement.startswith("BEGIN"):  # SQLite's own BEGIN IMMEDIATE: observed as the step "BEGIN"
+        return
     for observer in statement_observers:
         observer(statement)
 

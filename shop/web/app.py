@@ -15,13 +15,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from shop.adapters import group_commit
 from shop.adapters.db import WalCheckpointer
 from shop.clock import system_now
 from shop.domain.calendar import public_holidays
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market
-from shop.services import checkout
 from shop.services.context import ShopContext
 from shop.services.login_throttle import LoginThrottle
 from shop.settings import Settings, SettingsError
@@ -65,8 +63,6 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
             for year in (this_year, this_year + 1):
                 public_holidays(year, market)
         if freeze_startup_objects:
-            # Every batch size's statements compiled before the first customer (group commit).
-            checkout.warm_batches(engine.dialect, group_commit.MOST_AT_ONCE)
             # What exists once the app is up (modules, tables, compiled statements) lives as long
             # as the process: out of the collector's sight, the full collections that otherwise
             # stop every request now and then get short (order p99 at concurrency 16, three runs each:
