@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shop.adapters.tables import Product
+from sqlalchemy import select
+
+from shop.adapters.tables import Product, table_of
 from tests.support import ShopClient
 
 
@@ -21,10 +23,10 @@ async def set_stock(shop: ShopClient, sku: str, in_stock: int) -> None:
 
 async def stock_of(shop: ShopClient, sku: str) -> tuple[int, int]:
     """(on_hand, reserved) as the database holds them."""
-    async with shop.ctx.sessions() as session:
-        product = await session.get(Product, sku)
-        assert product is not None
-        return product.on_hand, product.reserved
+    products = table_of(Product)
+    row = await shop.ctx.db.read(lambda uow: uow.connection.execute(
+        select(products.c.on_hand, products.c.reserved).where(products.c.sku == sku)).one())
+    return row.on_hand, row.reserved
 
 
 def all_available(order: dict[str, Any]) -> dict[str, Any]:

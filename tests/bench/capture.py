@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import httpx
 from sqlalchemy import event, text
 
-from shop.adapters import prepared
+from shop.adapters import database, prepared
 from tests.bench.common import BENCH_ENV, WEBHOOK_SECRET, order_payload, succeeded_event
 
 _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
@@ -46,10 +46,16 @@ def recording(engine: Any) -> Iterator[list[str]]:
 
     for name, hook in hooks:
         event.listen(engine.sync_engine, name, hook)
+    def unit_of_work(statement: str) -> None:  # statements of shop.adapters.database (BEGIN/COMMIT its own)
+        if not statement.startswith("BEGIN IMMEDIATE"):  # SQLite's BEGIN, also reported as BEGIN
+            driver(statement)
+
     prepared.statement_observers.append(driver)
+    database.statement_observers.append(unit_of_work)
     try:
         yield statements
     finally:
+        database.statement_observers.remove(unit_of_work)
         prepared.statement_observers.remove(driver)
         for name, hook in hooks:
             event.remove(engine.sync_engine, name, hook)

@@ -3,9 +3,10 @@ UPDATEs, so two buyers can never take the same unit (RS-V.5.6)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from shop.adapters.tables import Product, table_of
@@ -41,3 +42,11 @@ class ProductStore:
         """Held units leave the warehouse."""
         for sku in sorted(units):
             self._db.execute(_SHIP, {"b_sku": sku, "b_quantity": units[sku]})
+
+    def add_missing(self, products: Sequence[dict[str, Any]]) -> tuple[int, int]:  # (added by actions)
+        """Products (rows of `products`) whose SKU is not there yet, in one statement: (added, already there)."""
+        existing = set(self._db.execute(select(_products.c.sku)).scalars())
+        missing = [product for product in products if product["sku"] not in existing]
+        if missing:
+            self._db.execute(insert(_products), missing)
+        return len(missing), len(existing)
