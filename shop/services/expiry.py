@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
-from typing import Any
 
 from shop.adapters.stores.timeline import entry
 from shop.adapters.stripe_gateway import PaymentProviderError
@@ -85,8 +84,9 @@ def _cancel_batch(uow: UnitOfWork, transition: Transition, now: datetime,
     if not claimed:
         return claimed
     ids = [order_id for order_id, _, _ in claimed]
-    uow.timeline.record_entries([entry(order_id, transition, actor=ACTOR, now=now, reason=f"not paid by {due:%Y-%m-%dT%H:%M:%SZ}")
-                                 for order_id, _, due in claimed])
+    uow.timeline.record_entries([  # built here, sent as one executemany
+        entry(order_id, transition, actor=ACTOR, now=now, reason=f"not paid by {due:%Y-%m-%dT%H:%M:%SZ}")
+        for order_id, _, due in claimed])
     held = uow.orders.held_units(ids, cancelled=LINE_CANCELLED)
     _queue_notices(uow, ids, now, transition.clause)
     uow.outbox.queue_intent_cancellations(ids, CANCEL_INTENT, now)  # sent apart, after the commit

@@ -137,7 +137,8 @@ class OrderStore:
         by_statement: dict[Any, list[dict[str, Any]]] = {}
         for order, transition in moves:
             stamp = STATE_TIMESTAMPS.get(transition.to_state)
-            cleared = CLEARED_ON_LEAVING.get(transition.from_state) if transition.from_state != transition.to_state else None
+            left = transition.from_state if transition.from_state != transition.to_state else None
+            cleared = CLEARED_ON_LEAVING.get(left) if left is not None else None
             statement = _move_statement(stamp, cleared, tuple(sorted(facts)))
             by_statement.setdefault(statement, []).append(
                 {"b_id": order.id, "b_state": str(transition.to_state), "b_at": now,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import String, Table, any_, bindparam, case, insert, literal, select, update
@@ -60,16 +61,8 @@ class OutboxStore:
         """One e-mail to each order's customer in one INSERT … SELECT: `worded` holds each market's
         subject and body with `mark` where the order's number goes, put in by the database (the
         rows never pass through Python)."""
-        def text(part: int) -> Any:
-            return case(*((_orders.c.market == market, _numbered(texts[part], mark))
-                          for market, texts in worded.items()))
-
-        self._db.execute(insert(_emails).from_select(
-            ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
-            select(_orders.c.id, _users.c.email, text(0), text(1), literal(kind),
-                   literal(now, UTCDateTime()), literal(0))
-            .join(_users, _users.c.id == _orders.c.customer_id)
-            .where(_IDS[self._db.dialect.name])), {"b_ids": list(order_ids)})
+        statement = _worded_statement(self._db.dialect.name, tuple(sorted(worded.items())), mark)
+        self._db.execute(statement, {"b_ids": list(order_ids), "b_kind": kind, "b_now": now})
 
     def queue_intent_cancellations(self, order_ids: Sequence[str], kind: str, now: datetime) -> None:
         """Each order's PaymentIntent's cancellation, owed to Stripe, in one INSERT … SELECT."""
@@ -107,6 +100,20 @@ def lease(connection: Connection, table: Table, now: datetime, limit: int, *colu
         due = due.with_for_update(skip_locked=True)
     return list(connection.execute(update(table).where(table.c.id.in_(due.scalar_subquery()))
                                    .values(claimed_until=now + LEASE).returning(*columns)))
+
+
+@cache
+def _worded_statement(dialect: str, worded: tuple[tuple[str, tuple[str, str]], ...], mark: str) -> Any:
+    """The INSERT … SELECT of `queue_worded_per_market`, built once for its wording."""
+    def text(part: int) -> Any:
+        return case(*((_orders.c.market == market, _numbered(texts[part], mark)) for market, texts in worded))
+
+    return insert(_emails).from_select(
+        ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
+        select(_orders.c.id, _users.c.email, text(0), text(1), bindparam("b_kind", type_=String),
+               bindparam("b_now", type_=UTCDateTime()), literal(0))
+        .join(_users, _users.c.id == _orders.c.customer_id)
+        .where(_IDS[dialect]))
 
 
 def _numbered(text: str, mark: str) -> Any:
