@@ -45,8 +45,8 @@ ops-demote: migrate ## take staff rights from an account at once (its tokens too
 expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NOW=<ISO instant> judges as of then
 	$(RUN) python -m shop.jobs expire-payments $(if $(NOW),--now "$(NOW)")
 
-diagram: setup ## write docs/order-lifecycle.md (Mermaid) from the lifecycle table
-	$(RUN) python -m shop.jobs diagram docs/order-lifecycle.md
+diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifecycle table
+	$(RUN) python -m shop.jobs diagram docs
 
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe
 	$(RUN) pytest $(PYTEST_ARGS)

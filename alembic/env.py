@@ -1,4 +1,5 @@
-"""Alembic runs the shop's migrations on DATABASE_URL with the shop's own async driver."""
+"""Alembic runs the shop's migrations on DATABASE_URL with the shop's own drivers: sqlite3 for
+SQLite, asyncpg (through SQLAlchemy's `run_sync`) for PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import shop.adapters.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from shop.adapters.db import create_engine
+from shop.adapters.database import Database
 from shop.settings import Settings
 
 config = context.config
@@ -40,11 +41,11 @@ def _run(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_engine(database_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    database = Database(database_url())
+    try:
+        await database.transaction(lambda uow: _run(uow.connection))
+    finally:
+        await database.dispose()
 
 
 if context.is_offline_mode():

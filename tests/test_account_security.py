@@ -14,7 +14,7 @@ import pytest_asyncio
 from argon2 import PasswordHasher
 from sqlalchemy import delete
 
-from shop.adapters.tables import User
+from shop.adapters.tables import User, table_of
 from shop.services import accounts
 from shop.services.login_throttle import FAILURES_PER_ADDRESS, FAILURES_PER_EMAIL, WINDOW
 from tests.support import order_body
@@ -53,8 +53,8 @@ async def customer_calls(shop, headers: dict[str, str]) -> list:
 async def test_token_of_deleted_user_is_401(shop):
     customer = await shop.customer()
     assert (await shop.http.get("/api/v1/orders", headers=customer)).status_code == 200  # checked, and kept
-    async with shop.ctx.sessions() as session, session.begin():
-        await session.exec(delete(User).where(User.email == shop.last_email))
+    users = table_of(User)
+    await shop.ctx.db.transaction(lambda uow: uow.connection.execute(delete(users).where(users.c.email == shop.last_email)))
 
     for response in await customer_calls(shop, customer):
         assert_problem(response, 401)
@@ -230,7 +230,7 @@ async def test_register_hashes_off_the_event_loop_holding_no_connection(shop, mo
     seen: list[tuple[bool, int]] = []
     hash_ = PasswordHasher.hash
     loop_thread = threading.current_thread()
-    pool = shop.ctx.engine.sync_engine.pool
+    pool = shop.ctx.db.sync_engine.pool
 
     def watched(self, password, *, salt=None):
         seen.append((threading.current_thread() is not loop_thread, pool.checkedout()))

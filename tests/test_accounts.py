@@ -9,9 +9,9 @@ import httpx
 import pytest
 import time_machine
 from litestar.exceptions import NotAuthorizedException
-from sqlmodel import select
+from sqlalchemy import select
 
-from shop.adapters.tables import User
+from shop.adapters.tables import User, table_of
 from shop.settings import Settings
 from shop.web.app import create_app
 from shop.web.auth import TOKEN_LIFETIME, CheckedOnceToken, issue_token, jwt_auth
@@ -37,9 +37,10 @@ def assert_problem(response, status: int, **members) -> dict:
     return body
 
 
-async def stored_user(shop, email: str) -> User:
-    async with shop.ctx.sessions() as session:
-        return (await session.exec(select(User).where(User.email == email))).one()
+async def stored_user(shop, email: str):
+    """The account as stored (the columns of `users` by name)."""
+    users = table_of(User)
+    return await shop.ctx.db.read(lambda uow: uow.connection.execute(select(users).where(users.c.email == email)).one())
 
 
 # --- registering -----------------------------------------------------------------------------------
@@ -83,8 +84,7 @@ async def test_minor_needs_guardian_consent_RS_I_2(shop):
     response = await shop.http.post(REGISTER, json=person(birth_date="2010-06-01"))
 
     assert_problem(response, 422, code="guardian_consent_required", clause="RS-I.2", field="guardian_consent")
-    async with shop.ctx.sessions() as session:
-        assert (await session.exec(select(User))).all() == []
+    assert await shop.ctx.db.read(lambda uow: uow.connection.execute(select(table_of(User))).all()) == []
 
 
 async def test_minor_with_consent_registers_and_the_consent_is_recorded_RS_I_2(shop):

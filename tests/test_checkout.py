@@ -10,10 +10,9 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, update
-from sqlmodel import select
+from sqlalchemy import func, select, update
 
-from shop.adapters.tables import IdempotencyRecord, Order, OrderLine, Product
+from shop.adapters.tables import IdempotencyRecord, Order, OrderLine, Product, table_of
 from tests.support import KZ_ADDRESS, order_body
 
 QUOTE = "/api/v1/checkout/quote"
@@ -32,13 +31,22 @@ async def set_clock(shop, now: str) -> None:
 
 
 async def rows(shop, table) -> int:
-    async with shop.ctx.sessions() as session:
-        return (await session.exec(select(func.count()).select_from(table))).one()
+    statement = select(func.count()).select_from(table_of(table))
+    return await shop.ctx.db.read(lambda uow: uow.connection.execute(statement).scalar_one())
 
 
 async def reserved(shop, sku: str) -> int:
-    async with shop.ctx.sessions() as session:
-        return (await session.get(Product, sku)).reserved
+    products = table_of(Product)
+    statement = select(products.c.reserved).where(products.c.sku == sku)
+    return await shop.ctx.db.read(lambda uow: uow.connection.execute(statement).scalar_one())
+
+
+async def write(shop, *statements) -> None:
+    """Change the database as a test's given (in one transaction)."""
+    def run(uow):
+        for statement in statements:
+            uow.connection.execute(statement)
+    await shop.ctx.db.transaction(run)
 
 
 async def set_stock(shop, sku: str, units: int) -> None:
@@ -251,8 +259,9 @@ async def test_the_order_records_the_terms_version_it_accepted_RS_XV(shop, marke
 
     assert order["terms_version"] == version
     assert (await shop.order(customer, order["id"]))["terms_version"] == version
-    async with shop.ctx.sessions() as session:
-        assert (await session.get(Order, order["id"])).terms_version == version
+    orders = table_of(Order)
+    stored = select(orders.c.terms_version).where(orders.c.id == order["id"])
+    assert await shop.ctx.db.read(lambda uow: uow.connection.execute(stored).scalar_one()) == version
 
 
 # --- per-customer limits (RS-V.5.5) ----------------------------------------------------------------
@@ -298,21 +307,18 @@ async def test_a_cancelled_order_no_longer_counts_towards_the_limit_RS_V_5_5(sho
 
 
 async def test_the_count_leaves_out_cancelled_orders_cancelled_lines_and_other_customers_RS_V_5_5(shop):
-    from shop.adapters.prepared import driver_reads
-    from shop.services.checkout import products_for
-
     customer = await shop.customer()
     kept = await shop.place(customer, order_body(lines=[(PHONE, 1), (PHONE_PRO, 1)]))
     dropped = await shop.place(customer, order_body(lines=[(PHONE, 1)]))
     await shop.place(await shop.customer(), order_body(lines=[(PHONE, 2)]))
-    async with shop.ctx.sessions() as session, session.begin():
-        (await session.get(Order, dropped["id"])).state = "cancelled"
-        await session.exec(update(OrderLine).where(OrderLine.order_id == kept["id"], OrderLine.sku == PHONE_PRO)
-                           .values(state="cancelled"))
-        customer_id = (await session.get(Order, kept["id"])).customer_id
+    orders, lines = table_of(Order), table_of(OrderLine)
+    await write(shop, update(orders).where(orders.c.id == dropped["id"]).values(state="cancelled"),
+                update(lines).where(lines.c.order_id == kept["id"], lines.c.sku == PHONE_PRO).values(state="cancelled"))
+    whose = select(orders.c.customer_id).where(orders.c.id == kept["id"])
+    customer_id = await shop.ctx.db.read(lambda uow: uow.connection.execute(whose).scalar_one())
 
-    async with driver_reads(shop.ctx.engine) as db:
-        counted = await products_for(db, [PHONE, PHONE_PRO, TV], customer_id=customer_id)
+    counted = await shop.ctx.db.read(
+        lambda uow: uow.products.facts([PHONE, PHONE_PRO, TV], customer_id=customer_id))
 
     assert {sku: product.ordered for sku, product in counted.items()} == {PHONE: 1, PHONE_PRO: 0, TV: 0}
 
@@ -355,8 +361,8 @@ async def test_an_order_losing_the_last_unit_on_its_second_line_keeps_nothing_RS
 async def test_order_keeps_its_prices_when_the_catalogue_price_changes_RS_V_5_8(shop):
     customer = await shop.customer()
     order = await shop.place(customer, order_body(lines=[(PHONE, 1), (CHARGER, 1)]))
-    async with shop.ctx.sessions() as session, session.begin():
-        await session.exec(update(Product).where(Product.sku.in_([PHONE, CHARGER])).values(price_minor=100))
+    products = table_of(Product)
+    await write(shop, update(products).where(products.c.sku.in_([PHONE, CHARGER])).values(price_minor=100))
 
     again = await shop.order(customer, order["id"])
 
@@ -512,8 +518,9 @@ async def test_a_keyed_order_keeps_its_answer_in_the_transaction_that_writes_it(
     [order_tx, email_tx] = transactions(statements)
     assert any("idempotency_records" in statement for statement in order_tx)
     assert not any("idempotency_records" in statement for statement in email_tx)
-    async with shop.ctx.sessions() as session:
-        record = (await session.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-once"))).one()
+    records = table_of(IdempotencyRecord)
+    kept = select(records).where(records.c.key == "k-once")
+    record = await shop.ctx.db.read(lambda uow: uow.connection.execute(kept).one())
     assert (record.status_code, record.body, record.resource_id) == (201, placed.json(), placed.json()["id"])
 
 

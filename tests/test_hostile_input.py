@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import func, select
 
-from shop.adapters.tables import Order, Product, User
+from shop.adapters.tables import Order, Product, User, table_of
 from shop.services import test_clock
 from shop.settings import Environment
 from shop.web.app import create_app
@@ -28,10 +27,9 @@ NOT_UTF8 = b"\xff\xfe"
 
 
 async def counts(shop) -> tuple[int, int]:
-    async with shop.ctx.sessions() as session:
-        users = (await session.exec(select(func.count()).select_from(User))).one()
-        orders = (await session.exec(select(func.count()).select_from(Order))).one()
-        return users, orders
+    def count(uow, table) -> int:
+        return uow.connection.execute(select(func.count()).select_from(table_of(table))).scalar_one()
+    return await shop.ctx.db.read(lambda uow: (count(uow, User), count(uow, Order)))
 
 
 def with_bytes(body: dict[str, Any], member: str, raw: bytes) -> bytes:
@@ -80,8 +78,9 @@ async def test_stock_past_what_the_database_holds_is_a_400_naming_in_stock(shop,
                                    headers={**await shop.ops(), "Content-Type": "application/json"})
 
     assert assert_problem(response, 400)["field"] == "in_stock"
-    async with shop.ctx.sessions() as session:
-        assert (await session.get(Product, "rs-charger-67w")).on_hand > 0
+    products = table_of(Product)
+    on_hand = select(products.c.on_hand).where(products.c.sku == "rs-charger-67w")
+    assert await shop.ctx.db.read(lambda uow: uow.connection.execute(on_hand).scalar_one()) > 0
 
 
 @pytest.mark.parametrize("before", ["9223372036854775808", str(2**31), "99999999999999999999999"])

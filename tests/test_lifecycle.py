@@ -1,6 +1,7 @@
 """The order's lifecycle table as pure domain (no database): every step cites its clause, the machine
 refuses what the table does not allow and says why, guards explain themselves, no state is
-unreachable or a dead end, and the published diagram is drawn from the same table."""
+unreachable or a dead end, and the published diagram is drawn from the same table. What holds for
+every lifecycle (order lines, refunds) is proved in tests/test_machines.py."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from shop.domain.errors import Conflict, InvalidInput, TransitionRefused
+from shop.domain import lifecycle
 from shop.domain.lifecycle import (
-    FINAL_STATES, INITIAL_STATES, STEPS, OrderState, allowed_events, check_table,
-    dead_ends, fire, mermaid_diagram, unreachable_states,
+    FINAL_STATES, INITIAL_STATES, ORDER, STEP_BY_EVENT, STEPS, OrderState, Transition, allowed_events,
+    check_table, dead_ends, fire, mermaid_diagram, unreachable_states,
 )
+from shop.domain.machines import MACHINES, document_name
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 10, 29, 9, 0, tzinfo=UTC)
@@ -131,15 +134,16 @@ def test_states_include_those_the_storefront_relies_on():
 
 
 def diagram_edges(text: str) -> set[tuple[str, str, str]]:
+    """(source, dest, label) of every arrow; `[*]` is the source of a creating step."""
     edges = set()
-    for source, dest, labels in re.findall(r"^\s*(\w+) --> (\w+): (.+)$", text, re.MULTILINE):
+    for source, dest, labels in re.findall(r"^\s*(\w+|\[\*\]) --> (\w+): (.+)$", text, re.MULTILINE):
         edges |= {(source, dest, label.strip()) for label in labels.split("|")}
     return edges
 
 
-def table_edges() -> set[tuple[str, str, str]]:
-    return {(source.value, step.dest.value, f"{step.event} ({step.clause})")
-            for step in STEPS for source in step.sources}
+def table_edges(steps=STEPS) -> set[tuple[str, str, str]]:
+    return {(source, step.dest.value, f"{step.event} ({step.clause})")
+            for step in steps for source in [s.value for s in step.sources] or ["[*]"]}
 
 
 def test_mermaid_diagram_draws_every_state_and_every_event_of_the_table():
@@ -151,13 +155,84 @@ def test_mermaid_diagram_draws_every_state_and_every_event_of_the_table():
     assert {step.event for step in STEPS} == {label.split(" (")[0] for _, _, label in diagram_edges(text)}
 
 
-def test_diagram_task_writes_the_file(tmp_path):
-    target = tmp_path / "docs" / "lifecycle.md"
+def test_diagram_draws_placing_into_each_initial_state_RS_IV_1():
+    text = mermaid_diagram()
+    assert "  [*] --> awaiting_payment: place (RS-IV.1)\n" in text
+    assert "  [*] --> awaiting_installment_approval: place (RS-IV.1)\n" in text
+    assert text.count("[*] -->") == len(INITIAL_STATES)
+
+
+def test_diagram_task_writes_a_page_for_every_machine(tmp_path):
+    target = tmp_path / "docs"
     done = subprocess.run([sys.executable, "-m", "shop.jobs", "diagram", str(target)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert f"wrote {target}" in done.stdout
-    text = target.read_text()
-    assert "```mermaid" in text and diagram_edges(text) == table_edges()
-    for step in STEPS:
-        assert f"| `{step.event}` |" in text and step.clause in text
+    for machine in MACHINES:
+        page = target / document_name(machine)
+        assert f"wrote {page}" in done.stdout
+        text = page.read_text()
+        assert "```mermaid" in text and diagram_edges(text) == table_edges(machine.steps)
+        for step in machine.steps:
+            assert f"| `{step.event}` |" in text and step.clause in text
+    assert (target / "lifecycle-order.md").read_text().count("| `place` |") == 2
+
+
+# --- placing the order, and a failed payment attempt, are steps of the table ----------------------
+
+def test_placing_a_card_order_creates_it_awaiting_payment_RS_IV_1_RS_V_1():
+    transition = ORDER.start("place", OrderState.AWAITING_PAYMENT)
+    assert transition == Transition("order", "place", None, OrderState.AWAITING_PAYMENT, "RS-IV.1",
+                                    ORDER.creations[0].meaning)
+    assert "2 hours" in transition.meaning
+
+
+def test_placing_an_instalment_order_creates_it_awaiting_the_provider_RS_IV_1_RS_V_1():
+    transition = ORDER.start("place", "awaiting_installment_approval")
+    assert (transition.from_state, transition.to_state, transition.clause) == (
+        None, OrderState.AWAITING_INSTALLMENT_APPROVAL, "RS-IV.1")
+
+
+def test_an_order_is_placed_only_into_an_initial_state_RS_IV_1():
+    for state in set(OrderState) - set(INITIAL_STATES):
+        with pytest.raises(TransitionRefused) as refused:
+            ORDER.start("place", state)
+        assert (refused.value.code, refused.value.clause) == ("place_not_allowed", "RS-IV.1")
+    with pytest.raises(TransitionRefused) as refused:
+        ORDER.start("pay", OrderState.PAID)
+    assert (refused.value.code, refused.value.clause) == ("pay_not_allowed", "RS-V.1")
+
+
+def test_an_existing_order_is_never_placed_again_RS_IV_1():
+    for state in OrderState:
+        assert "place" not in allowed_events(state)
+        with pytest.raises(TransitionRefused) as refused:
+            fire(state, "place")
+        assert (refused.value.code, refused.value.clause) == ("place_not_allowed", "RS-IV.1")
+
+
+def test_a_failed_card_payment_leaves_the_order_payable_RS_V_1():
+    transition = fire(OrderState.AWAITING_PAYMENT, "payment_failed")
+    assert (transition.machine, transition.from_state, transition.to_state, transition.clause) == (
+        "order", OrderState.AWAITING_PAYMENT, OrderState.AWAITING_PAYMENT, "RS-V.1")
+    assert set(allowed_events(transition.to_state)) >= {"pay", "expire_payment", "cancel"}
+
+
+def test_a_failed_payment_is_a_step_only_of_an_order_awaiting_card_payment_RS_V_1():
+    assert [state for state in OrderState if "payment_failed" in allowed_events(state)] == [
+        OrderState.AWAITING_PAYMENT]
+
+
+def test_refusal_names_the_order_and_the_step_RS_IV_5():
+    with pytest.raises(TransitionRefused) as refused:
+        fire("shipped", "cancel")
+    assert refused.value.detail == (
+        "an order that is shipped cannot take 'cancel' (the customer cancels before delivery has started)")
+
+
+def test_the_module_names_are_the_order_machine_s():
+    assert (lifecycle.fire, lifecycle.allowed_events, check_table, mermaid_diagram) == (
+        ORDER.fire, ORDER.allowed_events, ORDER.check, ORDER.mermaid)
+    assert (unreachable_states, dead_ends) == (ORDER.unreachable_states, ORDER.dead_ends)
+    assert STEPS == ORDER.steps and set(STEP_BY_EVENT) == {step.event for step in STEPS}
+    assert ORDER in MACHINES and lifecycle.S is OrderState
+    assert (ORDER.initial, ORDER.final) == (INITIAL_STATES, FINAL_STATES)

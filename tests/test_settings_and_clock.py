@@ -119,15 +119,15 @@ def test_unknown_environment_and_bad_port_are_named():
 
 
 def test_the_postgresql_pool_size_is_a_setting_and_a_bad_one_is_named():
-    from shop.adapters.db import create_engine
+    from shop.adapters.database import Database
 
     assert Settings.from_env({}).database_pool_size == 20
     assert Settings.from_env({"DATABASE_POOL_SIZE": "32"}).database_pool_size == 32
     for bad in ("0", "many"):
         with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
             Settings.from_env({"DATABASE_POOL_SIZE": bad})
-    engine = create_engine("postgresql://shop@127.0.0.1:1/shop", pool_size=32)  # connects on first use only
-    assert engine.sync_engine.pool.size() == 32
+    db = Database("postgresql://shop@127.0.0.1:1/shop", pool_size=32)  # connects on first use only
+    assert db.sync_engine.pool.size() == 32
 
 
 def test_stripe_timeout_is_a_setting_and_a_bad_one_is_named():
@@ -176,14 +176,6 @@ async def test_test_clock_refuses_an_instant_without_offset(shop):
     response = await shop.http.put("/api/v1/test/clock", json={"now": "2026-03-31T18:59:00"})
     assert response.status_code == 400
     assert response.json()["field"] == "now"
-
-
-def test_lifecycle_diagram_in_docs_is_generated_from_the_table(tmp_path):
-    """`make diagram` output is committed; this fails when the table changes without it."""
-    target = tmp_path / "order-lifecycle.md"
-    subprocess.run([sys.executable, "-m", "shop.jobs", "diagram", str(target)], check=True, cwd=ROOT,
-                   capture_output=True)
-    assert target.read_text() == (ROOT / "docs" / "order-lifecycle.md").read_text()
 
 
 async def test_test_clock_is_not_found_outside_the_test_environment(settings):

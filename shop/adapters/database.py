@@ -73,6 +73,11 @@ class Database:
             event.listen(self.sync_engine, name, partial(_observe_step, name.upper()))
 
     @property
+    def async_engine(self) -> AsyncEngine | None:
+        """PostgreSQL's engine (None on SQLite), for what holds a connection across an await."""
+        return self._postgres
+
+    @property
     def dialect(self) -> str:
         """"sqlite" or "postgresql"."""
         return self.sync_engine.dialect.name
@@ -148,6 +153,8 @@ def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
 
 
 def _observe_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if statement.startswith("BEGIN"):  # SQLite's own BEGIN IMMEDIATE: observed as the step "BEGIN"
+        return
     for observer in statement_observers:
         observer(statement)
 

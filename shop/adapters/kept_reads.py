@@ -7,35 +7,46 @@ PostgreSQL nothing is kept: every read runs."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from shop.adapters.database import Database
+from shop.adapters.unit_of_work import UnitOfWork
 
-from shop.adapters.prepared import Row, Statements, driver_reads
-
+T = TypeVar("T")
 Version = tuple[int, int]
 
 
 class KeptReads:
-    """The rows of each read by key, with the database's version they were read at."""
+    """The result of each read by key, with the database's version it was read at."""
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[int, Hashable], tuple[Version, list[Row], sqlite3.Connection]] = {}
+        self._kept: dict[tuple[int, Hashable], tuple[Version, Any, sqlite3.Connection]] = {}
 
-    async def read(self, engine: AsyncEngine, key: Hashable,
-                   read: Callable[[Statements], Awaitable[list[Row]]]) -> list[Row]:
-        """`read`'s rows as they stand now: kept ones while nothing was written since."""
-        slot = (id(engine), key)
+    async def read(self, db: Database, key: Hashable, work: Callable[[UnitOfWork], T]) -> T:
+        """`work`'s result as the database stands now: a kept one while nothing was written since."""
+        slot = (id(db), key)
         kept = self._kept.get(slot)
         if kept is not None and kept[0] == _version(kept[2]):
-            return kept[1]
-        async with driver_reads(engine) as db:
-            version = _version(db.sqlite)  # before the read: a write after it changes the version
-            rows = await read(db)
-        if version is not None and db.sqlite is not None:
-            self._kept[slot] = (version, rows, db.sqlite)
-        return rows
+            return kept[1]  # type: ignore[no-any-return]
+
+        def versioned(uow: UnitOfWork) -> tuple[Version | None, T, sqlite3.Connection | None]:
+            connection = _sqlite_connection(uow)
+            version = _version(connection)  # before the read: a write after it changes the version
+            return version, work(uow), connection
+
+        version, result, connection = await db.read(versioned)
+        if version is not None and connection is not None:
+            self._kept[slot] = (version, result, connection)
+        return result
+
+
+def _sqlite_connection(uow: UnitOfWork) -> sqlite3.Connection | None:
+    """The standard library's connection under the unit of work's (SQLAlchemy's public
+    `Connection.connection.driver_connection`); None on PostgreSQL."""
+    if uow.dialect != "sqlite":
+        return None
+    return uow.connection.connection.driver_connection  # type: ignore[no-any-return]
 
 
 def _version(connection: sqlite3.Connection | None) -> Version | None:

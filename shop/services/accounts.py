@@ -9,12 +9,9 @@ from functools import cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
-from shop.adapters.prepared import Prepared, driver_reads
-from shop.adapters.tables import User, table_of
+from shop.adapters.stores.accounts import Account, EmailTaken
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.accounts import GuardianConsent, RegistrationDay, check_registration, normalised_email
 from shop.domain.errors import Conflict, NotFound, Unauthorized
 from shop.services.context import ShopContext
@@ -63,40 +60,43 @@ class Registration:
     guardian_consent: GuardianConsent | None = None
 
 
-async def register(ctx: ShopContext, form: Registration, *, is_ops: bool = False) -> User:
+async def register(ctx: ShopContext, form: Registration, *, is_ops: bool = False) -> Account:
     email = normalised_email(form.email)
     now = await ctx.now()
     check_registration(birth_date=form.birth_date, password=form.password, full_name=form.full_name,
                        consent=form.guardian_consent, today=RegistrationDay.at(now))  # RS-I.2
     password_hash = await hash_password(ctx, form.password)  # before the transaction: SQLite has one connection
-    async with ctx.sessions() as session, session.begin():
-        if (await session.exec(select(User.id).where(User.email == email))).first() is not None:
-            raise Conflict("email_taken", "an account with this e-mail exists", )
-        consent = form.guardian_consent
-        user = User(
-            email=email, password_hash=password_hash, full_name=form.full_name.strip(),
-            birth_date=form.birth_date, phone=form.phone,
-            guardian_name=consent.guardian_name.strip() if consent else None,
-            guardian_consent_given_at=consent.given_at if consent else None,
-            is_ops=is_ops, created_at=now,
-        )
-        session.add(user)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise Conflict("email_taken", "an account with this e-mail exists") from None
-    return user
+    consent = form.guardian_consent
+    values = {"email": email, "password_hash": password_hash, "full_name": form.full_name.strip(),
+              "birth_date": form.birth_date, "phone": form.phone,
+              "guardian_name": consent.guardian_name.strip() if consent else None,
+              "guardian_consent_given_at": consent.given_at if consent else None,
+              "is_ops": is_ops, "created_at": now}
+    return await ctx.db.transaction(lambda uow: _add_account(uow, values))
 
 
-async def authenticate(ctx: ShopContext, email: str, password: str) -> User:
-    async with ctx.sessions() as session:
-        user = (await session.exec(select(User).where(User.email == email.strip().lower()))).one_or_none()
+def _add_account(uow: UnitOfWork, values: dict[str, object]) -> Account:
+    """RS-I.1: one account an e-mail (checked first; the unique index decides between two at once)."""
+    if uow.accounts.exists(str(values["email"])):
+        raise _email_taken()
+    try:
+        return uow.accounts.add(values)
+    except EmailTaken:
+        raise _email_taken() from None
+
+
+def _email_taken() -> Conflict:
+    return Conflict("email_taken", "an account with this e-mail exists")
+
+
+async def authenticate(ctx: ShopContext, email: str, password: str) -> Account:
+    user = await ctx.db.read(lambda uow: uow.accounts.by_email(email.strip().lower()))
     if not await password_matches(ctx, user.password_hash if user else None, password) or user is None:
         raise Unauthorized("invalid_credentials", "wrong e-mail or password")
     return user
 
 
-async def log_in(ctx: ShopContext, throttle: LoginThrottle, email: str, password: str, *, address: str) -> User:
+async def log_in(ctx: ShopContext, throttle: LoginThrottle, email: str, password: str, *, address: str) -> Account:
     """`authenticate`, refused with 429 while the e-mail or the address has too many recent failures."""
     key, now = email.strip().lower(), await ctx.now()
     throttle.check(key, address, now)
@@ -109,52 +109,37 @@ async def log_in(ctx: ShopContext, throttle: LoginThrottle, email: str, password
     return user
 
 
-async def make_ops_user(ctx: ShopContext, email: str, password: str) -> tuple[User, bool]:
+async def make_ops_user(ctx: ShopContext, email: str, password: str) -> tuple[Account, bool]:
     """Create a staff account, or promote and re-key an existing one. Returns (user, created)."""
     normalised = normalised_email(email)
-    async with ctx.sessions() as session:
-        exists = (await session.exec(select(User.id).where(User.email == normalised))).first() is not None
-    if not exists:
+    if not await ctx.db.read(lambda uow: uow.accounts.exists(normalised)):
         return await register(ctx, Registration(normalised, password, "Operations", date(1970, 1, 1)),
                               is_ops=True), True
     password_hash = await hash_password(ctx, password)  # before the transaction, as in register
-    async with ctx.sessions() as session, session.begin():
-        user = (await session.exec(select(User).where(User.email == normalised))).one()
-        user.is_ops, user.password_hash = True, password_hash
-        session.add(user)
+    user = await ctx.db.transaction(lambda uow: uow.accounts.make_ops(normalised, password_hash))
+    assert user is not None  # accounts are never deleted by the shop
     return user, False
 
 
-async def demote_ops_user(ctx: ShopContext, *, email: str | None = None, user_id: int | None = None) -> User:
+async def demote_ops_user(ctx: ShopContext, *, email: str | None = None, user_id: int | None = None) -> Account:
     """Take staff rights from an account (by e-mail or id); its tokens lose them with the next
     request, as every request reads the account (shop.web.auth)."""
-    async with ctx.sessions() as session, session.begin():
-        query = select(User).where(User.email == normalised_email(email)) if email is not None else \
-            select(User).where(User.id == user_id)
-        user = (await session.exec(query)).one_or_none()
-        if user is None:
-            raise NotFound("account_not_found", "no such account")
-        user.is_ops = False
-        session.add(user)
+    normalised = normalised_email(email) if email is not None else None
+    user = await ctx.db.transaction(lambda uow: uow.accounts.demote(email=normalised, account_id=user_id))
+    if user is None:
+        raise NotFound("account_not_found", "no such account")
     return user
-
-
-_users = table_of(User)
-_STAFF_RIGHTS = Prepared(select(_users.c.is_ops).where(_users.c.id == bindparam("id")))
 
 
 async def staff_rights(ctx: ShopContext, user_id: int) -> bool | None:
     """Whether the account is staff; None when there is no such account. Every authenticated request
-    asks (shop.web.auth): one primary-key read on the driver."""
-    async with driver_reads(ctx.engine) as db:
-        account = await db.first(_STAFF_RIGHTS, id=user_id)
-    return None if account is None else bool(account.is_ops)
+    asks (shop.web.auth): one primary-key read."""
+    return await ctx.db.read(lambda uow: uow.accounts.staff_rights(user_id))
 
 
-async def account(ctx: ShopContext, user_id: int) -> User:
+async def account(ctx: ShopContext, user_id: int) -> Account:
     """The stored account, its guardian's consent included (RS-I.2: producible on request)."""
-    async with ctx.sessions() as session:
-        user = await session.get(User, user_id)
+    user = await ctx.db.read(lambda uow: uow.accounts.get(user_id))
     if user is None:
         raise NotFound("account_not_found", "no such account")
     return user

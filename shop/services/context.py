@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine  # the old engine's, until the lead removes it
 
 from shop.adapters.background import Background
 from shop.adapters.database import Database
@@ -15,14 +13,8 @@ from shop.adapters.db import Sessions, create_engine, session_factory
 from shop.adapters.group_commit import GroupCommit
 from shop.adapters.mailer import SmtpMailer
 from shop.adapters.stripe_gateway import StripeGateway
-from shop.adapters.prepared import Prepared, Statements
-from shop.adapters.tables import TestClock, table_of
 from shop.clock import system_now
 from shop.settings import Settings
-
-
-_clock = table_of(TestClock)
-_TEST_CLOCK = Prepared(select(_clock.c.now).where(_clock.c.id == 1))
 
 
 @dataclass(frozen=True)
@@ -61,16 +53,10 @@ class ShopContext:
         await self.db.dispose()
         await engine.dispose()
 
-    async def now(self, session: AsyncSession | Statements | None = None) -> datetime:
-        """The shop's one "now": the test clock when SHOP_ENV=test and it is set, else real time."""
+    async def now(self, _ignored: object = None) -> datetime:
+        """The shop's one "now": the test clock when SHOP_ENV=test and it is set, else real time
+        (read without a connection outside the test environment). The argument is ignored: parts
+        not converted yet still pass their session (removed once they are)."""
         if not self.settings.is_test:
             return system_now()
-        if isinstance(session, Statements):
-            clock = await session.first(_TEST_CLOCK)
-            return clock.now if clock is not None else system_now()
-        if session is not None:
-            row = await session.get(TestClock, 1)
-        else:
-            async with self.sessions() as fresh:
-                row = await fresh.get(TestClock, 1)
-        return row.now if row is not None else system_now()
+        return await self.db.read(lambda uow: uow.now())

@@ -22,13 +22,9 @@ from typing import Any
 
 import msgspec
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from shop.adapters.prepared import Prepared, Row, Statements, driver_transaction
-from shop.adapters.tables import IdempotencyRecord, table_of
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.errors import Conflict, InvalidInput
+from shop.services.context import ShopContext
 
 MAX_KEY_LENGTH = 255
 
@@ -51,16 +47,10 @@ def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None
     return IdempotencyClaim(scope, key, hashlib.sha256(canonical).hexdigest())
 
 
-_records = table_of(IdempotencyRecord)
-_RECORD = Prepared(select(*_records.c).where(_records.c.scope == bindparam("scope"),
-                                             _records.c.key == bindparam("key")))
-_REMEMBER = Prepared(insert(_records))
-_REMEMBER_UNLESS_TAKEN = Prepared(postgresql.insert(_records).on_conflict_do_nothing())
-
-
-async def earlier_answer(db: Statements, claim: IdempotencyClaim) -> Row | None:
-    """The record of an earlier request with this key; 409 when its body differed."""
-    record = await db.first(_RECORD, scope=claim.scope, key=claim.key)
+def earlier_answer(uow: UnitOfWork, claim: IdempotencyClaim) -> Any | None:
+    """The record of an earlier request with this key (`status_code`, `body`, `resource_id`); 409
+    when its body differed."""
+    record = uow.idempotency.answer(claim.scope, claim.key)
     if record is not None and record.request_hash != claim.request_hash:
         raise Conflict("idempotency_key_reused",
                        "this Idempotency-Key was used with a different request body")
@@ -73,19 +63,22 @@ def answer_row(claim: IdempotencyClaim, *, resource_id: str | None, status: int,
             "resource_id": resource_id, "status_code": status, "body": body, "created_at": now}
 
 
-async def remember_answers(db: Statements, rows: list[dict[str, Any]]) -> None:
+def remember_answers(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     """The answers of the batch's keyed requests, in its transaction: a key taken meanwhile by a
-    concurrent twin fails the transaction (its primary key), so no second resource is created."""
-    await db.execute_many(_REMEMBER, rows)
+    concurrent twin fails the transaction (`KeyTaken`, from its primary key), so no second resource
+    is created."""
+    uow.idempotency.remember(rows)
 
 
-async def remember_refusal(engine: AsyncEngine, claim: IdempotencyClaim, status: int, body: Any,
-                           now: datetime) -> Row:
+async def remember_refusal(ctx: ShopContext, claim: IdempotencyClaim, status: int, body: Any,
+                           now: datetime) -> Any:
     """Keep a business refusal as the key's answer, unless a concurrent twin kept its answer
     first: then that one is the key's answer (and this request's)."""
-    async with driver_transaction(engine) as db:
-        await db.execute(_REMEMBER_UNLESS_TAKEN,
-                         **answer_row(claim, resource_id=None, status=status, body=body, now=now))
-        record = await earlier_answer(db, claim)
+    def remember(uow: UnitOfWork) -> Any:
+        uow.idempotency.remember_unless_taken(answer_row(claim, resource_id=None, status=status, body=body,
+                                                         now=now))
+        return earlier_answer(uow, claim)
+
+    record = await ctx.db.transaction(remember)
     assert record is not None  # written above or by the twin; a record is never deleted
     return record

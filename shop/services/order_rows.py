@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shop.adapters.stores import timeline
 from shop.adapters.stripe_gateway import CreatedIntent
 from shop.domain import notices
 from shop.domain.calendar import local_date
 from shop.domain.checkout import OrderRequest, Quote, order_number
 from shop.domain.deadlines import payment_due_at
-from shop.domain.lifecycle import OrderState
+from shop.domain.lifecycle import ORDER, OrderState
+from shop.domain.machine import Transition
 from shop.domain.markets import Market
 from shop.domain.money import Money
+from shop.domain.payment_facts import PAYMENT_INTENT_CREATED, PaymentFact, fact_key
 from shop.services.idempotency import IdempotencyClaim
 from shop.services.orders_common import OrderAggregate
 
@@ -85,19 +88,25 @@ def line_row(offer: Offer, line: Any) -> dict[str, Any]:
     }
 
 
+def placed(offer: Offer) -> Transition[OrderState]:
+    """The order's first transition: the customer's offer creates it (RS-IV.1), awaiting its card
+    payment or the instalment provider's decision (RS-V.1)."""
+    return ORDER.start("place", first_state(offer))
+
+
 def placed_entry(offer: Offer) -> dict[str, Any]:
-    return {"order_id": offer.order_id, "at": offer.now, "from_state": None, "to_state": first_state(offer).value,
-            "event": "place", "actor": f"customer:{offer.customer_id}",
-            "reason": f"terms {offer.request.terms_version or ''} accepted", "clause": "RS-IV.1"}
+    """The timeline row of the order's first transition."""
+    return timeline.entry(offer.order_id, placed(offer), actor=f"customer:{offer.customer_id}", now=offer.now,
+                          reason=f"terms {offer.request.terms_version or ''} accepted")
 
 
-def intent_created(offer: Offer) -> dict[str, Any]:
+def intent_created(offer: Offer) -> PaymentFact:
     """The ledger's first fact of a card order."""
     assert offer.intent is not None
-    return {"fact_key": f"{offer.intent.id}:created", "kind": "payment_intent.created", "order_id": offer.order_id,
-            "payment_intent_id": offer.intent.id, "amount_minor": offer.priced.total.amount_minor,
-            "currency": offer.priced.total.currency, "occurred_at": offer.now, "recorded_at": offer.now,
-            "flagged": None}
+    return PaymentFact(key=fact_key(offer.intent.id, "created"), kind=PAYMENT_INTENT_CREATED,
+                       order_id=offer.order_id, payment_intent_id=offer.intent.id,
+                       amount_minor=offer.priced.total.amount_minor, currency=offer.priced.total.currency,
+                       occurred_at=offer.now, recorded_at=offer.now)
 
 
 def order_received(order: dict[str, Any]) -> notices.Notice:

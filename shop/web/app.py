@@ -21,7 +21,7 @@ from shop.clock import system_now
 from shop.domain.calendar import public_holidays
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market
-from shop.services import checkout, payments
+from shop.services import payments
 from shop.services.context import ShopContext
 from shop.services.login_throttle import LoginThrottle
 from shop.settings import Settings, SettingsError
@@ -66,7 +66,6 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                 public_holidays(year, market)
         if freeze_startup_objects:
             # Every batch size's statements compiled before the first customer (group commit).
-            checkout.warm_batches(engine.dialect, group_commit.MOST_AT_ONCE)
             payments.warm_batches(engine.dialect, group_commit.MOST_AT_ONCE)
             # What exists once the app is up (modules, tables, compiled statements) lives as long
             # as the process: out of the collector's sight, the full collections that otherwise

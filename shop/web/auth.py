@@ -1,6 +1,6 @@
 """Login tokens (JWT bearer) and the ops guard. A token carries the account id and whether it was
-staff when issued; every request reads the account by its primary key (on the driver, one
-statement), so a deleted account's token is refused and a demoted account loses staff rights at
+staff when issued; every request reads the account by its primary key (`accounts.staff_rights`,
+one statement), so a deleted account's token is refused and a demoted account loses staff rights at
 once, not when its token expires."""
 
 from __future__ import annotations

@@ -134,18 +134,20 @@ class DbResult:
 # --- small helpers ---------------------------------------------------------------------------------
 
 async def sql(url: str, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
-    """One statement in its own transaction through the shop's own engine settings."""
+    """One statement in its own transaction through the shop's own Database."""
     from sqlalchemy import text
 
-    from shop.adapters.db import create_engine
+    from shop.adapters.database import Database
 
-    engine = create_engine(url)
+    database = Database(url)
+
+    def run(uow: Any) -> list[Any]:
+        result = uow.connection.execute(text(statement), params or {})
+        return list(result.all()) if result.returns_rows else []
     try:
-        async with engine.begin() as db:
-            result = await db.execute(text(statement), params or {})
-            return list(result.all()) if result.returns_rows else []
+        return await database.transaction(run)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def tree_cpu_seconds(root_pid: int) -> float:

@@ -1,5 +1,5 @@
-"""The SQL the shop runs for one request, captured in process with a `before_cursor_execute` listener
-on its engine and an observer of the statements run on the driver (shop.adapters.prepared): the
+"""The SQL the shop runs for one request, captured in process by an observer of every statement its
+database runs (`shop.adapters.database.statement_observers`, with BEGIN / COMMIT / ROLLBACK): the
 benchmark prints the statement count beside the floor's (so a drift between the shop and the floor
 shows), and `python -m tests.bench.capture` prints the statements themselves.
 
@@ -30,8 +30,17 @@ _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
 
 
 @contextmanager
-def recording(engine: Any) -> Iterator[list[str]]:
+def recording(engine: Any = None) -> Iterator[list[str]]:
+    """The statements the shop sends while the block runs, in order, with BEGIN / COMMIT / ROLLBACK.
+
+    Through `shop.adapters.database.statement_observers` (the unit of work's database). While the
+    parts not converted yet still run on the old engine (`engine`, the app's) or on its driver
+    (shop.adapters.prepared), their statements are recorded too; the lead drops both with them."""
     statements: list[str] = []
+
+    def observed(statement: str) -> None:
+        if statement != "BEGIN IMMEDIATE":  # SQLite's BEGIN: the BEGIN step is observed as well
+            statements.append(" ".join(statement.split()))
 
     def listener(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
         statements.append(("[many] " if many else "") + " ".join(statement.split()))
@@ -40,23 +49,16 @@ def recording(engine: Any) -> Iterator[list[str]]:
         return lambda *_: statements.append(word)
 
     hooks = [("before_cursor_execute", listener), ("begin", marker("BEGIN")), ("commit", marker("COMMIT")),
-             ("rollback", marker("ROLLBACK"))]
-    def driver(statement: str) -> None:  # statements run on the driver (shop.adapters.prepared)
-        statements.append(" ".join(statement.split()))
-
+             ("rollback", marker("ROLLBACK"))] if engine is not None else []
     for name, hook in hooks:
         event.listen(engine.sync_engine, name, hook)
-    def unit_of_work(statement: str) -> None:  # statements of shop.adapters.database (BEGIN/COMMIT its own)
-        if not statement.startswith("BEGIN IMMEDIATE"):  # SQLite's BEGIN, also reported as BEGIN
-            driver(statement)
-
-    prepared.statement_observers.append(driver)
-    database.statement_observers.append(unit_of_work)
+    database.statement_observers.append(observed)
+    prepared.statement_observers.append(observed)
     try:
         yield statements
     finally:
-        database.statement_observers.remove(unit_of_work)
-        prepared.statement_observers.remove(driver)
+        prepared.statement_observers.remove(observed)
+        database.statement_observers.remove(observed)
         for name, hook in hooks:
             event.remove(engine.sync_engine, name, hook)
 

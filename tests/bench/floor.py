@@ -49,7 +49,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-from shop.adapters.db import create_engine
+from tests.bench.floor_engine import create_engine
 from shop.adapters.group_commit import GroupCommit
 
 # --- the statements (as the shop sends them; `FOR UPDATE` and `RETURNING id` where it does) --------

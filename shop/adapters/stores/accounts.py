@@ -1,0 +1,79 @@
+"""The one writer of accounts (users): registration, staff rights, the account behind a token, and
+the customers an order batch locks (RS-V.5.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from shop.adapters.tables import User, table_of
+
+Account = Row[Any]
+"""A stored account: the columns of `users` by name (`account.email`)."""
+
+_users = table_of(User)
+_BY_ID = select(_users).where(_users.c.id == bindparam("id"))
+_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
+_ID_BY_EMAIL = select(_users.c.id).where(_users.c.email == bindparam("email"))
+_STAFF_RIGHTS = select(_users.c.is_ops).where(_users.c.id == bindparam("id"))
+_ADD = insert(_users).returning(*_users.c)
+_MAKE_OPS = (update(_users).where(_users.c.email == bindparam("b_email"))
+             .values(is_ops=True, password_hash=bindparam("b_password_hash")).returning(*_users.c))
+_DEMOTE_BY_EMAIL = (update(_users).where(_users.c.email == bindparam("b_email")).values(is_ops=False)
+                    .returning(*_users.c))
+_DEMOTE_BY_ID = update(_users).where(_users.c.id == bindparam("b_id")).values(is_ops=False).returning(*_users.c)
+# In the order of their ids, so two batches never wait for each other in a circle; the addresses for
+# the e-mails come with them. (SQLite has no FOR UPDATE: its write lock is the database's.)
+_LOCK_CUSTOMERS = (select(_users.c.id, _users.c.email).where(_users.c.id.in_(bindparam("ids", expanding=True)))
+                   .order_by(_users.c.id).with_for_update())
+
+
+class EmailTaken(Exception):
+    """An account with this e-mail was registered meanwhile (the unique index refused it)."""
+
+
+class AccountStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def get(self, account_id: int) -> Account | None:
+        return self._db.execute(_BY_ID, {"id": account_id}).first()
+
+    def by_email(self, email: str) -> Account | None:
+        return self._db.execute(_BY_EMAIL, {"email": email}).first()
+
+    def exists(self, email: str) -> bool:
+        return self._db.execute(_ID_BY_EMAIL, {"email": email}).first() is not None
+
+    def staff_rights(self, account_id: int) -> bool | None:
+        """Whether the account is staff; None when there is no such account (one primary-key read)."""
+        is_ops = self._db.execute(_STAFF_RIGHTS, {"id": account_id}).first()
+        return None if is_ops is None else bool(is_ops[0])
+
+    def add(self, values: dict[str, Any]) -> Account:
+        """The account as written; `EmailTaken` when the e-mail is registered already."""
+        try:
+            return self._db.execute(_ADD, values).one()
+        except IntegrityError:
+            raise EmailTaken(values["email"]) from None
+
+    def make_ops(self, email: str, password_hash: str) -> Account | None:
+        """Staff rights and a new password for the account with this e-mail (None: there is none)."""
+        return self._db.execute(_MAKE_OPS, {"b_email": email, "b_password_hash": password_hash}).first()
+
+    def demote(self, *, email: str | None = None, account_id: int | None = None) -> Account | None:
+        """Staff rights taken from the account with this e-mail or id (None: there is none)."""
+        if email is not None:
+            return self._db.execute(_DEMOTE_BY_EMAIL, {"b_email": email}).first()
+        return self._db.execute(_DEMOTE_BY_ID, {"b_id": account_id}).first()
+
+    def lock_customers(self, customer_ids: Sequence[int]) -> dict[int, str]:
+        """Serialises each customer's orders so the per-customer limit holds under concurrency
+        (RS-V.5.5): the customers locked, in the order of their ids; their e-mail addresses by id
+        (an account deleted meanwhile is missing)."""
+        rows = self._db.execute(_LOCK_CUSTOMERS, {"ids": sorted(customer_ids)})
+        return {row.id: row.email for row in rows}

@@ -1,0 +1,47 @@
+"""The one writer of Idempotency-Key records (shop.services.idempotency): an answer kept once per
+key, never changed, never deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from shop.adapters.tables import IdempotencyRecord, table_of
+
+_records = table_of(IdempotencyRecord)
+_RECORD = select(_records).where(_records.c.scope == bindparam("scope"), _records.c.key == bindparam("key"))
+_REMEMBER = insert(_records)
+_REMEMBER_UNLESS_TAKEN = {"postgresql": postgresql.insert(_records).on_conflict_do_nothing(),
+                          "sqlite": sqlite.insert(_records).on_conflict_do_nothing()}
+
+
+class KeyTaken(Exception):
+    """A concurrent request with the same key kept its answer first (the primary key refused ours)."""
+
+
+class IdempotencyStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def answer(self, scope: str, key: str) -> Row[Any] | None:
+        """The record kept for the key in this scope, if any."""
+        return self._db.execute(_RECORD, {"scope": scope, "key": key}).first()
+
+    def remember(self, records: Sequence[dict[str, Any]]) -> None:
+        """Keeps these answers in one statement; `KeyTaken` when a key has one already (the
+        transaction is then lost: nothing it wrote is kept)."""
+        if not records:
+            return
+        try:
+            self._db.execute(_REMEMBER, list(records))
+        except IntegrityError:
+            raise KeyTaken from None
+
+    def remember_unless_taken(self, record: dict[str, Any]) -> None:
+        """Keeps this answer unless the key has one already (then that one stays)."""
+        self._db.execute(_REMEMBER_UNLESS_TAKEN[self._db.dialect.name], record)
