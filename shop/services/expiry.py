@@ -17,11 +17,12 @@ from shop.adapters.stores.timeline import entry
 from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
-from shop.domain.lifecycle import OrderState, Transition, fire
+from shop.domain.lifecycle import ORDER, OrderState
+from shop.domain.machine import Transition
 from shop.domain.markets import Market
+from shop.domain.order_lines import LineState
 from shop.messages import render
 from shop.services.context import ShopContext
-from shop.services.orders_common import LINE_CANCELLED
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: i
     queue the cancellation of its PaymentIntent. `workers` batches at once (by default
     WORKERS_ON_POSTGRESQL there, one on SQLite), each in its own transaction."""
     report = ExpiryReport()
-    transition = fire(OrderState.AWAITING_PAYMENT, "expire_payment")  # the table decides the target
+    transition = ORDER.fire(OrderState.AWAITING_PAYMENT, "expire_payment")  # the table decides the target
     if workers is None:
         workers = WORKERS_ON_POSTGRESQL if ctx.db.dialect == "postgresql" else 1
 
@@ -87,7 +88,7 @@ def _cancel_batch(uow: UnitOfWork, transition: Transition, now: datetime,
     uow.timeline.record_entries([  # built here, sent as one executemany
         entry(order_id, transition, actor=ACTOR, now=now, reason=f"not paid by {due:%Y-%m-%dT%H:%M:%SZ}")
         for order_id, _, due in claimed])
-    held = uow.orders.held_units(ids, cancelled=LINE_CANCELLED)
+    held = uow.orders.held_units(ids, cancelled=LineState.CANCELLED)
     _queue_notices(uow, ids, now, transition.clause)
     uow.outbox.queue_intent_cancellations(ids, CANCEL_INTENT, now)  # sent apart, after the commit
     # The stock last: every batch (and every order placed meanwhile) writes the same product rows,

@@ -16,13 +16,15 @@ from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
-from shop.domain.lifecycle import OrderState, fire
+from shop.adapters.stores.timeline import entry
+from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
 from shop.domain.notices import Cause
+from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.payment_facts import INSTALLMENT_APPROVED, PaymentFact, fact_key
 from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import LINE_CANCELLED, LINE_CONFIRMED, release_open_lines, tell_cancelled, units_of
+from shop.services.orders_common import release_open_lines, tell_cancelled, units_of
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def _move(uow: UnitOfWork, order: Any, event: str, *, actor: str, now: datetime,
           facts: Mapping[str, Any] | None = None, **guard_context: Any) -> None:
     """Fire `event` on the order (its guards see `guard_context`), move it with `facts` beside its
     state, and record the move on its timeline, in the caller's transaction."""
-    transition = fire(order.state, event, now=now, **guard_context)
+    transition = ORDER.fire(order.state, event, now=now, **guard_context)
     uow.orders.move(order, transition, now, **(facts or {}))
     uow.timeline.record(order.id, transition, actor=actor, now=now, reason=reason)
 
@@ -134,9 +136,19 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
                 uow, order, amount_minor=sum(line.unit_price_minor * line.quantity for line in unavailable),
                 reason="lines not available: " + ", ".join(line.sku for line in unavailable),
                 clause="RS-IV.6", now=now)
-    uow.orders.set_line_states({line.id: LINE_CONFIRMED if availability[line.id] else LINE_CANCELLED
-                                for line in lines})
+    _settle_lines(uow, order.id, lines, availability, actor, now)
     return Done(order, [refund], emails)
+
+
+def _settle_lines(uow: UnitOfWork, order_id: str, lines: Sequence[Any], availability: Mapping[int, bool],
+                  actor: str, now: datetime) -> None:
+    """RS-IV.6: each line confirmed available joins the contract, each other one is left out; every
+    line's move on the order's timeline (its subject the line), in one statement for all."""
+    moves = {line.id: ORDER_LINE.fire(line.state, "confirm" if availability[line.id] else "unavailable")
+             for line in lines}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order_id, move, actor=actor, now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])
 
 
 def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[Any]) -> None:
@@ -165,8 +177,8 @@ def _ship(uow: UnitOfWork, order_id: str, shipment: Shipment, actor: str) -> Any
     now = uow.now()
     carrier, tracking = shipment.carrier.strip(), shipment.tracking_number.strip()
     # The state decides first: an order not confirmed has no line to ship (RS-IV.6).
-    transition = fire(order.state, "ship", now=now)
-    lines = [line for line in uow.orders.lines(order.id) if line.state == LINE_CONFIRMED]
+    transition = ORDER.fire(order.state, "ship", now=now)
+    lines = [line for line in uow.orders.lines(order.id) if line.state == LineState.CONFIRMED]
     imeis_by_line = _checked_devices(shipment.imeis, lines)
     _refuse_devices_out(uow, imeis_by_line)
     uow.orders.move(order, transition, now, carrier=carrier, tracking_number=tracking)

@@ -13,13 +13,8 @@ from shop.domain import notices
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.notices import Cause
+from shop.domain.order_lines import LineState
 from shop.services.mail import queue_notice
-
-# The states of an order line (shop.domain.order_lines.LineState once the ORDER_LINE lifecycle lands).
-LINE_ORDERED = "ordered"
-LINE_CONFIRMED = "confirmed"
-LINE_CANCELLED = "cancelled"
-
 
 @dataclass
 class OrderAggregate:
@@ -42,7 +37,7 @@ def units_of(lines: Sequence[Any]) -> dict[str, int]:
 
 def release_open_lines(uow: UnitOfWork, lines: Sequence[Any]) -> None:
     """RS-V.5.6: the units of the lines not yet cancelled go back to stock."""
-    uow.products.release(units_of([line for line in lines if line.state != LINE_CANCELLED]))
+    uow.products.release(units_of([line for line in lines if line.state != LineState.CANCELLED]))
 
 
 def tell_cancelled(uow: UnitOfWork, order: Any, cause: Cause, clause: str, refund: Any | None,

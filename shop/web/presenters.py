@@ -40,7 +40,7 @@ def product(row: Row[Any]) -> dict[str, Any]:
     return {
         "sku": row.sku, "name": row.name, "model": row.model, "market": row.market,
         "category": row.category, "price": money(row.price_minor, row.currency),
-        "vat_rate": row.vat_rate, "in_stock": max(0, row.on_hand - row.reserved),  # no open order holds them
+        "vat_rate": row.vat_rate, "in_stock": row.available,
         "max_per_customer": row.max_per_customer, "returnable": row.returnable,
         "delivery_methods": row.delivery_methods, "set_items": row.set_items,
     }
@@ -124,7 +124,7 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
         "timeline": [
             {"at": instant(e.at), "from_state": e.from_state, "to_state": e.to_state, "event": e.event,
              "actor": e.actor, "reason": e.reason, "clause": e.clause}
-            for e in agg.timeline
+            for e in agg.timeline if e.subject_id is None  # the order's own: its lines' stay on record
         ],
         "refunds": [refund(r) for r in agg.refunds],
         "invoices": [],
