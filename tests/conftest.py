@@ -13,7 +13,6 @@ import httpx
 from sqlalchemy import delete
 from sqlmodel import SQLModel
 
-from shop.adapters.tables import Product
 from shop.jobs.__main__ import migrate
 from shop.jobs.demo_catalogue import demo_products
 from shop.domain.markets import market_info
@@ -90,11 +89,14 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def shop(http: httpx.AsyncClient, localstripe: LocalStripe) -> AsyncIterator[ShopClient]:
     """A clean shop for each test: empty tables, the demo catalogue, the real clock."""
     ctx = http.app.state["ctx"]
-    async with ctx.sessions() as session, session.begin():
+    products = [{**data, "vat_rate": str(market_info(data["market"]).vat_rate)} for data in demo_products()]
+
+    def clean(uow) -> None:  # type: ignore[no-untyped-def]
         for table in reversed(SQLModel.metadata.sorted_tables):
-            await session.exec(delete(table))
-        for data in demo_products():
-            session.add(Product(vat_rate=str(market_info(data["market"]).vat_rate), **data))
+            uow.connection.execute(delete(table))
+        uow.products.add_missing(products)
+
+    await ctx.db.transaction(clean)
     client = ShopClient(http, localstripe)
     yield client
     await ctx.background.drain()  # the e-mails a test's requests left to send: none leaks into the next

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlmodel import select
+from sqlalchemy import select
 
-from shop.adapters.tables import User
+from shop.adapters.tables import User, table_of
 from tests.support import order_body
 
 ORDERS, QUOTE, REGISTER = "/api/v1/orders", "/api/v1/checkout/quote", "/api/v1/auth/register"
@@ -218,8 +218,9 @@ async def test_a_customer_cannot_register_as_staff_through_an_unknown_field(shop
     response = await shop.http.post(REGISTER, json=person(is_ops=True))
 
     assert assert_problem(response, (400, 422))["field"] == "is_ops"
-    async with shop.ctx.sessions() as session:
-        assert (await session.exec(select(User).where(User.is_ops))).all() == []
+    users = table_of(User)
+    assert await shop.ctx.db.read(lambda uow: uow.connection.execute(
+        select(users).where(users.c.is_ops)).all()) == []
 
 
 # --- a bad order id --------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlalchemy import select
 
-from shop.adapters.tables import OutboxEmail, StripeCommand, TimelineEntry
+from shop.adapters.tables import OutboxEmail, StripeCommand, TimelineEntry, table_of
 from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
 from tests.support import event, order_body, sign
 
@@ -94,13 +94,15 @@ async def test_batches_written_at_once_cancel_each_order_once_RS_V_1(shop):
     report = await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE), batch_size=3, workers=3)
 
     assert sorted(order_id for order_id, _, _ in report.cancelled) == sorted(ids)
-    async with shop.ctx.sessions() as session:  # each a count per order id
-        expired = Counter(await session.exec(select(TimelineEntry.order_id).where(
-            TimelineEntry.event == "expire_payment", col(TimelineEntry.order_id).in_(ids))))
-        mailed = Counter(await session.exec(select(OutboxEmail.order_id).where(
-            OutboxEmail.kind == "order_cancelled", col(OutboxEmail.order_id).in_(ids))))
-        cancels = Counter(await session.exec(select(StripeCommand.order_id).where(
-            col(StripeCommand.order_id).in_(ids))))
+    timeline, emails, commands = table_of(TimelineEntry), table_of(OutboxEmail), table_of(StripeCommand)
+
+    def counts(uow):  # each a count per order id
+        return [Counter(uow.connection.execute(statement).scalars()) for statement in (
+            select(timeline.c.order_id).where(timeline.c.event == "expire_payment", timeline.c.order_id.in_(ids)),
+            select(emails.c.order_id).where(emails.c.kind == "order_cancelled", emails.c.order_id.in_(ids)),
+            select(commands.c.order_id).where(commands.c.order_id.in_(ids)))]
+
+    expired, mailed, cancels = await shop.ctx.db.read(counts)
     assert expired == mailed == cancels == Counter(ids)
     assert (await stock_of(shop, "rs-15t-12-256"))["reserved"] == reserved_before
     assert (await expire_unpaid_orders(shop.ctx, instant(AFTER_DUE), workers=3)).cancelled == []

@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import case, func, select
 
-from shop.adapters.tables import Order, OrderLine, Product, TimelineEntry
-from tests.payment_support import paid_minor, refunded_minor
+from shop.adapters.tables import Order, OrderLine, PaymentEvent, Product, TimelineEntry, table_of
+from shop.domain.payment_facts import PAID_KINDS, REFUND_FAILED, REFUND_REQUESTED
 from tests.support import event, order_body, sign
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,17 +63,8 @@ async def test_two_expiry_jobs_and_boundary_payments_end_consistent_RS_V_1(shop,
     )
     cancelled_by_jobs = results[0] + results[1]
 
-    async with shop.ctx.sessions() as session:
-        expiries = dict((await session.exec(
-            select(TimelineEntry.order_id, func.count()).where(TimelineEntry.event == "expire_payment")
-            .group_by(TimelineEntry.order_id))).all())
-        states = {o["id"]: (await session.get(Order, o["id"])).state for o in placed}
-        keeps = {o["id"]: await paid_minor(shop, o["id"]) - await refunded_minor(shop, o["id"])
-                 for o in placed}
-        held = (await session.exec(select(func.coalesce(func.sum(OrderLine.quantity), 0))
-                                   .join(Order, Order.id == OrderLine.order_id)
-                                   .where(Order.state != "cancelled", OrderLine.sku == "rs-charger-67w"))).one()
-        reserved = (await session.get(Product, "rs-charger-67w")).reserved
+    expiries, states, keeps, held, reserved = await shop.ctx.db.read(
+        lambda uow: what_the_database_holds(uow.connection, placed))
 
     assert set(expiries.values()) <= {1}, "an order was cancelled twice"
     assert cancelled_by_jobs == len(expiries)
@@ -83,3 +73,24 @@ async def test_two_expiry_jobs_and_boundary_payments_end_consistent_RS_V_1(shop,
     for o in late:  # paid before the job reached it, or cancelled and refunded: never both
         assert (states[o["id"]], keeps[o["id"]]) in {("paid", o["total"]["amount_minor"]), ("cancelled", 0)}
     assert reserved == held
+
+
+def what_the_database_holds(db, placed):
+    """Expiry entries per order, each order's state and what it keeps (paid less refunded, from the
+    ledger), the charger's units held by open orders and its reserved count."""
+    timeline, orders, lines = table_of(TimelineEntry), table_of(Order), table_of(OrderLine)
+    facts, products = table_of(PaymentEvent), table_of(Product)
+    expiries = dict(db.execute(select(timeline.c.order_id, func.count()).where(timeline.c.event == "expire_payment")
+                               .group_by(timeline.c.order_id)).all())
+    states = {o["id"]: db.execute(select(orders.c.state).where(orders.c.id == o["id"])).scalar_one() for o in placed}
+    signed = case((facts.c.kind.in_(PAID_KINDS), facts.c.amount_minor),
+                  (facts.c.kind == REFUND_REQUESTED, -facts.c.amount_minor),
+                  (facts.c.kind == REFUND_FAILED, facts.c.amount_minor), else_=0)
+    keeps = {o["id"]: int(db.execute(select(func.coalesce(func.sum(signed), 0)).where(
+        facts.c.order_id == o["id"], facts.c.flagged.is_(None))).scalar_one()) for o in placed}
+    held = db.execute(select(func.coalesce(func.sum(lines.c.quantity), 0))
+                      .join(orders, orders.c.id == lines.c.order_id)
+                      .where(orders.c.state != "cancelled", lines.c.sku == "rs-charger-67w")).scalar_one()
+    reserved = db.execute(select(products.c.reserved).where(products.c.sku == "rs-charger-67w")).scalar_one()
+    return expiries, states, keeps, held, reserved
+

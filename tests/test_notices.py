@@ -91,12 +91,13 @@ async def test_a_mail_server_that_never_answers_neither_holds_nor_fails_the_orde
 
 
 async def outbox_row(ctx, order_id: str):
-    from sqlmodel import select
+    from sqlalchemy import select
 
-    from shop.adapters.tables import OutboxEmail
+    from shop.adapters.tables import OutboxEmail, table_of
 
-    async with ctx.sessions() as session:
-        return (await session.exec(select(OutboxEmail).where(OutboxEmail.order_id == order_id))).one()
+    emails = table_of(OutboxEmail)
+    return await ctx.db.read(lambda uow: uow.connection.execute(
+        select(emails).where(emails.c.order_id == order_id)).one())
 
 
 async def test_order_e_mail_shows_the_payment_deadline_in_local_time_and_language_T_5(shop, smtp):

@@ -88,6 +88,22 @@ async def test_confirm_cancels_and_refunds_exactly_the_unavailable_line_RS_IV_6(
     assert confirmed["refunds"][0]["clause"] == "RS-IV.6"
 
 
+async def test_each_line_confirmed_or_left_out_is_on_the_timeline_as_its_own_move_RS_IV_6(shop):
+    customer = await shop.customer()
+    order = await shop.paid_order(customer, order_body(lines=[(PHONE, 1), (CHARGER, 2)]))
+    charger = next(line for line in order["lines"] if line["sku"] == CHARGER)
+
+    await shop.ops_post(f"/orders/{order['id']}/confirm", {"lines": [
+        {"line_id": phone_line(order)["id"], "available": True},
+        {"line_id": charger["id"], "available": False}]})
+
+    entries = await shop.ctx.db.read(lambda uow: uow.timeline.of_order(order["id"]))
+    moves = {entry.subject_id: (entry.machine, entry.from_state, entry.to_state, entry.event, entry.clause)
+             for entry in entries if entry.subject_id is not None}
+    assert moves == {str(phone_line(order)["id"]): ("order line", "ordered", "confirmed", "confirm", "RS-IV.6"),
+                     str(charger["id"]): ("order line", "ordered", "cancelled", "unavailable", "RS-IV.6")}
+
+
 async def test_confirm_with_no_line_available_cancels_and_refunds_everything_RS_IV_6(shop):
     customer = await shop.customer()
     order = await shop.paid_order(customer, order_body(lines=[(CHARGER, 1), (BUDS, 1)]))

@@ -135,3 +135,23 @@ async def test_an_expiry_batch_costs_the_same_statements_for_one_order_or_many_R
     # Claim, timeline, units held, e-mails, Stripe commands, release per product; then an empty claim.
     assert shop_statements(one) == shop_statements(twelve) == (
         "BEGIN, UPDATE, INSERT, SELECT, INSERT×2, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+
+
+async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(shop):
+    """A page of orders is read in four statements (the orders, then their lines, timelines and
+    refunds, each for all of them), not three more for each order."""
+    customer = await shop.customer()
+    await shop.place(customer)
+    await shop.ctx.background.drain()
+
+    async def listed() -> list[str]:
+        with recording(shop.http.app.state["engine"]) as statements:
+            response = await shop.http.get("/api/v1/orders", headers=customer)
+        assert response.status_code == 200
+        return [statement for statement in statements if "order" in statement or "refunds" in statement]
+
+    one = await listed()
+    await shop.place(customer)
+    await shop.ctx.background.drain()
+    two = await listed()
+    assert shop_statements(one) == shop_statements(two) == "SELECT×4"

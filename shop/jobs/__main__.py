@@ -34,25 +34,17 @@ def migrate(settings: Settings) -> None:
 
 
 async def seed(settings: Settings) -> None:
-    from sqlmodel import select
-
-    from shop.adapters.db import create_engine, session_factory
-    from shop.adapters.tables import Product
+    from shop.adapters.database import Database
     from shop.domain.markets import market_info
     from shop.jobs.demo_catalogue import demo_products
 
-    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    added = 0
-    async with session_factory(engine)() as session, session.begin():
-        existing = set((await session.exec(select(Product.sku))).all())
-        for data in demo_products():
-            if data["sku"] in existing:
-                continue
-            vat = market_info(data["market"]).vat_rate
-            session.add(Product(vat_rate=str(vat), **data))
-            added += 1
-    await engine.dispose()
-    print(f"demo catalogue: {added} products added, {len(existing)} already there")
+    products = [{**data, "vat_rate": str(market_info(data["market"]).vat_rate)} for data in demo_products()]
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    try:
+        added, existing = await db.transaction(lambda uow: uow.products.add_missing(products))
+    finally:
+        await db.dispose()
+    print(f"demo catalogue: {added} products added, {existing} already there")
 
 
 async def ops_user(settings: Settings, email: str, password: str) -> None:
@@ -83,7 +75,6 @@ async def ops_demote(settings: Settings, email: str) -> None:
 async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed; then send what earlier
     requests left owed: PaymentIntent cancellations, refunds never answered by Stripe, e-mails."""
-    from shop.adapters.tables import Refund
     from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
@@ -92,7 +83,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 
     ctx, engine = _context(settings)
     try:
-        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
+        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.db.read(lambda uow: uow.now())
         if now_arg and now > system_now() and not settings.is_test:
             raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
                               field="NOW")
@@ -100,7 +91,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
         def show(order_id: str, number: str, due: object) -> None:
             print(f"cancelled {number} ({order_id}): not paid by {due:%Y-%m-%dT%H:%M:%SZ} [RS-V.1]")
 
-        def show_refund(refund: Refund, number: str) -> None:
+        def show_refund(refund, number: str) -> None:  # type: ignore[no-untyped-def]
             at_stripe = f", Stripe's {refund.stripe_refund_id}" if refund.stripe_refund_id else ""
             print(f"refund {refund.id} of {number} ({refund.order_id}){at_stripe}: {refund.state} [RS-VII.10]")
 

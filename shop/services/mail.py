@@ -8,21 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, insert, update
-from sqlmodel import col, select
-
-from shop.adapters.prepared import Prepared, Statements
-from shop.adapters.tables import Order, OutboxEmail, User, table_of
+from shop.adapters.stores.outbox import LEASE
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.notices import Notice
 from shop.messages import render
 from shop.services.context import ShopContext
-from shop.services.outbox import LEASE, lease
 
 log = logging.getLogger(__name__)
-
-
-_EMAIL_OF = Prepared(select(table_of(User).c.email).where(table_of(User).c.id == bindparam("customer_id")))
-_QUEUE = Prepared(insert(table_of(OutboxEmail)).returning(*table_of(OutboxEmail).c))
 
 
 class QueuedEmail(Protocol):
@@ -33,11 +25,11 @@ class QueuedEmail(Protocol):
     sent_at: datetime | None
 
 
-async def queue_notice(db: Statements, order: Order | Row[Any], notice: Notice, now: datetime) -> QueuedEmail:
+def queue_notice(uow: UnitOfWork, order: Any, notice: Notice, now: datetime) -> Any:
     """Queue the e-mail in the caller's transaction; after the commit, `send_after_answer` sends it."""
-    address = (await db.fetch(_EMAIL_OF, customer_id=order.customer_id))[0].email
-    queued, = await db.fetch(_QUEUE, **notice_row(order.id, notice, now, address=address))
-    return queued  # type: ignore[no-any-return]
+    address = uow.outbox.address_of(order.customer_id)
+    queued, = uow.outbox.queue_emails([notice_row(order.id, notice, now, address=address)])
+    return queued
 
 
 def notice_row(order_id: str, notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
@@ -71,10 +63,8 @@ async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:
         except OSError as failure:  # smtplib's errors are OSErrors too
             error = str(failure)[:500]
             log.warning("e-mail %s to %s not sent: %s", email.id, email.to, failure)
-        async with ctx.sessions() as session, session.begin():
-            now = await ctx.now(session)
-            await session.exec(update(OutboxEmail).where(col(OutboxEmail.id) == email.id).values(
-                attempts=OutboxEmail.attempts + 1, last_error=error, sent_at=None if error else now))
+        await ctx.db.transaction(lambda uow: uow.outbox.mark_email(
+            email.id, sent_at=None if error else uow.now(), error=error))  # type: ignore[arg-type]
         if error:
             break  # the server is unwell: the rest waits for the next attempt
     return sent
@@ -85,8 +75,8 @@ async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int
     if not ctx.mailer.configured:
         return 0
     sent = 0
-    while rows := await lease(ctx, OutboxEmail, now, batch_size, OutboxEmail):
-        batch_sent = await send_emails(ctx, [row[0] for row in rows])
+    while rows := await ctx.db.transaction(lambda uow: uow.outbox.lease_emails(now, batch_size)):
+        batch_sent = await send_emails(ctx, rows)
         sent += batch_sent
         if batch_sent < len(rows):
             break

@@ -1,4 +1,6 @@
-"""The order's life after placing it: the customer's cancel and the operations steps."""
+"""The order's life after placing it: the customer's cancel and the operations steps. Each use case
+reads `now`, runs its rules in one transaction (`_confirm`, `_ship` … plain functions of the unit of
+work) and, after the commit, asks Stripe for refunds; the e-mails follow the answer."""
 
 from __future__ import annotations
 
@@ -7,28 +9,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from shop.adapters.prepared import in_session
 from shop.adapters.stripe_gateway import PaymentProviderError
-from shop.adapters.tables import Order, OrderLine, PaymentEvent, Refund, ShippedDevice
+from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
-from shop.domain.lifecycle import OrderState
+from shop.adapters.stores.timeline import entry
+from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
 from shop.domain.notices import Cause
-from shop.services import stock
+from shop.domain.order_lines import ORDER_LINE, LineState
+from shop.domain.payment_facts import INSTALLMENT_APPROVED, PaymentFact, fact_key
 from shop.services.context import ShopContext
-from shop.services.mail import QueuedEmail, queue_notice, send_after_answer
-from shop.services.orders_common import (
-    apply_transition, load_lines, load_order, release_open_lines, tell_cancelled,
-)
-from shop.services.refunds import INSTALLMENT_APPROVED, open_refund, send_refund
+from shop.services.mail import queue_notice, send_after_answer
+from shop.services.orders_common import release_open_lines, tell_cancelled, units_of
+from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
 
@@ -49,90 +46,112 @@ class Shipment:
     imeis: Mapping[int, Sequence[str]]  # line id -> IMEIs
 
 
-async def _finish(ctx: ShopContext, order: Order, refunds: Sequence[Refund | None],
-                  emails: Sequence[QueuedEmail] = ()) -> None:
-    """After the commit: send the refunds; the e-mails follow the answer."""
-    for refund in refunds:
+@dataclass(frozen=True)
+class Done:
+    """What a transaction leaves to do after its commit: refunds to send, e-mails to send."""
+
+    order: Any
+    refunds: Sequence[Any] = ()
+    emails: Sequence[Any] = ()
+    cancel_intent: bool = False
+
+
+async def _finish(ctx: ShopContext, done: Done) -> None:
+    """After the commit: the unpaid PaymentIntent cancelled, the refunds sent; the e-mails follow
+    the answer."""
+    if done.cancel_intent and done.order.payment_intent_id is not None:
+        try:
+            await ctx.stripe.cancel_payment_intent(done.order.payment_intent_id)
+        except PaymentProviderError as error:
+            # A payment that still arrives is refunded when its webhook comes (services.payments).
+            log.warning("could not cancel PaymentIntent %s: %s", done.order.payment_intent_id, error)
+    for refund in done.refunds:
         if refund is not None:
-            await send_refund(ctx, refund, order.payment_intent_id)
-    send_after_answer(ctx, emails)
-
-
-async def _cancel_unpaid_intent(ctx: ShopContext, order: Order) -> None:
-    if order.payment_intent_id is None:
-        return
-    try:
-        await ctx.stripe.cancel_payment_intent(order.payment_intent_id)
-    except PaymentProviderError as error:
-        # A payment that still arrives is refunded when its webhook comes (services.payments).
-        log.warning("could not cancel PaymentIntent %s: %s", order.payment_intent_id, error)
+            await send_refund(ctx, refund, done.order.payment_intent_id)
+    send_after_answer(ctx, done.emails)
 
 
 async def cancel_by_customer(ctx: ShopContext, order_id: str, *, customer_id: int, reason: str | None) -> None:
     """RS-IV.5: until the message that delivery has started, the customer may cancel; whatever was
     paid is refunded."""
-    await _cancel(ctx, order_id, "cancel", actor=f"customer:{customer_id}", customer_id=customer_id,
-                  reason=reason or "cancelled by the customer", cause=Cause.BY_CUSTOMER, clause="RS-IV.5")
+    reason = reason or "cancelled by the customer"
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _cancel(
+        uow, order_id, "cancel", actor=f"customer:{customer_id}", customer_id=customer_id, reason=reason,
+        cause=Cause.BY_CUSTOMER, clause="RS-IV.5")))
 
 
 async def cancel_out_of_stock(ctx: ShopContext, order_id: str, *, actor: str) -> None:
     """RS-V.5.6: a product is out of stock; the seller cancels and refunds."""
-    await _cancel(ctx, order_id, "out_of_stock", actor=actor, customer_id=None,
-                  reason="a product is out of stock", cause=Cause.OUT_OF_STOCK, clause="RS-V.5.6")
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _cancel(
+        uow, order_id, "out_of_stock", actor=actor, customer_id=None, reason="a product is out of stock",
+        cause=Cause.OUT_OF_STOCK, clause="RS-V.5.6")))
 
 
-async def _cancel(ctx: ShopContext, order_id: str, event: str, *, actor: str, customer_id: int | None,
-                  reason: str, cause: Cause, clause: str) -> None:
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, customer_id=customer_id, lock=True)
-        now = await ctx.now(session)
-        was_awaiting_payment = order.state == OrderState.AWAITING_PAYMENT
-        apply_transition(session, order, event, actor=actor, now=now, reason=reason)
-        await release_open_lines(session, await load_lines(session, order.id))
-        refund = await open_refund(session, order, amount_minor=None, reason=reason, clause=clause, now=now)
-        email = await tell_cancelled(session, order, cause, clause, refund, now)
-    if was_awaiting_payment:
-        await _cancel_unpaid_intent(ctx, order)
-    await _finish(ctx, order, [refund], [email])
+def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_id: int | None,
+            reason: str, cause: Cause, clause: str) -> Done:
+    order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
+    now = uow.now()
+    _move(uow, order, event, actor=actor, now=now, reason=reason)
+    release_open_lines(uow, uow.orders.lines(order.id))
+    refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
+    email = tell_cancelled(uow, order, cause, clause, refund, now)
+    return Done(order, [refund], [email], cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
+
+
+def _move(uow: UnitOfWork, order: Any, event: str, *, actor: str, now: datetime, reason: str | None = None,
+          facts: Mapping[str, Any] | None = None, **guard_context: Any) -> None:
+    """Fire `event` on the order (its guards see `guard_context`), move it with `facts` beside its
+    state, and record the move on its timeline, in the caller's transaction."""
+    transition = ORDER.fire(order.state, event, now=now, **guard_context)
+    uow.orders.move(order, transition, now, **(facts or {}))
+    uow.timeline.record(order.id, transition, actor=actor, now=now, reason=reason)
 
 
 async def confirm(ctx: ShopContext, order_id: str, availability: Mapping[int, bool], *, actor: str) -> None:
     """RS-IV.6: the contract covers only the lines confirmed available; the others are cancelled
     and refunded; with none available the order is rejected and everything refunded."""
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, lock=True)
-        now = await ctx.now(session)
-        lines = await load_lines(session, order.id)
-        _check_names_every_line(availability, lines)
-        available = [line for line in lines if availability[line.id]]  # type: ignore[index]
-        unavailable = [line for line in lines if not availability[line.id]]  # type: ignore[index]
-        if not available:
-            apply_transition(session, order, "reject", actor=actor, now=now,
-                             reason="no line is available")
-            await release_open_lines(session, lines)
-            refund = await open_refund(session, order, amount_minor=None, clause="RS-IV.6",
-                                       reason="no line was confirmed available", now=now)
-            emails = [await tell_cancelled(session, order, Cause.NONE_AVAILABLE,
-                                            "RS-IV.6", refund, now)]
-        else:
-            emails = []
-            apply_transition(session, order, "confirm", actor=actor, now=now,
-                             available_lines=len(available),
-                             reason=f"{len(available)} of {len(lines)} lines available")
-            await release_open_lines(session, unavailable)
-            refund = None
-            if unavailable:
-                refund = await open_refund(
-                    session, order, amount_minor=sum(l.unit_price_minor * l.quantity for l in unavailable),
-                    reason="lines not available: " + ", ".join(l.sku for l in unavailable),
-                    clause="RS-IV.6", now=now)
-        for line in lines:
-            line.state = "confirmed" if line in available else "cancelled"
-            session.add(line)
-    await _finish(ctx, order, [refund], emails)
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _confirm(uow, order_id, availability, actor)))
 
 
-def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[OrderLine]) -> None:
+def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], actor: str) -> Done:
+    order = uow.orders.get(order_id, lock=True)
+    now = uow.now()
+    lines = uow.orders.lines(order.id)
+    _check_names_every_line(availability, lines)
+    available = [line for line in lines if availability[line.id]]
+    unavailable = [line for line in lines if not availability[line.id]]
+    emails, refund = [], None
+    if not available:
+        _move(uow, order, "reject", actor=actor, now=now, reason="no line is available")
+        release_open_lines(uow, lines)
+        refund = open_refund(uow, order, amount_minor=None, clause="RS-IV.6",
+                             reason="no line was confirmed available", now=now)
+        emails.append(tell_cancelled(uow, order, Cause.NONE_AVAILABLE, "RS-IV.6", refund, now))
+    else:
+        _move(uow, order, "confirm", actor=actor, now=now, available_lines=len(available),
+              reason=f"{len(available)} of {len(lines)} lines available")
+        release_open_lines(uow, unavailable)
+        if unavailable:
+            refund = open_refund(
+                uow, order, amount_minor=sum(line.unit_price_minor * line.quantity for line in unavailable),
+                reason="lines not available: " + ", ".join(line.sku for line in unavailable),
+                clause="RS-IV.6", now=now)
+    _settle_lines(uow, order.id, lines, availability, actor, now)
+    return Done(order, [refund], emails)
+
+
+def _settle_lines(uow: UnitOfWork, order_id: str, lines: Sequence[Any], availability: Mapping[int, bool],
+                  actor: str, now: datetime) -> None:
+    """RS-IV.6: each line confirmed available joins the contract, each other one is left out; every
+    line's move on the order's timeline (its subject the line), in one statement for all."""
+    moves = {line.id: ORDER_LINE.fire(line.state, "confirm" if availability[line.id] else "unavailable")
+             for line in lines}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order_id, move, actor=actor, now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])
+
+
+def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[Any]) -> None:
     ids = {line.id for line in lines}
     unknown = set(availability) - ids
     if unknown:
@@ -149,48 +168,39 @@ async def ship(ctx: ShopContext, order_id: str, shipment: Shipment, *, actor: st
         raise InvalidInput("carrier_missing", "carrier is required", field="carrier")
     if not shipment.tracking_number.strip():
         raise InvalidInput("tracking_number_missing", "tracking_number is required", field="tracking_number")
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, lock=True)
-        now = await ctx.now(session)
-        # The state decides first: an order not confirmed has no line to ship (RS-IV.6).
-        apply_transition(session, order, "ship", actor=actor, now=now,
-                         reason=f"{shipment.carrier} {shipment.tracking_number}")
-        lines = [line for line in await load_lines(session, order.id) if line.state == "confirmed"]
-        imeis_by_line = _checked_devices(shipment.imeis, lines)
-        await _refuse_devices_out(session, imeis_by_line)
-        order.carrier, order.tracking_number = shipment.carrier.strip(), shipment.tracking_number.strip()
-        for line in lines:
-            line.imeis = imeis_by_line.get(line.id, [])  # type: ignore[arg-type]
-            session.add(line)
-            await stock.ship(session, line.sku, line.quantity)
-        session.add_all(ShippedDevice(imei=imei, order_id=order.id, line_id=line.id, shipped_at=now)  # type: ignore[arg-type]
-                        for line in lines for imei in line.imeis)
-        try:  # written here, not by a later query's autoflush, so that a clash is answered as one
-            await session.flush()
-        except IntegrityError:  # another order shipped one of them meanwhile (PostgreSQL: its row waited)
-            raise Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
-                           clause="RS-IV.5", field="devices") from None
-        email = await queue_notice(in_session(session), order, notices.delivery_started(
-            Market(order.market), order.number, order.carrier, order.tracking_number), now)
+    email = await ctx.db.transaction(lambda uow: _ship(uow, order_id, shipment, actor))
     send_after_answer(ctx, [email])
 
 
-async def _refuse_devices_out(session: AsyncSession, imeis_by_line: Mapping[int, Sequence[str]]) -> None:
+def _ship(uow: UnitOfWork, order_id: str, shipment: Shipment, actor: str) -> Any:
+    order = uow.orders.get(order_id, lock=True)
+    now = uow.now()
+    carrier, tracking = shipment.carrier.strip(), shipment.tracking_number.strip()
+    # The state decides first: an order not confirmed has no line to ship (RS-IV.6).
+    transition = ORDER.fire(order.state, "ship", now=now)
+    lines = [line for line in uow.orders.lines(order.id) if line.state == LineState.CONFIRMED]
+    imeis_by_line = _checked_devices(shipment.imeis, lines)
+    _refuse_devices_out(uow, imeis_by_line)
+    uow.orders.move(order, transition, now, carrier=carrier, tracking_number=tracking)
+    uow.timeline.record(order.id, transition, actor=actor, now=now,
+                        reason=f"{shipment.carrier} {shipment.tracking_number}")
+    uow.orders.ship_lines({line.id: imeis_by_line.get(line.id, []) for line in lines}, order.id, now)
+    uow.products.ship(units_of(lines))
+    return queue_notice(uow, order, notices.delivery_started(Market(order.market), order.number, carrier,
+                                                             tracking), now)
+
+
+def _refuse_devices_out(uow: UnitOfWork, imeis_by_line: Mapping[int, Sequence[str]]) -> None:
     """RS-IV.5: a device leaves with one order at a time; one that left with another order and did
     not come back (a failed delivery gives it back, RS-V.3) cannot leave again."""
-    imeis = [imei for imeis in imeis_by_line.values() for imei in imeis]
-    if not imeis:
-        return
-    out = (await session.exec(select(ShippedDevice.imei, Order.number).join(Order)
-                              .where(col(ShippedDevice.imei).in_(imeis)))).first()
+    out = uow.orders.device_out([imei for imeis in imeis_by_line.values() for imei in imeis])
     if out is not None:
-        imei, number = out
-        line_id = next(line_id for line_id, imeis in imeis_by_line.items() if imei in imeis)
-        raise Conflict("imei_already_shipped", f"IMEI {imei} left with order {number} and has not come back",
+        line_id = next(line_id for line_id, imeis in imeis_by_line.items() if out.imei in imeis)
+        raise Conflict("imei_already_shipped", f"IMEI {out.imei} left with order {out.number} and has not come back",
                        clause="RS-IV.5", field=f"devices[line_id={line_id}].imeis")
 
 
-def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLine]) -> dict[int, list[str]]:
+def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[Any]) -> dict[int, list[str]]:
     by_id = {line.id: line for line in lines}
     checked: dict[int, list[str]] = {}
     seen: set[str] = set()
@@ -207,7 +217,7 @@ def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLi
                 raise InvalidInput("duplicate_imei", f"IMEI {imei} is given twice", field=f"{field}.imeis")
             seen.add(imei)
     for line in lines:
-        if line.requires_imei and len(checked.get(line.id, [])) != line.quantity:  # type: ignore[arg-type]
+        if line.requires_imei and len(checked.get(line.id, [])) != line.quantity:
             raise InvalidInput("imei_count_mismatch",
                                f"{line.name}: {line.quantity} phone(s) need {line.quantity} IMEI(s)",
                                field=f"devices[line_id={line.id}].imeis")
@@ -216,46 +226,46 @@ def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[OrderLi
 
 async def deliver(ctx: ShopContext, order_id: str, delivered_at: datetime, *, actor: str) -> None:
     """The carrier's proof of delivery: possession starts the withdrawal period (RS-VII.1)."""
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, lock=True)
-        now = await ctx.now(session)
-        apply_transition(session, order, "deliver", actor=actor, now=now,
-                         delivered_at=delivered_at, shipped_at=order.shipped_at,
-                         reason=f"delivered at {delivered_at.isoformat()}")
-        order.delivered_at = delivered_at
+    await ctx.db.transaction(lambda uow: _deliver(uow, order_id, delivered_at, actor))
+
+
+def _deliver(uow: UnitOfWork, order_id: str, delivered_at: datetime, actor: str) -> None:
+    order = uow.orders.get(order_id, lock=True)
+    _move(uow, order, "deliver", actor=actor, now=uow.now(), facts={"delivered_at": delivered_at},
+          delivered_at=delivered_at, shipped_at=order.shipped_at, reason=f"delivered at {delivered_at.isoformat()}")
 
 
 async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailure, *, actor: str) -> None:
     """RS-V.3: the seller cancels the delivery for a recorded reason and refunds what was paid.
     The parcel's units come back to stock when staff count them in (the stock endpoint)."""
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, lock=True)
-        now = await ctx.now(session)
-        apply_transition(session, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
-        await session.exec(delete(ShippedDevice).where(col(ShippedDevice.order_id) == order.id))  # back with us
-        refund = await open_refund(session, order, amount_minor=None, clause="RS-V.3",
-                                   reason=f"delivery failed: {reason.value}", now=now)
-        email = await tell_cancelled(session, order, Cause.DELIVERY_FAILED, "RS-V.3",
-                                      refund, now)
-    await _finish(ctx, order, [refund], [email])
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _delivery_failed(uow, order_id, reason, actor)))
+
+
+def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, actor: str) -> Done:
+    order = uow.orders.get(order_id, lock=True)
+    now = uow.now()
+    _move(uow, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
+    uow.orders.return_devices(order.id)  # back with us
+    refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
+                         reason=f"delivery failed: {reason.value}", now=now)
+    return Done(order, [refund], [tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)])
 
 
 async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, *, actor: str) -> None:
     """RS-V.1 exception: an instalment order waits for the provider; declined → cancelled and the
     customer told why."""
-    emails: list[QueuedEmail] = []
-    async with ctx.sessions() as session, session.begin():
-        order = await load_order(session, order_id, lock=True)
-        now = await ctx.now(session)
-        if approved:
-            apply_transition(session, order, "approve_installments", actor=actor, now=now,
-                             reason="the instalment provider approved")
-            session.add(PaymentEvent(fact_key=f"{order.id}:{INSTALLMENT_APPROVED}", kind=INSTALLMENT_APPROVED,
-                                     order_id=order.id, amount_minor=order.total_minor,
-                                     currency=order.currency, occurred_at=now, recorded_at=now))
-        else:
-            reason = "the instalment provider declined the payment"
-            apply_transition(session, order, "decline_installments", actor=actor, now=now, reason=reason)
-            await release_open_lines(session, await load_lines(session, order.id))
-            emails.append(await tell_cancelled(session, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now))
-    send_after_answer(ctx, emails)
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _installment_decision(uow, order_id, approved, actor)))
+
+
+def _installment_decision(uow: UnitOfWork, order_id: str, approved: bool, actor: str) -> Done:
+    order = uow.orders.get(order_id, lock=True)
+    now = uow.now()
+    if approved:
+        _move(uow, order, "approve_installments", actor=actor, now=now, reason="the instalment provider approved")
+        uow.ledger.append([PaymentFact(fact_key(order.id, INSTALLMENT_APPROVED), INSTALLMENT_APPROVED, order.id,
+                                       None, now, now, order.total_minor, order.currency)])
+        return Done(order)
+    _move(uow, order, "decline_installments", actor=actor, now=now,
+          reason="the instalment provider declined the payment")
+    release_open_lines(uow, uow.orders.lines(order.id))
+    return Done(order, emails=[tell_cancelled(uow, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now)])

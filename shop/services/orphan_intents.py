@@ -14,10 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
-
 from shop.adapters.stripe_gateway import ListedIntent, PaymentProviderError
-from shop.adapters.tables import Order
 from shop.services.context import ShopContext
 
 GRACE = timedelta(minutes=10)
@@ -41,7 +38,8 @@ async def cancel_orphan_intents(ctx: ShopContext, now: datetime, *,
     listed = await ctx.stripe.payment_intents_since(int((now - LOOKBACK).timestamp()))
     candidates = [intent for intent in listed
                   if intent.order_id and intent.created <= until and intent.status in CANCELABLE]
-    known = await _orders_known(ctx, [intent.order_id for intent in candidates if intent.order_id])
+    asked = [intent.order_id for intent in candidates if intent.order_id]
+    known = await ctx.db.read(lambda uow: uow.orders.known(asked))
     for intent in candidates:
         if intent.order_id in known:
             continue
@@ -54,12 +52,3 @@ async def cancel_orphan_intents(ctx: ShopContext, now: datetime, *,
         if on_cancelled is not None:
             on_cancelled(intent)
     return sweep
-
-
-async def _orders_known(ctx: ShopContext, order_ids: list[str]) -> set[str]:
-    known: set[str] = set()
-    async with ctx.sessions() as session:
-        for start in range(0, len(order_ids), 500):
-            chunk = order_ids[start:start + 500]
-            known.update((await session.exec(select(Order.id).where(col(Order.id).in_(chunk)))).all())
-    return known

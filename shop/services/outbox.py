@@ -1,34 +1,26 @@
 """Leases on outbox rows (Stripe commands, e-mails) and on refunds owed to Stripe: a sender claims
 a batch for a while, so a second sender — another process, another machine — skips it; what is not
-marked sent by then is claimed again on a later run."""
+marked sent by then is claimed again on a later run. The statements are the outbox store's
+(shop.adapters.stores.outbox); e-mails and Stripe commands are leased through `uow.outbox`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
-from sqlmodel import col, select
-
+from shop.adapters.stores.outbox import LEASE
+from shop.adapters.stores.outbox import lease as lease_rows
+from shop.adapters.tables import table_of
 from shop.services.context import ShopContext
 
-LEASE = timedelta(minutes=5)
+__all__ = ["LEASE", "lease"]
 
 
 async def lease(ctx: ShopContext, model: Any, now: datetime, limit: int, *columns: Any,
-                owed: ColumnElement[bool] | None = None) -> list[Any]:
+                owed: Any = None) -> list[Any]:
     """Claim up to `limit` rows of `model` still owed (unsent, or as `owed` says) whose lease is
-    free; returns `columns` of each."""
-    async with ctx.sessions() as session, session.begin():
-        due = (select(model.id)
-               .where(col(model.sent_at).is_(None) if owed is None else owed,
-                      col(model.claimed_until).is_(None) | (col(model.claimed_until) < now))
-               .order_by(model.id).limit(limit))
-        if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        leased = await session.exec(
-            update(model).where(col(model.id).in_(due.scalar_subquery()))
-            .values(claimed_until=now + LEASE)
-            .returning(*columns)
-            .execution_options(synchronize_session=False))
-        return list(leased.all())
+    free; returns `columns` of each (the refunds' sender, until its store leases them itself)."""
+    table = table_of(model)
+    picked = [table.c[column.key] for column in columns] if columns != (model,) else list(table.c)
+    return await ctx.db.transaction(lambda uow: lease_rows(uow.connection, table, now, limit, *picked,
+                                                           owed=owed))

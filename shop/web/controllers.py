@@ -15,7 +15,7 @@ from shop.services import accounts, catalogue, checkout, ledger, orders, refunds
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for
-from shop.services.orders_common import load_aggregate, load_order
+from shop.services.order_views import order_view, orders_of_customer
 from shop.web import presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
 from shop.web.errors import PROBLEM, domain_error
@@ -40,9 +40,7 @@ OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
-    async with ctx.sessions() as session:
-        order = await load_order(session, order_id, customer_id=customer_id)
-        return presenters.order(await load_aggregate(session, order))
+    return presenters.order(await order_view(ctx, order_id, customer_id=customer_id))
 
 
 class AccountController(Controller):
@@ -117,13 +115,8 @@ class OrderController(Controller):
 
     @get("/orders", responses=problems(401))
     async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[OrderOut]:
-        from sqlmodel import col, select
-        from shop.adapters.tables import Order
-
-        async with ctx.sessions() as session:
-            rows = await session.exec(select(Order).where(Order.customer_id == request.user.id)
-                                      .order_by(col(Order.placed_at).desc()))
-            return [presenters.order(await load_aggregate(session, row)) for row in rows.all()]
+        """The customer's orders, newest first: four statements however many (shop.services.order_views)."""
+        return [presenters.order(order) for order in await orders_of_customer(ctx, request.user.id)]
 
     @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
     async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:

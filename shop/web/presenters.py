@@ -1,16 +1,19 @@
-"""Turn domain and table objects into the JSON shapes of STOREFRONT-API.md."""
+"""Turn domain values and the rows the stores read into the JSON shapes of STOREFRONT-API.md. A row
+is read by attribute (`row.state`), whether a store read it or an INSERT … RETURNING gave it back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shop.adapters.tables import Order, PaymentEvent, Product, Refund, User
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
 from shop.services.ledger import OrderLedger
 from shop.services.orders_common import OrderAggregate
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Row
 
 
 def instant(value: datetime | None) -> str | None:
@@ -24,7 +27,7 @@ def money(amount_minor: int, currency: str) -> dict[str, Any]:
     return {"amount_minor": amount_minor, "currency": currency}
 
 
-def stored_account(user: User) -> dict[str, Any]:
+def stored_account(user: Row[Any]) -> dict[str, Any]:
     """RS-I.2: the account as stored, the guardian's consent it registered with included."""
     consent = ({"guardian_name": user.guardian_name, "given_at": user.guardian_consent_given_at.isoformat()}
                if user.guardian_name is not None and user.guardian_consent_given_at is not None else None)
@@ -33,7 +36,7 @@ def stored_account(user: User) -> dict[str, Any]:
             "registered_at": instant(user.created_at), "guardian_consent": consent}
 
 
-def product(row: Product) -> dict[str, Any]:
+def product(row: Row[Any]) -> dict[str, Any]:
     return {
         "sku": row.sku, "name": row.name, "model": row.model, "market": row.market,
         "category": row.category, "price": money(row.price_minor, row.currency),
@@ -43,7 +46,7 @@ def product(row: Product) -> dict[str, Any]:
     }
 
 
-def stock(row: Product) -> dict[str, Any]:
+def stock(row: Row[Any]) -> dict[str, Any]:
     return {"sku": row.sku, "on_hand": row.on_hand, "reserved": row.reserved,
             "in_stock": row.on_hand - row.reserved}
 
@@ -67,7 +70,7 @@ def quote(q: Quote) -> dict[str, Any]:
     }
 
 
-def refund(row: Refund) -> dict[str, Any]:
+def refund(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id, "amount": money(row.amount_minor, row.currency), "reason": row.reason,
         "clause": row.clause, "state": row.state, "due_by": instant(row.due_by),
@@ -76,7 +79,7 @@ def refund(row: Refund) -> dict[str, Any]:
     }
 
 
-def payment_fact(row: PaymentEvent) -> dict[str, Any]:
+def payment_fact(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id, "kind": row.kind, "fact_key": row.fact_key, "order_id": row.order_id,
         "payment_intent_id": row.payment_intent_id,
@@ -91,7 +94,7 @@ def ledger(of: OrderLedger) -> dict[str, Any]:
 
 
 def order(agg: OrderAggregate) -> dict[str, Any]:
-    o: Order = agg.order
+    o = agg.order
     market = Market(o.market)
     body: dict[str, Any] = {
         "id": o.id, "number": o.number, "market": o.market, "state": o.state,
@@ -121,7 +124,7 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
         "timeline": [
             {"at": instant(e.at), "from_state": e.from_state, "to_state": e.to_state, "event": e.event,
              "actor": e.actor, "reason": e.reason, "clause": e.clause}
-            for e in agg.timeline
+            for e in agg.timeline if e.subject_id is None  # the order's own: its lines' stay on record
         ],
         "refunds": [refund(r) for r in agg.refunds],
         "invoices": [],

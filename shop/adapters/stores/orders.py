@@ -2,22 +2,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Select, String, bindparam, insert, select, union_all, update
+from sqlalchemy import Integer, Select, String, any_, bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from shop.adapters.stores.units_ordered import units_ordered_of
-from shop.adapters.tables import Order, OrderLine, ShippedDevice, table_of
-from shop.domain.errors import NotFound
+from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
+from shop.domain.errors import Conflict, NotFound
+from shop.domain.lifecycle import OrderState
 
 if TYPE_CHECKING:
-    from shop.domain.lifecycle import Transition
+    from shop.domain.machine import Transition
 
 _orders, _lines, _devices = table_of(Order), table_of(OrderLine), table_of(ShippedDevice)
+_timeline, _refunds = table_of(TimelineEntry), table_of(Refund)
+
+STATE_TIMESTAMPS = {
+    OrderState.PAID: "paid_at",
+    OrderState.CONFIRMED: "confirmed_at",
+    OrderState.SHIPPED: "shipped_at",
+    OrderState.CANCELLED: "cancelled_at",
+}
+"""The instant an order entered each of these states, kept on the order."""
+CLEARED_ON_LEAVING = {OrderState.CANCELLED: "cancelled_at"}
+"""An order that leaves `cancelled` (a timely payment honoured, RS-V.1) is no longer cancelled."""
+
+# --- reads and moves (branch actions): built once, bound on each call ----------------------------
+_GET = select(_orders).where(_orders.c.id == bindparam("b_id"))
+_GET_LOCKED = _GET.with_for_update()
+_LINES = select(_lines).where(_lines.c.order_id == bindparam("b_id")).order_by(_lines.c.id)
+_OF_CUSTOMER = (select(_orders).where(_orders.c.customer_id == bindparam("b_customer"))
+                .order_by(_orders.c.placed_at.desc()))
+_LINES_OF = (select(_lines).where(_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
+             .order_by(_lines.c.id))
+_TIMELINE_OF = (select(_timeline).where(_timeline.c.order_id.in_(bindparam("b_ids", expanding=True)))
+                .order_by(_timeline.c.id))
+_REFUNDS_OF = (select(_refunds).where(_refunds.c.order_id.in_(bindparam("b_ids", expanding=True)))
+               .order_by(_refunds.c.created_at))
+_SET_LINE_STATE = update(_lines).where(_lines.c.id == bindparam("b_id")).values(state=bindparam("b_state"))
+_SET_LINE_IMEIS = update(_lines).where(_lines.c.id == bindparam("b_id")).values(imeis=bindparam("b_imeis"))
+_SHIP_DEVICES = insert(_devices)
+_DEVICE_OUT = (select(_devices.c.imei, _orders.c.number).join(_orders, _orders.c.id == _devices.c.order_id)
+               .where(_devices.c.imei.in_(bindparam("b_imeis", expanding=True))).limit(1))
+_KNOWN = select(_orders.c.id).where(_orders.c.id.in_(bindparam("b_ids", expanding=True)))
+_RETURN_DEVICES = delete(_devices).where(_devices.c.order_id == bindparam("b_id"))
+_LINE_OF_ORDERS = {"postgresql": _lines.c.order_id == any_(bindparam("b_ids", type_=postgresql.ARRAY(String))),
+                   "sqlite": _lines.c.order_id.in_(bindparam("b_ids", expanding=True))}
+"""`order_id IN ids`; on PostgreSQL `= ANY(array)`, one parameter (stores/outbox.py says why)."""
+_HELD = {dialect: (select(_lines.c.sku, func.sum(_lines.c.quantity).label("quantity"))
+                   .where(among, _lines.c.state != bindparam("b_cancelled")).group_by(_lines.c.sku))
+         for dialect, among in _LINE_OF_ORDERS.items()}
+
+
+def _claim(dialect: str) -> Any:
+    expired = (select(_orders.c.id)
+               .where(_orders.c.state == bindparam("b_from"), _orders.c.payment_due_at < bindparam("b_now"))
+               .order_by(_orders.c.payment_due_at).limit(bindparam("b_limit")))
+    if dialect == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)  # rows another job is claiming
+    return (update(_orders)
+            .where(_orders.c.id.in_(expired.scalar_subquery()),
+                   _orders.c.state == bindparam("b_from"))  # re-checked on a row another job changed
+            .values(state=bindparam("b_to"), cancelled_at=bindparam("b_now"))
+            .returning(_orders.c.id, _orders.c.number, _orders.c.payment_due_at))
+
+
+_CLAIM = {dialect: _claim(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+@cache
+def _move_statement(stamp: str | None, cleared: str | None, facts: tuple[str, ...]) -> Any:
+    """The UPDATE of one kind of move, built the first time it is needed (a handful of kinds)."""
+    values: dict[str, Any] = {"state": bindparam("b_state")}
+    if cleared is not None:
+        values[cleared] = None
+    if stamp is not None:
+        values[stamp] = bindparam("b_at")
+    values.update({name: bindparam(f"b_{name}") for name in facts})
+    return update(_orders).where(_orders.c.id == bindparam("b_id")).values(**values)
 
 
 class OrderStore:
@@ -25,6 +93,107 @@ class OrderStore:
         self._db = connection
 
     # --- reads and moves (branch actions) --------------------------------------------------------
+
+    def get(self, order_id: str, *, customer_id: int | None = None, lock: bool = False) -> Row[Any]:
+        """The order, locked for update when `lock`; 404 when it does not exist or, for a customer,
+        is not theirs (never reveal another customer's order)."""
+        order = self._db.execute(_GET_LOCKED if lock else _GET, {"b_id": order_id}).first()
+        if order is None or (customer_id is not None and order.customer_id != customer_id):
+            raise NotFound("order_not_found", f"no order {order_id}")
+        return order
+
+    def lines(self, order_id: str) -> list[Row[Any]]:
+        return list(self._db.execute(_LINES, {"b_id": order_id}))
+
+    def of_customer(self, customer_id: int) -> list[Row[Any]]:
+        """The customer's orders, newest first."""
+        return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def known(self, order_ids: Sequence[str]) -> set[str]:
+        """Which of these orders exist (500 ids a statement)."""
+        found: set[str] = set()
+        for start in range(0, len(order_ids), 500):
+            found.update(self._db.execute(_KNOWN, {"b_ids": list(order_ids[start:start + 500])}).scalars())
+        return found
+
+    def pieces(self, order_ids: Sequence[str]) -> tuple[dict[str, list[Row[Any]]], ...]:
+        """The lines, timeline entries and refunds of these orders, by order id: three statements
+        however many orders (a page of them is read in four, not 3N+1)."""
+        found: tuple[dict[str, list[Row[Any]]], ...] = ({}, {}, {})
+        if not order_ids:
+            return found
+        for into, statement in zip(found, (_LINES_OF, _TIMELINE_OF, _REFUNDS_OF), strict=True):
+            for row in self._db.execute(statement, {"b_ids": list(order_ids)}):
+                into.setdefault(row.order_id, []).append(row)
+        return found
+
+    def move(self, order: Row[Any], transition: Transition, now: datetime, **facts: Any) -> None:
+        """The order in the transition's destination, with the timestamp that state carries
+        (STATE_TIMESTAMPS) and `facts` beside it (a carrier, a delivery instant); an order that
+        leaves `cancelled` is no longer cancelled (RS-V.1: a timely payment honoured)."""
+        self.move_all([(order, transition)], now, **facts)
+
+    def move_all(self, moves: Sequence[tuple[Row[Any], Transition]], now: datetime, **facts: Any) -> None:
+        """`move` for many orders: one executemany per kind of move (group commit)."""
+        by_statement: dict[Any, list[dict[str, Any]]] = {}
+        for order, transition in moves:
+            stamp = STATE_TIMESTAMPS.get(transition.to_state)
+            left = transition.from_state if transition.from_state != transition.to_state else None
+            cleared = CLEARED_ON_LEAVING.get(left) if left is not None else None
+            statement = _move_statement(stamp, cleared, tuple(sorted(facts)))
+            by_statement.setdefault(statement, []).append(
+                {"b_id": order.id, "b_state": str(transition.to_state), "b_at": now,
+                 **{f"b_{name}": value for name, value in facts.items()}})
+        for statement, params in by_statement.items():
+            self._db.execute(statement, params)
+
+    def set_line_states(self, states: Mapping[int, str]) -> None:
+        """Lines' states, by line id, in one statement."""
+        if states:
+            self._db.execute(_SET_LINE_STATE, [{"b_id": line_id, "b_state": str(state)}
+                                               for line_id, state in states.items()])
+
+    def ship_lines(self, imeis: Mapping[int, Sequence[str]], order_id: str, now: datetime) -> None:
+        """RS-IV.5: each line leaves with its IMEIs, and each device is out with this order until it
+        comes back; a device another order took meanwhile is a 409 (PostgreSQL: its row waited)."""
+        if imeis:
+            self._db.execute(_SET_LINE_IMEIS, [{"b_id": line_id, "b_imeis": list(found)}
+                                               for line_id, found in imeis.items()])
+        devices = [{"imei": imei, "order_id": order_id, "line_id": line_id, "shipped_at": now}
+                   for line_id, found in imeis.items() for imei in found]
+        if not devices:
+            return
+        try:
+            self._db.execute(_SHIP_DEVICES, devices)
+        except IntegrityError:
+            raise Conflict("imei_already_shipped", "one of these IMEIs has just left with another order",
+                           clause="RS-IV.5", field="devices") from None
+
+    def device_out(self, imeis: Sequence[str]) -> Row[Any] | None:
+        """One of these devices out with an order, and that order's number (imei, number); None when
+        all are here."""
+        if not imeis:
+            return None
+        return self._db.execute(_DEVICE_OUT, {"b_imeis": list(imeis)}).first()
+
+    def return_devices(self, order_id: str) -> None:
+        """RS-V.3: the parcel came back; its devices are here again."""
+        self._db.execute(_RETURN_DEVICES, {"b_id": order_id})
+
+    # --- the expiry job (RS-V.1) -----------------------------------------------------------------
+
+    def claim_expired(self, transition: Transition, now: datetime, limit: int) -> list[Row[Any]]:
+        """Up to `limit` orders in the transition's source whose payment window closed before `now`,
+        moved to its destination in one UPDATE … RETURNING (id, number, payment_due_at); on
+        PostgreSQL skipping rows another copy of the job holds, so each is claimed once."""
+        return list(self._db.execute(_CLAIM[self._db.dialect.name], {
+            "b_from": str(transition.from_state), "b_to": str(transition.to_state), "b_now": now,
+            "b_limit": limit}))
+
+    def held_units(self, order_ids: Sequence[str], *, cancelled: str) -> dict[str, int]:
+        """The units the lines of these orders hold (lines not `cancelled`), by SKU: one statement."""
+        return {row.sku: int(row.quantity) for row in self._db.execute(
+            _HELD[self._db.dialect.name], {"b_ids": list(order_ids), "b_cancelled": cancelled})}
 
     # --- payments (branch payments) --------------------------------------------------------------
     def lock_for_payments(self, order_ids: Sequence[str]) -> list[Row[Any]]:

@@ -8,10 +8,10 @@ facts of a customer's order carry per-SKU subqueries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.stores.units_ordered import units_ordered_of
@@ -88,3 +88,11 @@ class ProductStore:
     def count(self, sku: str, on_hand: int) -> Row[Any]:
         """Staff's count of the units on hand; the row as written."""
         return self._db.execute(_COUNTED, {"b_sku": sku, "b_on_hand": on_hand}).one()
+
+    def add_missing(self, products: Sequence[dict[str, Any]]) -> tuple[int, int]:  # (added by actions)
+        """Products (rows of `products`) whose SKU is not there yet, in one statement: (added, already there)."""
+        existing = set(self._db.execute(select(_products.c.sku)).scalars())
+        missing = [product for product in products if product["sku"] not in existing]
+        if missing:
+            self._db.execute(insert(_products), missing)
+        return len(missing), len(existing)

@@ -1,0 +1,29 @@
+"""What the customer and staff read of orders: each order with its lines, timeline and refunds,
+a page of them in four statements however many orders it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shop.adapters.unit_of_work import UnitOfWork
+from shop.services.context import ShopContext
+from shop.services.orders_common import OrderAggregate
+
+
+async def order_view(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> OrderAggregate:
+    """The order as a whole; 404 when there is none or, for a customer, it is not theirs."""
+    return await ctx.db.read(
+        lambda uow: aggregates(uow, [uow.orders.get(order_id, customer_id=customer_id)])[0])
+
+
+async def orders_of_customer(ctx: ShopContext, customer_id: int) -> list[OrderAggregate]:
+    """The customer's orders, newest first, each as a whole."""
+    return await ctx.db.read(lambda uow: aggregates(uow, uow.orders.of_customer(customer_id)))
+
+
+def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:
+    """These orders with their lines, timelines and refunds: three statements for all of them."""
+    lines, timeline, refunds = uow.orders.pieces([order.id for order in orders])
+    return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []))
+            for order in orders]
