@@ -52,7 +52,7 @@ class Settings:
     """PORT: the TCP port (default 8000)."""
     database_url: str
     """DATABASE_URL in its plain form: `sqlite:///relative.db`, `sqlite:////absolute/shop.db` or
-    `postgresql://user:password@host:port/db`; the shop picks its own driver (aiosqlite, asyncpg)."""
+    `postgresql://user:password@host:port/db`; the shop picks its own driver (sqlite3, asyncpg)."""
     database_pool_size: int
     """DATABASE_POOL_SIZE: PostgreSQL connections each process keeps open (default 20), at least as
     many as one worker has requests in the database at once; ignored on SQLite (one connection)."""

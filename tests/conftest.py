@@ -82,7 +82,7 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as client:
         client.app = app  # type: ignore[attr-defined]
         yield client
-    await app.state["ctx"].aclose(app.state["engine"])
+    await app.state["ctx"].aclose()
 
 
 @pytest_asyncio.fixture

@@ -252,7 +252,7 @@ async def test_test_clock_answers_404_outside_the_test_environment(shop, setting
             # A clock row left in the database does not move "now" there: born 2012, a minor today.
             minor = await client.post(REGISTER, json=person(birth_date="2012-01-01"))
     finally:
-        await development.state["ctx"].aclose(development.state["engine"])
+        await development.state["ctx"].aclose()
 
     assert_problem(put, 404)
     assert_problem(delete, 404)

@@ -507,10 +507,9 @@ async def test_a_keyed_order_keeps_its_answer_in_the_transaction_that_writes_it(
     from tests.test_statement_budget import transactions
 
     customer = await shop.customer()
-    engine = shop.http.app.state["engine"]
     await keyed(shop, customer, "k-warm", order_body(lines=[(CHARGER, 1)]))
     await shop.ctx.background.drain()
-    with recording(engine) as statements:
+    with recording() as statements:
         placed = await keyed(shop, customer, "k-once", order_body())
         await shop.ctx.background.drain()
 

@@ -114,7 +114,7 @@ async def test_payments_arriving_together_share_transactions_and_each_counts_onc
     # Every payment, three of them delivered twice at once (Stripe delivers at least once).
     sends = [*intents, *intents[:3]]
 
-    with recording(shop.http.app.state["engine"]) as statements:
+    with recording() as statements:
         answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent,
                                                          event_id=f"evt_{intent['id']}") for intent in sends))
 
@@ -157,7 +157,7 @@ async def test_orders_arriving_together_share_transactions_and_each_gets_its_own
     bodies = [order_body(lines=[(PHONE, 1 + i % 2)]) for i in range(8)]
     _, reserved_before = await stock_of(shop, PHONE)
 
-    with recording(shop.http.app.state["engine"]) as statements:
+    with recording() as statements:
         answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=body, headers=customer)
                                          for customer, body in zip(customers, bodies)))
 

@@ -150,5 +150,5 @@ async def test_the_test_clock_does_not_exist_outside_the_test_environment(settin
                                             headers={"Content-Type": "application/json"})
             assert assert_problem(response, 404)["code"] == "not_found", (method, path)
         document = (await client.get("/schema/openapi.json")).json()
-    await app.state["ctx"].aclose(app.state["engine"])
+    await app.state["ctx"].aclose()
     assert not [path for path in document["paths"] if "/test/" in path]

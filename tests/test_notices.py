@@ -87,7 +87,7 @@ async def test_a_mail_server_that_never_answers_neither_holds_nor_fails_the_orde
         assert email.sent_at is None and email.attempts == 1 and email.last_error
     finally:
         silent.close()
-        await ctx.aclose(app.state["engine"])
+        await ctx.aclose()
 
 
 async def outbox_row(ctx, order_id: str):

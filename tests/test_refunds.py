@@ -20,7 +20,7 @@ from sqlalchemy import update
 from shop.adapters.stripe_gateway import StripeGateway
 from shop.adapters.tables import Refund, table_of
 from shop.services import orders
-from shop.services.outbox import LEASE
+from shop.adapters.stores.outbox import LEASE
 from shop.services.refunds import open_refund, settle_pending_refunds
 from tests import payment_support
 from tests.infra.ports import free_port

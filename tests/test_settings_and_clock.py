@@ -190,5 +190,5 @@ async def test_test_clock_is_not_found_outside_the_test_environment(settings):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop.test") as client:
         put = await client.put("/api/v1/test/clock", json={"now": "2026-01-01T00:00:00Z"})
         delete = await client.delete("/api/v1/test/clock")
-    await app.state["ctx"].aclose(app.state["engine"])
+    await app.state["ctx"].aclose()
     assert (put.status_code, delete.status_code) == (404, 404)

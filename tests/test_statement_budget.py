@@ -18,7 +18,7 @@ PLACED = "2026-11-20T08:00:00Z"
 AFTER_DUE = datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)
 
 
-INSERTS = {"sqlite": "INSERT×5", "postgresql": "INSERT×5"}
+INSERTS = "INSERT×5"
 """An order's rows: one INSERT a table (orders, lines, timeline, ledger, outbox) on either database."""
 
 
@@ -44,10 +44,9 @@ def transactions(statements: list[str]) -> list[list[str]]:
 
 async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     customer = await shop.customer()
-    engine = shop.http.app.state["engine"]
     await shop.place(customer)  # the first order compiles and caches the statements
     await shop.ctx.background.drain()
-    with recording(engine) as statements:
+    with recording() as statements:
         await shop.place(customer)
         await shop.ctx.background.drain()  # the e-mail, sent after the answer
     # Read (the product with the customer's earlier units of it and the account behind the token:
@@ -55,11 +54,10 @@ async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
     # re-check, order, line, timeline, ledger fact, e-mail (one INSERT each), stock; once answered,
     # the e-mail marked sent.
     assert shop_statements(statements) == (
-        f"SELECT, BEGIN, SELECT×2, {INSERTS[engine.dialect.name]}, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
+        f"SELECT, BEGIN, SELECT×2, {INSERTS}, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
 
 
 async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_V_5_5_RS_V_5_6(shop, monkeypatch):
-    engine = shop.http.app.state["engine"]
     customers = [await shop.customer() for _ in range(8)]
     await shop.place(customers[0])  # compiles and caches the statements
     await shop.ctx.background.drain()
@@ -67,7 +65,7 @@ async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_
     # The first orders' e-mails would be marked sent (BEGIN, UPDATE, COMMIT on another connection) while
     # later batches are written, their statements interleaved with a batch's: they stay queued here.
     monkeypatch.setattr(checkout, "send_after_answer", lambda ctx, emails: None)
-    with recording(engine) as statements:
+    with recording() as statements:
         answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=order_body(), headers=customer)
                                          for customer in customers))
     assert [answer.status_code for answer in answers] == [201] * 8
@@ -79,18 +77,17 @@ async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_
     # Customers locked, their units recounted; orders, lines, timeline, ledger facts, e-mails; stock:
     # one statement each, however many orders share the transaction.
     assert 1 <= len(writes) < 8
-    assert set(writes) == {f"BEGIN, SELECT×2, {INSERTS[engine.dialect.name]}, UPDATE, COMMIT"}
+    assert set(writes) == {f"BEGIN, SELECT×2, {INSERTS}, UPDATE, COMMIT"}
 
 
 async def test_applying_a_payment_is_one_transaction_of_four_statements_RS_V_1(shop):
     customer = await shop.customer()
-    engine = shop.http.app.state["engine"]
     await shop.paid_order(customer)  # warms the statement caches
     await shop.ctx.background.drain()
     order = await shop.place(customer)
     intent = await shop.pay_at_stripe(order)
     await shop.ctx.background.drain()  # the order's e-mail, sent after its answer
-    with recording(engine) as statements:
+    with recording() as statements:
         answer = await shop.send_event("payment_intent.succeeded", intent)
     assert answer.json()["result"] == "paid"
     # The order locked, the fact (unless the ledger holds it), the state, the timeline entry.
@@ -103,7 +100,7 @@ async def test_payments_arriving_together_cost_the_statements_of_one_RS_V_1(shop
         customer = await shop.customer()
         paid.append(await shop.pay_at_stripe(await shop.place(customer)))
     await shop.ctx.background.drain()
-    with recording(shop.http.app.state["engine"]) as statements:
+    with recording() as statements:
         answers = await asyncio.gather(*(shop.send_event("payment_intent.succeeded", intent) for intent in paid))
     assert [answer.json()["result"] for answer in answers] == ["paid"] * 8
     # Group commit (shop.adapters.group_commit): the eight orders locked in one statement, their
@@ -121,7 +118,7 @@ async def place_unpaid(shop, customers: int, each: int) -> None:
 
 async def expiry_statements(shop) -> list[str]:
     await shop.ctx.background.drain()  # the orders' e-mails, sent after their answers
-    with recording(shop.http.app.state["engine"]) as statements:  # one batch at a time, in a row
+    with recording() as statements:  # one batch at a time, in a row
         report = await expire_unpaid_orders(shop.ctx, AFTER_DUE, workers=1)
     assert report.cancelled
     return statements
@@ -145,7 +142,7 @@ async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(sh
     await shop.ctx.background.drain()
 
     async def listed() -> list[str]:
-        with recording(shop.http.app.state["engine"]) as statements:
+        with recording() as statements:
             response = await shop.http.get("/api/v1/orders", headers=customer)
         assert response.status_code == 200
         return [statement for statement in statements if "order" in statement or "refunds" in statement]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from shop.adapters.db import WAL_AUTOCHECKPOINT_PAGES, WalCheckpointer, create_engine
+from shop.adapters.database import Database
+from shop.adapters.db import WAL_AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 
 def wait_for(condition, seconds: float = 10.0) -> bool:
@@ -25,17 +26,18 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
 
 async def test_committed_rows_reach_the_database_file_without_the_committing_connection(tmp_path: Path):
     path = tmp_path / "shop.db"
-    engine = create_engine(f"sqlite:///{path}")
-    checkpointer = WalCheckpointer.for_engine(engine)
+    database = Database(f"sqlite:///{path}")
+    checkpointer = WalCheckpointer.for_database(database)
     assert checkpointer is not None
     try:
-        async with engine.begin() as db:
-            assert (await db.execute(text("PRAGMA wal_autocheckpoint"))).scalar() == WAL_AUTOCHECKPOINT_PAGES
-            await db.execute(text("CREATE TABLE facts (id INTEGER PRIMARY KEY, body TEXT)"))
+        def create(uow):
+            assert uow.connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == WAL_AUTOCHECKPOINT_PAGES
+            uow.connection.execute(text("CREATE TABLE facts (id INTEGER PRIMARY KEY, body TEXT)"))
+        await database.transaction(create)
         checkpointer.start()
         for n in range(20):  # far fewer pages than the connection's own threshold
-            async with engine.begin() as db:
-                await db.execute(text("INSERT INTO facts (body) VALUES (:body)"), {"body": f"fact {n}" * 50})
+            await database.transaction(lambda uow: uow.connection.execute(
+                text("INSERT INTO facts (body) VALUES (:body)"), {"body": f"fact {n}" * 50}))
         before = checkpointer.checkpoints
         assert wait_for(lambda: checkpointer.checkpoints > before + 1)  # one that began after the last commit
 
@@ -45,12 +47,12 @@ async def test_committed_rows_reach_the_database_file_without_the_committing_con
             assert alone.execute("SELECT count(*) FROM facts").fetchone() == (20,)
     finally:
         checkpointer.stop()
-        await engine.dispose()
+        await database.dispose()
     assert not checkpointer._thread.is_alive()
 
 
 def test_postgresql_has_no_checkpointer(postgres):
-    assert WalCheckpointer.for_engine(create_engine(postgres.url)) is None
+    assert WalCheckpointer.for_database(Database(postgres.url)) is None
 
 
 def test_a_missing_database_file_is_reported_not_created(tmp_path: Path, caplog):

@@ -177,7 +177,7 @@ class Refund(SQLModel, table=True):
     created_at: datetime = instant()
     updated_at: datetime = instant()
     attempts: int = 1  # asked of Stripe this many times: the first, then each staff retry
-    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease (shop.services.outbox)
+    claimed_until: datetime | None = instant(nullable=True)  # a sender's lease (shop.adapters.stores.outbox)
 
 
 class PaymentEvent(SQLModel, table=True):

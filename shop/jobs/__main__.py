@@ -50,11 +50,11 @@ async def seed(settings: Settings) -> None:
 async def ops_user(settings: Settings, email: str, password: str) -> None:
     from shop.services.accounts import make_ops_user
 
-    ctx, engine = _context(settings)
+    ctx = _context(settings)
     try:
         user, created = await make_ops_user(ctx, email, password)
     finally:
-        await ctx.aclose(engine)
+        await ctx.aclose()
     print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
 
 
@@ -62,13 +62,13 @@ async def ops_demote(settings: Settings, email: str) -> None:
     from shop.domain.errors import DomainError
     from shop.services.accounts import demote_ops_user
 
-    ctx, engine = _context(settings)
+    ctx = _context(settings)
     try:
         user = await demote_ops_user(ctx, email=email)
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
     finally:
-        await ctx.aclose(engine)
+        await ctx.aclose()
     print(f"ops account {user.email} (id {user.id}) demoted: its tokens lose staff rights with their next request")
 
 
@@ -81,9 +81,9 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
     from shop.services.mail import send_queued_emails
     from shop.services.refunds import settle_pending_refunds
 
-    ctx, engine = _context(settings)
+    ctx = _context(settings)
     try:
-        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.db.read(lambda uow: uow.now())
+        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
         if now_arg and now > system_now() and not settings.is_test:
             raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
                               field="NOW")
@@ -103,7 +103,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
     finally:
-        await ctx.aclose(engine)
+        await ctx.aclose()
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "

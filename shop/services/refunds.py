@@ -19,8 +19,8 @@ from shop.domain.errors import Conflict
 from shop.domain.machine import Transition
 from shop.domain.markets import Market
 from shop.domain.payment_events import RefundNews, RefundUpdated
-from shop.domain.payment_facts import (  # noqa: F401 - INSTALLMENT_APPROVED: orders.py's, until it imports it from here no more
-    INSTALLMENT_APPROVED, REFUND_FAILED, REFUND_REQUESTED, REFUND_SUCCEEDED, PaymentFact, fact_key,
+from shop.domain.payment_facts import (
+    REFUND_FAILED, REFUND_REQUESTED, REFUND_SUCCEEDED, PaymentFact, fact_key,
 )
 from shop.domain.refunds import REFUND, RefundState
 from shop.services.context import ShopContext
@@ -54,9 +54,6 @@ def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason
     """Record a refund of `amount_minor` (None: everything the order still keeps), never more than
     was paid and not yet refunded (RS-III.4); leased to the caller, who sends it after the commit
     (`send_refund`). None when there is nothing to give back."""
-    if not isinstance(uow, UnitOfWork):  # TODO house: the ORM session of orders.py until branch actions is merged
-        return uow.run_sync(lambda sync: open_refund(UnitOfWork(sync.connection()), order, amount_minor=amount_minor,
-                                                     reason=reason, clause=clause, now=now, actor=actor))
     keeps = uow.ledger.keeps_minor(order.id)
     amount = keeps if amount_minor is None else min(amount_minor, keeps)
     if amount <= 0:

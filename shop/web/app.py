@@ -53,7 +53,7 @@ async def refuse_nul_in_path(request: Request) -> None:
 def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool = False) -> Litestar:
     """The app; `freeze_startup_objects` for a serving process (see `lifespan`)."""
     settings = settings or Settings.from_env()
-    ctx, engine = ShopContext.from_settings(settings)
+    ctx = ShopContext.from_settings(settings)
     auth = jwt_auth(settings.secret_key)
 
     @asynccontextmanager
@@ -69,13 +69,13 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
             # 142-169 ms without, 62-118 ms with; Python's docs: gc.freeze).
             gc.collect()
             gc.freeze()
-        checkpointer = WalCheckpointer.for_engine(engine)  # SQLite: commits append, a thread copies
+        checkpointer = WalCheckpointer.for_database(ctx.db)  # SQLite: commits append, a thread copies
         if checkpointer is not None:
             checkpointer.start()
         try:
             yield
         finally:
-            await ctx.aclose(engine)
+            await ctx.aclose()
             if checkpointer is not None:
                 checkpointer.stop()
 
@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                                          css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
                                          standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js")]),
         debug=False,
-        state={"ctx": ctx, "jwt": auth, "engine": engine, "login_throttle": LoginThrottle()},
+        state={"ctx": ctx, "jwt": auth, "login_throttle": LoginThrottle()},
     )
 
 

@@ -18,49 +18,31 @@ import re
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterator
+from typing import Iterator
 
 import httpx
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from shop.adapters import database, prepared
+from shop.adapters import database
 from tests.bench.common import BENCH_ENV, WEBHOOK_SECRET, order_payload, succeeded_event
 
 _WORDS = re.compile(r"^\s*(\w+)(?:\s+\w+)?", re.S)
 
 
 @contextmanager
-def recording(engine: Any = None) -> Iterator[list[str]]:
-    """The statements the shop sends while the block runs, in order, with BEGIN / COMMIT / ROLLBACK.
-
-    Through `shop.adapters.database.statement_observers` (the unit of work's database). While the
-    parts not converted yet still run on the old engine (`engine`, the app's) or on its driver
-    (shop.adapters.prepared), their statements are recorded too; the lead drops both with them."""
+def recording() -> Iterator[list[str]]:
+    """The statements the shop sends while the block runs, in order, with BEGIN / COMMIT / ROLLBACK
+    (through `shop.adapters.database.statement_observers`)."""
     statements: list[str] = []
 
     def observed(statement: str) -> None:
-        if statement != "BEGIN IMMEDIATE":  # SQLite's BEGIN: the BEGIN step is observed as well
-            statements.append(" ".join(statement.split()))
+        statements.append(" ".join(statement.split()))
 
-    def listener(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
-        statements.append(("[many] " if many else "") + " ".join(statement.split()))
-
-    def marker(word: str) -> Any:
-        return lambda *_: statements.append(word)
-
-    hooks = [("before_cursor_execute", listener), ("begin", marker("BEGIN")), ("commit", marker("COMMIT")),
-             ("rollback", marker("ROLLBACK"))] if engine is not None else []
-    for name, hook in hooks:
-        event.listen(engine.sync_engine, name, hook)
     database.statement_observers.append(observed)
-    prepared.statement_observers.append(observed)
     try:
         yield statements
     finally:
-        prepared.statement_observers.remove(observed)
         database.statement_observers.remove(observed)
-        for name, hook in hooks:
-            event.remove(engine.sync_engine, name, hook)
 
 
 def sql_only(statements: list[str]) -> list[str]:
@@ -77,7 +59,7 @@ async def capture(database_url: str, stripe_base: str, tag: str = "capture") -> 
 
     env = {**BENCH_ENV, "DATABASE_URL": database_url, "STRIPE_API_BASE": stripe_base}
     app = create_app(Settings.from_env(env))
-    engine, ctx = app.state["engine"], app.state["ctx"]
+    ctx = app.state["ctx"]
     out: dict[str, list[str]] = {}
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop") as client:
@@ -89,14 +71,14 @@ async def capture(database_url: str, stripe_base: str, tag: str = "capture") -> 
             login = await client.post("/api/v1/auth/login", json={"email": email, "password": "bench password 1"})
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             for attempt in range(2):  # the first one warms caches (compiled statements)
-                with recording(engine) as statements:
+                with recording() as statements:
                     placed = await client.post("/api/v1/orders", json=order_payload(), headers=headers)
                 if placed.status_code != 201:
                     raise RuntimeError(f"capture: placing an order answered {placed.status_code}: {placed.text}")
                 out["order"] = statements
                 order = placed.json()
                 payload, signature = succeeded_event(order, WEBHOOK_SECRET)
-                with recording(engine) as statements:
+                with recording() as statements:
                     paid = await client.post("/api/v1/webhooks/stripe", content=payload, headers={
                         "Stripe-Signature": signature, "Content-Type": "application/json"})
                 if paid.status_code != 200 or paid.json().get("result") != "paid":
@@ -104,16 +86,16 @@ async def capture(database_url: str, stripe_base: str, tag: str = "capture") -> 
                 out["webhook"] = statements
             expired = (await client.post("/api/v1/orders", json=order_payload(), headers=headers)).json()
         now = datetime.now(UTC) - timedelta(seconds=1)
-        async with engine.begin() as db:
-            await db.execute(text("UPDATE orders SET payment_due_at = :due WHERE id = :id"),
-                             {"due": (now - timedelta(minutes=5)).replace(tzinfo=None), "id": expired["id"]})
-        with recording(engine) as statements:  # one batch at a time: each batch's statements in a row
+        await ctx.db.transaction(lambda uow: uow.connection.execute(
+            text("UPDATE orders SET payment_due_at = :due WHERE id = :id"),
+            {"due": (now - timedelta(minutes=5)).replace(tzinfo=None), "id": expired["id"]}))
+        with recording() as statements:  # one batch at a time: each batch's statements in a row
             report = await expire_unpaid_orders(ctx, now, workers=1)
         if [row[0] for row in report.cancelled] != [expired["id"]]:
             raise RuntimeError(f"capture: expiry cancelled {report.cancelled}, expected {expired['id']}")
         out["expiry"] = statements
     finally:
-        await ctx.aclose(engine)
+        await ctx.aclose()
     return out
 
 
