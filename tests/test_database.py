@@ -112,6 +112,13 @@ async def test_reads_run_without_begin_or_commit_and_see_what_was_committed(shop
     assert len(seen) == 1 and seen[0].startswith("SELECT")
 
 
+async def test_reads_refuse_to_write(shop):
+    """A write in `read` would be committed at once, outside the transaction the rules rely on."""
+    with pytest.raises(database.WriteInReads, match="SELECTs only"):
+        await shop.ctx.db.read(lambda uow: uow.ledger.append([fact("db_h")]))
+    assert await shop.ctx.db.read(lambda uow: by_key(uow, "db_h")) is None
+
+
 def backend_pid(uow) -> int:
     return uow.connection.execute(select(func.pg_backend_pid())).scalar_one()
 

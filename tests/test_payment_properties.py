@@ -66,7 +66,7 @@ async def deliver(shop, event_type: str, intent: dict, event_id: str, created: d
 
 async def check_invariants(shop, placed: dict, paid_in_time: bool) -> None:
     def read(uow):
-        order = uow.orders.paid_order(placed["id"])
+        order = uow.orders.get(placed["id"])
         return (order, uow.ledger.paid_minor(order.id), uow.ledger.refunded_minor(order.id),
                 [entry.event for entry in uow.timeline.of_order(order.id) if entry.machine == "order"])
     order, paid, refunded, events = await shop.ctx.db.read(read)

@@ -37,7 +37,7 @@ def unreachable_stripe(shop) -> StripeGateway:
 
 async def cancel_while_stripe_is_out_of_reach(shop, order: dict) -> None:
     """The customer cancels a paid order; the refund's request to Stripe fails."""
-    customer_id = (await shop.ctx.db.read(lambda uow: uow.orders.paid_order(order["id"]))).customer_id
+    customer_id = (await shop.ctx.db.read(lambda uow: uow.orders.get(order["id"]))).customer_id
     broken = dataclasses.replace(shop.ctx, stripe=unreachable_stripe(shop))
     try:
         await orders.cancel_by_customer(broken, order["id"], customer_id=customer_id, reason="changed my mind")
@@ -129,7 +129,7 @@ async def refund_left_unsent(shop, order_id: str) -> Any:
     """What a process leaves when it stops between committing a refund and asking Stripe for it:
     the refund pending, leased to that process for LEASE, with no Stripe id."""
     return await shop.ctx.db.transaction(lambda uow: open_refund(
-        uow, uow.orders.paid_order(order_id), amount_minor=None, reason="the customer withdrew",
+        uow, uow.orders.get(order_id), amount_minor=None, reason="the customer withdrew",
         clause="RS-VII.10", now=uow.now()))
 
 

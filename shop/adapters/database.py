@@ -64,10 +64,12 @@ class Database:
             self._sqlite = _sqlite_engine(str(self.sqlite_file))
             self.sync_engine = self._sqlite
             self._writes = self._sqlite.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            self._reads = self._sqlite.execution_options(reads_only=True)
         else:
             self._postgres = _postgres_engine(database_url, pool_size)
             self.sync_engine = self._postgres.sync_engine
-            self._reads = self._postgres.execution_options(isolation_level="AUTOCOMMIT")
+            self._reads = self._postgres.execution_options(isolation_level="AUTOCOMMIT", reads_only=True)
+        event.listen(self.sync_engine, "before_cursor_execute", _refuse_writes_in_reads)
         event.listen(self.sync_engine, "before_cursor_execute", _observe_statement)
         for name in ("begin", "commit", "rollback"):
             event.listen(self.sync_engine, name, partial(_observe_step, name.upper()))
@@ -95,10 +97,10 @@ class Database:
         """`work(uow)` for reads only, each statement on its own (no BEGIN and COMMIT: two round trips
         fewer on PostgreSQL); for reads that a later transaction re-checks where it matters."""
         if self._sqlite is not None:
-            with self._sqlite.connect() as connection:
-                return work(self._unit(connection, reads_only=True))
+            with self._reads.connect() as connection:
+                return work(self._unit(connection))
         async with self._reads.connect() as connection:
-            return await connection.run_sync(lambda sync: work(self._unit(sync, reads_only=True)))
+            return await connection.run_sync(lambda sync: work(self._unit(sync)))
 
     async def together(self, key: Hashable, work: Callable[[UnitOfWork, list[Any]], Sequence[T]], item: Any) -> T:
         """`work(uow, items)` for this item and those of the same `key` that arrive while an earlier
@@ -108,8 +110,8 @@ class Database:
             return list(await self.transaction(lambda uow: work(uow, items)))
         return await self.group_commit.submit(key, run, item)
 
-    def _unit(self, connection: Connection, *, reads_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(connection, test_clock=self.test_clock, reads_only=reads_only)
+    def _unit(self, connection: Connection) -> UnitOfWork:
+        return UnitOfWork(connection, test_clock=self.test_clock)
 
     async def dispose(self) -> None:
         if self._postgres is not None:
@@ -150,6 +152,18 @@ def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
     # against 2,087-3,514 bare one-INSERT requests/s at concurrency 16.
     return create_async_engine(async_database_url(database_url), pool_size=pool_size, max_overflow=10,
                                json_serializer=json_text)
+
+
+class WriteInReads(RuntimeError):
+    """A statement that writes, sent by work given to `Database.read`: a bug, refused before it runs."""
+
+
+def _refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """`read` runs each statement on its own (autocommit on PostgreSQL): a write there would be
+    committed at once, outside any transaction the rules rely on."""
+    if connection.get_execution_options().get("reads_only") and statement.lstrip()[:6].upper() not in (
+            "SELECT", "PRAGMA"):
+        raise WriteInReads(f"Database.read runs SELECTs only, not: {statement[:60]}")
 
 
 def _observe_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

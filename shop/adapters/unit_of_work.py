@@ -9,35 +9,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
+from shop.adapters.stores.accounts import AccountStore
+from shop.adapters.stores.clock import test_clock_now
+from shop.adapters.stores.idempotency import IdempotencyStore
+from shop.adapters.stores.ledger import LedgerStore
+from shop.adapters.stores.orders import OrderStore
+from shop.adapters.stores.outbox import OutboxStore
+from shop.adapters.stores.products import ProductStore
+from shop.adapters.stores.refunds import RefundStore
+from shop.adapters.stores.timeline import TimelineStore
 from shop.clock import system_now
-
-if TYPE_CHECKING:
-    from shop.adapters.stores.accounts import AccountStore
-    from shop.adapters.stores.idempotency import IdempotencyStore
-    from shop.adapters.stores.ledger import LedgerStore
-    from shop.adapters.stores.orders import OrderStore
-    from shop.adapters.stores.outbox import OutboxStore
-    from shop.adapters.stores.products import ProductStore
-    from shop.adapters.stores.refunds import RefundStore
-    from shop.adapters.stores.timeline import TimelineStore
 
 
 class UnitOfWork:
-    def __init__(self, connection: Connection, *, test_clock: bool = False, reads_only: bool = False) -> None:
+    def __init__(self, connection: Connection, *, test_clock: bool = False) -> None:
         self.connection = connection
         self.test_clock = test_clock
-        self.reads_only = reads_only
 
     def now(self) -> datetime:
         """The shop's one "now": the test clock when SHOP_ENV=test and it is set, else real time."""
         if not self.test_clock:
             return system_now()
-        from shop.adapters.stores.clock import test_clock_now
-
         return test_clock_now(self.connection) or system_now()
 
     @property
@@ -47,48 +42,32 @@ class UnitOfWork:
     # --- the stores, each created on first use ----------------------------------------------------
     @cached_property
     def accounts(self) -> AccountStore:
-        from shop.adapters.stores.accounts import AccountStore
-
         return AccountStore(self.connection)
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:
-        from shop.adapters.stores.idempotency import IdempotencyStore
-
         return IdempotencyStore(self.connection)
 
     @cached_property
     def ledger(self) -> LedgerStore:
-        from shop.adapters.stores.ledger import LedgerStore
-
         return LedgerStore(self.connection)
 
     @cached_property
     def orders(self) -> OrderStore:
-        from shop.adapters.stores.orders import OrderStore
-
         return OrderStore(self.connection)
 
     @cached_property
     def outbox(self) -> OutboxStore:
-        from shop.adapters.stores.outbox import OutboxStore
-
         return OutboxStore(self.connection)
 
     @cached_property
     def products(self) -> ProductStore:
-        from shop.adapters.stores.products import ProductStore
-
         return ProductStore(self.connection)
 
     @cached_property
     def refunds(self) -> RefundStore:
-        from shop.adapters.stores.refunds import RefundStore
-
         return RefundStore(self.connection)
 
     @cached_property
     def timeline(self) -> TimelineStore:
-        from shop.adapters.stores.timeline import TimelineStore
-
         return TimelineStore(self.connection)

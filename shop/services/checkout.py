@@ -197,7 +197,7 @@ def write_orders(uow: UnitOfWork, offers: list[Offer]
     entries = [placed_entry(offer) for offer in offers]
     uow.timeline.record_entries(entries)
     uow.ledger.append([intent_created(offer) for offer in offers if offer.intent])
-    emails = uow.outbox.queue_emails_at_once([notice_row(row["id"], order_received(row), row["placed_at"],
+    emails = uow.outbox.queue_emails([notice_row(row["id"], order_received(row), row["placed_at"],
                                                          address=addresses[row["customer_id"]])
                                               for row in order_rows])
     lines_of: dict[str, list[Any]] = {}

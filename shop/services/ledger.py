@@ -25,7 +25,7 @@ class OrderLedger:
 async def ledger_of(ctx: ShopContext, order_id: str) -> OrderLedger:
     """The order's facts in the order they were recorded, and its totals as the ledger derives them."""
     def read(uow: UnitOfWork) -> OrderLedger:
-        currency = uow.orders.paid_order(order_id).currency  # 404 for an order that does not exist
+        currency = uow.orders.get(order_id).currency  # 404 for an order that does not exist
         return OrderLedger(uow.ledger.facts_of(order_id), uow.ledger.paid_minor(order_id),
                            uow.ledger.refunded_minor(order_id), currency)
     return await ctx.db.read(read)

@@ -21,7 +21,7 @@ from shop.domain.payment_facts import (
 )
 from shop.services.context import ShopContext
 from shop.services.mail import send_after_answer
-from shop.services.orders_common import tell_cancelled
+from shop.services.orders_common import tell_cancelled, units_of
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def _apply_payment(uow: UnitOfWork, events: list[PaymentSucceeded], orders: list
         elif (order.state == OrderState.AWAITING_PAYMENT and order.id not in paid
               and not paid_late(event.occurred_at, order.payment_due_at)):
             transition = fire(order.state, "pay", now=now)
-            moves.append((order.id, transition))
+            moves.append((order, transition))
             paid.add(order.id)
             entries.append(entry(order.id, transition, actor="stripe", now=now,
                                  reason=f"PaymentIntent {event.payment_intent_id} succeeded"))
@@ -134,7 +134,7 @@ def _apply_payment(uow: UnitOfWork, events: list[PaymentSucceeded], orders: list
         else:
             outcomes.append("recorded")
     if moves:
-        uow.orders.move_many(moves, now=now)
+        uow.orders.move_all(moves, now)
         uow.timeline.record_entries(entries)
     return outcomes
 
@@ -157,7 +157,7 @@ def _apply_apart(uow: UnitOfWork, event: PaymentSucceeded) -> tuple[str, Any, st
     outcome, = _apply_payment(uow, [event], [order], now)
     if outcome != "recorded" or order is None:
         return outcome, None, None, []
-    order = uow.orders.paid_order(order.id)  # the whole row, locked above
+    order = uow.orders.get(order.id)  # the whole row, locked above
     if order.state == OrderState.AWAITING_PAYMENT:  # paid late: `_apply_payment` did not pay it
         refund, email = _refund_late_payment(uow, order, paid_at=event.occurred_at, now=now)
         return "refunded", refund, order.payment_intent_id, [email]
@@ -179,19 +179,12 @@ def _refund_late_payment(uow: UnitOfWork, order: Order, *, paid_at: datetime, no
     released and the money refunded, as the expiry job would have cancelled it had it run first."""
     assert order.payment_due_at is not None
     transition = fire(order.state, "refund_late_payment", now=now, paid_at=paid_at, payment_due_at=order.payment_due_at)
-    uow.orders.move_many([(order.id, transition)], now=now)
+    uow.orders.move(order, transition, now)
     uow.timeline.record(order.id, transition, actor="stripe", now=now,
                         reason=f"paid at {_utc(paid_at)}, after the window that closed at {_utc(order.payment_due_at)}")
-    uow.products.release(_units(uow.orders.open_lines(order.id)))
+    uow.products.release(units_of(uow.orders.open_lines(order.id)))
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.1", reason=LATE_PAYMENT, now=now, actor="stripe")
     return refund, tell_cancelled(uow, order, Cause.PAID_TOO_LATE, "RS-V.1", refund, now)
-
-
-def _units(lines: list[Any]) -> Counter[str]:
-    units: Counter[str] = Counter()
-    for line in lines:
-        units[line.sku] += line.quantity
-    return units
 
 
 def _utc(instant: datetime) -> str:
@@ -212,7 +205,7 @@ def _honour_timely_payment(uow: UnitOfWork, order: Order, *, paid_at: datetime, 
             uow.products.release(held)  # RS-V.5.6: the units are gone; refund instead
             return False
         held[line.sku] += line.quantity
-    uow.orders.reopen_paid(order.id, transition, now=now)
+    uow.orders.move(order, transition, now)  # no longer cancelled: the move clears cancelled_at
     uow.timeline.record(order.id, transition, actor="stripe", now=now,
                         reason=f"paid at {paid_at.isoformat()}, within the window")
     return True

@@ -97,7 +97,7 @@ def _retry(uow: UnitOfWork, refund_id: str) -> tuple[Refund, str | None]:
     refund = uow.refunds.get(refund_id, lock=True)
     if "retry" not in REFUND.allowed_events(refund.state):
         raise Conflict("refund_not_failed", f"only a failed refund is retried; this one is {refund.state}")
-    order = uow.orders.paid_order(refund.order_id)
+    order = uow.orders.get(refund.order_id)
     if refund.amount_minor > uow.ledger.keeps_minor(order.id):
         raise Conflict("refund_exceeds_payment", "the order keeps less than this refund", clause="RS-III.4")
     now = uow.now()
@@ -161,7 +161,7 @@ async def record_provider_refund(ctx: ShopContext, refund_id: str) -> Refund:
     """Staff record that the instalment provider paid a refund back (no Stripe payment to refund)."""
     def record(uow: UnitOfWork) -> Refund:
         refund = uow.refunds.get(refund_id, lock=True)
-        if uow.orders.paid_order(refund.order_id).payment_intent_id is not None:
+        if uow.orders.get(refund.order_id).payment_intent_id is not None:
             raise Conflict("refund_paid_through_stripe", "Stripe pays this refund back; it is not recorded by hand")
         if refund.state != PENDING:
             raise Conflict("refund_not_pending", f"this refund is {refund.state}")

@@ -33,7 +33,7 @@ STATE_TIMESTAMPS = {
 CLEARED_ON_LEAVING = {OrderState.CANCELLED: "cancelled_at"}
 """An order that leaves `cancelled` (a timely payment honoured, RS-V.1) is no longer cancelled."""
 
-# --- reads and moves (branch actions): built once, bound on each call ----------------------------
+# --- reads and moves : built once, bound on each call ----------------------------
 _GET = select(_orders).where(_orders.c.id == bindparam("b_id"))
 _GET_LOCKED = _GET.with_for_update()
 _LINES = select(_lines).where(_lines.c.order_id == bindparam("b_id")).order_by(_lines.c.id)
@@ -92,7 +92,7 @@ class OrderStore:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
-    # --- reads and moves (branch actions) --------------------------------------------------------
+    # --- reads and moves ---------------------------------------------------------------------------
 
     def get(self, order_id: str, *, customer_id: int | None = None, lock: bool = False) -> Row[Any]:
         """The order, locked for update when `lock`; 404 when it does not exist or, for a customer,
@@ -195,7 +195,7 @@ class OrderStore:
         return {row.sku: int(row.quantity) for row in self._db.execute(
             _HELD[self._db.dialect.name], {"b_ids": list(order_ids), "b_cancelled": cancelled})}
 
-    # --- payments (branch payments) --------------------------------------------------------------
+    # --- what a payment needs ---------------------------------------------------------------------
     def lock_for_payments(self, order_ids: Sequence[str]) -> list[Row[Any]]:
         """The orders (what a payment needs of them: `_PAYMENT_FACTS`), locked in the order of their
         ids, in one statement: two batches locking several orders each never wait for one another
@@ -206,33 +206,11 @@ class OrderStore:
         """The order a PaymentIntent whose metadata names none is for (`_PAYMENT_FACTS`), locked."""
         return self._db.execute(_PAYMENT_ORDER_BY_INTENT, {"b_intent": payment_intent_id}).one_or_none()
 
-    def paid_order(self, order_id: str, *, lock: bool = False) -> Row[Any]:
-        """The whole order, for the rare payments that need more than `_PAYMENT_FACTS` (a late one's
-        refund and e-mail, the ledger's currency); 404 when there is none."""
-        row = self._db.execute(_WHOLE_LOCKED if lock else _WHOLE, {"b_id": order_id}).one_or_none()
-        if row is None:
-            raise NotFound("order_not_found", f"no order {order_id}")
-        return row
-
     def open_lines(self, order_id: str) -> list[Row[Any]]:
         """The order's lines not cancelled (their units held in stock), in the order of their ids."""
         return list(self._db.execute(_OPEN_LINES, {"b_id": order_id}))
 
-    def move_many(self, moves: Sequence[tuple[str, Transition]], *, now: datetime) -> None:
-        """Each order (by id) to its transition's state, with the state's timestamp: one statement for
-        every order that moves to states of one timestamp (all of a payment batch's: paid)."""
-        by_stamp: dict[str | None, list[dict[str, Any]]] = {}
-        for order_id, transition in moves:
-            stamp = _STATE_TIMESTAMPS.get(str(transition.to_state))
-            by_stamp.setdefault(stamp, []).append({"b_id": order_id, "b_state": str(transition.to_state), "b_at": now})
-        for stamp, rows in by_stamp.items():
-            self._db.execute(_MOVE[stamp], rows)
-
-    def reopen_paid(self, order_id: str, transition: Transition, *, now: datetime) -> None:
-        """A cancelled order honoured for a timely payment (RS-V.1): paid now, no longer cancelled."""
-        self._db.execute(_REOPEN, {"b_id": order_id, "b_state": str(transition.to_state), "b_at": now})
-
-    # --- placing (branch placing) ----------------------------------------------------------------
+    # --- placing ------------------------------------------------------------------------------------
     def add_placed(self, orders: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]]
                    ) -> tuple[list[Row[Any]], list[Row[Any]]]:
         """New orders and their lines, one statement a table however many orders (SQLAlchemy's
@@ -250,7 +228,7 @@ class OrderStore:
         return {(row.customer_id, row.sku): int(row.units) for row in rows}
 
 
-# --- placing's statements (branch placing): built once --------------------------------------------
+# --- placing's statements: built once ------------------------------------------------------------
 _ADD_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
 _ADD_LINES = {"postgresql": insert(_lines).returning(*_lines.c, sort_by_parameter_order=True),
               "sqlite": insert(_lines).returning(*_lines.c)}
@@ -276,7 +254,7 @@ def _units_ordered_by(count: int) -> Select[Any]:
     return union_all(*pairs) if count > 1 else pairs[0]  # type: ignore[return-value]
 
 
-# --- payments (branch payments) ------------------------------------------------------------------
+# --- the statements of payments ----------------------------------------------------------------
 # What a payment needs of its order, no more: every column read is converted (a timestamp parsed, a
 # JSON document decoded); reading the whole row took 20 µs, these 8 µs (SQLite, in process). The
 # deadline too: a payment Stripe recorded after it is not applied in the batch (RS-V.1).
@@ -286,14 +264,5 @@ _PAYMENT_ORDERS_LOCKED = (select(*_PAYMENT_FACTS).where(_orders.c.id.in_(bindpar
                           .order_by(_orders.c.id).with_for_update())
 _PAYMENT_ORDER_BY_INTENT = (select(*_PAYMENT_FACTS).where(_orders.c.payment_intent_id == bindparam("b_intent"))
                             .with_for_update())
-_WHOLE = select(_orders).where(_orders.c.id == bindparam("b_id"))
-_WHOLE_LOCKED = _WHOLE.with_for_update()
 _OPEN_LINES = (select(_lines.c.id, _lines.c.sku, _lines.c.quantity)
                .where(_lines.c.order_id == bindparam("b_id"), _lines.c.state != "cancelled").order_by(_lines.c.id))
-_STATE_TIMESTAMPS = {"paid": "paid_at", "confirmed": "confirmed_at", "shipped": "shipped_at",
-                     "cancelled": "cancelled_at"}
-_MOVE = {stamp: update(_orders).where(_orders.c.id == bindparam("b_id"))
-         .values(state=bindparam("b_state"), **({stamp: bindparam("b_at")} if stamp else {}))
-         for stamp in (*_STATE_TIMESTAMPS.values(), None)}
-_REOPEN = (update(_orders).where(_orders.c.id == bindparam("b_id"))
-           .values(state=bindparam("b_state"), paid_at=bindparam("b_at"), cancelled_at=None))

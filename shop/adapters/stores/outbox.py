@@ -19,8 +19,11 @@ LEASE = timedelta(minutes=5)
 
 _emails, _commands, _users, _orders = table_of(OutboxEmail), table_of(StripeCommand), table_of(User), table_of(Order)
 _ADDRESS = select(_users.c.email).where(_users.c.id == bindparam("b_customer"))
-_QUEUE = insert(_emails).returning(*_emails.c, sort_by_parameter_order=True)
-_QUEUE_UNSORTED = insert(_emails).returning(*_emails.c)  # (added by placing)
+_QUEUE = {"postgresql": insert(_emails).returning(*_emails.c, sort_by_parameter_order=True),
+          "sqlite": insert(_emails).returning(*_emails.c)}
+"""On SQLite, asking SQLAlchemy for the rows in the order given sends one INSERT a row (its SQLite
+dialect knows no column that would order them); SQLite numbers the rows of one INSERT in the order of
+its VALUES, so sorting by id gives that order (as shop.adapters.stores.orders does for lines)."""
 _MARK_EMAIL = (update(_emails).where(_emails.c.id == bindparam("b_id"))
                .values(attempts=_emails.c.attempts + 1, last_error=bindparam("b_error"),
                        sent_at=bindparam("b_sent_at")))
@@ -50,23 +53,12 @@ class OutboxStore:
         order given."""
         if not rows:
             return []
-        return list(self._db.execute(_QUEUE, list(rows)))
+        return sorted(self._db.execute(_QUEUE[self._db.dialect.name], list(rows)), key=lambda row: row.id)
 
     def address_of(self, customer_id: int) -> str:
         return self._db.execute(_ADDRESS, {"b_customer": customer_id}).scalar_one()
 
-    # (added by placing)
-    def queue_emails_at_once(self, rows: Sequence[dict[str, Any]]) -> list[Row[Any]]:
-        """`queue_emails` in one statement on SQLite too, where asking SQLAlchemy for the rows in the
-        order given sends one INSERT a row (shop.adapters.stores.orders, `_ADD_LINES`); the rows as
-        written, in the order given (SQLite numbers them in the order of the VALUES)."""
-        if not rows:
-            return []
-        if self._db.dialect.name != "sqlite":
-            return self.queue_emails(rows)
-        return sorted(self._db.execute(_QUEUE_UNSORTED, list(rows)), key=lambda row: row.id)
-
-    # --- e-mails and Stripe commands of the expiry job, and their senders (branch actions) -------
+    # --- e-mails and Stripe commands of the expiry job, and their senders ---------------------
 
     def queue_worded_per_market(self, order_ids: Sequence[str], worded: Mapping[str, tuple[str, str]],
                                 mark: str, kind: str, now: datetime) -> None:

@@ -89,7 +89,7 @@ class ProductStore:
         """Staff's count of the units on hand; the row as written."""
         return self._db.execute(_COUNTED, {"b_sku": sku, "b_on_hand": on_hand}).one()
 
-    def add_missing(self, products: Sequence[dict[str, Any]]) -> tuple[int, int]:  # (added by actions)
+    def add_missing(self, products: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Products (rows of `products`) whose SKU is not there yet, in one statement: (added, already there)."""
         existing = set(self._db.execute(select(_products.c.sku)).scalars())
         missing = [product for product in products if product["sku"] not in existing]
