@@ -31,7 +31,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from shop.adapters.db import SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, json_text
+from shop.adapters.db import (  # noqa: F401 - WriteInReads, statement_observers: this module's API
+    SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, WriteInReads, json_text, statement_observers,
+)
 from shop.adapters.group_commit import GroupCommit
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.settings import DEFAULT_POOL_SIZE, async_database_url, sqlite_path
@@ -43,11 +45,6 @@ SQLITE_CACHED_STATEMENTS = 512
 """Statements sqlite3 keeps prepared (its default is 128): group commit writes several rows in one
 statement, one statement for each number of rows, and preparing a nine-row INSERT again costs
 120 µs against 30 µs to run it prepared (measured)."""
-
-statement_observers: list[Callable[[str], None]] = []
-"""Called with each statement's SQL before it runs, and with BEGIN / COMMIT / ROLLBACK (the
-statement-budget tests and `tests.bench.capture` count them)."""
-
 
 class Database:
     """The shop's database: transactions and reads as functions of a unit of work."""
@@ -152,10 +149,6 @@ def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
     # against 2,087-3,514 bare one-INSERT requests/s at concurrency 16.
     return create_async_engine(async_database_url(database_url), pool_size=pool_size, max_overflow=10,
                                json_serializer=json_text)
-
-
-class WriteInReads(RuntimeError):
-    """A statement that writes, sent by work given to `Database.read`: a bug, refused before it runs."""
 
 
 def _refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:

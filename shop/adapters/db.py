@@ -1,11 +1,12 @@
-"""What the database adapters share: JSON columns written by msgspec, SQLite's settings, and the
-thread that copies SQLite's write-ahead log into the database file."""
+"""What the database adapters share: the observers of statements, JSON columns written by msgspec,
+SQLite's settings, and the thread that copies SQLite's write-ahead log into the database file."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     from shop.adapters.database import Database
 
 log = logging.getLogger(__name__)
+
+
+statement_observers: list[Callable[[str], None]] = []
+"""Called with each statement's SQL before it runs, and with BEGIN / COMMIT / ROLLBACK (the
+statement-budget tests and `tests.bench.capture` count them)."""
+
+
+class WriteInReads(RuntimeError):
+    """A statement that writes, sent by work given to `Database.read`: a bug, refused before it runs."""
 
 
 def json_text(value: Any) -> str:

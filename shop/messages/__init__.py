@@ -54,8 +54,8 @@ def _text(notice: Notice, language: tuple[str, str]) -> tuple[str, str]:
     def money(amount: Money) -> str:
         return _money(amount.amount_minor, amount.currency, market, locale_name)
 
-    def instant(moment: datetime) -> str:
-        return _instant(moment, market, locale_name)
+    def instant(moment: datetime) -> str:  # shown to the second: orders of one second share the text
+        return _instant(moment.replace(microsecond=0), market, locale_name)
 
     subject, _, body = _template(notice.kind, code).render(facts, money=money, instant=instant).partition("\n")
     return subject.strip(), body

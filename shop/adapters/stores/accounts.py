@@ -4,12 +4,14 @@ the customers an order batch locks (RS-V.5.5)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
+from shop.adapters.stores import fast
 from shop.adapters.tables import User, table_of
 
 Account = Row[Any]
@@ -19,7 +21,7 @@ _users = table_of(User)
 _BY_ID = select(_users).where(_users.c.id == bindparam("id"))
 _BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
 _ID_BY_EMAIL = select(_users.c.id).where(_users.c.email == bindparam("email"))
-_STAFF_RIGHTS = select(_users.c.is_ops).where(_users.c.id == bindparam("id"))
+_STAFF_RIGHTS = fast.Statement(select(_users.c.is_ops).where(_users.c.id == bindparam("id")))  # every request
 _ADD = insert(_users).returning(*_users.c)
 _MAKE_OPS = (update(_users).where(_users.c.email == bindparam("b_email"))
              .values(is_ops=True, password_hash=bindparam("b_password_hash")).returning(*_users.c))
@@ -28,8 +30,13 @@ _DEMOTE_BY_EMAIL = (update(_users).where(_users.c.email == bindparam("b_email"))
 _DEMOTE_BY_ID = update(_users).where(_users.c.id == bindparam("b_id")).values(is_ops=False).returning(*_users.c)
 # In the order of their ids, so two batches never wait for each other in a circle; the addresses for
 # the e-mails come with them. (SQLite has no FOR UPDATE: its write lock is the database's.)
-_LOCK_CUSTOMERS = (select(_users.c.id, _users.c.email).where(_users.c.id.in_(bindparam("ids", expanding=True)))
-                   .order_by(_users.c.id).with_for_update())
+@cache
+def _lock_customers(count: int) -> fast.Statement:
+    """The batch's customers locked in the order of their ids, one statement for each number of
+    customers (an expanding IN would be rendered anew on every call)."""
+    ids = [bindparam(f"id_{i}", type_=Integer) for i in range(count)]
+    return fast.Statement(select(_users.c.id, _users.c.email).where(_users.c.id.in_(ids))
+                          .order_by(_users.c.id).with_for_update())
 
 
 class EmailTaken(Exception):
@@ -51,7 +58,7 @@ class AccountStore:
 
     def staff_rights(self, account_id: int) -> bool | None:
         """Whether the account is staff; None when there is no such account (one primary-key read)."""
-        is_ops = self._db.execute(_STAFF_RIGHTS, {"id": account_id}).first()
+        is_ops = fast.run(self._db, _STAFF_RIGHTS, {"id": account_id}).first()
         return None if is_ops is None else bool(is_ops[0])
 
     def add(self, values: dict[str, Any]) -> Account:
@@ -75,5 +82,6 @@ class AccountStore:
         """Serialises each customer's orders so the per-customer limit holds under concurrency
         (RS-V.5.5): the customers locked, in the order of their ids; their e-mail addresses by id
         (an account deleted meanwhile is missing)."""
-        rows = self._db.execute(_LOCK_CUSTOMERS, {"ids": sorted(customer_ids)})
+        ids = sorted(customer_ids)
+        rows = fast.run(self._db, _lock_customers(len(ids)), {f"id_{i}": id_ for i, id_ in enumerate(ids)})
         return {row.id: row.email for row in rows}

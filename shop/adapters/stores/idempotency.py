@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
+from shop.adapters.stores import fast
 from shop.adapters.tables import IdempotencyRecord, table_of
 
 _records = table_of(IdempotencyRecord)
-_RECORD = select(_records).where(_records.c.scope == bindparam("scope"), _records.c.key == bindparam("key"))
-_REMEMBER = insert(_records)
+_RECORD = fast.Statement(select(_records).where(_records.c.scope == bindparam("scope"),
+                                                  _records.c.key == bindparam("key")))
 _REMEMBER_UNLESS_TAKEN = {"postgresql": postgresql.insert(_records).on_conflict_do_nothing(),
                           "sqlite": sqlite.insert(_records).on_conflict_do_nothing()}
 
@@ -30,7 +31,7 @@ class IdempotencyStore:
 
     def answer(self, scope: str, key: str) -> Row[Any] | None:
         """The record kept for the key in this scope, if any."""
-        return self._db.execute(_RECORD, {"scope": scope, "key": key}).first()
+        return fast.run(self._db, _RECORD, {"scope": scope, "key": key}).first()
 
     def remember(self, records: Sequence[dict[str, Any]]) -> None:
         """Keeps these answers in one statement; `KeyTaken` when a key has one already (the
@@ -38,7 +39,7 @@ class IdempotencyStore:
         if not records:
             return
         try:
-            self._db.execute(_REMEMBER, list(records))
+            fast.insert_rows(self._db, _records, records)
         except IntegrityError:
             raise KeyTaken from None
 

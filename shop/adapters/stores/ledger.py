@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import fast
 from shop.adapters.tables import PaymentEvent, table_of
 from shop.domain.payment_facts import PAID_KINDS, REFUND_FAILED, REFUND_REQUESTED, PaymentFact
 
 _facts = table_of(PaymentEvent)
-_APPEND = {name: (dialect.insert(_facts).on_conflict_do_nothing(index_elements=[_facts.c.fact_key])
-                  .returning(_facts.c.fact_key))
-           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 _OF_ORDER = _facts.c.order_id == bindparam("b_order_id")
 _PAID = select(func.coalesce(func.sum(_facts.c.amount_minor), 0)).where(
     _OF_ORDER, _facts.c.kind.in_(PAID_KINDS), _facts.c.flagged.is_(None))  # a flagged fact is never applied
@@ -39,8 +36,8 @@ class LedgerStore:
         appended (a fact whose key is there already was stated before: a duplicate)."""
         if not facts:
             return set()
-        statement = _APPEND[self._db.dialect.name]
-        return set(self._db.execute(statement, [fact.row() for fact in facts]).scalars())
+        return set(fast.insert_rows(self._db, _facts, [fact.row() for fact in facts], returning=["fact_key"],
+                                    unless_exists="fact_key").scalars())
 
     def paid_minor(self, order_id: str) -> int:
         """What the order has received (a flagged fact is not counted)."""

@@ -7,11 +7,12 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Select, String, any_, bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy import Integer, String, any_, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
+from shop.adapters.stores import fast
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
 from shop.domain.errors import Conflict, NotFound
@@ -83,9 +84,9 @@ def _move_statement(stamp: str | None, cleared: str | None, facts: tuple[str, ..
     if cleared is not None:
         values[cleared] = None
     if stamp is not None:
-        values[stamp] = bindparam("b_at")
-    values.update({name: bindparam(f"b_{name}") for name in facts})
-    return update(_orders).where(_orders.c.id == bindparam("b_id")).values(**values)
+        values[stamp] = bindparam("b_at", type_=_orders.c[stamp].type)
+    values.update({name: bindparam(f"b_{name}", type_=_orders.c[name].type) for name in facts})
+    return fast.Statement(update(_orders).where(_orders.c.id == bindparam("b_id")).values(**values))
 
 
 class OrderStore:
@@ -145,7 +146,7 @@ class OrderStore:
                 {"b_id": order.id, "b_state": str(transition.to_state), "b_at": now,
                  **{f"b_{name}": value for name, value in facts.items()}})
         for statement, params in by_statement.items():
-            self._db.execute(statement, params)
+            fast.run_many(self._db, statement, params)
 
     def set_line_states(self, states: Mapping[int, str]) -> None:
         """Lines' states, by line id, in one statement."""
@@ -200,11 +201,12 @@ class OrderStore:
         """The orders (what a payment needs of them: `_PAYMENT_FACTS`), locked in the order of their
         ids, in one statement: two batches locking several orders each never wait for one another
         in a circle."""
-        return list(self._db.execute(_PAYMENT_ORDERS_LOCKED, {"b_ids": sorted(order_ids)}))
+        ids = sorted(order_ids)
+        return fast.run(self._db, _payment_orders_locked(len(ids)), {f"id_{i}": id_ for i, id_ in enumerate(ids)})
 
     def lock_by_payment_intent(self, payment_intent_id: str) -> Row[Any] | None:
         """The order a PaymentIntent whose metadata names none is for (`_PAYMENT_FACTS`), locked."""
-        return self._db.execute(_PAYMENT_ORDER_BY_INTENT, {"b_intent": payment_intent_id}).one_or_none()
+        return fast.run(self._db, _PAYMENT_ORDER_BY_INTENT, {"b_intent": payment_intent_id}).first()
 
     def open_lines(self, order_id: str) -> list[Row[Any]]:
         """The order's lines not cancelled (their units held in stock), in the order of their ids."""
@@ -215,8 +217,9 @@ class OrderStore:
                    ) -> tuple[list[Row[Any]], list[Row[Any]]]:
         """New orders and their lines, one statement a table however many orders (SQLAlchemy's
         "insertmanyvalues"); the rows as written, in the order given."""
-        return (list(self._db.execute(_ADD_ORDERS, list(orders))),
-                in_order_given(self._db.execute(_ADD_LINES[self._db.dialect.name], list(lines))))
+        added = {row.id: row for row in fast.insert_rows(self._db, _orders, orders, returning=_ORDER_KEYS)}
+        return ([added[order["id"]] for order in orders],
+                in_order_given(fast.insert_rows(self._db, _lines, lines, returning=_LINE_KEYS)))
 
     def units_ordered(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """RS-V.5.5: the units of each product in each customer's orders that are not cancelled,
@@ -224,26 +227,24 @@ class OrderStore:
         distinct = list(dict.fromkeys(pairs))
         params = {name: value for i, (customer_id, sku) in enumerate(distinct)
                   for name, value in ((f"customer_{i}", customer_id), (f"sku_{i}", sku))}
-        rows = self._db.execute(_units_ordered_by(len(distinct)), params)
+        rows = fast.run(self._db, _units_ordered_by(len(distinct)), params)
         return {(row.customer_id, row.sku): int(row.units) for row in rows}
 
 
 # --- placing's statements: built once ------------------------------------------------------------
-_ADD_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
-_ADD_LINES = {"postgresql": insert(_lines).returning(*_lines.c, sort_by_parameter_order=True),
-              "sqlite": insert(_lines).returning(*_lines.c)}
-"""On SQLite, asking SQLAlchemy for the rows in the order given sends one INSERT a row (its SQLite
-dialect knows no column that would order them: measured, 17 INSERTs for a batch of 8 orders):
-SQLite numbers the rows of one INSERT in the order of its VALUES, so their ids give that order."""
+_ORDER_KEYS, _LINE_KEYS = tuple(_orders.c.keys()), tuple(_lines.c.keys())
+"""Every column of a new order and line comes back (RETURNING): the answer is built from the rows as
+stored, defaults of the database included. A VALUES list of many rows answers them in its order on
+SQLite, and new serial ids in that order on PostgreSQL: lines are put in order by id, orders by theirs."""
 
 
 def in_order_given(rows: Any) -> list[Row[Any]]:
-    """The rows of an INSERT … RETURNING of `_ADD_LINES`, in the order of its VALUES (their ids)."""
+    """New lines in the order of the VALUES list that wrote them (their ids)."""
     return sorted(rows, key=lambda row: row.id)
 
 
 @cache
-def _units_ordered_by(count: int) -> Select[Any]:
+def _units_ordered_by(count: int) -> fast.Statement:
     """The count of `units_ordered_of` for `count` (customer, SKU) pairs, each pair named in its row;
     built once for each number of pairs."""
     pairs = []
@@ -251,7 +252,7 @@ def _units_ordered_by(count: int) -> Select[Any]:
         customer, sku = bindparam(f"customer_{i}", type_=Integer), bindparam(f"sku_{i}", type_=String)
         units = units_ordered_of(customer, sku).scalar_subquery()
         pairs.append(select(customer.label("customer_id"), sku.label("sku"), units.label("units")))
-    return union_all(*pairs) if count > 1 else pairs[0]  # type: ignore[return-value]
+    return fast.Statement(union_all(*pairs) if count > 1 else pairs[0])
 
 
 # --- the statements of payments ----------------------------------------------------------------
@@ -260,9 +261,15 @@ def _units_ordered_by(count: int) -> Select[Any]:
 # deadline too: a payment Stripe recorded after it is not applied in the batch (RS-V.1).
 _PAYMENT_FACTS = (_orders.c.id, _orders.c.state, _orders.c.total_minor, _orders.c.currency,
                   _orders.c.payment_intent_id, _orders.c.payment_due_at)
-_PAYMENT_ORDERS_LOCKED = (select(*_PAYMENT_FACTS).where(_orders.c.id.in_(bindparam("b_ids", expanding=True)))
-                          .order_by(_orders.c.id).with_for_update())
-_PAYMENT_ORDER_BY_INTENT = (select(*_PAYMENT_FACTS).where(_orders.c.payment_intent_id == bindparam("b_intent"))
-                            .with_for_update())
+_PAYMENT_ORDER_BY_INTENT = fast.Statement(
+    select(*_PAYMENT_FACTS).where(_orders.c.payment_intent_id == bindparam("b_intent")).with_for_update())
+
+
+@cache
+def _payment_orders_locked(count: int) -> fast.Statement:
+    """`count` orders locked in the order of their ids, one statement for each number of orders."""
+    ids = [bindparam(f"id_{i}", type_=String) for i in range(count)]
+    return fast.Statement(select(*_PAYMENT_FACTS).where(_orders.c.id.in_(ids)).order_by(_orders.c.id)
+                          .with_for_update())
 _OPEN_LINES = (select(_lines.c.id, _lines.c.sku, _lines.c.quantity)
                .where(_lines.c.order_id == bindparam("b_id"), _lines.c.state != "cancelled").order_by(_lines.c.id))

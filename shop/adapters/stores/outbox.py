@@ -13,17 +13,14 @@ from sqlalchemy import String, Table, any_, bindparam, case, insert, literal, se
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import fast
 from shop.adapters.tables import Order, OutboxEmail, StripeCommand, User, UTCDateTime, table_of
 
 LEASE = timedelta(minutes=5)
 
 _emails, _commands, _users, _orders = table_of(OutboxEmail), table_of(StripeCommand), table_of(User), table_of(Order)
+_EMAIL_KEYS = tuple(_emails.c.keys())
 _ADDRESS = select(_users.c.email).where(_users.c.id == bindparam("b_customer"))
-_QUEUE = {"postgresql": insert(_emails).returning(*_emails.c, sort_by_parameter_order=True),
-          "sqlite": insert(_emails).returning(*_emails.c)}
-"""On SQLite, asking SQLAlchemy for the rows in the order given sends one INSERT a row (its SQLite
-dialect knows no column that would order them); SQLite numbers the rows of one INSERT in the order of
-its VALUES, so sorting by id gives that order (as shop.adapters.stores.orders does for lines)."""
 _MARK_EMAIL = (update(_emails).where(_emails.c.id == bindparam("b_id"))
                .values(attempts=_emails.c.attempts + 1, last_error=bindparam("b_error"),
                        sent_at=bindparam("b_sent_at")))
@@ -53,7 +50,8 @@ class OutboxStore:
         order given."""
         if not rows:
             return []
-        return sorted(self._db.execute(_QUEUE[self._db.dialect.name], list(rows)), key=lambda row: row.id)
+        queued = fast.insert_rows(self._db, _emails, rows, returning=_EMAIL_KEYS)
+        return sorted(queued, key=lambda row: row.id)  # new ids in the order of the VALUES list
 
     def address_of(self, customer_id: int) -> str:
         return self._db.execute(_ADDRESS, {"b_customer": customer_id}).scalar_one()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import fast
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Product, User, table_of
 
@@ -39,6 +40,9 @@ _RESERVE = (update(_products)
             .values(reserved=_products.c.reserved + bindparam("b_quantity")))
 _RELEASE = (update(_products).where(_products.c.sku == bindparam("b_sku"))
             .values(reserved=_products.c.reserved - bindparam("b_quantity")))
+_FAST_FACTS, _FAST_FACTS_FOR_CUSTOMER = fast.Statement(_FACTS), fast.Statement(_FACTS_FOR_CUSTOMER)
+_FAST_RESERVE, _FAST_CATALOGUE = fast.Statement(_RESERVE), fast.Statement(_CATALOGUE)
+"""The order path's and the catalogue's statements on the driver (shop.adapters.stores.fast)."""
 _SHIP = (update(_products).where(_products.c.sku == bindparam("b_sku"))
          .values(reserved=_products.c.reserved - bindparam("b_quantity"),
                  on_hand=_products.c.on_hand - bindparam("b_quantity")))
@@ -50,7 +54,7 @@ class ProductStore:
 
     def reserve(self, sku: str, quantity: int) -> bool:
         """Hold `quantity` units for an order; False when fewer are free (RS-V.5.6)."""
-        return self._db.execute(_RESERVE, {"b_sku": sku, "b_quantity": quantity}).rowcount == 1
+        return fast.run(self._db, _FAST_RESERVE, {"b_sku": sku, "b_quantity": quantity}).rowcount == 1
 
     def release(self, units: Mapping[str, int]) -> None:
         """Give back units held by lines that will not ship (cancelled, unavailable), by SKU; in a
@@ -67,7 +71,7 @@ class ProductStore:
     # --- the catalogue, and the facts an order is checked with -----------------------------------
     def catalogue(self, market: str) -> list[Row[Any]]:
         """The market's products with their free units as `available` (no stock counts)."""
-        return list(self._db.execute(_CATALOGUE, {"market": market}))
+        return fast.run(self._db, _FAST_CATALOGUE, {"market": market})
 
     def facts(self, skus: Iterable[str], *, customer_id: int | None = None) -> dict[str, Row[Any]]:
         """The rows of these SKUs that exist, each with its free units as `available`; for a customer,
@@ -75,8 +79,8 @@ class ProductStore:
         account's `account_is_ops` (None: no such account), in the same statement."""
         found: dict[str, Row[Any]] = {}
         for sku in dict.fromkeys(skus):
-            row = (self._db.execute(_FACTS, {"sku": sku}) if customer_id is None else
-                   self._db.execute(_FACTS_FOR_CUSTOMER, {"sku": sku, "customer_id": customer_id})).first()
+            row = (fast.run(self._db, _FAST_FACTS, {"sku": sku}) if customer_id is None else
+                   fast.run(self._db, _FAST_FACTS_FOR_CUSTOMER, {"sku": sku, "customer_id": customer_id})).first()
             if row is not None:
                 found[sku] = row
         return found

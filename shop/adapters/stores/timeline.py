@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import fast
 from shop.adapters.tables import TimelineEntry, table_of
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class TimelineStore:
     def record_entries(self, entries: Sequence[dict[str, Any]]) -> None:
         """Rows built by `entry`, in one statement."""
         if entries:
-            self._db.execute(_INSERT, list(entries))
+            fast.insert_rows(self._db, _timeline, entries)
 
     def of_order(self, order_id: str) -> list[Row[Any]]:
         return list(self._db.execute(select(_timeline).where(_timeline.c.order_id == order_id)
