@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text
 
 from shop.adapters import database
 from shop.adapters.database import Database
+from shop.adapters.stores import fast
 from shop.adapters.tables import PaymentEvent, Product, table_of
 from shop.domain.payment_facts import PaymentFact
 
@@ -86,6 +87,34 @@ async def test_defaults_of_a_new_column_hold_on_the_many_rows_path(shop):
         assert unaware[0].id < unaware[1].id
         given = await shop.ctx.db.transaction(insert_rows([{"name": "third", "note": "given", "count": 1}]))
         assert [(r.kind, r.note, r.count) for r in given] == [("python-side", "given", 1)]
+    finally:
+        await shop.ctx.db.transaction(lambda uow: metadata.drop_all(uow.connection))
+
+
+async def test_a_new_columns_defaults_need_nothing_of_the_fast_path(shop):
+    """The hot paths' statements (shop.adapters.stores.fast) write the columns given: a column added
+    later with a Python-side default gets it, one with the database's own default gets that, and
+    RETURNING answers what was stored — for one row and for many in one VALUES list."""
+    metadata = sa.MetaData()
+    scratch = sa.Table(f"scratch_fast_{shop.ctx.db.dialect}", metadata,
+                       sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("name", sa.String(20), nullable=False),
+                       sa.Column("kind", sa.String(20), nullable=False, default="python-side"),
+                       sa.Column("tags", sa.JSON, nullable=False, default=list),
+                       sa.Column("note", sa.String(20), nullable=True, server_default="server-side"),
+                       sa.Column("count", sa.Integer, nullable=False, server_default=text("7")))
+    one = fast.Statement(insert(scratch).returning(*scratch.c))
+    await shop.ctx.db.transaction(lambda uow: metadata.create_all(uow.connection))
+    try:
+        def write(uow):
+            many = fast.insert_rows(uow.connection, scratch, [{"name": "first"}, {"name": "second"}],
+                                    returning=list(scratch.c.keys()))
+            return sorted(many, key=lambda row: row.id), fast.run(uow.connection, one, {"name": "third"}).first()
+
+        many, single = await shop.ctx.db.transaction(write)
+        assert [(r.name, r.kind, r.tags, r.note, r.count) for r in [*many, single]] == [
+            ("first", "python-side", [], "server-side", 7), ("second", "python-side", [], "server-side", 7),
+            ("third", "python-side", [], "server-side", 7)]
     finally:
         await shop.ctx.db.transaction(lambda uow: metadata.drop_all(uow.connection))
 

@@ -120,6 +120,9 @@ class Database:
 def _sqlite_engine(path: str) -> Engine:
     engine = sa.create_engine(
         f"sqlite:///{path}", pool_size=1, max_overflow=0, json_serializer=json_text,
+        # Nothing to reset on return: reads run in no transaction, and a transaction that fails is
+        # rolled back before its connection goes back (SQLAlchemy's own rollback call, saved).
+        pool_reset_on_return=None,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False,
                       "cached_statements": SQLITE_CACHED_STATEMENTS})
     event.listen(engine, "connect", _sqlite_connected)
@@ -137,8 +140,8 @@ def _sqlite_connected(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
 def _sqlite_begin(connection: Connection) -> None:
     """A transaction begins with the write lock (`BEGIN IMMEDIATE`); reads begin none."""
     begin = connection.get_execution_options().get("sqlite_begin")
-    if begin:
-        connection.exec_driver_sql(begin)
+    if begin:  # on the DBAPI connection: through SQLAlchemy's execution it took 20 µs (measured)
+        connection.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
 
 
 def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
@@ -160,8 +163,6 @@ def _refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str
 
 
 def _observe_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-    if statement.startswith("BEGIN"):  # SQLite's own BEGIN IMMEDIATE: observed as the step "BEGIN"
-        return
     for observer in statement_observers:
         observer(statement)
 
