@@ -16,6 +16,7 @@ from shop.domain.notices import Cause
 from shop.domain.order_lines import LineState
 from shop.services.mail import queue_notice
 
+
 @dataclass
 class OrderAggregate:
     """An order with its lines, timeline and refunds, as rows (read, or just written and given back

@@ -696,9 +696,9 @@ def report(results: list[DbResult], elapsed: float) -> str:
     for result in results:
         lines += ["", f"## {result.name}", "", table(result)]
         if result.statements:
-            lines += ["", "Statements the shop sends (captured in process, tests/bench/capture.py: SQLAlchemy's "
-                      "`before_cursor_execute` for the session's, shop.adapters.prepared's observers for those run "
-                      "on the driver; the floor sends the same): "
+            lines += ["", "Statements the shop sends (captured in process, tests/bench/capture.py: the observers "
+                      "of shop.adapters.database, which see every statement of the unit of work; the floor "
+                      "sends the same): "
                       + "; ".join(f"{what}: {kinds(result.statements[what])}" for what in ("order", "webhook", "expiry"))]
         x = result.expiry
         if x:

@@ -156,7 +156,7 @@ def _rows_of(single: str, count: int, returning: str) -> Any:
 
 
 def _together(inserts: list[Any]) -> Any:
-    """INSERTs as one statement, as shop.adapters.prepared's `_together_sql` writes them: each a WITH query
+    """INSERTs as one statement, as the shop's former shop.adapters.prepared wrote them (`_together_sql`): each a WITH query
     (its parameters `:p{part}_{name}`), then each one's new ids, in the order of the parts and ids."""
     queries = [f"part_{part} AS ({_NAME.sub(lambda m, part=part: f':p{part}_{m.group(1)}', insert.text)})"
                for part, insert in enumerate(inserts)]
@@ -283,7 +283,7 @@ _POSITIONAL: dict[Any, tuple[str, tuple[str, ...]]] = {}
 
 @asynccontextmanager
 async def raw(engine: AsyncEngine, *, begin: bool = False) -> AsyncIterator[Raw]:
-    """The pool's connection, as the shop takes it (shop.adapters.prepared: same engine settings,
+    """The pool's connection, as the shop takes it (tests/bench/floor_engine.py: the engine settings the shop had,
     the one inline SQLite connection), then only the driver: in a transaction when `begin`, each
     statement on its own otherwise (as the shop's `driver_reads`)."""
     pooled = await greenlet_spawn(engine.sync_engine.pool.connect)

@@ -17,6 +17,7 @@ from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.lifecycle import OrderState
+from shop.domain.order_lines import LineState
 
 if TYPE_CHECKING:
     from shop.domain.machine import Transition
@@ -272,4 +273,5 @@ def _payment_orders_locked(count: int) -> fast.Statement:
     return fast.Statement(select(*_PAYMENT_FACTS).where(_orders.c.id.in_(ids)).order_by(_orders.c.id)
                           .with_for_update())
 _OPEN_LINES = (select(_lines.c.id, _lines.c.sku, _lines.c.quantity)
-               .where(_lines.c.order_id == bindparam("b_id"), _lines.c.state != "cancelled").order_by(_lines.c.id))
+               .where(_lines.c.order_id == bindparam("b_id"), _lines.c.state != LineState.CANCELLED.value)
+               .order_by(_lines.c.id))

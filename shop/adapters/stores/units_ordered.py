@@ -10,8 +10,7 @@ from sqlalchemy import Select, func, select
 
 from shop.adapters.tables import Order, OrderLine, table_of
 from shop.domain.lifecycle import OrderState
-
-LINE_CANCELLED = "cancelled"  # LineState.CANCELLED once shop.domain.machine lands
+from shop.domain.order_lines import LineState
 
 _orders, _lines = table_of(Order), table_of(OrderLine)
 
@@ -23,7 +22,7 @@ _orders, _lines = table_of(Order), table_of(OrderLine)
 def units_ordered_of(customer_id: Any, sku: Any) -> Select[Any]:
     """The customer's units of the SKU in orders and lines that are not cancelled (RS-V.5.5)."""
     in_order = (select(func.sum(_lines.c.quantity))
-                .where(_lines.c.order_id == _orders.c.id, _lines.c.sku == sku, _lines.c.state != LINE_CANCELLED)
+                .where(_lines.c.order_id == _orders.c.id, _lines.c.sku == sku, _lines.c.state != LineState.CANCELLED.value)
                 .correlate_except(_lines).scalar_subquery())
     return (select(func.coalesce(func.sum(in_order), 0).label("units"))
             .where(_orders.c.customer_id == customer_id, _orders.c.state != OrderState.CANCELLED.value)
