@@ -119,6 +119,18 @@ async def test_a_new_columns_defaults_need_nothing_of_the_fast_path(shop):
         await shop.ctx.db.transaction(lambda uow: metadata.drop_all(uow.connection))
 
 
+async def test_a_constant_in_a_fast_statement_is_bound_by_itself(shop):
+    market_rs = fast.Statement(select(_products.c.sku).where(_products.c.market == "RS"))
+    rows = await shop.ctx.db.read(lambda uow: fast.run(uow.connection, market_rs))
+    assert rows and all(row.sku.startswith("rs-") for row in rows)
+
+
+async def test_a_missing_parameter_is_named_before_anything_runs(shop):
+    by_sku = fast.Statement(select(_products.c.sku).where(_products.c.sku == sa.bindparam("b_sku")))
+    with pytest.raises((TypeError, sa.exc.InvalidRequestError), match="b_sku"):
+        await shop.ctx.db.read(lambda uow: fast.run(uow.connection, by_sku, {"other": 1}))
+
+
 async def test_observers_see_the_transaction_and_its_statements(shop):
     seen: list[str] = []
     database.statement_observers.append(seen.append)
@@ -166,6 +178,25 @@ async def test_a_connection_the_database_dropped_fails_once_and_is_replaced(post
     finally:
         await db.dispose()
         await admin.dispose()
+
+
+async def test_a_connection_dropped_inside_a_transaction_is_not_handed_on(postgres):
+    """A transaction whose connection the server drops half-way fails; the pool discards the
+    connection, and the next transaction gets a new one."""
+    db = Database(postgres.url)
+    try:
+        first = await db.transaction(backend_pid)
+
+        def dropped_half_way(uow):
+            assert backend_pid(uow) == first  # the pool's one connection, in a transaction
+            uow.connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+            backend_pid(uow)
+
+        with pytest.raises(sa.exc.DBAPIError):
+            await db.transaction(dropped_half_way)
+        assert await db.transaction(backend_pid) != first
+    finally:
+        await db.dispose()
 
 
 async def test_sixteen_requests_at_once_reuse_their_connections(postgres):
