@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
 
-from shop.adapters.stores.timeline import entry
 from shop.adapters.stripe_gateway import PaymentProviderError
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
@@ -85,9 +84,7 @@ def _cancel_batch(uow: UnitOfWork, transition: Transition, now: datetime,
     if not claimed:
         return claimed
     ids = [order_id for order_id, _, _ in claimed]
-    uow.timeline.record_entries([  # built here, sent as one executemany
-        entry(order_id, transition, actor=ACTOR, now=now, reason=f"not paid by {due:%Y-%m-%dT%H:%M:%SZ}")
-        for order_id, _, due in claimed])
+    uow.timeline.record_for_orders(ids, transition, actor=ACTOR, now=now, reason_before_due="not paid by ")
     held = uow.orders.held_units(ids, cancelled=LineState.CANCELLED)
     _queue_notices(uow, ids, now, transition.clause)
     uow.outbox.queue_intent_cancellations(ids, CANCEL_INTENT, now)  # sent apart, after the commit
