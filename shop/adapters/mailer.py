@@ -18,11 +18,18 @@ class SmtpMailer:
     def configured(self) -> bool:
         return bool(self.host)
 
-    async def send(self, *, to: str, subject: str, body: str) -> None:
+    async def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
+        """Returns once the server has accepted the message (its 250 after DATA)."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        message["Message-ID"] = self.message_id_header(message_id)
         message.set_content(body)
         await asyncio.to_thread(self._send, message)
+
+    def message_id_header(self, message_id: str) -> str:
+        """`<unique part@the sender's domain>` (RFC 5322 3.6.4): the outbox row's `message_id` makes it
+        unique, and the same on every attempt to send that row."""
+        return f"<{message_id}@{self.sender.rpartition('@')[2] or 'localhost'}>"
 
     def _send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:

@@ -227,7 +227,8 @@ class StripeCommand(OutboxRow, table=True):
 
 class OutboxEmail(OutboxRow, table=True):
     """E-mails to customers, written in the transaction of what they announce and sent after it
-    (RS-IV.5 order information, RS-V.1 instalments declined, delivery started, cancellations)."""
+    (RS-IV.5 order information, RS-IV.6 confirmation, delivery started and done, cancellations, the
+    withdrawal's messages)."""
 
     __tablename__ = "outbox_emails"
     __table_args__ = (sa.Index("ix_outbox_emails_pending", "sent_at", "id"),)
@@ -238,6 +239,12 @@ class OutboxEmail(OutboxRow, table=True):
     subject: str = Field(max_length=200)
     body: str
     kind: str = Field(max_length=40)
+    message_id: str = Field(max_length=100)
+    """Its Message-ID's unique part, given when it is queued (`<message_id@sender's domain>`): every
+    attempt sends the same one."""
+    accepted_at: datetime | None = instant(nullable=True)
+    """When the shop's SMTP server accepted it (the first hop towards the customer's mail server, whose
+    receipt counts, RS-IV.8-9; a confirmation forms the contract on receipt, RS-IV.6)."""
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -4,7 +4,7 @@ before anything is reserved (RS-III.1, RS-III.3, RS-V.2, RS-V.5.1, RS-V.5.2, RS-
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime
@@ -225,6 +225,12 @@ def quote(
         expected_delivery_on=add_working_days(local_date(now, market), info.delivery_working_days, market),
         delivery=delivery,
     )
+
+
+def order_vat(line_totals: Iterable[Money], delivery_charge: Money, rate: Decimal) -> Money:
+    """RS-III.1: an order's VAT as `quote` computes it, each line's part of its total and the delivery
+    charge's, each rounded to the minor unit; for a partial confirmation (RS-IV.6), of the lines kept."""
+    return sum((vat_part(total, rate) for total in line_totals), vat_part(delivery_charge, rate))
 
 
 def check_orderable(quote: Quote, already_ordered: Mapping[str, int]) -> None:

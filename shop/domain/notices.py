@@ -1,10 +1,11 @@
-"""What the shop tells the customer, and when (RS-IV.5, RS-V.1, RS-V.3, RS-IV.6, RS-V.5.6): which
-message, to a customer of which market, with which facts. The wording, in the market's language
-with English after it and instants in its local time (T-5), is shop.messages'."""
+"""What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-V.1, RS-V.3, RS-V.5.6, RS-VII.1,
+RS-VII.6, RS-VII.7, RS-VII.10): which message, to a customer of which market, with which facts. The
+wording, in the market's language with English after it and instants in its local time (T-5), is
+shop.messages'."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -46,3 +47,36 @@ def order_cancelled(market: Market, number: str, cause: Cause, clause: str, refu
     """Every cancellation tells the customer why, with the clause, and what comes back."""
     return Notice("order_cancelled", market, {"number": number, "cause": cause, "clause": clause, "refund": refund})
 
+
+
+def order_confirmed(market: Market, number: str, total: Money, vat: Money,
+                    unavailable: Sequence[str] = (), refund: Money | None = None) -> Notice:
+    """RS-IV.6: the seller's confirmation of acceptance and availability forms the contract. A partial
+    confirmation names the lines left out (`unavailable`), the recalculated `total` and `vat` of
+    what stays, and the `refund` of what was paid for the rest."""
+    return Notice("order_confirmed", market, {"number": number, "total": total, "vat": vat,
+                                              "unavailable": tuple(unavailable), "refund": refund})
+
+
+def delivered(market: Market, number: str, delivered_at: datetime, withdrawal_by: datetime) -> Notice:
+    """RS-VII.1: possession starts the 14-day withdrawal period; the customer is told when it ends."""
+    return Notice("delivered", market, {"number": number, "delivered_at": delivered_at,
+                                        "withdrawal_by": withdrawal_by})
+
+
+def withdrawal_received(market: Market, number: str, received_at: datetime, refund_due: datetime) -> Notice:
+    """RS-VII.6: the customer gets a confirmation that the statement was received; RS-VII.10: the
+    refund is due within 14 days of it."""
+    return Notice("withdrawal_received", market, {"number": number, "received_at": received_at,
+                                                  "refund_due": refund_due})
+
+
+def return_label(market: Market, number: str, return_due: datetime, label: str | None = None) -> Notice:
+    """RS-VII.7: the goods go back within 14 days of receiving the label, with it and the proof of
+    purchase (RS-VII.8); the shop pays the return shipping (RS-VII.12)."""
+    return Notice("return_label", market, {"number": number, "return_due": return_due, "label": label})
+
+
+def refund_sent(market: Market, number: str, amount: Money) -> Notice:
+    """RS-VII.10: everything paid comes back, through the original payment method (RS-III.4)."""
+    return Notice("refund_sent", market, {"number": number, "amount": amount})

@@ -4,6 +4,7 @@ sent stays queued for the next attempt."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ class QueuedEmail(Protocol):
     to: str
     subject: str
     body: str
+    message_id: str
     sent_at: datetime | None
 
 
@@ -34,10 +36,16 @@ def queue_notice(uow: UnitOfWork, order: Any, notice: Notice, now: datetime) -> 
 
 def notice_row(order_id: str, notice: Notice, now: datetime, *, address: str) -> dict[str, Any]:
     """The outbox row of an e-mail about the order, leased to the process that queues it (ours to
-    send after the commit)."""
+    send after the commit), with its Message-ID's unique part, the same for every attempt."""
     subject, body = render(notice)
     return {"order_id": order_id, "to": address, "subject": subject, "body": body,
-            "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE}
+            "kind": notice.kind, "created_at": now, "claimed_until": now + LEASE,
+            "message_id": message_id(order_id)}
+
+
+def message_id(order_id: str | None) -> str:
+    """The unique part of an e-mail's Message-ID: the order it is about and 64 random bits."""
+    return f"{order_id or 'shop'}.{secrets.token_hex(8)}"
 
 
 def send_after_answer(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> None:
@@ -56,15 +64,17 @@ async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:
     pending = [email for email in emails if email.sent_at is None]
     sent = 0
     for email in pending:
-        error = None
+        error, accepted_at = None, None
         try:
-            await ctx.mailer.send(to=email.to, subject=email.subject, body=email.body)
+            await ctx.mailer.send(to=email.to, subject=email.subject, body=email.body, message_id=email.message_id)
+            accepted_at = await ctx.now()  # the server has answered 250 to the message
             sent += 1
         except OSError as failure:  # smtplib's errors are OSErrors too
             error = str(failure)[:500]
             log.warning("e-mail %s to %s not sent: %s", email.id, email.to, failure)
         await ctx.db.transaction(lambda uow: uow.outbox.mark_email(
-            email.id, sent_at=None if error else uow.now(), error=error))  # type: ignore[arg-type]
+            email.id, sent_at=None if error else uow.now(), accepted_at=accepted_at,  # type: ignore[arg-type]
+            error=error))
         if error:
             break  # the server is unwell: the rest waits for the next attempt
     return sent

@@ -24,7 +24,8 @@ from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.payment_facts import INSTALLMENT_APPROVED, PaymentFact, fact_key
 from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import release_open_lines, tell_cancelled, units_of
+from shop.services.orders_common import (release_open_lines, tell_cancelled, tell_confirmed, tell_delivered,
+                                         units_of)
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
                 uow, order, amount_minor=sum(line.unit_price_minor * line.quantity for line in unavailable),
                 reason="lines not available: " + ", ".join(line.sku for line in unavailable),
                 clause="RS-IV.6", now=now)
+        emails.append(tell_confirmed(uow, order, available, unavailable, refund, now))
     _settle_lines(uow, order.id, lines, availability, actor, now)
     return Done(order, [refund], emails)
 
@@ -225,14 +227,18 @@ def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[Any]) -
 
 
 async def deliver(ctx: ShopContext, order_id: str, delivered_at: datetime, *, actor: str) -> None:
-    """The carrier's proof of delivery: possession starts the withdrawal period (RS-VII.1)."""
-    await ctx.db.transaction(lambda uow: _deliver(uow, order_id, delivered_at, actor))
+    """The carrier's proof of delivery: possession starts the withdrawal period (RS-VII.1), and the
+    customer is told when it ends."""
+    email = await ctx.db.transaction(lambda uow: _deliver(uow, order_id, delivered_at, actor))
+    send_after_answer(ctx, [email])
 
 
-def _deliver(uow: UnitOfWork, order_id: str, delivered_at: datetime, actor: str) -> None:
+def _deliver(uow: UnitOfWork, order_id: str, delivered_at: datetime, actor: str) -> Any:
     order = uow.orders.get(order_id, lock=True)
-    _move(uow, order, "deliver", actor=actor, now=uow.now(), facts={"delivered_at": delivered_at},
+    now = uow.now()
+    _move(uow, order, "deliver", actor=actor, now=now, facts={"delivered_at": delivered_at},
           delivered_at=delivered_at, shipped_at=order.shipped_at, reason=f"delivered at {delivered_at.isoformat()}")
+    return tell_delivered(uow, order, delivered_at, now)
 
 
 async def delivery_failed(ctx: ShopContext, order_id: str, reason: DeliveryFailure, *, actor: str) -> None:

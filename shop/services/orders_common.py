@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
+from shop.domain.checkout import order_vat
+from shop.domain.deadlines import withdrawal_deadline
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.notices import Cause
@@ -45,6 +48,30 @@ def tell_cancelled(uow: UnitOfWork, order: Any, cause: Cause, clause: str, refun
                    now: datetime) -> Any:
     """Every cancellation tells the customer why, with the clause, and what comes back (queued in
     the caller's transaction)."""
-    amount = Money(refund.amount_minor, refund.currency) if refund else None
-    notice = notices.order_cancelled(Market(order.market), order.number, cause, clause, amount)
+    notice = notices.order_cancelled(Market(order.market), order.number, cause, clause, _amount(refund))
     return queue_notice(uow, order, notice, now)
+
+
+def tell_confirmed(uow: UnitOfWork, order: Any, available: Sequence[Any], unavailable: Sequence[Any],
+                   refund: Any | None, now: datetime) -> Any:
+    """RS-IV.6: the confirmation that forms the contract, with what it covers: the total and VAT of
+    the lines kept (and the delivery charge), the lines left out and the refund of them."""
+    currency = order.currency
+    kept = [Money(line.unit_price_minor * line.quantity, currency) for line in available]
+    charge = Money(order.delivery_minor, currency)
+    # Every line of an order carries the rate of its tax point, the quote's (shop.services.order_rows).
+    vat = order_vat(kept, charge, Decimal(available[0].vat_rate))
+    notice = notices.order_confirmed(Market(order.market), order.number, Money.total(kept, currency) + charge, vat,
+                                     [f"{line.quantity} × {line.name}" for line in unavailable], _amount(refund))
+    return queue_notice(uow, order, notice, now)
+
+
+def tell_delivered(uow: UnitOfWork, order: Any, delivered_at: datetime, now: datetime) -> Any:
+    """RS-VII.1: possession starts the withdrawal period; the customer is told when it ends."""
+    market = Market(order.market)
+    notice = notices.delivered(market, order.number, delivered_at, withdrawal_deadline(delivered_at, market))
+    return queue_notice(uow, order, notice, now)
+
+
+def _amount(refund: Any | None) -> Money | None:
+    return Money(refund.amount_minor, refund.currency) if refund else None

@@ -4,6 +4,7 @@ row twice."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +24,7 @@ _EMAIL_KEYS = tuple(_emails.c.keys())
 _ADDRESS = select(_users.c.email).where(_users.c.id == bindparam("b_customer"))
 _MARK_EMAIL = (update(_emails).where(_emails.c.id == bindparam("b_id"))
                .values(attempts=_emails.c.attempts + 1, last_error=bindparam("b_error"),
-                       sent_at=bindparam("b_sent_at")))
+                       sent_at=bindparam("b_sent_at"), accepted_at=bindparam("b_accepted_at")))
 _MARK_COMMAND = (update(_commands).where(_commands.c.id == bindparam("b_id"))
                  .values(attempts=_commands.c.attempts + 1, last_error=bindparam("b_error"),
                          sent_at=bindparam("b_sent_at")))
@@ -62,9 +63,11 @@ class OutboxStore:
                                 mark: str, kind: str, now: datetime) -> None:
         """One e-mail to each order's customer in one INSERT … SELECT: `worded` holds each market's
         subject and body with `mark` where the order's number goes, put in by the database (the
-        rows never pass through Python)."""
+        rows never pass through Python). Each e-mail's Message-ID part is its order's id and one
+        random token of the statement (shop.services.mail.message_id: an order, a token)."""
         statement = _worded_statement(self._db.dialect.name, tuple(sorted(worded.items())), mark)
-        self._db.execute(statement, {"b_ids": list(order_ids), "b_kind": kind, "b_now": now})
+        self._db.execute(statement, {"b_ids": list(order_ids), "b_kind": kind, "b_now": now,
+                                     "b_token": secrets.token_hex(8)})
 
     def queue_intent_cancellations(self, order_ids: Sequence[str], kind: str, now: datetime) -> None:
         """Each order's PaymentIntent's cancellation, owed to Stripe, in one INSERT … SELECT."""
@@ -79,9 +82,12 @@ class OutboxStore:
         """Stripe commands not sent that no other sender holds: (id, payment_intent_id)."""
         return lease(self._db, _commands, now, limit, _commands.c.id, _commands.c.payment_intent_id)
 
-    def mark_email(self, email_id: int, *, sent_at: datetime | None, error: str | None) -> None:
-        """An attempt: sent (`sent_at`) or not (`error`, kept for the next attempt)."""
-        self._db.execute(_MARK_EMAIL, {"b_id": email_id, "b_sent_at": sent_at, "b_error": error})
+    def mark_email(self, email_id: int, *, sent_at: datetime | None, error: str | None,
+                   accepted_at: datetime | None = None) -> None:
+        """An attempt: sent (`sent_at`, and when the SMTP server accepted it) or not (`error`, kept
+        for the next attempt)."""
+        self._db.execute(_MARK_EMAIL, {"b_id": email_id, "b_sent_at": sent_at, "b_accepted_at": accepted_at,
+                                       "b_error": error})
 
     def mark_stripe_commands(self, attempts: Sequence[tuple[int, datetime | None, str | None]]) -> None:
         """Attempts (id, sent_at or None, error), in one statement."""
@@ -111,9 +117,10 @@ def _worded_statement(dialect: str, worded: tuple[tuple[str, tuple[str, str]], .
         return case(*((_orders.c.market == market, _numbered(texts[part], mark)) for market, texts in worded))
 
     return insert(_emails).from_select(
-        ["order_id", "to", "subject", "body", "kind", "created_at", "attempts"],
+        ["order_id", "to", "subject", "body", "kind", "created_at", "attempts", "message_id"],
         select(_orders.c.id, _users.c.email, text(0), text(1), bindparam("b_kind", type_=String),
-               bindparam("b_now", type_=UTCDateTime()), literal(0))
+               bindparam("b_now", type_=UTCDateTime()), literal(0),
+               _orders.c.id + literal(".") + bindparam("b_token", type_=String))
         .join(_users, _users.c.id == _orders.c.customer_id)
         .where(_IDS[dialect]))
 
