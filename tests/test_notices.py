@@ -1,10 +1,19 @@
 """The customer is told, by e-mail over a real SMTP server on loopback: the order information after
-ordering (RS-IV.5), that delivery has started (RS-IV.5), and why an order was cancelled (RS-V.1)."""
+ordering (RS-IV.5), that delivery has started (RS-IV.5), and why an order was cancelled (RS-V.1); and
+every message renders in the market's language and in English, the withdrawal's (RS-VII.6, RS-VII.7,
+RS-VII.10) too (tests/test_order_messages.py reads the confirmation and the delivery from the server)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import pytest
+
+from shop.domain import notices
+from shop.domain.markets import Market
+from shop.domain.money import Money
+from shop.messages import render
 from tests.support import order_body
 
 
@@ -126,3 +135,78 @@ async def test_kazakh_order_e_mail_is_in_russian_with_almaty_time_T_5(shop, smtp
     assert message["Subject"] == f"Заказ {order['number']} получен / Order {order['number']} received"
     body = message.get_body(("plain",)).get_content()
     assert "оплатите его до 6 декабря 2026 г., 20:05:30 +0500" in " ".join(body.split())  # babel's narrow spaces
+
+
+# --- every message in every language: the withdrawal's, ready for its use cases -------------------
+
+AT = datetime(2026, 12, 6, 13, 5, 30, tzinfo=UTC)  # 14:05:30 in Belgrade, 18:05:30 in Almaty
+DUE = datetime(2026, 12, 21, 22, 59, 59, tzinfo=UTC)  # 23:59:59 on 21 December in Belgrade
+LOCAL_DUE = {Market.RS: ("21. decembar 2026. 23:59:59 CET", "21 December 2026, 23:59:59 CET"),
+             Market.KZ: ("22 декабря 2026 г., 03:59:59 +0500", "22 December 2026, 03:59:59 +0500")}
+CURRENCY = {Market.RS: "RSD", Market.KZ: "KZT"}
+
+
+def rendered(notice) -> tuple[str, str, str, str]:
+    """(local subject, English subject, local body, English body), spaces as words between them."""
+    subject, body = render(notice)
+    local_subject, english_subject = subject.split(" / ")
+    local_body, english_body = body.split("\n--\n")
+    return local_subject, english_subject, " ".join(local_body.split()), " ".join(english_body.split())
+
+
+@pytest.mark.parametrize("market", [Market.RS, Market.KZ])
+def test_withdrawal_received_confirms_the_statement_and_the_refund_due_date_RS_VII_6_RS_VII_10(market):
+    local_subject, english_subject, local, english = rendered(
+        notices.withdrawal_received(market, "N-1", AT, DUE))
+
+    assert english_subject == "Withdrawal from order N-1 received"
+    assert local_subject == {Market.RS: "Izjava o odustanku od porudžbine N-1 je primljena",
+                             Market.KZ: "Заявление об отказе от заказа N-1 получено"}[market]
+    local_due, english_due = LOCAL_DUE[market]
+    assert f"by {english_due} at the latest (RS-VII.10)" in english and "(RS-VII.6)" in english
+    assert f"{local_due} (RS-VII.10)" in " ".join(local.split()) and "(RS-VII.6)" in local
+    assert "UTC" not in local + english
+
+
+@pytest.mark.parametrize("market", [Market.RS, Market.KZ])
+def test_return_label_gives_the_return_deadline_and_the_shop_pays_the_shipping_RS_VII_7_RS_VII_12(market):
+    local_subject, english_subject, local, english = rendered(
+        notices.return_label(market, "N-1", DUE, label="RET-42"))
+
+    assert english_subject == "Return label for order N-1"
+    assert "N-1" in local_subject and local_subject != english_subject
+    local_due, english_due = LOCAL_DUE[market]
+    assert f"send the goods back by {english_due} (RS-VII.7" in english
+    assert local_due in local and "(RS-VII.7" in local
+    assert "We pay the return shipping (RS-VII.12)." in english
+    assert {Market.RS: "Troškove vraćanja robe snosimo mi (RS-VII.12).",
+            Market.KZ: "Обратную доставку оплачиваем мы (RS-VII.12)."}[market] in local
+    assert "RET-42" in local and "RET-42" in english
+    assert "RET-42" not in rendered(notices.return_label(market, "N-1", DUE))[3]  # no label: not named
+
+
+@pytest.mark.parametrize("market", [Market.RS, Market.KZ])
+def test_refund_sent_names_the_amount_in_local_format_RS_VII_10(market):
+    amount = Money(1_234_567, CURRENCY[market])
+    local_subject, english_subject, local, english = rendered(notices.refund_sent(market, "N-1", amount))
+
+    assert english_subject == "Refund for order N-1 sent"
+    assert "N-1" in local_subject
+    assert f"We have refunded {CURRENCY[market]}12,345.67 for your order N-1" in english
+    assert {Market.RS: "Vratili smo Vam 12.345,67 RSD", Market.KZ: "Мы вернули Вам 12 345,67 ₸"}[market] in local
+    assert "(RS-VII.10, RS-III.4)" in local and "(RS-VII.10, RS-III.4)" in english
+
+
+@pytest.mark.parametrize("market", [Market.RS, Market.KZ])
+def test_order_confirmed_and_delivered_render_in_every_language_RS_IV_6_RS_VII_1(market):
+    currency = CURRENCY[market]
+    confirmed = rendered(notices.order_confirmed(market, "N-1", Money(100_00, currency), Money(16_67, currency),
+                                                 ["1 × Redmi Buds 6"], Money(50_00, currency)))
+    delivered = rendered(notices.delivered(market, "N-1", AT, DUE))
+
+    assert confirmed[1] == "Order N-1 confirmed" and delivered[1] == "Order N-1 delivered"
+    for text in (confirmed[2], confirmed[3]):
+        assert "(RS-IV.6)" in text and "- 1 × Redmi Buds 6" in text and "(RS-III.4)" in text
+    assert f"Total: {currency}100.00, including VAT {currency}16.67." in confirmed[3]
+    local_due, english_due = LOCAL_DUE[market]
+    assert f"until {english_due} (RS-VII.1" in delivered[3] and f"{local_due} (RS-VII.1" in delivered[2]

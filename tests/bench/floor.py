@@ -90,8 +90,8 @@ def statements(postgres: bool) -> dict[str, Any]:
                     "VALUES (:order_id, :at, :from_state, :to_state, :event, :actor, :reason, :clause)"
                     + returning.format("order_timeline"),
         "outbox": "INSERT INTO outbox_emails (created_at, claimed_until, sent_at, attempts, last_error, order_id, "
-                  "\"to\", subject, body, kind) VALUES (:created, :claimed, NULL, 0, NULL, :order_id, :to, :subject, "
-                  ":body, :kind)" + returning.format("outbox_emails"),
+                  "\"to\", subject, body, kind, message_id, accepted_at) VALUES (:created, :claimed, NULL, 0, NULL, "
+                  ":order_id, :to, :subject, :body, :kind, :message_id, NULL)" + returning.format("outbox_emails"),
         # Idempotency-Key (a keyed order): read with the product, written with the order
         "idempotency_read": "SELECT idempotency_records.scope, idempotency_records.key, "
                             "idempotency_records.request_hash, idempotency_records.resource_id, "
@@ -127,10 +127,12 @@ def statements(postgres: bool) -> dict[str, Any]:
         "release": "UPDATE products SET reserved=(products.reserved - :q) WHERE products.sku = :sku",
         # The shop's wording has the order's number twice in the subject and the body (the local
         # language, then English; T-5), chosen by the order's market: here the RS wording only.
-        "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts) "
+        "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts, "
+                        "message_id) "
                         "SELECT orders.id, users.email, :s0 || orders.number || :s1 || orders.number || :s2 AS anon_1, "
                         ":b0 || orders.number || :b1 || orders.number || :b2 AS anon_2, :kind AS anon_3, "
-                        ":now AS anon_4, 0 AS anon_5 FROM orders JOIN users ON users.id = orders.customer_id "
+                        ":now AS anon_4, 0 AS anon_5, orders.id || :dot || :token AS anon_6 "
+                        "FROM orders JOIN users ON users.id = orders.customer_id "
                         "WHERE orders.id " + among).bindparams(ids),
         "stripe_commands": text("INSERT INTO stripe_commands (kind, payment_intent_id, order_id, created_at, attempts) "
                                 "SELECT :kind, orders.payment_intent_id, orders.id, :now, 0 FROM orders WHERE "
@@ -394,7 +396,8 @@ def build_app() -> Litestar:
                 "clause": "RS-IV.1"},
             "email": {
                 "created": v.instant(now), "claimed": v.instant(now + timedelta(minutes=5)), "order_id": order_id,
-                "subject": subject, "body": body_text, "kind": "order_received"},
+                "subject": subject, "body": body_text, "kind": "order_received",
+                "message_id": f"{order_id}.{secrets.token_hex(8)}"},
         })
         money = {"currency": product["currency"]}
         stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -627,7 +630,8 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
                     "at": at, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
                     "actor": "system:expire-payments", "clause": "RS-V.1", "reason": "not paid by ", "ids": ids})
                 held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
-                await db.execute(sql["notices"], {**wording, "kind": notice.kind, "now": at, "ids": ids})
+                await db.execute(sql["notices"], {**wording, "kind": notice.kind, "now": at, "ids": ids,
+                                                   "dot": ".", "token": secrets.token_hex(8)})
                 await db.execute(sql["stripe_commands"], {"now": at, "kind": "cancel_payment_intent", "ids": ids})
                 for sku, quantity in sorted(held):
                     await db.execute(sql["release"], {"q": quantity, "sku": sku})
