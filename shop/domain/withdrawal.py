@@ -100,12 +100,13 @@ def check_statement(*, sent_at: datetime, delivered_at: datetime, market: Market
 # --- the lines: RS-VII.13, RS-VII.14 -----------------------------------------------------------------
 
 def covered_lines(lines: Sequence[Line], named: Collection[int] | None, withdrawn: Collection[int], *,
-                  delivered: str = "confirmed") -> list[Line]:
+                  delivered: Collection[str] = ("confirmed", "withdrawn")) -> list[Line]:
     """The lines a statement covers. None named: every delivered line that can still be withdrawn
     (returnable, not yet withdrawn); named: exactly those, each of which must be delivered,
-    returnable (RS-VII.14) and not already withdrawn. A line sold as a set is withdrawn whole, every
+    returnable (RS-VII.14) and not already withdrawn. `delivered`: the states of a line that
+    was delivered (confirmed, and withdrawn since). A line sold as a set is withdrawn whole, every
     item of the set with it (RS-VII.13): a line is never split."""
-    delivered_lines = [line for line in lines if line.state == delivered]
+    delivered_lines = [line for line in lines if line.state in delivered]
     if named is None:
         open_lines = [line for line in delivered_lines if line.id not in withdrawn]
         chosen = [line for line in open_lines if line.returnable]
