@@ -5,6 +5,7 @@ withdrawals; the return label (RS-VII.7), the goods received and the refund (RS-
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.ops_support import assert_refunded_at_stripe, set_clock, stock_of
@@ -201,3 +202,29 @@ async def test_a_whole_order_withdrawn_gets_the_delivery_charge_back_RS_VII_10(s
     await assert_refunded_at_stripe(shop, view, order["total"]["amount_minor"])
     assert order["total"]["amount_minor"] == 349_900 + 39_000
     assert await stock_of(shop, CHARGER) == (49, 0)  # not resaleable: not back on hand
+
+
+# --- at the same moment -------------------------------------------------------------------------------
+
+async def test_two_statements_for_one_line_at_once_withdraw_it_once_RS_VII_1(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+
+    answers = await asyncio.gather(*(withdraw(shop, customer, order, CHARGER) for _ in range(3)))
+
+    assert sorted(response.status_code for response in answers) == [201, 409, 409]
+    assert len((await shop.order(customer, order["id"]))["withdrawals"]) == 1
+
+
+async def test_two_staff_receiving_one_return_at_once_refund_it_once_RS_VII_10(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    made = (await withdraw(shop, customer, order, CHARGER)).json()
+    await shop.ops_post(f"/withdrawals/{made['id']}/return-label")
+
+    answers = await asyncio.gather(*(shop.ops_post(f"/withdrawals/{made['id']}/receive", {"deduction_minor": 0})
+                                     for _ in range(2)))
+
+    assert sorted(response.status_code for response in answers) == [200, 409]
+    await assert_refunded_at_stripe(shop, await shop.order(customer, order["id"]), 349_900)
+    assert await stock_of(shop, CHARGER) == (50, 0)  # back on hand once
