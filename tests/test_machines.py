@@ -35,7 +35,7 @@ def name(value: object) -> str:
 # --- what holds for every machine -------------------------------------------------------------------
 
 def test_every_machine_is_registered_once_under_its_own_name():
-    assert [machine.name for machine in MACHINES] == ["order", "order line", "refund"]
+    assert [machine.name for machine in MACHINES] == ["order", "order line", "refund", "withdrawal"]
     assert len({document_name(machine) for machine in MACHINES}) == len(MACHINES)
 
 
@@ -225,7 +225,7 @@ def test_an_expired_line_is_ordered_again_only_for_a_payment_made_in_the_window_
 
 
 def test_line_states_keep_their_stored_values():
-    assert [state.value for state in LineState] == ["ordered", "confirmed", "cancelled"]
+    assert [state.value for state in LineState] == ["ordered", "confirmed", "cancelled", "withdrawn"]
 
 
 # --- the refund -----------------------------------------------------------------------------------

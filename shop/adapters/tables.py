@@ -180,6 +180,38 @@ class Refund(SQLModel, table=True):
     claimed_until: datetime | None = instant(nullable=True)  # a sender's lease (shop.adapters.stores.outbox)
 
 
+class Withdrawal(SQLModel, table=True):
+    """A customer's statement of withdrawal (RS-VII) and the return and refund it leads to
+    (shop.domain.withdrawal); written by shop.adapters.stores.withdrawals alone."""
+
+    __tablename__ = "withdrawals"
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    state: str = Field(max_length=16)  # requested | awaiting_return | received | refunded | rejected
+    channel: str = Field(max_length=16)  # RS-VII.3
+    sent_at: datetime = instant()  # T-6: what the period judges
+    recorded_at: datetime = instant()
+    refund_due_by: datetime = instant()  # RS-VII.10: from the statement; never moves
+    return_due_by: datetime | None = instant(nullable=True)  # RS-VII.7
+    label_issued_at: datetime | None = instant(nullable=True)
+    received_at: datetime | None = instant(nullable=True)
+    deduction_minor: int | None = None  # RS-VII.10: diminished value
+    note: str | None = Field(default=None, max_length=500)
+    refund_id: str | None = Field(default=None, foreign_key="refunds.id", max_length=36)
+    rejected_reason: str | None = Field(default=None, max_length=500)
+
+
+class WithdrawalLine(SQLModel, table=True):
+    """A line a withdrawal covers: one withdrawal at most for each line (its primary key), so two
+    statements at once cannot both take it."""
+
+    __tablename__ = "withdrawal_lines"
+
+    line_id: int = Field(primary_key=True, foreign_key="order_lines.id")
+    withdrawal_id: str = Field(foreign_key="withdrawals.id", index=True, max_length=36)
+
+
 class PaymentEvent(SQLModel, table=True):
     """Append-only ledger of payment facts, keyed by the provider's ids."""
 

@@ -21,6 +21,7 @@ from shop.adapters.stores.outbox import OutboxStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
 from shop.adapters.stores.timeline import TimelineStore
+from shop.adapters.stores.withdrawals import WithdrawalStore
 from shop.clock import system_now
 
 
@@ -71,3 +72,7 @@ class UnitOfWork:
     @cached_property
     def timeline(self) -> TimelineStore:
         return TimelineStore(self.connection)
+
+    @cached_property
+    def withdrawals(self) -> WithdrawalStore:
+        return WithdrawalStore(self.connection)

@@ -1,5 +1,5 @@
-"""Every lifecycle of the shop, in one place: the next machine (the withdrawal's) is added to
-`MACHINES` and from then on is checked by the tests and published by `make diagram` like the others.
+"""Every lifecycle of the shop, in one place: a new machine is added to `MACHINES` and from then
+on is checked by the tests and published by `make diagram` like the others.
 
 `documents()` is what `make diagram` writes into docs/: per machine, its Mermaid drawing and its
 table of steps, both from the same `Lifecycle` object the shop fires (STYLE.md, example 1).
@@ -13,8 +13,9 @@ from shop.domain.lifecycle import ORDER
 from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
 from shop.domain.refunds import REFUND
+from shop.domain.withdrawal import WITHDRAWAL
 
-MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND)
+MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

@@ -9,9 +9,9 @@ order's events that move it (`cancel`, `out_of_stock`, `expire_payment`, …), s
 order's event on the order and then on each of its open lines. A line the seller leaves out takes
 `unavailable`, whether the order is confirmed in part or rejected.
 
-A delivered line stays `confirmed`. Withdrawing from it or returning it (RS-VII) is the business of
-the withdrawal lifecycle, a machine of its own added to `shop.domain.machines.MACHINES`, not more
-states here.
+A delivered line stays `confirmed` until the customer withdraws from it (RS-VII.1): it is then
+`withdrawn`, once and for all. Its return and refund are the business of the withdrawal lifecycle
+(shop.domain.withdrawal), a machine of its own, not more states here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class LineState(StrEnum):
     ORDERED = "ordered"
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
 
 
 L = LineState
@@ -54,8 +55,10 @@ LINE_STEPS: tuple[Step[LineState], ...] = (
          "a product is out of stock: the seller cancels the order and its lines, and refunds"),
     Step("delivery_failed", (L.CONFIRMED,), L.CANCELLED, "RS-V.3",
          "the seller cancels the delivery for a recorded reason: the lines with it, refunded"),
+    Step("withdraw", (L.CONFIRMED,), L.WITHDRAWN, "RS-VII.1",
+         "the customer withdraws from the delivered line (a set whole, RS-VII.13): it goes back and is refunded"),
 )
 
 ORDER_LINE: Lifecycle[LineState] = Lifecycle(
-    "order line", LineState, LINE_STEPS, initial=(L.ORDERED,), final=(L.CONFIRMED, L.CANCELLED),
+    "order line", LineState, LINE_STEPS, initial=(L.ORDERED,), final=(L.CONFIRMED, L.CANCELLED, L.WITHDRAWN),
 )

@@ -1,5 +1,5 @@
 """What the customer and staff read of orders: each order with its lines, timeline and refunds,
-a page of them in four statements however many orders it holds."""
+a page of them in five statements however many orders it holds."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int) -> list[OrderAg
 
 
 def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:
-    """These orders with their lines, timelines and refunds: three statements for all of them."""
-    lines, timeline, refunds = uow.orders.pieces([order.id for order in orders])
-    return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []))
+    """These orders with their lines, timelines, refunds and withdrawals: five
+    statements for all of them."""
+    ids = [order.id for order in orders]
+    lines, timeline, refunds = uow.orders.pieces(ids)
+    withdrawals = uow.withdrawals.of_orders(ids)
+    return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []),
+                           withdrawals.get(order.id, []))
             for order in orders]

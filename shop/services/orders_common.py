@@ -29,6 +29,7 @@ class OrderAggregate:
     lines: Sequence[Any]
     timeline: Sequence[Any]
     refunds: Sequence[Any]
+    withdrawals: Sequence[Any] = ()  # WithdrawalView: a withdrawal's row and the ids of its lines
 
 
 def units_of(lines: Sequence[Any]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock
+from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawals
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for
@@ -21,11 +21,11 @@ from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_
 from shop.web.errors import PROBLEM, domain_error
 from shop.web.responses import (
     AccountOut, ClockOut, FlaggedPaymentsOut, OpsOrderOut, OrderOut, ProductOut, PublicOperation, QuoteOut,
-    StockOut, TermsOut, TokenOut, problems,
+    StockOut, TermsOut, TokenOut, WithdrawalOut, problems,
 )
 from shop.web.schemas import (
     INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
-    OrderIn, QuoteIn, RegisterIn, ShipIn, StockIn,
+    OrderIn, QuoteIn, ReceiveIn, RegisterIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
 )
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -37,6 +37,10 @@ Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
 """What every operations route on an order or refund may answer besides its 2xx (400: its path)."""
+
+
+def withdrawal_json(made: withdrawals.WithdrawalAggregate) -> Json:
+    return presenters.withdrawal(made.withdrawal, made.lines)
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
@@ -130,6 +134,21 @@ class OrderController(Controller):
                                         reason=data.reason if data else None)
         return await order_json(ctx, order_id, customer_id=request.user.id)
 
+    @post("/orders/{order_id:str}/withdrawals", status_code=201, responses=problems(400, 401, 404, 409, 413, 422))
+    async def withdraw(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                       idempotency_key: IdempotencyKey,
+                       data: JSONBody[WithdrawalIn | None] = None) -> Response[WithdrawalOut]:
+        """RS-VII.1, RS-VII.2: the customer withdraws, with no reason, within 14 days of taking
+        possession; all lines, or those named (a set whole, RS-VII.13). After the period: 409
+        RS-VII.1. With an Idempotency-Key, the same key answers the same withdrawal."""
+        data = data or WithdrawalIn()
+        claim = claim_for(f"{request.user.id} POST /orders/{order_id}/withdrawals", idempotency_key, data)
+        made = await withdrawals.withdraw(ctx, order_id, customer_id=request.user.id, line_ids=data.line_ids,
+                                          claim=claim, present=withdrawal_json)
+        if isinstance(made, withdrawals.Kept):
+            return Response(made.body, status_code=made.status_code)
+        return Response(withdrawal_json(made), status_code=201)
+
 
 class OpsController(Controller):
     path = "/ops"
@@ -201,6 +220,31 @@ class OpsController(Controller):
         """An instalment order's refund is paid back by the provider; staff record that it was."""
         refund = await refunds.record_provider_refund(ctx, refund_id)
         return await order_json(ctx, refund.order_id)
+
+    @post("/orders/{order_id:str}/withdrawals", status_code=201, responses=problems(413, *OPS_PROBLEMS))
+    async def record_statement(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                               data: JSONBody[StatementIn]) -> WithdrawalOut:
+        """RS-VII.3, T-6: a statement by e-mail, phone, chat or the order centre, judged by when it
+        was sent (never in the future), whenever it is recorded."""
+        return withdrawal_json(await withdrawals.record_statement(
+            ctx, order_id, channel=data.channel, sent_at=data.sent_at, line_ids=data.line_ids,
+            actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/return-label", status_code=200, responses=problems(*OPS_PROBLEMS))
+    async def return_label(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                           withdrawal_id: FromPath[str]) -> WithdrawalOut:
+        """RS-VII.7, RS-VII.12: the shop's return label; the goods due back 14 days after it."""
+        return withdrawal_json(await withdrawals.issue_return_label(ctx, withdrawal_id, actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/receive", status_code=200, responses=problems(413, *OPS_PROBLEMS, 503))
+    async def receive(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],
+                      data: JSONBody[ReceiveIn]) -> WithdrawalOut:
+        """RS-VII.8–VII.11: the goods back, resaleable units to stock; the refund recorded (the
+        lines' price, the delivery charge with the order's last withdrawal, less the diminished
+        value) and sent to Stripe."""
+        return withdrawal_json(await withdrawals.receive_return(
+            ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
+            actor=request.user.actor))
 
     @put("/products/{sku:str}/stock", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> StockOut:

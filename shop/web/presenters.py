@@ -3,6 +3,7 @@ is read by attribute (`row.state`), whether a store read it or an INSERT … RET
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,7 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
             for e in agg.timeline if e.subject_id is None  # the order's own: its lines' stay on record
         ],
         "refunds": [refund(r) for r in agg.refunds],
+        "withdrawals": _withdrawals(agg),
         "invoices": [],
         "perks": [],
     }
@@ -134,3 +136,21 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
         body["payment"] = {"provider": "stripe", "payment_intent_id": o.payment_intent_id,
                            "client_secret": o.client_secret}
     return body
+
+
+def withdrawal(w: Any, lines: Sequence[Any]) -> dict[str, Any]:
+    """A withdrawal with the lines it covers (RS-VII) and its deadlines."""
+    return {
+        "id": w.id, "state": w.state, "channel": w.channel, "sent_at": instant(w.sent_at),
+        "recorded_at": instant(w.recorded_at), "refund_due_by": instant(w.refund_due_by),
+        "return_due_by": instant(w.return_due_by), "label_issued_at": instant(w.label_issued_at),
+        "received_at": instant(w.received_at), "deduction_minor": w.deduction_minor, "note": w.note,
+        "refund_id": w.refund_id, "rejected_reason": w.rejected_reason,
+        "lines": [{"line_id": line.id, "sku": line.sku, "name": line.name, "quantity": line.quantity,
+                   "set_items": list(line.set_items)} for line in lines],
+    }
+
+
+def _withdrawals(agg: OrderAggregate) -> list[dict[str, Any]]:
+    lines = {line.id: line for line in agg.lines}
+    return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids]) for view in agg.withdrawals]

@@ -202,6 +202,31 @@ class RefundOut(Out):
     corrected_invoice: None
 
 
+class WithdrawnLineOut(Out):
+    line_id: int
+    sku: str
+    name: str
+    quantity: int
+    set_items: Annotated[list[str], msgspec.Meta(description="every item of a set goes back with it (RS-VII.13)")]
+
+
+class WithdrawalOut(Out):
+    id: str
+    state: Literal["requested", "awaiting_return", "received", "refunded", "rejected"]
+    channel: Literal["web", "email", "phone", "chat", "order_centre"]
+    sent_at: Instant
+    recorded_at: Instant
+    refund_due_by: Annotated[datetime, msgspec.Meta(description="RS-VII.10: 14 days from the statement")]
+    return_due_by: Annotated[datetime, msgspec.Meta(description="RS-VII.7: 14 days from the label")] | None
+    label_issued_at: Instant | None
+    received_at: Instant | None
+    deduction_minor: int | None
+    note: str | None
+    refund_id: str | None
+    rejected_reason: str | None
+    lines: list[WithdrawnLineOut]
+
+
 class PaymentOut(Out):
     provider: Literal["stripe"]
     payment_intent_id: str
@@ -230,6 +255,7 @@ class OrderOut(Out):
     deadlines: list[DeadlineOut]
     timeline: list[TimelineEntryOut]
     refunds: list[RefundOut]
+    withdrawals: list[WithdrawalOut]
     invoices: list[dict[str, Any]]
     perks: list[dict[str, Any]]
     payment: PaymentOut | msgspec.UnsetType = msgspec.UNSET

@@ -152,6 +152,34 @@ class StockIn(Body):
     in_stock: Count  # below zero: invalid_stock, judged by the catalogue
 
 
+LineIds = Annotated[list[RowId], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class WithdrawalIn(Body):
+    """RS-VII.1: the lines withdrawn; none named: every line that can still be withdrawn."""
+
+    line_ids: LineIds | None = None
+
+
+class StatementIn(Body):
+    """RS-VII.3, T-6: a statement that came by another channel, with the moment it was sent."""
+
+    channel: Literal["email", "phone", "chat", "order_centre"]
+    sent_at: Instant
+    line_ids: LineIds | None = None
+
+    def __post_init__(self) -> None:
+        _supported("sent_at", self.sent_at)
+
+
+class ReceiveIn(Body):
+    """RS-VII.8, RS-VII.10: the goods back; the diminished value deducted, with its reason."""
+
+    deduction_minor: Annotated[int, msgspec.Meta(ge=0, le=INT_MAX)] = 0
+    note: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)] | None = None
+    resaleable: bool = True
+
+
 class ClockIn(Body):
     now: Instant
 

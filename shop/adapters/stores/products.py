@@ -46,6 +46,8 @@ _FAST_RESERVE, _FAST_CATALOGUE = fast.Statement(_RESERVE), fast.Statement(_CATAL
 _SHIP = (update(_products).where(_products.c.sku == bindparam("b_sku"))
          .values(reserved=_products.c.reserved - bindparam("b_quantity"),
                  on_hand=_products.c.on_hand - bindparam("b_quantity")))
+_RESTOCK = (update(_products).where(_products.c.sku == bindparam("b_sku"))
+            .values(on_hand=_products.c.on_hand + bindparam("b_quantity")))
 
 
 class ProductStore:
@@ -67,6 +69,12 @@ class ProductStore:
         """Held units leave the warehouse."""
         for sku in sorted(units):
             self._db.execute(_SHIP, {"b_sku": sku, "b_quantity": units[sku]})
+
+    def restock(self, units: Mapping[str, int]) -> None:
+        """Units come back to the warehouse, resaleable (a return received, RS-VII.8)."""
+        for sku in sorted(units):
+            if units[sku]:
+                self._db.execute(_RESTOCK, {"b_sku": sku, "b_quantity": units[sku]})
 
     # --- the catalogue, and the facts an order is checked with -----------------------------------
     def catalogue(self, market: str) -> list[Row[Any]]:

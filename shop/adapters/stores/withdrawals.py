@@ -1,0 +1,87 @@
+"""The one writer of withdrawals and the lines they cover (RS-VII): a statement recorded with its
+lines, moved along the withdrawal lifecycle with the facts of each step, read with its lines."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from shop.adapters.tables import OrderLine, Withdrawal, WithdrawalLine, table_of
+from shop.domain.errors import Conflict, NotFound
+from shop.domain.machine import Transition
+
+_withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
+_INSERT = insert(_withdrawals).returning(*_withdrawals.c)
+_COVER = insert(_covered)
+_BY_ID = select(_withdrawals).where(_withdrawals.c.id == bindparam("b_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_LINES_OF = (select(_lines).join(_covered, _covered.c.line_id == _lines.c.id)
+             .where(_covered.c.withdrawal_id == bindparam("b_id")).order_by(_lines.c.id))
+_WITHDRAWN = (select(_covered.c.line_id).join(_lines, _lines.c.id == _covered.c.line_id)
+              .where(_lines.c.order_id == bindparam("b_order_id")))
+_OF_ORDERS = (select(_withdrawals, _covered.c.line_id)
+              .join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
+              .where(_withdrawals.c.order_id.in_(bindparam("b_ids", expanding=True)))
+              .order_by(_withdrawals.c.recorded_at, _withdrawals.c.id, _covered.c.line_id))
+
+
+@dataclass(frozen=True)
+class WithdrawalView:
+    """A withdrawal as its order shows it: the row and the ids of the lines it covers."""
+
+    row: Any
+    line_ids: tuple[int, ...]
+
+
+class WithdrawalStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, values: dict[str, Any], line_ids: Sequence[int]) -> Row[Any]:
+        """A statement recorded with the lines it covers; a line already covered by another one
+        (recorded by a statement at the same moment too) is refused: the lines' key."""
+        row = self._db.execute(_INSERT, values).one()
+        try:
+            self._db.execute(_COVER, [{"line_id": line_id, "withdrawal_id": row.id} for line_id in line_ids])
+        except IntegrityError:
+            raise Conflict("line_already_withdrawn", "a line named is already withdrawn",
+                           field="line_ids") from None
+        return row
+
+    def get(self, withdrawal_id: str, *, lock: bool = False) -> Row[Any]:
+        """The withdrawal (locked when `lock`); 404 when there is none."""
+        row = self._db.execute(_BY_ID_LOCKED if lock else _BY_ID, {"b_id": withdrawal_id}).one_or_none()
+        if row is None:
+            raise NotFound("withdrawal_not_found", f"no withdrawal {withdrawal_id}")
+        return row
+
+    def lines(self, withdrawal_id: str) -> list[Row[Any]]:
+        """The order lines the withdrawal covers."""
+        return list(self._db.execute(_LINES_OF, {"b_id": withdrawal_id}))
+
+    def withdrawn_lines(self, order_id: str) -> set[int]:
+        """The ids of the order's lines some withdrawal covers."""
+        return set(self._db.execute(_WITHDRAWN, {"b_order_id": order_id}).scalars())
+
+    def move(self, withdrawal: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
+        """The withdrawal in the transition's destination, with `facts` beside it; the row as written."""
+        statement = (update(_withdrawals).where(_withdrawals.c.id == withdrawal.id)
+                     .values(state=transition.to_state.value, **facts).returning(*_withdrawals.c))
+        return self._db.execute(statement).one()
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[WithdrawalView]]:
+        """The withdrawals of these orders with their lines, by order id, oldest first: one statement."""
+        found: dict[str, list[WithdrawalView]] = {}
+        if not order_ids:
+            return found
+        rows: dict[str, tuple[Any, list[int]]] = {}
+        for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+            rows.setdefault(row.id, (row, []))[1].append(row.line_id)
+        for row, line_ids in rows.values():
+            found.setdefault(row.order_id, []).append(WithdrawalView(row, tuple(line_ids)))
+        return found

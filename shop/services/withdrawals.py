@@ -1,0 +1,203 @@
+"""The right of withdrawal (RS-VII): the customer's statement (on the web, or recorded by staff from
+another channel), the return label, the goods received and the refund. Each use case reads `now`,
+runs its rules in one transaction (`_request`, `_issue_label`, `_receive`: plain functions of the
+unit of work, each step of the WITHDRAWAL machine on the order's timeline) and, after the commit,
+sends the refund to Stripe through the shop's one refund path (shop.services.refunds).
+
+Decided here:
+- the refund is owed from the statement (`refund_due_by`: 14 days from when it was sent, T-6,
+  never moved), and withheld until the goods are back (RS-VII.11): it is recorded when staff
+  receive the return, and the withdrawal is `refunded` in that same transaction, once the refund is
+  recorded; what Stripe answers is the refund's own machine (pending, succeeded, failed);
+- the initial delivery charge goes with the withdrawal whose refund is the last of an order whose
+  every contracted line is withdrawn (RS-VII.10), so it is refunded once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shop.adapters.stores.timeline import entry
+from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain.deadlines import refund_due_by
+from shop.domain.errors import Conflict, InvalidInput
+from shop.domain.lifecycle import ORDER, OrderState
+from shop.domain.markets import Market
+from shop.domain.order_lines import ORDER_LINE, LineState
+from shop.domain.withdrawal import (
+    WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, refund_owed, return_due_by,
+)
+from shop.services.context import ShopContext
+from shop.services.idempotency import IdempotencyClaim, answer_row, earlier_answer, remember_answers
+from shop.services.orders_common import units_of
+from shop.services.refunds import open_refund, send_refund
+
+W = WithdrawalState
+STAFF_CHANNELS = (Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.ORDER_CENTRE)  # RS-VII.3
+
+
+@dataclass(frozen=True)
+class WithdrawalAggregate:
+    """A withdrawal with the order lines it covers (rows)."""
+
+    withdrawal: Any
+    lines: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A keyed request's answer from before (its status and body)."""
+
+    status_code: int
+    body: Any
+
+
+def _tell(uow: UnitOfWork, order: Any, notice_kind: str, facts: dict[str, Any], now: datetime) -> None:
+    """The customer's message about a withdrawal step (RS-VII.6 withdrawal received, the return
+    label with its deadline, the refund sent): queued here, in the step's transaction."""
+    # messages branch: builds the notice from `notice_kind` and `facts` and queues it (queue_notice).
+    return None
+
+
+# --- the statement: RS-VII.1–VII.3, T-6 ---------------------------------------------------------------
+
+async def withdraw(ctx: ShopContext, order_id: str, *, customer_id: int, line_ids: Collection[int] | None,
+                   claim: IdempotencyClaim | None = None,
+                   present: Callable[[WithdrawalAggregate], Any] | None = None) -> WithdrawalAggregate | Kept:
+    """The customer's statement on the web, sent now (RS-VII.1, RS-VII.2). With an Idempotency-Key,
+    the answer is kept in the same transaction (`present` builds it); the same key again returns it."""
+    def work(uow: UnitOfWork) -> WithdrawalAggregate | Kept:
+        order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
+        if claim is not None and (earlier := earlier_answer(uow, claim)) is not None:
+            return Kept(earlier.status_code or 201, earlier.body)
+        now = uow.now()
+        made = _request(uow, order, channel=Channel.WEB, sent_at=now, line_ids=line_ids,
+                        actor=f"customer:{customer_id}", now=now)
+        if claim is not None and present is not None:
+            remember_answers(uow, [answer_row(claim, resource_id=made.withdrawal.id, status=201,
+                                              body=present(made), now=now)])
+        return made
+    return await ctx.db.transaction(work)
+
+
+async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel | str, sent_at: datetime,
+                           line_ids: Collection[int] | None, actor: str) -> WithdrawalAggregate:
+    """Staff record a statement that came by e-mail, phone, chat or the order centre (RS-VII.3),
+    judged by the moment it was sent (T-6), which may not lie in the future."""
+    channel = Channel(channel)
+    if channel not in STAFF_CHANNELS:
+        raise InvalidInput("channel_not_recorded_by_staff", f"staff do not record {channel} statements",
+                          clause="RS-VII.3", field="channel")
+
+    def work(uow: UnitOfWork) -> WithdrawalAggregate:
+        order = uow.orders.get(order_id, lock=True)
+        return _request(uow, order, channel=channel, sent_at=sent_at, line_ids=line_ids, actor=actor,
+                        now=uow.now())
+    return await ctx.db.transaction(work)
+
+
+def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime,
+             line_ids: Collection[int] | None, actor: str, now: datetime) -> WithdrawalAggregate:
+    _must_be_delivered(order)
+    market = Market(order.market)
+    check_statement(sent_at=sent_at, delivered_at=order.delivered_at, market=market, now=now)
+    lines = covered_lines(uow.orders.lines(order.id), line_ids, uow.withdrawals.withdrawn_lines(order.id),
+                          delivered=(LineState.CONFIRMED, LineState.WITHDRAWN))
+    transition = WITHDRAWAL.start("request", W.REQUESTED)
+    withdrawal = uow.withdrawals.add({
+        "id": str(uuid.uuid4()), "order_id": order.id, "state": transition.to_state.value,
+        "channel": channel.value, "sent_at": sent_at, "recorded_at": now,
+        "refund_due_by": refund_due_by(sent_at, market)}, [line.id for line in lines])
+    uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
+                        reason=f"{channel.value} statement sent at {sent_at.isoformat()}")
+    moves = {line.id: ORDER_LINE.fire(line.state, "withdraw") for line in lines}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id))
+                                 for line_id, move in moves.items()])
+    _tell(uow, order, "withdrawal_received", {"withdrawal": withdrawal, "lines": lines}, now)  # RS-VII.6
+    return WithdrawalAggregate(withdrawal, lines)
+
+
+def _must_be_delivered(order: Any) -> None:
+    """RS-VII.1: the period runs from possession; an order not delivered has none to withdraw from."""
+    if order.state != OrderState.DELIVERED or order.delivered_at is None:
+        raise Conflict("order_not_delivered", f"the order is {order.state}, not delivered",
+                       clause=ORDER.step("deliver").clause)
+
+
+# --- the return: RS-VII.7, RS-VII.12 ------------------------------------------------------------------
+
+async def issue_return_label(ctx: ShopContext, withdrawal_id: str, *, actor: str) -> WithdrawalAggregate:
+    """Staff issue the return label, the shop paying the shipping (RS-VII.12); the goods are due
+    back 14 calendar days after the customer received it, taken as the moment it was issued (RS-VII.7)."""
+    return await ctx.db.transaction(lambda uow: _issue_label(uow, withdrawal_id, actor))
+
+
+def _locked(uow: UnitOfWork, withdrawal_id: str) -> tuple[Any, Any]:
+    """The withdrawal and its order, the order locked first (as every use case of an order)."""
+    order = uow.orders.get(uow.withdrawals.get(withdrawal_id).order_id, lock=True)
+    return order, uow.withdrawals.get(withdrawal_id, lock=True)
+
+
+def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalAggregate:
+    order, withdrawal = _locked(uow, withdrawal_id)
+    now = uow.now()
+    transition = WITHDRAWAL.fire(withdrawal.state, "issue_label")
+    due = return_due_by(now)
+    withdrawal = uow.withdrawals.move(withdrawal, transition, label_issued_at=now, return_due_by=due)
+    uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
+                        reason=f"goods due back by {due.isoformat()}")
+    _tell(uow, order, "return_label", {"withdrawal": withdrawal, "return_due_by": due}, now)  # RS-VII.7
+    return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
+
+
+# --- the goods back and the refund: RS-VII.8–VII.11 ---------------------------------------------------
+
+async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_minor: int, note: str | None,
+                         resaleable: bool = True, actor: str) -> WithdrawalAggregate:
+    """The goods are back (RS-VII.8, RS-VII.9): resaleable units back to stock, the refund recorded
+    (RS-VII.10: the lines' price, the delivery charge with the order's last withdrawal, less the
+    diminished value staff record) and, after the commit, sent to Stripe."""
+    made, refund, payment_intent_id = await ctx.db.transaction(
+        lambda uow: _receive(uow, withdrawal_id, deduction_minor, note, resaleable, actor))
+    if refund is not None:
+        await send_refund(ctx, refund, payment_intent_id)
+    return made
+
+
+def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: str | None, resaleable: bool,
+             actor: str) -> tuple[WithdrawalAggregate, Any, str | None]:
+    order, withdrawal = _locked(uow, withdrawal_id)
+    now = uow.now()
+    received = WITHDRAWAL.fire(withdrawal.state, "receive")
+    lines = uow.withdrawals.lines(withdrawal.id)
+    owed = refund_owed(order, lines, whole_order=_last_of_whole_order(uow, order, withdrawal),
+                       deduction_minor=deduction_minor)
+    withdrawal = uow.withdrawals.move(withdrawal, received, received_at=now, deduction_minor=deduction_minor,
+                                      note=note)
+    uow.timeline.record(order.id, received, actor=actor, now=now, subject_id=withdrawal.id, reason=note)
+    if resaleable:
+        uow.products.restock(units_of(lines))
+    refund = open_refund(uow, order, amount_minor=owed.amount_minor, clause="RS-VII.10", now=now, actor=actor,
+                         due_by=withdrawal.refund_due_by,
+                         reason=f"withdrawal: {', '.join(line.sku for line in lines)}"[:200])
+    refunded = WITHDRAWAL.fire(withdrawal.state, "refund")
+    withdrawal = uow.withdrawals.move(withdrawal, refunded, refund_id=refund.id if refund else None)
+    uow.timeline.record(order.id, refunded, actor=actor, now=now, subject_id=withdrawal.id,
+                        reason=f"{owed.amount_minor} {order.currency} owed "
+                               f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
+    _tell(uow, order, "refund", {"withdrawal": withdrawal, "refund": refund}, now)  # RS-VII.10
+    return WithdrawalAggregate(withdrawal, lines), refund, order.payment_intent_id
+
+
+def _last_of_whole_order(uow: UnitOfWork, order: Any, withdrawal: Any) -> bool:
+    """RS-VII.10: the whole order is withdrawn when every line of the contract is, and this
+    withdrawal is the last of them to be refunded (the delivery charge goes back once)."""
+    contracted = {line.id for line in uow.orders.lines(order.id) if line.state != LineState.CANCELLED}
+    others = [view.row for view in uow.withdrawals.of_orders([order.id]).get(order.id, [])
+              if view.row.id != withdrawal.id]
+    return (contracted <= uow.withdrawals.withdrawn_lines(order.id)
+            and all(other.state in (W.REFUNDED, W.REJECTED) for other in others))
