@@ -135,7 +135,7 @@ async def test_a_rejected_order_is_told_its_cancellation_and_no_confirmation_RS_
 async def test_delivery_started_says_the_order_can_no_longer_be_cancelled_RS_IV_5(shop, smtp):
     customer = await shop.customer()
     email = shop.last_email
-    order = await shop.shipped_order(customer)
+    await shop.shipped_order(customer)
 
     _, body = await message_to(smtp, email, "on its way")
     assert "porudžbina više ne može otkazati (RS-IV.5)" in body

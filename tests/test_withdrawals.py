@@ -228,3 +228,26 @@ async def test_two_staff_receiving_one_return_at_once_refund_it_once_RS_VII_10(s
     assert sorted(response.status_code for response in answers) == [200, 409]
     await assert_refunded_at_stripe(shop, await shop.order(customer, order["id"]), 349_900)
     assert await stock_of(shop, CHARGER) == (50, 0)  # back on hand once
+
+
+# --- the customer's messages: RS-VII.6, RS-VII.7, RS-VII.10 ------------------------------------------
+
+async def test_each_step_tells_the_customer_in_their_language_RS_VII_6_RS_VII_7_RS_VII_10(shop, smtp):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    email = shop.last_email
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    made = (await withdraw(shop, customer, order, CHARGER)).json()
+    await shop.ops_post(f"/withdrawals/{made['id']}/return-label")
+    await set_clock(shop, "2026-10-09T10:00:00Z")
+    assert (await shop.ops_post(f"/withdrawals/{made['id']}/receive", {"deduction_minor": 0})).status_code == 200
+
+    def body_of(subject_part: str):
+        return smtp.wait_for_async(lambda m: m["To"] == email and subject_part in m["Subject"])
+
+    received = " ".join((await body_of("Izjava o odustanku")).get_body(("plain",)).get_content().split())
+    label = " ".join((await body_of("Return label")).get_body(("plain",)).get_content().split())
+    refunded = await body_of("Refund")
+    assert "Primili smo Vašu izjavu o odustanku" in received and "(RS-VII.6)" in received
+    assert "vratite do 19. oktobar 2026. 11:00:00 CEST" in label  # the label of 5 Oct 11:00 local, 14 days on
+    assert "We pay the return shipping (RS-VII.12)" in label
+    assert refunded["Message-ID"]

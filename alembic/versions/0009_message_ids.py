@@ -7,7 +7,7 @@ statement), so every attempt to send it sends the same one; e-mails queued befor
 `<order id>.outbox-<row id>`. `accepted_at` is when the SMTP server accepted it (RS-IV.6, RS-IV.8-9).
 
 Revision ID: 0009
-Revises: 0008 (0007 on the `messages` branch until it is merged after the withdrawal's 0008)
+Revises: 0008
 Create Date: 2026-12-08 12:00:00
 """
 from typing import Sequence, Union
@@ -18,7 +18,7 @@ from alembic import op
 from shop.adapters.tables import UTCDateTime
 
 revision: str = '0009'
-down_revision: Union[str, None] = '0007'  # TODO(merge): '0008', the withdrawal's migration
+down_revision: Union[str, None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -16,22 +16,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain import notices
 from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
+from shop.domain.money import Money
 from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.withdrawal import (
     WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, refund_owed, return_due_by,
 )
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, answer_row, earlier_answer, remember_answers
+from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import units_of
 from shop.services.refunds import open_refund, send_refund
 
@@ -45,6 +48,8 @@ class WithdrawalAggregate:
 
     withdrawal: Any
     lines: Sequence[Any]
+    emails: list[Any] = field(default_factory=list, compare=False)
+    """The customer's messages this step queued, sent once the request has answered."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,18 @@ class Kept:
     body: Any
 
 
-def _tell(uow: UnitOfWork, order: Any, notice_kind: str, facts: dict[str, Any], now: datetime) -> None:
-    """The customer's message about a withdrawal step (RS-VII.6 withdrawal received, the return
-    label with its deadline, the refund sent): queued here, in the step's transaction."""
-    # messages branch: builds the notice from `notice_kind` and `facts` and queues it (queue_notice).
-    return None
+def _tell(uow: UnitOfWork, order: Any, notice: notices.Notice, now: datetime, made: WithdrawalAggregate
+          ) -> WithdrawalAggregate:
+    """The customer's message about a withdrawal step (RS-VII.6 the statement received, RS-VII.7 the
+    return label with its deadline, RS-VII.10 the refund), queued in the step's transaction."""
+    made.emails.append(queue_notice(uow, order, notice, now))
+    return made
+
+
+def _answered(ctx: ShopContext, made: Any) -> Any:
+    if isinstance(made, WithdrawalAggregate):
+        send_after_answer(ctx, made.emails)
+    return made
 
 
 # --- the statement: RS-VII.1–VII.3, T-6 ---------------------------------------------------------------
@@ -80,7 +92,7 @@ async def withdraw(ctx: ShopContext, order_id: str, *, customer_id: int, line_id
             remember_answers(uow, [answer_row(claim, resource_id=made.withdrawal.id, status=201,
                                               body=present(made), now=now)])
         return made
-    return await ctx.db.transaction(work)
+    return _answered(ctx, await ctx.db.transaction(work))
 
 
 async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel | str, sent_at: datetime,
@@ -96,7 +108,7 @@ async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel 
         order = uow.orders.get(order_id, lock=True)
         return _request(uow, order, channel=channel, sent_at=sent_at, line_ids=line_ids, actor=actor,
                         now=uow.now())
-    return await ctx.db.transaction(work)
+    return _answered(ctx, await ctx.db.transaction(work))
 
 
 def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime,
@@ -117,8 +129,8 @@ def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id))
                                  for line_id, move in moves.items()])
-    _tell(uow, order, "withdrawal_received", {"withdrawal": withdrawal, "lines": lines}, now)  # RS-VII.6
-    return WithdrawalAggregate(withdrawal, lines)
+    return _tell(uow, order, notices.withdrawal_received(market, order.number, now, withdrawal.refund_due_by),
+                 now, WithdrawalAggregate(withdrawal, lines))
 
 
 def _must_be_delivered(order: Any) -> None:
@@ -133,7 +145,7 @@ def _must_be_delivered(order: Any) -> None:
 async def issue_return_label(ctx: ShopContext, withdrawal_id: str, *, actor: str) -> WithdrawalAggregate:
     """Staff issue the return label, the shop paying the shipping (RS-VII.12); the goods are due
     back 14 calendar days after the customer received it, taken as the moment it was issued (RS-VII.7)."""
-    return await ctx.db.transaction(lambda uow: _issue_label(uow, withdrawal_id, actor))
+    return _answered(ctx, await ctx.db.transaction(lambda uow: _issue_label(uow, withdrawal_id, actor)))
 
 
 def _locked(uow: UnitOfWork, withdrawal_id: str) -> tuple[Any, Any]:
@@ -150,8 +162,8 @@ def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalA
     withdrawal = uow.withdrawals.move(withdrawal, transition, label_issued_at=now, return_due_by=due)
     uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"goods due back by {due.isoformat()}")
-    _tell(uow, order, "return_label", {"withdrawal": withdrawal, "return_due_by": due}, now)  # RS-VII.7
-    return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
+    return _tell(uow, order, notices.return_label(Market(order.market), order.number, due), now,
+                 WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)))
 
 
 # --- the goods back and the refund: RS-VII.8–VII.11 ---------------------------------------------------
@@ -165,7 +177,7 @@ async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_mino
         lambda uow: _receive(uow, withdrawal_id, deduction_minor, note, resaleable, actor))
     if refund is not None:
         await send_refund(ctx, refund, payment_intent_id)
-    return made
+    return _answered(ctx, made)
 
 
 def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: str | None, resaleable: bool,
@@ -189,8 +201,11 @@ def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: st
     uow.timeline.record(order.id, refunded, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"{owed.amount_minor} {order.currency} owed "
                                f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
-    _tell(uow, order, "refund", {"withdrawal": withdrawal, "refund": refund}, now)  # RS-VII.10
-    return WithdrawalAggregate(withdrawal, lines), refund, order.payment_intent_id
+    made = WithdrawalAggregate(withdrawal, lines)
+    if refund is not None:
+        made = _tell(uow, order, notices.refund_sent(Market(order.market), order.number,
+                                                     Money(refund.amount_minor, refund.currency)), now, made)
+    return made, refund, order.payment_intent_id
 
 
 def _last_of_whole_order(uow: UnitOfWork, order: Any, withdrawal: Any) -> bool:
