@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments diagram test bench clean
+.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments sweep diagram test bench clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ ops-demote: migrate ## take staff rights from an account at once (its tokens too
 
 expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NOW=<ISO instant> judges as of then
 	$(RUN) python -m shop.jobs expire-payments $(if $(NOW),--now "$(NOW)")
+
+sweep: migrate ## list refunds and returns due within 2 working days or overdue (RS-VII.7, RS-VII.10); NOW=<ISO instant>
+	$(RUN) python -m shop.jobs sweep $(if $(NOW),--now "$(NOW)")
 
 diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifecycle table
 	$(RUN) python -m shop.jobs diagram docs

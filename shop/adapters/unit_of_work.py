@@ -20,6 +20,7 @@ from shop.adapters.stores.orders import OrderStore
 from shop.adapters.stores.outbox import OutboxStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
+from shop.adapters.stores.sweep import SweepStore
 from shop.adapters.stores.timeline import TimelineStore
 from shop.adapters.stores.withdrawals import WithdrawalStore
 from shop.clock import system_now
@@ -68,6 +69,11 @@ class UnitOfWork:
     @cached_property
     def refunds(self) -> RefundStore:
         return RefundStore(self.connection)
+
+    @cached_property
+    def sweep(self) -> SweepStore:
+        """Reads only: what is owed near or past its deadline (shop.services.sweep)."""
+        return SweepStore(self.connection)
 
     @cached_property
     def timeline(self) -> TimelineStore:

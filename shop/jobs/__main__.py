@@ -1,5 +1,5 @@
 """`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | ops-demote EMAIL |
-expire-payments [--now ISO] | diagram [DIRECTORY] | serve`.
+expire-payments [--now ISO] | sweep [--now ISO] | diagram [DIRECTORY] | serve`.
 
 Every task reads the same settings as the server (shop.settings; unusable ones, such as development
 secrets in production, stop it with their message and exit code 2) and prints what it did.
@@ -112,6 +112,31 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
           f"{mailed} e-mails sent")
 
 
+async def sweep(settings: Settings, now_arg: str | None) -> None:
+    """RS-VII.7, RS-VII.10, RS-III.4: list every refund still owed and every return or withdrawal
+    whose deadline is within 2 working days or passed, grouped by deadline, and a summary. Reads only."""
+    from shop.clock import parse_instant, system_now
+    from shop.domain.errors import DomainError
+    from shop.services.sweep import sweep as sweep_owed
+
+    def progress(rows: int, seconds: float) -> None:
+        print(f"sweep: {rows} rows read in {seconds:.1f}s", file=sys.stderr, flush=True)
+
+    ctx = _context(settings)
+    try:
+        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
+        if now_arg and now > system_now() and not settings.is_test:
+            raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
+                              field="NOW")
+        report = await sweep_owed(ctx, now, on_progress=progress)
+    except DomainError as error:
+        raise SystemExit(f"error: {error.detail}") from None
+    finally:
+        await ctx.aclose()
+    for line in report.text():
+        print(line)
+
+
 async def _cancel_orphan_intents(ctx, now) -> None:  # type: ignore[no-untyped-def]
     """PaymentIntents whose order was never written (a process killed between the two): cancelled."""
     from shop.adapters.stripe_gateway import PaymentProviderError
@@ -170,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     expire.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
     expire.add_argument("--send-at-most", type=int, default=None,
                         help="send at most this many queued Stripe cancellations now (the rest on a later run)")
+    owed = tasks.add_parser("sweep", help="list refunds and returns due within 2 working days or overdue "
+                                          "(RS-VII.7, RS-VII.10); reads only")
+    owed.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -185,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             diagram(args.directory)
         elif args.task == "expire-payments":
             asyncio.run(expire_payments(settings, args.now, args.send_at_most))
+        elif args.task == "sweep":
+            asyncio.run(sweep(settings, args.now))
         elif args.task == "serve":
             serve(settings)
     except SettingsError as error:

@@ -1,0 +1,91 @@
+"""What the sweep reads (RS-VII.7, RS-VII.10, RS-III.4): refunds still owed, returns awaited and
+withdrawals without a label, each with its order's number, due by a given instant in one market.
+
+Reads only: it writes nothing, so it is safe to run twice and from two machines at once. Each
+method reads one page, ordered by (deadline, id) and resumed after the last key of the page before
+(keyset paging), so a long list is never held whole nor read in one long statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+
+_refunds, _orders = table_of(Refund), table_of(Order)
+_withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
+
+Key = tuple[datetime, str]
+
+
+def _page(statement: Select[Any], due: ColumnElement[Any], row_id: ColumnElement[Any]) -> dict[bool, Select[Any]]:
+    """The statement limited to one market, due by `b_until`, one page ordered by (due, id); the
+    second form resumes after (`b_after_due`, `b_after_id`)."""
+    first = (statement.where(_orders.c.market == bindparam("b_market"), due <= bindparam("b_until"))
+             .order_by(due, row_id).limit(bindparam("b_limit")))
+    return {False: first,
+            True: first.where(tuple_(due, row_id) > tuple_(bindparam("b_after_due", type_=due.type),
+                                                           bindparam("b_after_id", type_=row_id.type)))}
+
+
+_REFUNDS = _page(
+    select(_refunds.c.id, _refunds.c.due_by.label("due"), _refunds.c.state, _refunds.c.clause,
+           _refunds.c.amount_minor, _refunds.c.currency, _refunds.c.attempts, _refunds.c.failure,
+           _orders.c.number.label("order_number"), _orders.c.market)
+    .join(_orders, _orders.c.id == _refunds.c.order_id)
+    .where(_refunds.c.state.in_(bindparam("b_states", expanding=True))),
+    _refunds.c.due_by, _refunds.c.id)
+
+_PRICE = (select(_covered.c.withdrawal_id, func.sum(_lines.c.unit_price_minor * _lines.c.quantity).label("minor"),
+                 func.count().label("lines"))
+          .join(_lines, _lines.c.id == _covered.c.line_id).group_by(_covered.c.withdrawal_id).subquery())
+
+
+def _withdrawals_due(due: ColumnElement[Any]) -> dict[bool, Select[Any]]:
+    return _page(
+        select(_withdrawals.c.id, due.label("due"), _withdrawals.c.state, _withdrawals.c.channel,
+               _withdrawals.c.sent_at, _withdrawals.c.label_issued_at,
+               func.coalesce(_PRICE.c.minor, 0).label("lines_minor"), func.coalesce(_PRICE.c.lines, 0).label("lines"),
+               _orders.c.currency, _orders.c.number.label("order_number"), _orders.c.market)
+        .join(_orders, _orders.c.id == _withdrawals.c.order_id)
+        .outerjoin(_PRICE, _PRICE.c.withdrawal_id == _withdrawals.c.id)
+        .where(_withdrawals.c.state == bindparam("b_state")),
+        due, _withdrawals.c.id)
+
+
+_RETURNS = _withdrawals_due(_withdrawals.c.return_due_by)
+_STATEMENTS = _withdrawals_due(_withdrawals.c.refund_due_by)
+
+
+class SweepStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def _read(self, statements: dict[bool, Select[Any]], values: dict[str, Any], after: Key | None,
+              limit: int) -> list[Row[Any]]:
+        if after is not None:
+            values = {**values, "b_after_due": after[0], "b_after_id": after[1]}
+        return list(self._db.execute(statements[after is not None], {**values, "b_limit": limit}))
+
+    def refunds_due(self, states: Collection[str], *, market: str, until: datetime, after: Key | None = None,
+                    limit: int = 1000) -> list[Row[Any]]:
+        """Refunds in `states` of the market's orders due by `until` (RS-III.4, RS-VII.10), with
+        `order_number`; a page after `after` (due, id)."""
+        return self._read(_REFUNDS, {"b_states": list(states), "b_market": market, "b_until": until}, after, limit)
+
+    def returns_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
+                    limit: int = 1000) -> list[Row[Any]]:
+        """Withdrawals in `state` (awaiting the goods) whose return is due by `until` (RS-VII.7), with
+        `order_number`, `currency` and `lines_minor` (the covered lines' price)."""
+        return self._read(_RETURNS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)
+
+    def statements_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
+                       limit: int = 1000) -> list[Row[Any]]:
+        """Withdrawals in `state` (no label issued yet) whose refund is due by `until` (RS-VII.10:
+        the clock runs from the statement), with the same columns as `returns_due`."""
+        return self._read(_STATEMENTS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)

@@ -1,0 +1,177 @@
+"""The sweep (`make sweep`): what the shop owes near or past its deadline, for staff to act on.
+
+- refunds still owed, pending or failed (for staff to send again), by their `due_by` (RS-III.4,
+  RS-VII.10: without delay, within 14 days of the statement);
+- returns awaited (`awaiting_return`) by their `return_due_by` (RS-VII.7): a return not back in
+  time is listed as overdue, flagged for staff: never silently refunded, never silently dropped;
+- withdrawals stated but without a return label (`requested`) by their `refund_due_by`: the refund
+  clock runs from the statement (RS-VII.10), whether the goods are back or not.
+
+"Near" is on the market's calendar (T-3): due by the end of the 2nd working day after today's
+local date; "passed" is due before now. It only reads: the same database gives the same list, run
+twice or from two machines at once. Lines are plain data; the job prints them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain.calendar import add_working_days, as_utc, end_of_local_day, in_time, local_date
+from shop.domain.markets import Market, market_info
+from shop.domain.refunds import RefundState
+from shop.domain.withdrawal import WithdrawalState
+from shop.services.context import ShopContext
+
+NEAR_WORKING_DAYS = 2
+OWED_REFUNDS = (RefundState.PENDING.value, RefundState.FAILED.value)
+PASSED, NEAR = "passed", "near"
+REFUND, RETURN, WITHDRAWAL = "refund", "return", "withdrawal"
+KINDS = (REFUND, RETURN, WITHDRAWAL)
+BATCH = 1000
+PROGRESS_ROWS, PROGRESS_SECONDS = 5000, 5.0
+
+
+@dataclass(frozen=True)
+class SweepLine:
+    """One thing owed: a refund, a return awaited, or a withdrawal without its label."""
+
+    status: str  # passed | near
+    due_by: datetime
+    due_on: date  # the deadline's local date in its market
+    kind: str  # refund | return | withdrawal
+    order_number: str
+    clause: str
+    owed_minor: int
+    currency: str
+    minor_digits: int
+    subject_id: str
+    note: str
+
+    @property
+    def owed(self) -> str:
+        return f"{Decimal(self.owed_minor).scaleb(-self.minor_digits):.{self.minor_digits}f} {self.currency}"
+
+    def text(self) -> str:
+        return (f"{self.status:6} {self.due_by:%Y-%m-%dT%H:%M:%SZ} {self.kind:10} {self.order_number} "
+                f"[{self.clause}] {self.owed}: {self.note} ({self.subject_id})")
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.status != PASSED, date.min if self.status == PASSED else self.due_on, self.due_by,
+                KINDS.index(self.kind), self.order_number, self.subject_id)
+
+
+@dataclass
+class SweepReport:
+    now: datetime
+    lines: list[SweepLine] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def groups(self) -> list[tuple[str, list[SweepLine]]]:
+        """Passed first (oldest first), then the near ones by their local due date."""
+        grouped: dict[str, list[SweepLine]] = {}
+        for line in sorted(self.lines, key=SweepLine.sort_key):
+            title = "passed" if line.status == PASSED else f"due {line.due_on.isoformat()}"
+            grouped.setdefault(title, []).append(line)
+        return list(grouped.items())
+
+    def count(self, status: str, kind: str | None = None) -> int:
+        return sum(1 for line in self.lines if line.status == status and kind in (None, line.kind))
+
+    def summary(self) -> str:
+        def counts(status: str) -> str:
+            return ", ".join(f"{self.count(status, kind)} {kind}s" for kind in KINDS)
+        return (f"sweep as of {self.now:%Y-%m-%dT%H:%M:%SZ}: {len(self.lines)} listed; "
+                f"{self.count(PASSED)} passed ({counts(PASSED)}), "
+                f"{self.count(NEAR)} near, within {NEAR_WORKING_DAYS} working days ({counts(NEAR)})")
+
+    def text(self) -> list[str]:
+        """The report as printed: a heading per group, a line each, the summary last."""
+        out: list[str] = []
+        for title, lines in self.groups():
+            out.append(f"== {title} ({len(lines)})")
+            out.extend(line.text() for line in lines)
+        out.append(self.summary())
+        return out
+
+
+def near_until(now: datetime, market: Market) -> datetime:
+    """T-3: the last instant of the 2nd working day after today's local date in the market."""
+    return end_of_local_day(add_working_days(local_date(now, market), NEAR_WORKING_DAYS, market), market)
+
+
+def _line(row: Any, now: datetime, *, kind: str, clause: str, owed_minor: int, currency: str, note: str) -> SweepLine:
+    due = as_utc(row.due)
+    market = Market(row.market)
+    return SweepLine(NEAR if in_time(now, due) else PASSED, due, local_date(due, market), kind, row.order_number,
+                     clause, owed_minor, currency, market_info(market).currency_minor_digits, row.id, note)
+
+
+def _refund(row: Any, now: datetime) -> SweepLine:
+    note = f"refund {row.state}"
+    if row.state == RefundState.FAILED:
+        note += f" after {row.attempts} attempt(s), for staff to send again: {row.failure or 'no reason given'}"
+    return _line(row, now, kind=REFUND, clause=row.clause, owed_minor=row.amount_minor, currency=row.currency,
+                 note=note)
+
+
+def _return(row: Any, now: datetime) -> SweepLine:
+    line = _line(row, now, kind=RETURN, clause="RS-VII.7", owed_minor=row.lines_minor, currency=row.currency,
+                 note=f"{row.lines} line(s) due back")
+    if line.status == PASSED:
+        line = _with_note(line, f"{row.lines} line(s) not back in time: overdue, for staff (never refunded or "
+                                "dropped silently)")
+    return line
+
+
+def _statement(row: Any, now: datetime) -> SweepLine:
+    return _line(row, now, kind=WITHDRAWAL, clause="RS-VII.10", owed_minor=row.lines_minor, currency=row.currency,
+                 note=f"{row.channel} statement of {as_utc(row.sent_at):%Y-%m-%d}, {row.lines} line(s), "
+                      "no return label issued; refund owed from the statement")
+
+
+def _with_note(line: SweepLine, note: str) -> SweepLine:
+    return SweepLine(**{**line.__dict__, "note": note})
+
+
+Read = Callable[[UnitOfWork, Market, datetime, Any, int], list[Any]]
+SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine]], ...] = (
+    (lambda uow, market, until, after, limit: uow.sweep.refunds_due(
+        OWED_REFUNDS, market=market.value, until=until, after=after, limit=limit), _refund),
+    (lambda uow, market, until, after, limit: uow.sweep.returns_due(
+        WithdrawalState.AWAITING_RETURN.value, market=market.value, until=until, after=after, limit=limit), _return),
+    (lambda uow, market, until, after, limit: uow.sweep.statements_due(
+        WithdrawalState.REQUESTED.value, market=market.value, until=until, after=after, limit=limit), _statement),
+)
+
+
+async def sweep(ctx: ShopContext, now: datetime, *, markets: Iterable[Market] = tuple(Market), batch: int = BATCH,
+                on_progress: Callable[[int, float], None] | None = None) -> SweepReport:
+    """Everything owed near or past its deadline as of `now`, read page by page; `on_progress(rows,
+    seconds)` every PROGRESS_ROWS rows or PROGRESS_SECONDS seconds of a long run."""
+    now = as_utc(now)
+    report = SweepReport(now)
+    started = last_told = time.monotonic()
+    told_rows = 0
+    for market in markets:
+        until = near_until(now, market)
+        for read, make in SOURCES:
+            after = None
+            while True:
+                rows = await ctx.db.read(lambda uow, after=after: read(uow, market, until, after, batch))
+                report.lines.extend(make(row, now) for row in rows)
+                clock = time.monotonic()
+                if on_progress is not None and (len(report.lines) - told_rows >= PROGRESS_ROWS
+                                                or clock - last_told >= PROGRESS_SECONDS):
+                    on_progress(len(report.lines), clock - started)
+                    told_rows, last_told = len(report.lines), clock
+                if len(rows) < batch:
+                    break
+                after = (rows[-1].due, rows[-1].id)
+    report.seconds = time.monotonic() - started
+    return report
