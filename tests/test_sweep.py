@@ -14,6 +14,7 @@ from typing import Any
 
 from shop.services.sweep import sweep
 from tests.ops_support import set_clock
+from tests.test_refunds import cancel_while_stripe_is_out_of_reach
 from tests.support import ShopClient, order_body
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,8 @@ async def test_refunds_within_2_working_days_are_near_3_are_not_and_a_holiday_co
     # Tue 10 Nov: Wed 11 is a holiday, so Thu 12 and Fri 13 are the 2 working days; Mon 16 is the 3rd.
     assert [(title, [line.order_number for line in lines]) for title, lines in before_holiday.groups()] == [
         ("passed", [passed["number"]]), ("due 2026-11-13", [friday["number"]])]
-    assert {line.clause for line in before_holiday.lines} == {"RS-IV.5"}  # the clause the refund was recorded with: the cancellation
+    # the clause the refund was recorded with: the cancellation's
+    assert {line.clause for line in before_holiday.lines} == {"RS-IV.5"}
     # Fri 13 Nov: across the weekend, Mon 16 and Tue 17 are the 2 working days; Wed 18 is the 3rd.
     assert [(title, [line.order_number for line in lines]) for title, lines in before_weekend.groups()] == [
         ("passed", [passed["number"]]), ("due 2026-11-13", [friday["number"]]),
@@ -80,6 +82,21 @@ async def test_refunds_within_2_working_days_are_near_3_are_not_and_a_holiday_co
     [first] = before_holiday.groups()[0][1]
     assert first.text() == (f"passed 2026-11-03T22:59:59Z refund     {passed['number']} [RS-IV.5] "
                             f"{passed['total']['amount_minor'] / 100:.2f} RSD: refund pending ({first.subject_id})")
+
+
+async def test_a_failed_refund_is_listed_for_staff_to_send_again_RS_III_4(shop):
+    await set_clock(shop, "2026-10-30T10:00:00Z")
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    await cancel_while_stripe_is_out_of_reach(shop, order)
+
+    report = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY))
+
+    [line] = report.lines
+    assert (line.status, line.kind, line.order_number, line.due_on.isoformat()) == (
+        "near", "refund", order["number"], "2026-11-13")
+    assert line.owed_minor == order["total"]["amount_minor"]
+    assert line.note.startswith("refund failed after 1 attempt(s), for staff to send again: ")
 
 
 async def test_a_return_not_back_in_time_is_listed_overdue_for_staff_RS_VII_7(shop):
@@ -125,10 +142,11 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
     told: list[int] = []
 
     first = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY))
-    second = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY), batch=1,
+    second = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY), batch=1, progress_rows=1,
                          on_progress=lambda rows, seconds: told.append(rows))
 
     assert first.text() == second.text()
+    assert told == [1, 2, 3, 4]  # a progress line each row here (each 5000 rows or 5 seconds by default)
     assert [title for title, _ in first.groups()] == ["passed", "due 2026-11-13"]
     assert first.text()[0] == "== passed (2)"
     assert first.text()[1].startswith(f"passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]

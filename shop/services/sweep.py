@@ -151,9 +151,10 @@ SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine]], ...] = (
 
 
 async def sweep(ctx: ShopContext, now: datetime, *, markets: Iterable[Market] = tuple(Market), batch: int = BATCH,
-                on_progress: Callable[[int, float], None] | None = None) -> SweepReport:
+                on_progress: Callable[[int, float], None] | None = None, progress_rows: int = PROGRESS_ROWS
+                ) -> SweepReport:
     """Everything owed near or past its deadline as of `now`, read page by page; `on_progress(rows,
-    seconds)` every PROGRESS_ROWS rows or PROGRESS_SECONDS seconds of a long run."""
+    seconds)` every `progress_rows` rows or PROGRESS_SECONDS seconds of a long run."""
     now = as_utc(now)
     report = SweepReport(now)
     started = last_told = time.monotonic()
@@ -166,7 +167,7 @@ async def sweep(ctx: ShopContext, now: datetime, *, markets: Iterable[Market] = 
                 rows = await ctx.db.read(lambda uow, after=after: read(uow, market, until, after, batch))
                 report.lines.extend(make(row, now) for row in rows)
                 clock = time.monotonic()
-                if on_progress is not None and (len(report.lines) - told_rows >= PROGRESS_ROWS
+                if on_progress is not None and (len(report.lines) - told_rows >= progress_rows
                                                 or clock - last_told >= PROGRESS_SECONDS):
                     on_progress(len(report.lines), clock - started)
                     told_rows, last_told = len(report.lines), clock
