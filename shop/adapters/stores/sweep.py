@@ -41,19 +41,21 @@ _REFUNDS = _page(
     .where(_refunds.c.state.in_(bindparam("b_states", expanding=True))),
     _refunds.c.due_by, _refunds.c.id)
 
-_PRICE = (select(_covered.c.withdrawal_id, func.sum(_lines.c.unit_price_minor * _lines.c.quantity).label("minor"),
-                 func.count().label("lines"))
-          .join(_lines, _lines.c.id == _covered.c.line_id).group_by(_covered.c.withdrawal_id).subquery())
+def _of_covered(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`value` over the lines the withdrawal covers: a subquery for the row's withdrawal alone."""
+    return (select(value).select_from(_covered.join(_lines, _lines.c.id == _covered.c.line_id))
+            .where(_covered.c.withdrawal_id == _withdrawals.c.id).correlate(_withdrawals).scalar_subquery())
 
 
 def _withdrawals_due(due: ColumnElement[Any]) -> dict[bool, Select[Any]]:
     return _page(
         select(_withdrawals.c.id, due.label("due"), _withdrawals.c.state, _withdrawals.c.channel,
                _withdrawals.c.sent_at, _withdrawals.c.label_issued_at,
-               func.coalesce(_PRICE.c.minor, 0).label("lines_minor"), func.coalesce(_PRICE.c.lines, 0).label("lines"),
+               func.coalesce(_of_covered(func.sum(_lines.c.unit_price_minor * _lines.c.quantity)), 0)
+               .label("lines_minor"),
+               _of_covered(func.count()).label("lines"),
                _orders.c.currency, _orders.c.number.label("order_number"), _orders.c.market)
         .join(_orders, _orders.c.id == _withdrawals.c.order_id)
-        .outerjoin(_PRICE, _PRICE.c.withdrawal_id == _withdrawals.c.id)
         .where(_withdrawals.c.state == bindparam("b_state")),
         due, _withdrawals.c.id)
 
