@@ -166,6 +166,32 @@ def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalA
                  WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)))
 
 
+# --- refused: RS-VII.14 ------------------------------------------------------------------------------
+
+async def reject(ctx: ShopContext, withdrawal_id: str, *, reason: str, actor: str) -> WithdrawalAggregate:
+    """Staff refuse a withdrawal not yet back for a recorded reason (RS-VII.14): its lines are the
+    customer's again (`withdrawal_rejected`) and may be withdrawn again while the period runs."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason_required", "a rejection needs its reason", clause="RS-VII.14", field="reason")
+    return _answered(ctx, await ctx.db.transaction(lambda uow: _reject(uow, withdrawal_id, reason, actor)))
+
+
+def _reject(uow: UnitOfWork, withdrawal_id: str, reason: str, actor: str) -> WithdrawalAggregate:
+    order, withdrawal = _locked(uow, withdrawal_id)
+    now = uow.now()
+    transition = WITHDRAWAL.fire(withdrawal.state, "reject")
+    withdrawal = uow.withdrawals.move(withdrawal, transition, rejected_reason=reason)
+    uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id, reason=reason)
+    lines = uow.withdrawals.lines(withdrawal.id)
+    uow.withdrawals.release(withdrawal.id)
+    moves = {line.id: ORDER_LINE.fire(line.state, "withdrawal_rejected") for line in lines}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id),
+                                       reason=reason) for line_id, move in moves.items()])
+    return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
+
+
 # --- the goods back and the refund: RS-VII.8–VII.11 ---------------------------------------------------
 
 async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_minor: int, note: str | None,

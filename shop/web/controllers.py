@@ -25,7 +25,7 @@ from shop.web.responses import (
 )
 from shop.web.schemas import (
     INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
-    OrderIn, QuoteIn, ReceiveIn, RegisterIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
+    OrderIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
 )
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -245,6 +245,14 @@ class OpsController(Controller):
         return withdrawal_json(await withdrawals.receive_return(
             ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
             actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/reject", status_code=200, responses=problems(413, *OPS_PROBLEMS))
+    async def reject_withdrawal(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],
+                                data: JSONBody[RejectIn]) -> WithdrawalOut:
+        """RS-VII.14: staff refuse a withdrawal not yet back, for a recorded reason; its lines may be
+        withdrawn again while the period runs."""
+        return withdrawal_json(await withdrawals.reject(ctx, withdrawal_id, reason=data.reason,
+                                                        actor=request.user.actor))
 
     @put("/products/{sku:str}/stock", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> StockOut:

@@ -180,6 +180,12 @@ class ReceiveIn(Body):
     resaleable: bool = True
 
 
+class RejectIn(Body):
+    """RS-VII.14: why staff refuse the withdrawal (required, not blank)."""
+
+    reason: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500)]
+
+
 class ClockIn(Body):
     now: Instant
 

@@ -1,0 +1,54 @@
+"""What staff do with a withdrawal after the statement, through the API on both databases: refuse it
+for a recorded reason (RS-VII.14), record each item's condition on receipt and what had to come back
+with it (RS-VII.9, RS-VII.13), release the refund on proof of return (RS-VII.11), and the order that
+says it is withdrawn (RS-VII.10)."""
+
+from __future__ import annotations
+
+from tests.ops_support import set_clock
+from tests.test_withdrawals import CHARGER, PHONE, delivered_order, line_of, problem, withdraw
+
+# --- refused: RS-VII.14 ---------------------------------------------------------------------------------
+
+
+async def test_a_rejection_records_its_reason_and_gives_the_lines_back_RS_VII_14(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    made = (await withdraw(shop, customer, order, CHARGER)).json()
+
+    blank = await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "   "})
+    missing = await shop.ops_post(f"/withdrawals/{made['id']}/reject", {})
+    too_long = await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "x" * 501})
+    rejected = await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "seal broken on a hygiene item"})
+    twice = await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "again"})
+
+    assert [(r.status_code, r.json().get("field")) for r in (blank, missing, too_long)] == [
+        (422, "reason"), (400, "reason"), (400, "reason")]
+    assert rejected.status_code == 200, rejected.text
+    body = rejected.json()
+    assert (body["state"], body["rejected_reason"]) == ("rejected", "seal broken on a hygiene item")
+    assert [line["sku"] for line in body["lines"]] == [CHARGER]  # still listed with it
+    assert problem(twice) == (409, "reject_not_allowed", "RS-VII.14")
+    view = await shop.order(customer, order["id"])
+    assert line_of(view, CHARGER)["state"] == "confirmed"
+    again = await withdraw(shop, customer, order, CHARGER)  # still in time: withdrawn again
+    assert again.status_code == 201, again.text
+    view = await shop.order(customer, order["id"])
+    assert sorted(w["state"] for w in view["withdrawals"]) == ["rejected", "requested"]
+    assert line_of(view, CHARGER)["state"] == "withdrawn"
+
+
+async def test_a_withdrawal_awaiting_its_return_can_be_rejected_but_not_once_refunded_RS_VII_14(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    first = (await withdraw(shop, customer, order, CHARGER)).json()
+    second = (await withdraw(shop, customer, order, PHONE)).json()
+    await shop.ops_post(f"/withdrawals/{first['id']}/return-label")
+    await shop.ops_post(f"/withdrawals/{second['id']}/return-label")
+    await shop.ops_post(f"/withdrawals/{second['id']}/receive", {"deduction_minor": 0})
+
+    awaiting = await shop.ops_post(f"/withdrawals/{first['id']}/reject", {"reason": "no goods came"})
+    refunded = await shop.ops_post(f"/withdrawals/{second['id']}/reject", {"reason": "too late"})
+
+    assert awaiting.json()["state"] == "rejected"
+    assert problem(refunded) == (409, "reject_not_allowed", "RS-VII.14")
