@@ -5,8 +5,8 @@ says it is withdrawn (RS-VII.10)."""
 
 from __future__ import annotations
 
-from tests.ops_support import set_clock
-from tests.test_withdrawals import CHARGER, PHONE, delivered_order, line_of, problem, withdraw
+from tests.ops_support import set_clock, stock_of
+from tests.test_withdrawals import BAND, CHARGER, PHONE, delivered_order, line_of, problem, withdraw
 
 # --- refused: RS-VII.14 ---------------------------------------------------------------------------------
 
@@ -52,3 +52,55 @@ async def test_a_withdrawal_awaiting_its_return_can_be_rejected_but_not_once_ref
 
     assert awaiting.json()["state"] == "rejected"
     assert problem(refunded) == (409, "reject_not_allowed", "RS-VII.14")
+
+
+# --- the goods back: RS-VII.9, RS-VII.13 ----------------------------------------------------------------
+
+CAME_WITH = "accessories, gifts and promotional items that came with it"
+
+
+async def returned(shop, customer, order, *skus):
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    made = (await withdraw(shop, customer, order, *skus)).json()
+    await shop.ops_post(f"/withdrawals/{made['id']}/return-label")
+    return made
+
+
+async def test_each_line_comes_back_with_its_condition_and_checklist_only_resaleable_restocked_RS_VII_9(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1), (BAND, 1)])
+    made = await returned(shop, customer, order, CHARGER, BAND)
+    charger, band = line_of(order, CHARGER)["id"], line_of(order, BAND)["id"]
+    before = {sku: await stock_of(shop, sku) for sku in (CHARGER, BAND)}
+
+    partial = await shop.ops_post(f"/withdrawals/{made['id']}/receive",
+                                  {"items": [{"line_id": charger, "condition": "used", "resaleable": True}]})
+    received = await shop.ops_post(f"/withdrawals/{made['id']}/receive", {"deduction_minor": 1_000, "items": [
+        {"line_id": charger, "condition": "used", "resaleable": True, "missing": []},
+        {"line_id": band, "condition": "damaged", "resaleable": False, "missing": [CAME_WITH, "gift strap"]}]})
+
+    assert (partial.status_code, partial.json()["field"]) == (422, "items")
+    assert received.status_code == 200, received.text
+    by_sku = {line["sku"]: line["receipt"] for line in received.json()["lines"]}
+    assert (by_sku[CHARGER]["condition"], by_sku[CHARGER]["resaleable"], by_sku[CHARGER]["missing"]) == (
+        "used", True, [])
+    assert by_sku[CHARGER]["checklist"] == [{"item": CAME_WITH, "returned": True}]
+    band_items = line_of(order, BAND)["set_items"]
+    assert band_items  # a set: every item had to come back (RS-VII.13)
+    assert by_sku[BAND]["checklist"] == ([{"item": item, "returned": True} for item in band_items]
+                                         + [{"item": CAME_WITH, "returned": False},
+                                            {"item": "gift strap", "returned": False}])
+    view = await shop.order(customer, order["id"])
+    assert {line["sku"]: line["receipt"] for line in view["withdrawals"][0]["lines"]} == by_sku
+    assert await stock_of(shop, CHARGER) == (before[CHARGER][0] + 1, before[CHARGER][1])
+    assert await stock_of(shop, BAND) == before[BAND]  # damaged, not resaleable: not back on hand
+
+
+async def test_the_old_body_records_every_line_as_new_RS_VII_9(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    made = await returned(shop, customer, order, CHARGER)
+
+    received = await shop.ops_post(f"/withdrawals/{made['id']}/receive", {"deduction_minor": 0})
+
+    [line] = received.json()["lines"]
+    assert line["receipt"] == {"condition": "as_new", "resaleable": True, "missing": [],
+                               "checklist": [{"item": CAME_WITH, "returned": True}]}

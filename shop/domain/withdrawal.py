@@ -139,6 +139,57 @@ def items_to_return(line: Line) -> list[str]:
     return list(line.set_items)
 
 
+# --- the goods back: RS-VII.9, RS-VII.13 ------------------------------------------------------------
+
+CAME_WITH = "accessories, gifts and promotional items that came with it"  # RS-VII.9
+
+
+class Condition(StrEnum):
+    AS_NEW = "as_new"
+    USED = "used"
+    DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class ItemReceipt:
+    """What staff found when a line came back."""
+
+    line_id: int
+    condition: Condition = Condition.AS_NEW
+    resaleable: bool = True
+    missing: tuple[str, ...] = ()
+
+
+def checklist(line: Line) -> list[str]:
+    """What had to come back with the line: every item of its set (RS-VII.13) and all that came
+    with it (RS-VII.9)."""
+    return [*line.set_items, CAME_WITH]
+
+
+def receipts(lines: Sequence[Line], given: Sequence[ItemReceipt] | None, *, resaleable: bool = True
+             ) -> dict[int, dict[str, Any]]:
+    """Each covered line's receipt, by line id: its condition, whether it goes back to stock, and
+    its checklist with what was missing (RS-VII.9, RS-VII.13). None given: every line as new, as
+    `resaleable` says; given: exactly the covered lines, each once."""
+    if given is None:
+        given = [ItemReceipt(line.id, resaleable=resaleable) for line in lines]
+    by_id = {line.id: line for line in lines}
+    named = [item.line_id for item in given]
+    if len(set(named)) != len(named) or set(named) != set(by_id):
+        raise InvalidInput("items_do_not_match_lines",
+                           f"name each line the withdrawal covers once: {sorted(by_id)}", field="items")
+    found = {}
+    for item in given:
+        expected = checklist(by_id[item.line_id])
+        missing = list(dict.fromkeys(item.missing))
+        found[item.line_id] = {
+            "condition": Condition(item.condition).value, "resaleable": item.resaleable,
+            "checklist": [{"item": name, "returned": name not in missing} for name in expected]
+                         + [{"item": name, "returned": False} for name in missing if name not in expected],
+            "missing": missing}
+    return found
+
+
 # --- the return: RS-VII.7 ----------------------------------------------------------------------------
 
 def return_due_by(label_received_at: datetime) -> datetime:

@@ -1,16 +1,8 @@
 """The right of withdrawal (RS-VII): the customer's statement (on the web, or recorded by staff from
 another channel), the return label, the goods received and the refund. Each use case reads `now`,
-runs its rules in one transaction (`_request`, `_issue_label`, `_receive`: plain functions of the
-unit of work, each step of the WITHDRAWAL machine on the order's timeline) and, after the commit,
-sends the refund to Stripe through the shop's one refund path (shop.services.refunds).
-
-Decided here:
-- the refund is owed from the statement (`refund_due_by`: 14 days from when it was sent, T-6,
-  never moved), and withheld until the goods are back (RS-VII.11): it is recorded when staff
-  receive the return, and the withdrawal is `refunded` in that same transaction, once the refund is
-  recorded; what Stripe answers is the refund's own machine (pending, succeeded, failed);
-- the initial delivery charge goes with the withdrawal whose refund is the last of an order whose
-  every contracted line is withdrawn (RS-VII.10), so it is refunded once."""
+runs its rules in one transaction (`_request`, `_issue_label`, `_reject`: plain functions of the
+unit of work, each step of the WITHDRAWAL machine on the order's timeline); the goods back and the
+refund are shop.services.withdrawal_refunds."""
 
 from __future__ import annotations
 
@@ -27,16 +19,13 @@ from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
-from shop.domain.money import Money
 from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.withdrawal import (
-    WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, refund_owed, return_due_by,
+    WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, return_due_by,
 )
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, answer_row, earlier_answer, remember_answers
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import units_of
-from shop.services.refunds import open_refund, send_refund
 
 W = WithdrawalState
 STAFF_CHANNELS = (Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.ORDER_CENTRE)  # RS-VII.3
@@ -190,55 +179,3 @@ def _reject(uow: UnitOfWork, withdrawal_id: str, reason: str, actor: str) -> Wit
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id),
                                        reason=reason) for line_id, move in moves.items()])
     return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
-
-
-# --- the goods back and the refund: RS-VII.8–VII.11 ---------------------------------------------------
-
-async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_minor: int, note: str | None,
-                         resaleable: bool = True, actor: str) -> WithdrawalAggregate:
-    """The goods are back (RS-VII.8, RS-VII.9): resaleable units back to stock, the refund recorded
-    (RS-VII.10: the lines' price, the delivery charge with the order's last withdrawal, less the
-    diminished value staff record) and, after the commit, sent to Stripe."""
-    made, refund, payment_intent_id = await ctx.db.transaction(
-        lambda uow: _receive(uow, withdrawal_id, deduction_minor, note, resaleable, actor))
-    if refund is not None:
-        await send_refund(ctx, refund, payment_intent_id)
-    return _answered(ctx, made)
-
-
-def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: str | None, resaleable: bool,
-             actor: str) -> tuple[WithdrawalAggregate, Any, str | None]:
-    order, withdrawal = _locked(uow, withdrawal_id)
-    now = uow.now()
-    received = WITHDRAWAL.fire(withdrawal.state, "receive")
-    lines = uow.withdrawals.lines(withdrawal.id)
-    owed = refund_owed(order, lines, whole_order=_last_of_whole_order(uow, order, withdrawal),
-                       deduction_minor=deduction_minor)
-    withdrawal = uow.withdrawals.move(withdrawal, received, received_at=now, deduction_minor=deduction_minor,
-                                      note=note)
-    uow.timeline.record(order.id, received, actor=actor, now=now, subject_id=withdrawal.id, reason=note)
-    if resaleable:
-        uow.products.restock(units_of(lines))
-    refund = open_refund(uow, order, amount_minor=owed.amount_minor, clause="RS-VII.10", now=now, actor=actor,
-                         due_by=withdrawal.refund_due_by,
-                         reason=f"withdrawal: {', '.join(line.sku for line in lines)}"[:200])
-    refunded = WITHDRAWAL.fire(withdrawal.state, "refund")
-    withdrawal = uow.withdrawals.move(withdrawal, refunded, refund_id=refund.id if refund else None)
-    uow.timeline.record(order.id, refunded, actor=actor, now=now, subject_id=withdrawal.id,
-                        reason=f"{owed.amount_minor} {order.currency} owed "
-                               f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
-    made = WithdrawalAggregate(withdrawal, lines)
-    if refund is not None:
-        made = _tell(uow, order, notices.refund_sent(Market(order.market), order.number,
-                                                     Money(refund.amount_minor, refund.currency)), now, made)
-    return made, refund, order.payment_intent_id
-
-
-def _last_of_whole_order(uow: UnitOfWork, order: Any, withdrawal: Any) -> bool:
-    """RS-VII.10: the whole order is withdrawn when every line of the contract is, and this
-    withdrawal is the last of them to be refunded (the delivery charge goes back once)."""
-    contracted = {line.id for line in uow.orders.lines(order.id) if line.state != LineState.CANCELLED}
-    others = [view.row for view in uow.withdrawals.of_orders([order.id]).get(order.id, [])
-              if view.row.id != withdrawal.id]
-    return (contracted <= uow.withdrawals.withdrawn_lines(order.id)
-            and all(other.state in (W.REFUNDED, W.REJECTED) for other in others))

@@ -11,7 +11,10 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawals
+from shop.domain.withdrawal import Condition, ItemReceipt
+from shop.services import (
+    accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawal_refunds, withdrawals,
+)
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for
@@ -242,9 +245,12 @@ class OpsController(Controller):
         """RS-VII.8–VII.11: the goods back, resaleable units to stock; the refund recorded (the
         lines' price, the delivery charge with the order's last withdrawal, less the diminished
         value) and sent to Stripe."""
-        return withdrawal_json(await withdrawals.receive_return(
+        items = None if data.items is None else [
+            ItemReceipt(item.line_id, Condition(item.condition), item.resaleable, tuple(item.missing))
+            for item in data.items]
+        return withdrawal_json(await withdrawal_refunds.receive_return(
             ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
-            actor=request.user.actor))
+            items=items, actor=request.user.actor))
 
     @post("/withdrawals/{withdrawal_id:str}/reject", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def reject_withdrawal(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],

@@ -177,7 +177,18 @@ class ReceiveIn(Body):
 
     deduction_minor: Annotated[int, msgspec.Meta(ge=0, le=INT_MAX)] = 0
     note: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)] | None = None
+    resaleable: bool = True  # every line, when `items` is not given
+    items: Annotated[list[ReceiptItemIn], msgspec.Meta(max_length=100)] | None = None
+
+
+class ReceiptItemIn(Body):
+    """RS-VII.9, RS-VII.13: one line as it came back, and what that had to come with it was missing."""
+
+    line_id: Annotated[int, msgspec.Meta(ge=1, le=INT_MAX)]
+    condition: Literal["as_new", "used", "damaged"] = "as_new"
     resaleable: bool = True
+    missing: Annotated[list[Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=200)]],
+                       msgspec.Meta(max_length=30)] = []
 
 
 class RejectIn(Body):
