@@ -5,7 +5,7 @@ says it is withdrawn (RS-VII.10)."""
 
 from __future__ import annotations
 
-from tests.ops_support import set_clock, stock_of
+from tests.ops_support import assert_refunded_at_stripe, set_clock, stock_of
 from tests.test_withdrawals import BAND, CHARGER, PHONE, delivered_order, line_of, problem, withdraw
 
 # --- refused: RS-VII.14 ---------------------------------------------------------------------------------
@@ -104,3 +104,45 @@ async def test_the_old_body_records_every_line_as_new_RS_VII_9(shop):
     [line] = received.json()["lines"]
     assert line["receipt"] == {"condition": "as_new", "resaleable": True, "missing": [],
                                "checklist": [{"item": CAME_WITH, "returned": True}]}
+
+
+# --- proof of return: RS-VII.11 -------------------------------------------------------------------------
+
+async def test_proof_of_return_releases_the_refund_and_the_goods_later_refund_nothing_more_RS_VII_11(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    made = await returned(shop, customer, order, CHARGER)
+    before = await stock_of(shop, CHARGER)
+
+    blank = await shop.ops_post(f"/withdrawals/{made['id']}/proof-of-return", {"note": ""})
+    proof = await shop.ops_post(f"/withdrawals/{made['id']}/proof-of-return", {"note": "tracking RS123"})
+    again = await shop.ops_post(f"/withdrawals/{made['id']}/proof-of-return", {"note": "tracking RS123"})
+    await set_clock(shop, "2026-10-08T09:00:00Z")
+    deduction = await shop.ops_post(f"/withdrawals/{made['id']}/receive", {"deduction_minor": 5_000})
+    received = await shop.ops_post(f"/withdrawals/{made['id']}/receive", {"items": [
+        {"line_id": line_of(order, CHARGER)["id"], "condition": "used", "resaleable": True}]})
+    twice = await shop.ops_post(f"/withdrawals/{made['id']}/receive", {})
+
+    assert blank.status_code == 400
+    assert proof.status_code == 200, proof.text
+    assert (proof.json()["state"], proof.json()["proof_of_return_at"], proof.json()["received_at"]) == (
+        "refunded", "2026-10-05T09:00:00Z", None)
+    assert problem(again) == (409, "refund_on_proof_not_allowed", "RS-VII.11")
+    assert problem(deduction) == (409, "refund_already_released", "RS-VII.11")
+    assert received.status_code == 200, received.text
+    assert (received.json()["state"], received.json()["received_at"]) == ("refunded", "2026-10-08T09:00:00Z")
+    assert received.json()["lines"][0]["receipt"]["condition"] == "used"
+    assert problem(twice) == (409, "receive_not_allowed", "RS-VII.8")
+    view = await shop.order(customer, order["id"])
+    await assert_refunded_at_stripe(shop, view, 349_900)  # once, in full
+    assert len(view["refunds"]) == 1
+    assert await stock_of(shop, CHARGER) == (before[0] + 1, before[1])  # restocked once, on receipt
+
+
+async def test_goods_received_and_refunded_cannot_be_refunded_on_proof_RS_VII_11(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    made = await returned(shop, customer, order, CHARGER)
+    await shop.ops_post(f"/withdrawals/{made['id']}/receive", {})
+
+    proof = await shop.ops_post(f"/withdrawals/{made['id']}/proof-of-return", {"note": "late proof"})
+
+    assert problem(proof) == (409, "refund_on_proof_not_allowed", "RS-VII.11")

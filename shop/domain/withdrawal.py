@@ -5,7 +5,10 @@ delivered order's lines, with no reason needed (RS-VII.1). It is `requested` whe
 received (on the web, or recorded by staff with the moment it was sent: T-6), `awaiting_return`
 once the shop issued the return label it pays for (RS-VII.7, RS-VII.12), `received` when the goods
 are back (RS-VII.8, RS-VII.9), `refunded` once the refund is recorded (RS-VII.10; its own machine,
-shop.domain.refunds, follows the money to the customer), or `rejected` for a recorded reason.
+shop.domain.refunds, follows the money to the customer), or `rejected` for a recorded reason. The
+refund is withheld until the goods or proof of their return arrive, whichever first (RS-VII.11): on
+proof it is released at once (`refund_on_proof`) and the goods, when they come, are received without
+a second refund (`receive_after_refund`).
 
 The period is judged before the withdrawal exists (`check_statement`): creating it has no guards,
 as placing an order has none; the rules below raise a `DomainError` with their clause.
@@ -49,6 +52,15 @@ class Channel(StrEnum):
 
 W = WithdrawalState
 
+
+def refunded_on_proof(*, proof_of_return_at: datetime | None, received_at: datetime | None, **_: Any) -> bool:
+    """RS-VII.11: only goods refunded on proof of their return, and not yet received, arrive after
+    their refund."""
+    if proof_of_return_at is None or received_at is not None:
+        raise Conflict("receive_not_allowed", "these goods were already received and refunded", clause="RS-VII.8")
+    return True
+
+
 WITHDRAWAL_STEPS: tuple[Step[WithdrawalState], ...] = (
     Step("request", (), W.REQUESTED, "RS-VII.1",
          "the customer's statement of withdrawal, sent within 14 days of taking possession (RS-VII.2, T-6)"),
@@ -61,6 +73,11 @@ WITHDRAWAL_STEPS: tuple[Step[WithdrawalState], ...] = (
          "everything paid for the withdrawn lines is refunded, less a recorded diminished value"),
     Step("reject", (W.REQUESTED, W.AWAITING_RETURN), W.REJECTED, "RS-VII.14",
          "staff refuse the withdrawal for a recorded reason"),
+    Step("refund_on_proof", (W.REQUESTED, W.AWAITING_RETURN), W.REFUNDED, "RS-VII.11",
+         "proof the goods were sent back came before them: the refund is released now, with no deduction"),
+    Step("receive_after_refund", (W.REFUNDED,), W.REFUNDED, "RS-VII.11",
+         "the goods refunded on proof of their return arrive: their condition recorded, resaleable units "
+         "restocked, no second refund", (refunded_on_proof,)),
 )
 
 WITHDRAWAL: Lifecycle[WithdrawalState] = Lifecycle(

@@ -5,19 +5,25 @@ through the shop's one refund path (shop.services.refunds).
 
 Decided here:
 - the refund is owed from the statement (`refund_due_by`: 14 days from when it was sent, T-6,
-  never moved), and withheld until the goods are back (RS-VII.11): it is recorded when staff
-  receive the return, and the withdrawal is `refunded` in that same transaction, once the refund is
-  recorded; what Stripe answers is the refund's own machine (pending, succeeded, failed);
+  never moved), and withheld until the goods or proof of their return arrive, whichever first
+  (RS-VII.11): it is recorded when staff receive the return or the proof, and the withdrawal is
+  `refunded` in that same transaction; what Stripe answers is the refund's own machine;
+- on proof of return the refund is the full amount (the goods are not seen yet); the goods received
+  after it are recorded (condition, checklist, restock) but refund nothing, and a deduction is then
+  refused (409 `refund_already_released`, RS-VII.11): staff record the damage in the items' condition
+  and the note; any claim for diminished value is pursued outside the shop;
 - the initial delivery charge goes with the withdrawal whose refund is the last of an order whose
   every contracted line is withdrawn (RS-VII.10), so it is refunded once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
+from shop.domain.errors import Conflict
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.order_lines import LineState
@@ -48,23 +54,59 @@ def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: st
              items: Sequence[ItemReceipt] | None, actor: str) -> tuple[WithdrawalAggregate, Any, str | None]:
     order, withdrawal = _locked(uow, withdrawal_id)
     now = uow.now()
-    received = WITHDRAWAL.fire(withdrawal.state, "receive")
     lines = uow.withdrawals.lines(withdrawal.id)
     found = receipts(lines, items, resaleable=resaleable)
-    owed = refund_owed(order, lines, whole_order=_last_of_whole_order(uow, order, withdrawal),
-                       deduction_minor=deduction_minor)
+    if withdrawal.state == W.REFUNDED:
+        received = WITHDRAWAL.fire(withdrawal.state, "receive_after_refund",
+                                   proof_of_return_at=withdrawal.proof_of_return_at, received_at=withdrawal.received_at)
+        if deduction_minor:
+            raise Conflict("refund_already_released", "the refund was released on proof of return: no "
+                           "deduction can come off it any more", clause="RS-VII.11", field="deduction_minor")
+    else:
+        received = WITHDRAWAL.fire(withdrawal.state, "receive")
+        refund_owed(order, lines, whole_order=False, deduction_minor=deduction_minor)  # bounds, before writing
     withdrawal = uow.withdrawals.move(withdrawal, received, received_at=now, deduction_minor=deduction_minor,
                                       note=note)
     uow.withdrawals.record_receipts(withdrawal.id, found)
     uow.timeline.record(order.id, received, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=_receipt_reason(lines, found, note))
     uow.products.restock(units_of([line for line in lines if found[line.id]["resaleable"]]))
+    if received.to_state == W.REFUNDED:  # refunded on proof before (RS-VII.11): not twice
+        return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)), None, None
+    return _refund(uow, order, withdrawal, WITHDRAWAL.fire(withdrawal.state, "refund"), lines,
+                   deduction_minor, actor, now)
+
+
+async def refund_on_proof(ctx: ShopContext, withdrawal_id: str, *, note: str | None,
+                          actor: str) -> WithdrawalAggregate:
+    """RS-VII.11: proof the goods were sent back came before them: the refund is recorded and sent
+    now, in full (no deduction can be judged before the goods are seen); the goods, when they come,
+    are received without a second refund, and a deduction is then refused (`refund_already_released`)."""
+    made, refund, payment_intent_id = await ctx.db.transaction(lambda uow: _proof(uow, withdrawal_id, note, actor))
+    if refund is not None:
+        await send_refund(ctx, refund, payment_intent_id)
+    return _answered(ctx, made)
+
+
+def _proof(uow: UnitOfWork, withdrawal_id: str, note: str | None, actor: str
+           ) -> tuple[WithdrawalAggregate, Any, str | None]:
+    order, withdrawal = _locked(uow, withdrawal_id)
+    now = uow.now()
+    transition = WITHDRAWAL.fire(withdrawal.state, "refund_on_proof")
+    withdrawal = uow.withdrawals.move(withdrawal, transition, proof_of_return_at=now, note=note)
+    return _refund(uow, order, withdrawal, transition, uow.withdrawals.lines(withdrawal.id), 0, actor, now)
+
+
+def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines: Sequence[Any],
+            deduction_minor: int, actor: str, now: datetime) -> tuple[WithdrawalAggregate, Any, str | None]:
+    """RS-VII.10: the refund of the withdrawn lines recorded, the withdrawal `refunded`, the customer told."""
+    whole_order = _last_of_whole_order(uow, order, withdrawal)
+    owed = refund_owed(order, lines, whole_order=whole_order, deduction_minor=deduction_minor)
     refund = open_refund(uow, order, amount_minor=owed.amount_minor, clause="RS-VII.10", now=now, actor=actor,
                          due_by=withdrawal.refund_due_by,
                          reason=f"withdrawal: {', '.join(line.sku for line in lines)}"[:200])
-    refunded = WITHDRAWAL.fire(withdrawal.state, "refund")
-    withdrawal = uow.withdrawals.move(withdrawal, refunded, refund_id=refund.id if refund else None)
-    uow.timeline.record(order.id, refunded, actor=actor, now=now, subject_id=withdrawal.id,
+    withdrawal = uow.withdrawals.move(withdrawal, transition, refund_id=refund.id if refund else None)
+    uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"{owed.amount_minor} {order.currency} owed "
                                f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
     made = WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))

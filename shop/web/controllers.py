@@ -28,7 +28,7 @@ from shop.web.responses import (
 )
 from shop.web.schemas import (
     INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
-    OrderIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
+    OrderIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
 )
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -251,6 +251,15 @@ class OpsController(Controller):
         return withdrawal_json(await withdrawal_refunds.receive_return(
             ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
             items=items, actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/proof-of-return", status_code=200,
+          responses=problems(413, *OPS_PROBLEMS, 503))
+    async def proof_of_return(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],
+                              data: JSONBody[ProofIn]) -> WithdrawalOut:
+        """RS-VII.11: proof the goods were sent back came before them: the refund is released now, in
+        full; the goods, when they come, are received without a second refund and without a deduction."""
+        return withdrawal_json(await withdrawal_refunds.refund_on_proof(
+            ctx, withdrawal_id, note=data.note, actor=request.user.actor))
 
     @post("/withdrawals/{withdrawal_id:str}/reject", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def reject_withdrawal(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],

@@ -197,6 +197,12 @@ class RejectIn(Body):
     reason: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500)]
 
 
+class ProofIn(Body):
+    """RS-VII.11: what proves the goods were sent back (a tracking number, a carrier's receipt)."""
+
+    note: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500)]
+
+
 class ClockIn(Body):
     now: Instant
 
