@@ -146,3 +146,32 @@ async def test_goods_received_and_refunded_cannot_be_refunded_on_proof_RS_VII_11
     proof = await shop.ops_post(f"/withdrawals/{made['id']}/proof-of-return", {"note": "late proof"})
 
     assert problem(proof) == (409, "refund_on_proof_not_allowed", "RS-VII.11")
+
+
+# --- the order says so: RS-VII.10 -----------------------------------------------------------------------
+
+async def test_an_order_withdrawn_whole_and_refunded_is_withdrawn_RS_VII_10(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    first = await returned(shop, customer, order, CHARGER)
+    second = (await withdraw(shop, customer, order, PHONE)).json()
+    await shop.ops_post(f"/withdrawals/{second['id']}/return-label")
+
+    await shop.ops_post(f"/withdrawals/{first['id']}/receive", {})
+    partly = await shop.order(customer, order["id"])
+    await shop.ops_post(f"/withdrawals/{second['id']}/proof-of-return", {"note": "tracking RS9"})
+    whole = await shop.order(customer, order["id"])
+
+    assert partly["state"] == "delivered"  # the phone is not refunded yet
+    assert whole["state"] == "withdrawn"
+    assert (whole["timeline"][-1]["event"], whole["timeline"][-1]["to_state"]) == ("withdrawal_refunded", "withdrawn")
+    assert sum(r["amount"]["amount_minor"] for r in whole["refunds"]) == order["total"]["amount_minor"]
+    late = await shop.ops_post(f"/withdrawals/{second['id']}/receive", {})  # the goods after the proof
+    assert (late.status_code, (await shop.order(customer, order["id"]))["state"]) == (200, "withdrawn")
+
+
+async def test_an_order_with_a_rejected_withdrawal_stays_delivered_RS_VII_10(shop):
+    customer, order = await delivered_order(shop, [(CHARGER, 1)])
+    made = await returned(shop, customer, order)
+    await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "returned someone else's charger"})
+
+    assert (await shop.order(customer, order["id"]))["state"] == "delivered"

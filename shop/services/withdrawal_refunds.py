@@ -24,6 +24,7 @@ from typing import Any
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.errors import Conflict
+from shop.domain.lifecycle import ORDER
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.order_lines import LineState
@@ -109,6 +110,10 @@ def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines
     uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"{owed.amount_minor} {order.currency} owed "
                                f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
+    if whole_order:  # RS-VII.10: the order says it is withdrawn
+        withdrawn = ORDER.fire(order.state, "withdrawal_refunded")
+        uow.orders.move(order, withdrawn, now)
+        uow.timeline.record(order.id, withdrawn, actor=actor, now=now, reason=f"withdrawal {withdrawal.id}")
     made = WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
     if refund is not None:
         made = _tell(uow, order, notices.refund_sent(Market(order.market), order.number,
