@@ -175,3 +175,35 @@ async def test_an_order_with_a_rejected_withdrawal_stays_delivered_RS_VII_10(sho
     await shop.ops_post(f"/withdrawals/{made['id']}/reject", {"reason": "returned someone else's charger"})
 
     assert (await shop.order(customer, order["id"]))["state"] == "delivered"
+
+
+# --- Idempotency-Key: a refusal is the key's answer too ---------------------------------------------------
+
+async def test_a_keyed_statement_refused_keeps_its_refusal_for_the_key_RS_VII_1(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    held = (await withdraw(shop, customer, order, CHARGER)).json()
+
+    refused = await withdraw(shop, customer, order, CHARGER, **{"Idempotency-Key": "w-2"})
+    await shop.ops_post(f"/withdrawals/{held['id']}/reject", {"reason": "sent to the wrong shop"})  # line free
+    replay = await withdraw(shop, customer, order, CHARGER, **{"Idempotency-Key": "w-2"})
+    other_body = await withdraw(shop, customer, order, PHONE, **{"Idempotency-Key": "w-2"})
+    fresh = await withdraw(shop, customer, order, CHARGER, **{"Idempotency-Key": "w-3"})
+
+    assert problem(refused)[:2] == (409, "line_already_withdrawn")
+    assert (replay.status_code, replay.json()) == (409, refused.json())
+    assert replay.headers["content-type"].startswith("application/problem+json")
+    assert problem(other_body)[:2] == (409, "idempotency_key_reused")
+    assert fresh.status_code == 201, fresh.text
+
+
+async def test_a_keyed_statement_after_the_period_stays_refused_RS_VII_1(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1)])
+    await set_clock(shop, "2026-10-20T09:00:00Z")
+    late = await withdraw(shop, customer, order, **{"Idempotency-Key": "late"})
+    await set_clock(shop, "2026-10-05T09:00:00Z")  # even in time again, the key answers what it answered
+
+    replay = await withdraw(shop, customer, order, **{"Idempotency-Key": "late"})
+
+    assert problem(late) == (409, "withdrawal_period_expired", "RS-VII.1")
+    assert (replay.status_code, replay.json()) == (409, late.json())

@@ -16,7 +16,7 @@ from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.deadlines import refund_due_by
-from shop.domain.errors import Conflict, InvalidInput
+from shop.domain.errors import Conflict, DomainError, InvalidInput
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
 from shop.domain.order_lines import ORDER_LINE, LineState
@@ -24,7 +24,9 @@ from shop.domain.withdrawal import (
     WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, return_due_by,
 )
 from shop.services.context import ShopContext
-from shop.services.idempotency import IdempotencyClaim, answer_row, earlier_answer, remember_answers
+from shop.services.idempotency import (
+    IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+)
 from shop.services.mail import queue_notice, send_after_answer
 
 W = WithdrawalState
@@ -65,23 +67,45 @@ def _answered(ctx: ShopContext, made: Any) -> Any:
 
 # --- the statement: RS-VII.1–VII.3, T-6 ---------------------------------------------------------------
 
+class _Refused(Exception):
+    """A keyed statement refused for a business reason: out of its transaction, to be kept."""
+
+    def __init__(self, error: DomainError, now: datetime) -> None:
+        super().__init__(error.code)
+        self.error, self.now = error, now
+
+
 async def withdraw(ctx: ShopContext, order_id: str, *, customer_id: int, line_ids: Collection[int] | None,
                    claim: IdempotencyClaim | None = None,
-                   present: Callable[[WithdrawalAggregate], Any] | None = None) -> WithdrawalAggregate | Kept:
+                   present: Callable[[WithdrawalAggregate], Any] | None = None,
+                   refusal: Callable[[DomainError], Any] | None = None) -> WithdrawalAggregate | Kept:
     """The customer's statement on the web, sent now (RS-VII.1, RS-VII.2). With an Idempotency-Key,
-    the answer is kept in the same transaction (`present` builds it); the same key again returns it."""
+    the answer is kept in the same transaction (`present` builds it); the same key again returns it.
+    A keyed statement refused for a business reason (RS-VII.1 period over, RS-VII.14 not returnable,
+    a line already withdrawn …) keeps that refusal (`refusal` builds its body) as the key's answer,
+    as a keyed order does (shop.services.idempotency); an order not found is not kept."""
     def work(uow: UnitOfWork) -> WithdrawalAggregate | Kept:
         order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
         if claim is not None and (earlier := earlier_answer(uow, claim)) is not None:
             return Kept(earlier.status_code or 201, earlier.body)
         now = uow.now()
-        made = _request(uow, order, channel=Channel.WEB, sent_at=now, line_ids=line_ids,
-                        actor=f"customer:{customer_id}", now=now)
+        try:
+            made = _request(uow, order, channel=Channel.WEB, sent_at=now, line_ids=line_ids,
+                            actor=f"customer:{customer_id}", now=now)
+        except DomainError as error:
+            if claim is None or refusal is None or error.status >= 500:
+                raise
+            raise _Refused(error, now) from error
         if claim is not None and present is not None:
             remember_answers(uow, [answer_row(claim, resource_id=made.withdrawal.id, status=201,
                                               body=present(made), now=now)])
         return made
-    return _answered(ctx, await ctx.db.transaction(work))
+    try:
+        return _answered(ctx, await ctx.db.transaction(work))
+    except _Refused as refused:
+        assert claim is not None and refusal is not None
+        record = await remember_refusal(ctx, claim, refused.error.status, refusal(refused.error), refused.now)
+        return Kept(record.status_code or 201, record.body)
 
 
 async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel | str, sent_at: datetime,

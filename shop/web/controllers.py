@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.domain.withdrawal import Condition, ItemReceipt
 from shop.services import (
     accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawal_refunds, withdrawals,
 )
@@ -143,13 +142,15 @@ class OrderController(Controller):
                        data: JSONBody[WithdrawalIn | None] = None) -> Response[WithdrawalOut]:
         """RS-VII.1, RS-VII.2: the customer withdraws, with no reason, within 14 days of taking
         possession; all lines, or those named (a set whole, RS-VII.13). After the period: 409
-        RS-VII.1. With an Idempotency-Key, the same key answers the same withdrawal."""
+        RS-VII.1. With an Idempotency-Key, the same key answers the same withdrawal, or the same refusal."""
         data = data or WithdrawalIn()
         claim = claim_for(f"{request.user.id} POST /orders/{order_id}/withdrawals", idempotency_key, data)
         made = await withdrawals.withdraw(ctx, order_id, customer_id=request.user.id, line_ids=data.line_ids,
-                                          claim=claim, present=withdrawal_json)
-        if isinstance(made, withdrawals.Kept):
-            return Response(made.body, status_code=made.status_code)
+                                          claim=claim, present=withdrawal_json,
+                                          refusal=lambda error: domain_error(request, error).content)
+        if isinstance(made, withdrawals.Kept):  # the key's answer: a withdrawal, or a refusal kept
+            return Response(made.body, status_code=made.status_code,
+                            media_type=PROBLEM if made.status_code >= 400 else MediaType.JSON)
         return Response(withdrawal_json(made), status_code=201)
 
 
@@ -245,12 +246,9 @@ class OpsController(Controller):
         """RS-VII.8–VII.11: the goods back, resaleable units to stock; the refund recorded (the
         lines' price, the delivery charge with the order's last withdrawal, less the diminished
         value) and sent to Stripe."""
-        items = None if data.items is None else [
-            ItemReceipt(item.line_id, Condition(item.condition), item.resaleable, tuple(item.missing))
-            for item in data.items]
         return withdrawal_json(await withdrawal_refunds.receive_return(
             ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
-            items=items, actor=request.user.actor))
+            items=data.receipts(), actor=request.user.actor))
 
     @post("/withdrawals/{withdrawal_id:str}/proof-of-return", status_code=200,
           responses=problems(413, *OPS_PROBLEMS, 503))

@@ -15,6 +15,7 @@ from shop.domain.accounts import GuardianConsent
 from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderRequest
 from shop.domain.delivery import DeliveryMethod
 from shop.domain.markets import Market, SUPPORTED_INSTANTS
+from shop.domain.withdrawal import Condition, ItemReceipt
 
 NO_NUL = r"^[^\x00]*$"
 """No text holds U+0000: PostgreSQL cannot store it, so it is refused here on every database."""
@@ -179,6 +180,12 @@ class ReceiveIn(Body):
     note: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)] | None = None
     resaleable: bool = True  # every line, when `items` is not given
     items: Annotated[list[ReceiptItemIn], msgspec.Meta(max_length=100)] | None = None
+
+    def receipts(self) -> list[ItemReceipt] | None:
+        """The lines as staff found them; None: every line as new (`resaleable` for all)."""
+        return None if self.items is None else [
+            ItemReceipt(item.line_id, Condition(item.condition), item.resaleable, tuple(item.missing))
+            for item in self.items]
 
 
 class ReceiptItemIn(Body):
