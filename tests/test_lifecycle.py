@@ -35,7 +35,10 @@ CONTRACT_CLAUSES = {
     "RS-X.2", "RS-X.3", "RS-XII", "RS-XIII", "RS-XV",
 }
 STOREFRONT_STATES = {"awaiting_payment", "awaiting_installment_approval", "paid", "confirmed", "shipped",
-                     "delivered", "cancelled"}
+                     "delivered", "cancelled",
+                     # added by issue 18 ("add more where the contract needs them"): every contracted line
+                     # withdrawn and refunded (RS-VII.10)
+                     "withdrawn"}
 REFUSED = [(state, step) for state in OrderState for step in STEPS if state not in step.sources]
 
 

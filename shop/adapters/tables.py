@@ -200,16 +200,25 @@ class Withdrawal(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     refund_id: str | None = Field(default=None, foreign_key="refunds.id", max_length=36)
     rejected_reason: str | None = Field(default=None, max_length=500)
+    proof_of_return_at: datetime | None = instant(nullable=True)  # RS-VII.11: the refund released on it
 
 
 class WithdrawalLine(SQLModel, table=True):
-    """A line a withdrawal covers: one withdrawal at most for each line (its primary key), so two
-    statements at once cannot both take it."""
+    """A line a withdrawal covers: one withdrawal at most holds each line (the unique index on the
+    lines not released), so two statements at once cannot both take it; a rejected withdrawal
+    releases its lines (they stay listed with it) so they can be withdrawn again. `receipt`: the
+    line's condition when it came back and what had to come back with it (RS-VII.9, RS-VII.13)."""
 
     __tablename__ = "withdrawal_lines"
+    __table_args__ = (
+        sa.Index("uq_withdrawal_lines_held", "line_id", unique=True,
+                 postgresql_where=sa.text("released = false"), sqlite_where=sa.text("released = 0")),
+    )
 
     line_id: int = Field(primary_key=True, foreign_key="order_lines.id")
-    withdrawal_id: str = Field(foreign_key="withdrawals.id", index=True, max_length=36)
+    withdrawal_id: str = Field(primary_key=True, foreign_key="withdrawals.id", index=True, max_length=36)
+    released: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    receipt: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class PaymentEvent(SQLModel, table=True):

@@ -28,12 +28,13 @@ class OrderState(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"  # RS-VII.10: every contracted line withdrawn and refunded
 
 
 S = OrderState
 BEFORE_DELIVERY_STARTED = (S.AWAITING_PAYMENT, S.AWAITING_INSTALLMENT_APPROVAL, S.PAID, S.CONFIRMED)
 INITIAL_STATES = (S.AWAITING_PAYMENT, S.AWAITING_INSTALLMENT_APPROVAL)
-FINAL_STATES = (S.DELIVERED, S.CANCELLED)
+FINAL_STATES = (S.DELIVERED, S.CANCELLED, S.WITHDRAWN)
 
 
 # --- guards: raise with a code and a clause, or return True -------------------------------------
@@ -122,6 +123,9 @@ STEPS: tuple[Step[OrderState], ...] = (
          "delivery has started: the customer can no longer cancel"),
     Step("deliver", (S.SHIPPED,), S.DELIVERED, "RS-VII.1",
          "the customer took possession: the withdrawal period starts", (delivered_at_is_proven,)),
+    Step("withdrawal_refunded", (S.DELIVERED,), S.WITHDRAWN, "RS-VII.10",
+         "the customer withdrew from every contracted line and the last of their refunds is recorded, "
+         "with the initial delivery charge"),
     Step("delivery_failed", (S.SHIPPED,), S.CANCELLED, "RS-V.3",
          "the seller cancels the delivery for a recorded reason and refunds"),
     Step("cancel", BEFORE_DELIVERY_STARTED, S.CANCELLED, "RS-IV.5",

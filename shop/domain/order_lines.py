@@ -10,7 +10,7 @@ order's event on the order and then on each of its open lines. A line the seller
 `unavailable`, whether the order is confirmed in part or rejected.
 
 A delivered line stays `confirmed` until the customer withdraws from it (RS-VII.1): it is then
-`withdrawn`, once and for all. Its return and refund are the business of the withdrawal lifecycle
+`withdrawn`; only a withdrawal staff reject gives it back (`withdrawal_rejected`). Its return and refund are the business of the withdrawal lifecycle
 (shop.domain.withdrawal), a machine of its own, not more states here.
 """
 
@@ -57,6 +57,9 @@ LINE_STEPS: tuple[Step[LineState], ...] = (
          "the seller cancels the delivery for a recorded reason: the lines with it, refunded"),
     Step("withdraw", (L.CONFIRMED,), L.WITHDRAWN, "RS-VII.1",
          "the customer withdraws from the delivered line (a set whole, RS-VII.13): it goes back and is refunded"),
+    Step("withdrawal_rejected", (L.WITHDRAWN,), L.CONFIRMED, "RS-VII.14",
+         "staff refuse the withdrawal for a recorded reason: the line is delivered and kept, and may be "
+         "withdrawn again while the period runs"),
 )
 
 ORDER_LINE: Lifecycle[LineState] = Lifecycle(

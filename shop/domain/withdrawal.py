@@ -5,7 +5,10 @@ delivered order's lines, with no reason needed (RS-VII.1). It is `requested` whe
 received (on the web, or recorded by staff with the moment it was sent: T-6), `awaiting_return`
 once the shop issued the return label it pays for (RS-VII.7, RS-VII.12), `received` when the goods
 are back (RS-VII.8, RS-VII.9), `refunded` once the refund is recorded (RS-VII.10; its own machine,
-shop.domain.refunds, follows the money to the customer), or `rejected` for a recorded reason.
+shop.domain.refunds, follows the money to the customer), or `rejected` for a recorded reason. The
+refund is withheld until the goods or proof of their return arrive, whichever first (RS-VII.11): on
+proof it is released at once (`refund_on_proof`) and the goods, when they come, are received without
+a second refund (`receive_after_refund`).
 
 The period is judged before the withdrawal exists (`check_statement`): creating it has no guards,
 as placing an order has none; the rules below raise a `DomainError` with their clause.
@@ -49,6 +52,15 @@ class Channel(StrEnum):
 
 W = WithdrawalState
 
+
+def refunded_on_proof(*, proof_of_return_at: datetime | None, received_at: datetime | None, **_: Any) -> bool:
+    """RS-VII.11: only goods refunded on proof of their return, and not yet received, arrive after
+    their refund."""
+    if proof_of_return_at is None or received_at is not None:
+        raise Conflict("receive_not_allowed", "these goods were already received and refunded", clause="RS-VII.8")
+    return True
+
+
 WITHDRAWAL_STEPS: tuple[Step[WithdrawalState], ...] = (
     Step("request", (), W.REQUESTED, "RS-VII.1",
          "the customer's statement of withdrawal, sent within 14 days of taking possession (RS-VII.2, T-6)"),
@@ -61,6 +73,11 @@ WITHDRAWAL_STEPS: tuple[Step[WithdrawalState], ...] = (
          "everything paid for the withdrawn lines is refunded, less a recorded diminished value"),
     Step("reject", (W.REQUESTED, W.AWAITING_RETURN), W.REJECTED, "RS-VII.14",
          "staff refuse the withdrawal for a recorded reason"),
+    Step("refund_on_proof", (W.REQUESTED, W.AWAITING_RETURN), W.REFUNDED, "RS-VII.11",
+         "proof the goods were sent back came before them: the refund is released now, with no deduction"),
+    Step("receive_after_refund", (W.REFUNDED,), W.REFUNDED, "RS-VII.11",
+         "the goods refunded on proof of their return arrive: their condition recorded, resaleable units "
+         "restocked, no second refund", (refunded_on_proof,)),
 )
 
 WITHDRAWAL: Lifecycle[WithdrawalState] = Lifecycle(
@@ -137,6 +154,57 @@ def covered_lines(lines: Sequence[Line], named: Collection[int] | None, withdraw
 def items_to_return(line: Line) -> list[str]:
     """RS-VII.13: every item of a set goes back with it (the line itself when it is not a set)."""
     return list(line.set_items)
+
+
+# --- the goods back: RS-VII.9, RS-VII.13 ------------------------------------------------------------
+
+CAME_WITH = "accessories, gifts and promotional items that came with it"  # RS-VII.9
+
+
+class Condition(StrEnum):
+    AS_NEW = "as_new"
+    USED = "used"
+    DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class ItemReceipt:
+    """What staff found when a line came back."""
+
+    line_id: int
+    condition: Condition = Condition.AS_NEW
+    resaleable: bool = True
+    missing: tuple[str, ...] = ()
+
+
+def checklist(line: Line) -> list[str]:
+    """What had to come back with the line: every item of its set (RS-VII.13) and all that came
+    with it (RS-VII.9)."""
+    return [*line.set_items, CAME_WITH]
+
+
+def receipts(lines: Sequence[Line], given: Sequence[ItemReceipt] | None, *, resaleable: bool = True
+             ) -> dict[int, dict[str, Any]]:
+    """Each covered line's receipt, by line id: its condition, whether it goes back to stock, and
+    its checklist with what was missing (RS-VII.9, RS-VII.13). None given: every line as new, as
+    `resaleable` says; given: exactly the covered lines, each once."""
+    if given is None:
+        given = [ItemReceipt(line.id, resaleable=resaleable) for line in lines]
+    by_id = {line.id: line for line in lines}
+    named = [item.line_id for item in given]
+    if len(set(named)) != len(named) or set(named) != set(by_id):
+        raise InvalidInput("items_do_not_match_lines",
+                           f"name each line the withdrawal covers once: {sorted(by_id)}", field="items")
+    found = {}
+    for item in given:
+        expected = checklist(by_id[item.line_id])
+        missing = list(dict.fromkeys(item.missing))
+        found[item.line_id] = {
+            "condition": Condition(item.condition).value, "resaleable": item.resaleable,
+            "checklist": [{"item": name, "returned": name not in missing} for name in expected]
+                         + [{"item": name, "returned": False} for name in missing if name not in expected],
+            "missing": missing}
+    return found
 
 
 # --- the return: RS-VII.7 ----------------------------------------------------------------------------

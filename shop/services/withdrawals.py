@@ -1,16 +1,8 @@
 """The right of withdrawal (RS-VII): the customer's statement (on the web, or recorded by staff from
 another channel), the return label, the goods received and the refund. Each use case reads `now`,
-runs its rules in one transaction (`_request`, `_issue_label`, `_receive`: plain functions of the
-unit of work, each step of the WITHDRAWAL machine on the order's timeline) and, after the commit,
-sends the refund to Stripe through the shop's one refund path (shop.services.refunds).
-
-Decided here:
-- the refund is owed from the statement (`refund_due_by`: 14 days from when it was sent, T-6,
-  never moved), and withheld until the goods are back (RS-VII.11): it is recorded when staff
-  receive the return, and the withdrawal is `refunded` in that same transaction, once the refund is
-  recorded; what Stripe answers is the refund's own machine (pending, succeeded, failed);
-- the initial delivery charge goes with the withdrawal whose refund is the last of an order whose
-  every contracted line is withdrawn (RS-VII.10), so it is refunded once."""
+runs its rules in one transaction (`_request`, `_issue_label`, `_reject`: plain functions of the
+unit of work, each step of the WITHDRAWAL machine on the order's timeline); the goods back and the
+refund are shop.services.withdrawal_refunds."""
 
 from __future__ import annotations
 
@@ -24,19 +16,18 @@ from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.deadlines import refund_due_by
-from shop.domain.errors import Conflict, InvalidInput
+from shop.domain.errors import Conflict, DomainError, InvalidInput
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
-from shop.domain.money import Money
 from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.withdrawal import (
-    WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, refund_owed, return_due_by,
+    WITHDRAWAL, Channel, WithdrawalState, check_statement, covered_lines, return_due_by,
 )
 from shop.services.context import ShopContext
-from shop.services.idempotency import IdempotencyClaim, answer_row, earlier_answer, remember_answers
+from shop.services.idempotency import (
+    IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+)
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import units_of
-from shop.services.refunds import open_refund, send_refund
 
 W = WithdrawalState
 STAFF_CHANNELS = (Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.ORDER_CENTRE)  # RS-VII.3
@@ -76,23 +67,45 @@ def _answered(ctx: ShopContext, made: Any) -> Any:
 
 # --- the statement: RS-VII.1–VII.3, T-6 ---------------------------------------------------------------
 
+class _Refused(Exception):
+    """A keyed statement refused for a business reason: out of its transaction, to be kept."""
+
+    def __init__(self, error: DomainError, now: datetime) -> None:
+        super().__init__(error.code)
+        self.error, self.now = error, now
+
+
 async def withdraw(ctx: ShopContext, order_id: str, *, customer_id: int, line_ids: Collection[int] | None,
                    claim: IdempotencyClaim | None = None,
-                   present: Callable[[WithdrawalAggregate], Any] | None = None) -> WithdrawalAggregate | Kept:
+                   present: Callable[[WithdrawalAggregate], Any] | None = None,
+                   refusal: Callable[[DomainError], Any] | None = None) -> WithdrawalAggregate | Kept:
     """The customer's statement on the web, sent now (RS-VII.1, RS-VII.2). With an Idempotency-Key,
-    the answer is kept in the same transaction (`present` builds it); the same key again returns it."""
+    the answer is kept in the same transaction (`present` builds it); the same key again returns it.
+    A keyed statement refused for a business reason (RS-VII.1 period over, RS-VII.14 not returnable,
+    a line already withdrawn …) keeps that refusal (`refusal` builds its body) as the key's answer,
+    as a keyed order does (shop.services.idempotency); an order not found is not kept."""
     def work(uow: UnitOfWork) -> WithdrawalAggregate | Kept:
         order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
         if claim is not None and (earlier := earlier_answer(uow, claim)) is not None:
             return Kept(earlier.status_code or 201, earlier.body)
         now = uow.now()
-        made = _request(uow, order, channel=Channel.WEB, sent_at=now, line_ids=line_ids,
-                        actor=f"customer:{customer_id}", now=now)
+        try:
+            made = _request(uow, order, channel=Channel.WEB, sent_at=now, line_ids=line_ids,
+                            actor=f"customer:{customer_id}", now=now)
+        except DomainError as error:
+            if claim is None or refusal is None or error.status >= 500:
+                raise
+            raise _Refused(error, now) from error
         if claim is not None and present is not None:
             remember_answers(uow, [answer_row(claim, resource_id=made.withdrawal.id, status=201,
                                               body=present(made), now=now)])
         return made
-    return _answered(ctx, await ctx.db.transaction(work))
+    try:
+        return _answered(ctx, await ctx.db.transaction(work))
+    except _Refused as refused:
+        assert claim is not None and refusal is not None
+        record = await remember_refusal(ctx, claim, refused.error.status, refusal(refused.error), refused.now)
+        return Kept(record.status_code or 201, record.body)
 
 
 async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel | str, sent_at: datetime,
@@ -166,53 +179,27 @@ def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalA
                  WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)))
 
 
-# --- the goods back and the refund: RS-VII.8–VII.11 ---------------------------------------------------
+# --- refused: RS-VII.14 ------------------------------------------------------------------------------
 
-async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_minor: int, note: str | None,
-                         resaleable: bool = True, actor: str) -> WithdrawalAggregate:
-    """The goods are back (RS-VII.8, RS-VII.9): resaleable units back to stock, the refund recorded
-    (RS-VII.10: the lines' price, the delivery charge with the order's last withdrawal, less the
-    diminished value staff record) and, after the commit, sent to Stripe."""
-    made, refund, payment_intent_id = await ctx.db.transaction(
-        lambda uow: _receive(uow, withdrawal_id, deduction_minor, note, resaleable, actor))
-    if refund is not None:
-        await send_refund(ctx, refund, payment_intent_id)
-    return _answered(ctx, made)
+async def reject(ctx: ShopContext, withdrawal_id: str, *, reason: str, actor: str) -> WithdrawalAggregate:
+    """Staff refuse a withdrawal not yet back for a recorded reason (RS-VII.14): its lines are the
+    customer's again (`withdrawal_rejected`) and may be withdrawn again while the period runs."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason_required", "a rejection needs its reason", clause="RS-VII.14", field="reason")
+    return _answered(ctx, await ctx.db.transaction(lambda uow: _reject(uow, withdrawal_id, reason, actor)))
 
 
-def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: str | None, resaleable: bool,
-             actor: str) -> tuple[WithdrawalAggregate, Any, str | None]:
+def _reject(uow: UnitOfWork, withdrawal_id: str, reason: str, actor: str) -> WithdrawalAggregate:
     order, withdrawal = _locked(uow, withdrawal_id)
     now = uow.now()
-    received = WITHDRAWAL.fire(withdrawal.state, "receive")
+    transition = WITHDRAWAL.fire(withdrawal.state, "reject")
+    withdrawal = uow.withdrawals.move(withdrawal, transition, rejected_reason=reason)
+    uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id, reason=reason)
     lines = uow.withdrawals.lines(withdrawal.id)
-    owed = refund_owed(order, lines, whole_order=_last_of_whole_order(uow, order, withdrawal),
-                       deduction_minor=deduction_minor)
-    withdrawal = uow.withdrawals.move(withdrawal, received, received_at=now, deduction_minor=deduction_minor,
-                                      note=note)
-    uow.timeline.record(order.id, received, actor=actor, now=now, subject_id=withdrawal.id, reason=note)
-    if resaleable:
-        uow.products.restock(units_of(lines))
-    refund = open_refund(uow, order, amount_minor=owed.amount_minor, clause="RS-VII.10", now=now, actor=actor,
-                         due_by=withdrawal.refund_due_by,
-                         reason=f"withdrawal: {', '.join(line.sku for line in lines)}"[:200])
-    refunded = WITHDRAWAL.fire(withdrawal.state, "refund")
-    withdrawal = uow.withdrawals.move(withdrawal, refunded, refund_id=refund.id if refund else None)
-    uow.timeline.record(order.id, refunded, actor=actor, now=now, subject_id=withdrawal.id,
-                        reason=f"{owed.amount_minor} {order.currency} owed "
-                               f"(deduction {owed.deduction_minor}, delivery {owed.delivery_minor})")
-    made = WithdrawalAggregate(withdrawal, lines)
-    if refund is not None:
-        made = _tell(uow, order, notices.refund_sent(Market(order.market), order.number,
-                                                     Money(refund.amount_minor, refund.currency)), now, made)
-    return made, refund, order.payment_intent_id
-
-
-def _last_of_whole_order(uow: UnitOfWork, order: Any, withdrawal: Any) -> bool:
-    """RS-VII.10: the whole order is withdrawn when every line of the contract is, and this
-    withdrawal is the last of them to be refunded (the delivery charge goes back once)."""
-    contracted = {line.id for line in uow.orders.lines(order.id) if line.state != LineState.CANCELLED}
-    others = [view.row for view in uow.withdrawals.of_orders([order.id]).get(order.id, [])
-              if view.row.id != withdrawal.id]
-    return (contracted <= uow.withdrawals.withdrawn_lines(order.id)
-            and all(other.state in (W.REFUNDED, W.REJECTED) for other in others))
+    uow.withdrawals.release(withdrawal.id)
+    moves = {line.id: ORDER_LINE.fire(line.state, "withdrawal_rejected") for line in lines}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id),
+                                       reason=reason) for line_id, move in moves.items()])
+    return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))

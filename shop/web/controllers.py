@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
-from shop.services import accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawals
+from shop.services import (
+    accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawal_refunds, withdrawals,
+)
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import claim_for
@@ -25,7 +27,7 @@ from shop.web.responses import (
 )
 from shop.web.schemas import (
     INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
-    OrderIn, QuoteIn, ReceiveIn, RegisterIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
+    OrderIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
 )
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -140,13 +142,15 @@ class OrderController(Controller):
                        data: JSONBody[WithdrawalIn | None] = None) -> Response[WithdrawalOut]:
         """RS-VII.1, RS-VII.2: the customer withdraws, with no reason, within 14 days of taking
         possession; all lines, or those named (a set whole, RS-VII.13). After the period: 409
-        RS-VII.1. With an Idempotency-Key, the same key answers the same withdrawal."""
+        RS-VII.1. With an Idempotency-Key, the same key answers the same withdrawal, or the same refusal."""
         data = data or WithdrawalIn()
         claim = claim_for(f"{request.user.id} POST /orders/{order_id}/withdrawals", idempotency_key, data)
         made = await withdrawals.withdraw(ctx, order_id, customer_id=request.user.id, line_ids=data.line_ids,
-                                          claim=claim, present=withdrawal_json)
-        if isinstance(made, withdrawals.Kept):
-            return Response(made.body, status_code=made.status_code)
+                                          claim=claim, present=withdrawal_json,
+                                          refusal=lambda error: domain_error(request, error).content)
+        if isinstance(made, withdrawals.Kept):  # the key's answer: a withdrawal, or a refusal kept
+            return Response(made.body, status_code=made.status_code,
+                            media_type=PROBLEM if made.status_code >= 400 else MediaType.JSON)
         return Response(withdrawal_json(made), status_code=201)
 
 
@@ -242,9 +246,26 @@ class OpsController(Controller):
         """RS-VII.8–VII.11: the goods back, resaleable units to stock; the refund recorded (the
         lines' price, the delivery charge with the order's last withdrawal, less the diminished
         value) and sent to Stripe."""
-        return withdrawal_json(await withdrawals.receive_return(
+        return withdrawal_json(await withdrawal_refunds.receive_return(
             ctx, withdrawal_id, deduction_minor=data.deduction_minor, note=data.note, resaleable=data.resaleable,
-            actor=request.user.actor))
+            items=data.receipts(), actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/proof-of-return", status_code=200,
+          responses=problems(413, *OPS_PROBLEMS, 503))
+    async def proof_of_return(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],
+                              data: JSONBody[ProofIn]) -> WithdrawalOut:
+        """RS-VII.11: proof the goods were sent back came before them: the refund is released now, in
+        full; the goods, when they come, are received without a second refund and without a deduction."""
+        return withdrawal_json(await withdrawal_refunds.refund_on_proof(
+            ctx, withdrawal_id, note=data.note, actor=request.user.actor))
+
+    @post("/withdrawals/{withdrawal_id:str}/reject", status_code=200, responses=problems(413, *OPS_PROBLEMS))
+    async def reject_withdrawal(self, ctx: Ctx, request: Request[Principal, Any, Any], withdrawal_id: FromPath[str],
+                                data: JSONBody[RejectIn]) -> WithdrawalOut:
+        """RS-VII.14: staff refuse a withdrawal not yet back, for a recorded reason; its lines may be
+        withdrawn again while the period runs."""
+        return withdrawal_json(await withdrawals.reject(ctx, withdrawal_id, reason=data.reason,
+                                                        actor=request.user.actor))
 
     @put("/products/{sku:str}/stock", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def set_stock(self, ctx: Ctx, sku: FromPath[str], data: JSONBody[StockIn]) -> StockOut:

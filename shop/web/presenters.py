@@ -138,7 +138,7 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
     return body
 
 
-def withdrawal(w: Any, lines: Sequence[Any]) -> dict[str, Any]:
+def withdrawal(w: Any, lines: Sequence[Any], receipts: dict[int, Any] | None = None) -> dict[str, Any]:
     """A withdrawal with the lines it covers (RS-VII) and its deadlines."""
     return {
         "id": w.id, "state": w.state, "channel": w.channel, "sent_at": instant(w.sent_at),
@@ -146,11 +146,14 @@ def withdrawal(w: Any, lines: Sequence[Any]) -> dict[str, Any]:
         "return_due_by": instant(w.return_due_by), "label_issued_at": instant(w.label_issued_at),
         "received_at": instant(w.received_at), "deduction_minor": w.deduction_minor, "note": w.note,
         "refund_id": w.refund_id, "rejected_reason": w.rejected_reason,
+        "proof_of_return_at": instant(w.proof_of_return_at),
         "lines": [{"line_id": line.id, "sku": line.sku, "name": line.name, "quantity": line.quantity,
-                   "set_items": list(line.set_items)} for line in lines],
+                   "set_items": list(line.set_items),
+                   "receipt": (receipts or {}).get(line.id, getattr(line, "receipt", None))} for line in lines],
     }
 
 
 def _withdrawals(agg: OrderAggregate) -> list[dict[str, Any]]:
     lines = {line.id: line for line in agg.lines}
-    return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids]) for view in agg.withdrawals]
+    return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids], view.receipts)
+            for view in agg.withdrawals]

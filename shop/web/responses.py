@@ -208,6 +208,21 @@ class WithdrawnLineOut(Out):
     name: str
     quantity: int
     set_items: Annotated[list[str], msgspec.Meta(description="every item of a set goes back with it (RS-VII.13)")]
+    receipt: ReceiptOut | None
+
+
+class ChecklistItemOut(Out):
+    item: str
+    returned: bool
+
+
+class ReceiptOut(Out):
+    """RS-VII.9, RS-VII.13: the line as it came back; only resaleable units went back to stock."""
+
+    condition: Literal["as_new", "used", "damaged"]
+    resaleable: bool
+    checklist: Annotated[list[ChecklistItemOut], msgspec.Meta(description="what had to come back (RS-VII.9)")]
+    missing: list[str]
 
 
 class WithdrawalOut(Out):
@@ -224,6 +239,7 @@ class WithdrawalOut(Out):
     note: str | None
     refund_id: str | None
     rejected_reason: str | None
+    proof_of_return_at: Annotated[datetime, msgspec.Meta(description="RS-VII.11: the refund released on it")] | None
     lines: list[WithdrawnLineOut]
 
 

@@ -15,6 +15,7 @@ from shop.domain.accounts import GuardianConsent
 from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderRequest
 from shop.domain.delivery import DeliveryMethod
 from shop.domain.markets import Market, SUPPORTED_INSTANTS
+from shop.domain.withdrawal import Condition, ItemReceipt
 
 NO_NUL = r"^[^\x00]*$"
 """No text holds U+0000: PostgreSQL cannot store it, so it is refused here on every database."""
@@ -177,7 +178,36 @@ class ReceiveIn(Body):
 
     deduction_minor: Annotated[int, msgspec.Meta(ge=0, le=INT_MAX)] = 0
     note: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)] | None = None
+    resaleable: bool = True  # every line, when `items` is not given
+    items: Annotated[list[ReceiptItemIn], msgspec.Meta(max_length=100)] | None = None
+
+    def receipts(self) -> list[ItemReceipt] | None:
+        """The lines as staff found them; None: every line as new (`resaleable` for all)."""
+        return None if self.items is None else [
+            ItemReceipt(item.line_id, Condition(item.condition), item.resaleable, tuple(item.missing))
+            for item in self.items]
+
+
+class ReceiptItemIn(Body):
+    """RS-VII.9, RS-VII.13: one line as it came back, and what that had to come with it was missing."""
+
+    line_id: Annotated[int, msgspec.Meta(ge=1, le=INT_MAX)]
+    condition: Literal["as_new", "used", "damaged"] = "as_new"
     resaleable: bool = True
+    missing: Annotated[list[Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=200)]],
+                       msgspec.Meta(max_length=30)] = []
+
+
+class RejectIn(Body):
+    """RS-VII.14: why staff refuse the withdrawal (required, not blank)."""
+
+    reason: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500)]
+
+
+class ProofIn(Body):
+    """RS-VII.11: what proves the goods were sent back (a tracking number, a carrier's receipt)."""
+
+    note: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500)]
 
 
 class ClockIn(Body):

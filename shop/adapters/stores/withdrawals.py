@@ -4,7 +4,7 @@ lines, moved along the withdrawal lifecycle with the facts of each step, read wi
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -20,11 +20,15 @@ _INSERT = insert(_withdrawals).returning(*_withdrawals.c)
 _COVER = insert(_covered)
 _BY_ID = select(_withdrawals).where(_withdrawals.c.id == bindparam("b_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
-_LINES_OF = (select(_lines).join(_covered, _covered.c.line_id == _lines.c.id)
+_LINES_OF = (select(_lines, _covered.c.receipt).join(_covered, _covered.c.line_id == _lines.c.id)
              .where(_covered.c.withdrawal_id == bindparam("b_id")).order_by(_lines.c.id))
 _WITHDRAWN = (select(_covered.c.line_id).join(_lines, _lines.c.id == _covered.c.line_id)
-              .where(_lines.c.order_id == bindparam("b_order_id")))
-_OF_ORDERS = (select(_withdrawals, _covered.c.line_id)
+              .where(_lines.c.order_id == bindparam("b_order_id"), _covered.c.released.is_(False)))
+_RELEASE = update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id")).values(released=True)
+_RECEIPT = (update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id"),
+                                   _covered.c.line_id == bindparam("b_line_id"))
+            .values(receipt=bindparam("b_receipt")))
+_OF_ORDERS = (select(_withdrawals, _covered.c.line_id, _covered.c.receipt)
               .join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
               .where(_withdrawals.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_withdrawals.c.recorded_at, _withdrawals.c.id, _covered.c.line_id))
@@ -36,6 +40,8 @@ class WithdrawalView:
 
     row: Any
     line_ids: tuple[int, ...]
+    receipts: dict[int, Any] = field(default_factory=dict)
+    """Each line's receipt (RS-VII.9), once the goods are back."""
 
 
 class WithdrawalStore:
@@ -61,12 +67,22 @@ class WithdrawalStore:
         return row
 
     def lines(self, withdrawal_id: str) -> list[Row[Any]]:
-        """The order lines the withdrawal covers."""
+        """The order lines the withdrawal covers, each with its `receipt` (None until the goods are back)."""
         return list(self._db.execute(_LINES_OF, {"b_id": withdrawal_id}))
 
     def withdrawn_lines(self, order_id: str) -> set[int]:
         """The ids of the order's lines some withdrawal covers."""
         return set(self._db.execute(_WITHDRAWN, {"b_order_id": order_id}).scalars())
+
+    def release(self, withdrawal_id: str) -> None:
+        """A rejected withdrawal lets go of its lines (still listed with it): they may be withdrawn again."""
+        self._db.execute(_RELEASE, {"b_id": withdrawal_id})
+
+    def record_receipts(self, withdrawal_id: str, receipts: dict[int, dict[str, Any]]) -> None:
+        """Each line's condition on receipt and what had to come back with it (RS-VII.9, RS-VII.13)."""
+        if receipts:
+            self._db.execute(_RECEIPT, [{"b_id": withdrawal_id, "b_line_id": line_id, "b_receipt": receipt}
+                                        for line_id, receipt in receipts.items()])
 
     def move(self, withdrawal: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
         """The withdrawal in the transition's destination, with `facts` beside it; the row as written."""
@@ -79,9 +95,12 @@ class WithdrawalStore:
         found: dict[str, list[WithdrawalView]] = {}
         if not order_ids:
             return found
-        rows: dict[str, tuple[Any, list[int]]] = {}
+        rows: dict[str, tuple[Any, list[int], dict[int, Any]]] = {}
         for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
-            rows.setdefault(row.id, (row, []))[1].append(row.line_id)
-        for row, line_ids in rows.values():
-            found.setdefault(row.order_id, []).append(WithdrawalView(row, tuple(line_ids)))
+            _, line_ids, receipts = rows.setdefault(row.id, (row, [], {}))
+            line_ids.append(row.line_id)
+            if row.receipt is not None:
+                receipts[row.line_id] = row.receipt
+        for row, line_ids, receipts in rows.values():
+            found.setdefault(row.order_id, []).append(WithdrawalView(row, tuple(line_ids), receipts))
         return found
