@@ -149,7 +149,7 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
     assert told == [1, 2, 3, 4]  # a progress line each row here (each 5000 rows or 5 seconds by default)
     assert [title for title, _ in first.groups()] == ["passed", "due 2026-11-13"]
     assert first.text()[0] == "== passed (2)"
-    assert first.text()[1].startswith(f"passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]
+    assert first.text()[1].startswith("passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]
     assert first.summary() == ("sweep as of 2026-11-10T08:00:00Z: 4 listed; 2 passed (1 refunds, 1 returns, "
                                "0 withdrawals), 2 near, within 2 working days (1 refunds, 0 returns, 1 withdrawals)")
 
