@@ -251,3 +251,21 @@ async def test_each_step_tells_the_customer_in_their_language_RS_VII_6_RS_VII_7_
     assert "vratite do 19. oktobar 2026. 11:00:00 CEST" in label  # the label of 5 Oct 11:00 local, 14 days on
     assert "We pay the return shipping (RS-VII.12)" in label
     assert refunded["Message-ID"]
+
+
+async def test_a_kazakh_customer_is_told_in_russian_RS_VII_6(shop, smtp):
+    await set_clock(shop, "2026-10-01T04:00:00Z")
+    customer = await shop.customer()
+    email = shop.last_email
+    order = await shop.shipped_order(customer, order_body("KZ"))
+    await set_clock(shop, "2026-10-01T09:00:00Z")
+    delivered = await shop.ops_post(f"/orders/{order['id']}/deliver", {"delivered_at": "2026-10-01T08:00:00Z"})
+    assert delivered.status_code == 200, delivered.text
+    await set_clock(shop, "2026-10-03T06:00:00Z")
+    made = await withdraw(shop, customer, delivered.json())
+    assert made.status_code == 201, made.text
+
+    message = await smtp.wait_for_async(lambda m: m["To"] == email and "Заявление об отказе" in m["Subject"])
+    body = " ".join(message.get_body(("plain",)).get_content().split())
+    assert f"Мы получили Ваше заявление об отказе от договора по заказу {order['number']}" in body
+    assert "(RS-VII.6)" in body and f"We received your statement of withdrawal from the contract for order {order['number']}" in body
