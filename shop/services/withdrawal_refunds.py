@@ -32,7 +32,7 @@ from shop.domain.withdrawal import WITHDRAWAL, ItemReceipt, WithdrawalState, rec
 from shop.services.context import ShopContext
 from shop.services.orders_common import units_of
 from shop.services.refunds import open_refund, send_refund
-from shop.services.withdrawals import WithdrawalAggregate, _answered, _locked, _tell
+from shop.services.withdrawals import WithdrawalAggregate, answered, locked, tell
 
 W = WithdrawalState
 
@@ -48,12 +48,12 @@ async def receive_return(ctx: ShopContext, withdrawal_id: str, *, deduction_mino
         lambda uow: _receive(uow, withdrawal_id, deduction_minor, note, resaleable, items, actor))
     if refund is not None:
         await send_refund(ctx, refund, payment_intent_id)
-    return _answered(ctx, made)
+    return answered(ctx, made)
 
 
 def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: str | None, resaleable: bool,
              items: Sequence[ItemReceipt] | None, actor: str) -> tuple[WithdrawalAggregate, Any, str | None]:
-    order, withdrawal = _locked(uow, withdrawal_id)
+    order, withdrawal = locked(uow, withdrawal_id)
     now = uow.now()
     lines = uow.withdrawals.lines(withdrawal.id)
     found = receipts(lines, items, resaleable=resaleable)
@@ -86,12 +86,12 @@ async def refund_on_proof(ctx: ShopContext, withdrawal_id: str, *, note: str | N
     made, refund, payment_intent_id = await ctx.db.transaction(lambda uow: _proof(uow, withdrawal_id, note, actor))
     if refund is not None:
         await send_refund(ctx, refund, payment_intent_id)
-    return _answered(ctx, made)
+    return answered(ctx, made)
 
 
 def _proof(uow: UnitOfWork, withdrawal_id: str, note: str | None, actor: str
            ) -> tuple[WithdrawalAggregate, Any, str | None]:
-    order, withdrawal = _locked(uow, withdrawal_id)
+    order, withdrawal = locked(uow, withdrawal_id)
     now = uow.now()
     transition = WITHDRAWAL.fire(withdrawal.state, "refund_on_proof")
     withdrawal = uow.withdrawals.move(withdrawal, transition, proof_of_return_at=now, note=note)
@@ -116,7 +116,7 @@ def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines
         uow.timeline.record(order.id, withdrawn, actor=actor, now=now, reason=f"withdrawal {withdrawal.id}")
     made = WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
     if refund is not None:
-        made = _tell(uow, order, notices.refund_sent(Market(order.market), order.number,
+        made = tell(uow, order, notices.refund_sent(Market(order.market), order.number,
                                                      Money(refund.amount_minor, refund.currency)), now, made)
     return made, refund, order.payment_intent_id
 

@@ -51,7 +51,7 @@ class Kept:
     body: Any
 
 
-def _tell(uow: UnitOfWork, order: Any, notice: notices.Notice, now: datetime, made: WithdrawalAggregate
+def tell(uow: UnitOfWork, order: Any, notice: notices.Notice, now: datetime, made: WithdrawalAggregate
           ) -> WithdrawalAggregate:
     """The customer's message about a withdrawal step (RS-VII.6 the statement received, RS-VII.7 the
     return label with its deadline, RS-VII.10 the refund), queued in the step's transaction."""
@@ -59,7 +59,8 @@ def _tell(uow: UnitOfWork, order: Any, notice: notices.Notice, now: datetime, ma
     return made
 
 
-def _answered(ctx: ShopContext, made: Any) -> Any:
+def answered(ctx: ShopContext, made: Any) -> Any:
+    """After the commit: the step's messages go out once the request has answered."""
     if isinstance(made, WithdrawalAggregate):
         send_after_answer(ctx, made.emails)
     return made
@@ -101,7 +102,7 @@ async def withdraw(ctx: ShopContext, order_id: str, *, customer_id: int, line_id
                                               body=present(made), now=now)])
         return made
     try:
-        return _answered(ctx, await ctx.db.transaction(work))
+        return answered(ctx, await ctx.db.transaction(work))
     except _Refused as refused:
         assert claim is not None and refusal is not None
         record = await remember_refusal(ctx, claim, refused.error.status, refusal(refused.error), refused.now)
@@ -121,7 +122,7 @@ async def record_statement(ctx: ShopContext, order_id: str, *, channel: Channel 
         order = uow.orders.get(order_id, lock=True)
         return _request(uow, order, channel=channel, sent_at=sent_at, line_ids=line_ids, actor=actor,
                         now=uow.now())
-    return _answered(ctx, await ctx.db.transaction(work))
+    return answered(ctx, await ctx.db.transaction(work))
 
 
 def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime,
@@ -142,7 +143,7 @@ def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id))
                                  for line_id, move in moves.items()])
-    return _tell(uow, order, notices.withdrawal_received(market, order.number, now, withdrawal.refund_due_by),
+    return tell(uow, order, notices.withdrawal_received(market, order.number, now, withdrawal.refund_due_by),
                  now, WithdrawalAggregate(withdrawal, lines))
 
 
@@ -158,24 +159,24 @@ def _must_be_delivered(order: Any) -> None:
 async def issue_return_label(ctx: ShopContext, withdrawal_id: str, *, actor: str) -> WithdrawalAggregate:
     """Staff issue the return label, the shop paying the shipping (RS-VII.12); the goods are due
     back 14 calendar days after the customer received it, taken as the moment it was issued (RS-VII.7)."""
-    return _answered(ctx, await ctx.db.transaction(lambda uow: _issue_label(uow, withdrawal_id, actor)))
+    return answered(ctx, await ctx.db.transaction(lambda uow: _issue_label(uow, withdrawal_id, actor)))
 
 
-def _locked(uow: UnitOfWork, withdrawal_id: str) -> tuple[Any, Any]:
+def locked(uow: UnitOfWork, withdrawal_id: str) -> tuple[Any, Any]:
     """The withdrawal and its order, the order locked first (as every use case of an order)."""
     order = uow.orders.get(uow.withdrawals.get(withdrawal_id).order_id, lock=True)
     return order, uow.withdrawals.get(withdrawal_id, lock=True)
 
 
 def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalAggregate:
-    order, withdrawal = _locked(uow, withdrawal_id)
+    order, withdrawal = locked(uow, withdrawal_id)
     now = uow.now()
     transition = WITHDRAWAL.fire(withdrawal.state, "issue_label")
     due = return_due_by(now)
     withdrawal = uow.withdrawals.move(withdrawal, transition, label_issued_at=now, return_due_by=due)
     uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"goods due back by {due.isoformat()}")
-    return _tell(uow, order, notices.return_label(Market(order.market), order.number, due), now,
+    return tell(uow, order, notices.return_label(Market(order.market), order.number, due), now,
                  WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)))
 
 
@@ -187,11 +188,11 @@ async def reject(ctx: ShopContext, withdrawal_id: str, *, reason: str, actor: st
     reason = reason.strip()
     if not reason:
         raise InvalidInput("reason_required", "a rejection needs its reason", clause="RS-VII.14", field="reason")
-    return _answered(ctx, await ctx.db.transaction(lambda uow: _reject(uow, withdrawal_id, reason, actor)))
+    return answered(ctx, await ctx.db.transaction(lambda uow: _reject(uow, withdrawal_id, reason, actor)))
 
 
 def _reject(uow: UnitOfWork, withdrawal_id: str, reason: str, actor: str) -> WithdrawalAggregate:
-    order, withdrawal = _locked(uow, withdrawal_id)
+    order, withdrawal = locked(uow, withdrawal_id)
     now = uow.now()
     transition = WITHDRAWAL.fire(withdrawal.state, "reject")
     withdrawal = uow.withdrawals.move(withdrawal, transition, rejected_reason=reason)
