@@ -162,7 +162,8 @@ class TimelineEntry(SQLModel, table=True):
 
 class Refund(SQLModel, table=True):
     __tablename__ = "refunds"
-    __table_args__ = (sa.Index("ix_refunds_state", "state", "id"),)  # the pending ones, for the sender
+    __table_args__ = (sa.Index("ix_refunds_state", "state", "id"),  # the pending ones, for the sender
+                      sa.Index("ix_refunds_state_due_by", "state", "due_by", "id"))  # for `make sweep`
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
@@ -185,6 +186,10 @@ class Withdrawal(SQLModel, table=True):
     (shop.domain.withdrawal); written by shop.adapters.stores.withdrawals alone."""
 
     __tablename__ = "withdrawals"
+    __table_args__ = (  # `make sweep` reads the open ones by state and deadline, not every withdrawal
+        sa.Index("ix_withdrawals_state_return_due_by", "state", "return_due_by", "id"),
+        sa.Index("ix_withdrawals_state_refund_due_by", "state", "refund_due_by", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
