@@ -29,6 +29,7 @@ from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
 from shop.web.errors import EXCEPTION_HANDLERS
+from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
 from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        stripe_webhook(ctx), health, MyAccountController, OpsAccountController,
+                        stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )
