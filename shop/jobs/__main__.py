@@ -75,7 +75,6 @@ async def ops_demote(settings: Settings, email: str) -> None:
 async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed; then send what earlier
     requests left owed: PaymentIntent cancellations, refunds never answered by Stripe, e-mails."""
-    from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
     from shop.services.mail import send_queued_emails
@@ -83,10 +82,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 
     ctx = _context(settings)
     try:
-        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
-        if now_arg and now > system_now() and not settings.is_test:
-            raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
-                              field="NOW")
+        now = await _now(ctx, now_arg)
 
         def show(order_id: str, number: str, due: object) -> None:
             print(f"cancelled {number} ({order_id}): not paid by {due:%Y-%m-%dT%H:%M:%SZ} [RS-V.1]")
@@ -115,7 +111,6 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 async def sweep(settings: Settings, now_arg: str | None) -> None:
     """RS-VII.7, RS-VII.10, RS-III.4: list every refund still owed and every return or withdrawal
     whose deadline is within 2 working days or passed, grouped by deadline, and a summary. Reads only."""
-    from shop.clock import parse_instant, system_now
     from shop.domain.errors import DomainError
     from shop.services.sweep import sweep as sweep_owed
 
@@ -124,10 +119,7 @@ async def sweep(settings: Settings, now_arg: str | None) -> None:
 
     ctx = _context(settings)
     try:
-        now = parse_instant(now_arg, field="NOW") if now_arg else await ctx.now()
-        if now_arg and now > system_now() and not settings.is_test:
-            raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
-                              field="NOW")
+        now = await _now(ctx, now_arg)
         report = await sweep_owed(ctx, now, on_progress=progress)
     except DomainError as error:
         raise SystemExit(f"error: {error.detail}") from None
@@ -152,6 +144,21 @@ async def _cancel_orphan_intents(ctx, now) -> None:  # type: ignore[no-untyped-d
         return
     print(f"PaymentIntents without an order (created {GRACE} to {LOOKBACK} ago): cancelled {len(sweep.cancelled)}, "
           f"failed {len(sweep.failed)} (kept for the next run)")
+
+
+async def _now(ctx, now_arg: str | None):  # type: ignore[no-untyped-def]
+    """The instant a task judges as of: NOW when given (later than the real clock only with
+    SHOP_ENV=test), else the shop's clock."""
+    from shop.clock import parse_instant, system_now
+    from shop.domain.errors import DomainError
+
+    if not now_arg:
+        return await ctx.now()
+    now = parse_instant(now_arg, field="NOW")
+    if now > system_now() and not ctx.settings.is_test:
+        raise DomainError("now_in_future", "NOW may not be later than the real clock outside SHOP_ENV=test",
+                          field="NOW")
+    return now
 
 
 def _context(settings: Settings):  # type: ignore[no-untyped-def]
