@@ -7,8 +7,9 @@ is the one writer of its tables (shop/adapters/stores/). The unit of work is cre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -26,6 +27,25 @@ from shop.adapters.stores.withdrawals import WithdrawalStore
 from shop.clock import system_now
 
 
+S = TypeVar("S")
+
+
+class _Store(Generic[S]):
+    """A store of the unit of work, made on first use from its connection and kept for the rest of
+    the transaction."""
+
+    def __init__(self, make: Callable[[Connection], S]) -> None:
+        self.make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: Any, owner: type | None = None) -> S:
+        store = self.make(uow.connection)
+        uow.__dict__[self.name] = store  # the next lookup finds the instance's own attribute
+        return store
+
+
 class UnitOfWork:
     def __init__(self, connection: Connection, *, test_clock: bool = False) -> None:
         self.connection = connection
@@ -41,44 +61,14 @@ class UnitOfWork:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
-    # --- the stores, each created on first use ----------------------------------------------------
-    @cached_property
-    def accounts(self) -> AccountStore:
-        return AccountStore(self.connection)
-
-    @cached_property
-    def idempotency(self) -> IdempotencyStore:
-        return IdempotencyStore(self.connection)
-
-    @cached_property
-    def ledger(self) -> LedgerStore:
-        return LedgerStore(self.connection)
-
-    @cached_property
-    def orders(self) -> OrderStore:
-        return OrderStore(self.connection)
-
-    @cached_property
-    def outbox(self) -> OutboxStore:
-        return OutboxStore(self.connection)
-
-    @cached_property
-    def products(self) -> ProductStore:
-        return ProductStore(self.connection)
-
-    @cached_property
-    def refunds(self) -> RefundStore:
-        return RefundStore(self.connection)
-
-    @cached_property
-    def sweep(self) -> SweepStore:
-        """Reads only: what is owed near or past its deadline (shop.services.sweep)."""
-        return SweepStore(self.connection)
-
-    @cached_property
-    def timeline(self) -> TimelineStore:
-        return TimelineStore(self.connection)
-
-    @cached_property
-    def withdrawals(self) -> WithdrawalStore:
-        return WithdrawalStore(self.connection)
+    # --- the stores, each created on first use (one line a store) ------------------------------------
+    accounts = _Store(AccountStore)
+    idempotency = _Store(IdempotencyStore)
+    ledger = _Store(LedgerStore)
+    orders = _Store(OrderStore)
+    outbox = _Store(OutboxStore)
+    products = _Store(ProductStore)
+    refunds = _Store(RefundStore)
+    sweep = _Store(SweepStore)  # reads only: what is owed near or past its deadline
+    timeline = _Store(TimelineStore)
+    withdrawals = _Store(WithdrawalStore)
