@@ -151,11 +151,6 @@ def covered_lines(lines: Sequence[Line], named: Collection[int] | None, withdraw
     return chosen
 
 
-def items_to_return(line: Line) -> list[str]:
-    """RS-VII.13: every item of a set goes back with it (the line itself when it is not a set)."""
-    return list(line.set_items)
-
-
 # --- the goods back: RS-VII.9, RS-VII.13 ------------------------------------------------------------
 
 CAME_WITH = "accessories, gifts and promotional items that came with it"  # RS-VII.9

@@ -10,7 +10,10 @@ pooled connection's DBAPI connection, in the unit of work's transaction:
     rows = run(uow.connection, STATEMENT, {"b_sku": sku})
 
 Everything used is SQLAlchemy's documented API: `ClauseElement.compile(dialect=, column_keys=)`,
-`SQLCompiler.construct_expanded_state()` (its `statement` and `positiontup`, "Core Internals"),
+`SQLCompiler.construct_expanded_state()`, whose `ExpandedState` documents `statement`, `parameters`
+and `positiontup` (the order of a positional statement's parameters) as public members
+(docs.sqlalchemy.org/en/20/core/internals.html#sqlalchemy.sql.compiler.ExpandedState; the
+compiler's own undocumented `positiontup`, which the former shop.adapters.prepared read, is not used),
 `sqlalchemy.sql.visitors.iterate`, `TypeEngine.dialect_impl` / `bind_processor` / `result_processor`,
 `Select.selected_columns`, `UpdateBase.exported_columns`, `PoolProxiedConnection.dbapi_connection`,
 `Dialect.loaded_dbapi`, and PEP 249 on the connection. An INSERT writes the columns given, plus the

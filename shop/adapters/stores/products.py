@@ -21,11 +21,13 @@ from shop.adapters.tables import Product, User, table_of
 _products, _users = table_of(Product), table_of(User)
 _free_units = _products.c.on_hand - _products.c.reserved
 _available = case((_free_units > 0, _free_units), else_=0).label("available")
-_CATALOGUE = (select(*(column for column in _products.c if column.key not in ("on_hand", "reserved", "requires_imei")),
-                     _available)
-              .where(_products.c.market == bindparam("market")).order_by(_products.c.sku))
-_FACTS = select(*_products.c, _available).where(_products.c.sku == bindparam("sku"))
-_FACTS_FOR_CUSTOMER = (  # one round trip for the three (PostgreSQL)
+# The order path's and the catalogue's statements run on the driver (shop.adapters.stores.fast).
+_CATALOGUE = fast.Statement(
+    select(*(column for column in _products.c if column.key not in ("on_hand", "reserved", "requires_imei")),
+           _available)
+    .where(_products.c.market == bindparam("market")).order_by(_products.c.sku))
+_FACTS = fast.Statement(select(*_products.c, _available).where(_products.c.sku == bindparam("sku")))
+_FACTS_FOR_CUSTOMER = fast.Statement(  # one round trip for the three (PostgreSQL)
     select(*_products.c, _available,
            units_ordered_of(bindparam("customer_id"), _products.c.sku).scalar_subquery().label("ordered"),
            select(_users.c.is_ops).where(_users.c.id == bindparam("customer_id")).scalar_subquery()
@@ -34,15 +36,12 @@ _FACTS_FOR_CUSTOMER = (  # one round trip for the three (PostgreSQL)
 _TO_COUNT = select(_products).where(_products.c.sku == bindparam("sku")).with_for_update()
 _COUNTED = (update(_products).where(_products.c.sku == bindparam("b_sku"))
             .values(on_hand=bindparam("b_on_hand")).returning(*_products.c))
-_RESERVE = (update(_products)
-            .where(_products.c.sku == bindparam("b_sku"),
-                   _products.c.on_hand - _products.c.reserved >= bindparam("b_quantity"))
-            .values(reserved=_products.c.reserved + bindparam("b_quantity")))
+_RESERVE = fast.Statement(
+    update(_products)
+    .where(_products.c.sku == bindparam("b_sku"), _products.c.on_hand - _products.c.reserved >= bindparam("b_quantity"))
+    .values(reserved=_products.c.reserved + bindparam("b_quantity")))
 _RELEASE = (update(_products).where(_products.c.sku == bindparam("b_sku"))
             .values(reserved=_products.c.reserved - bindparam("b_quantity")))
-_FAST_FACTS, _FAST_FACTS_FOR_CUSTOMER = fast.Statement(_FACTS), fast.Statement(_FACTS_FOR_CUSTOMER)
-_FAST_RESERVE, _FAST_CATALOGUE = fast.Statement(_RESERVE), fast.Statement(_CATALOGUE)
-"""The order path's and the catalogue's statements on the driver (shop.adapters.stores.fast)."""
 _SHIP = (update(_products).where(_products.c.sku == bindparam("b_sku"))
          .values(reserved=_products.c.reserved - bindparam("b_quantity"),
                  on_hand=_products.c.on_hand - bindparam("b_quantity")))
@@ -56,7 +55,7 @@ class ProductStore:
 
     def reserve(self, sku: str, quantity: int) -> bool:
         """Hold `quantity` units for an order; False when fewer are free (RS-V.5.6)."""
-        return fast.run(self._db, _FAST_RESERVE, {"b_sku": sku, "b_quantity": quantity}).rowcount == 1
+        return fast.run(self._db, _RESERVE, {"b_sku": sku, "b_quantity": quantity}).rowcount == 1
 
     def release(self, units: Mapping[str, int]) -> None:
         """Give back units held by lines that will not ship (cancelled, unavailable), by SKU; in a
@@ -79,7 +78,7 @@ class ProductStore:
     # --- the catalogue, and the facts an order is checked with -----------------------------------
     def catalogue(self, market: str) -> list[Row[Any]]:
         """The market's products with their free units as `available` (no stock counts)."""
-        return fast.run(self._db, _FAST_CATALOGUE, {"market": market})
+        return fast.run(self._db, _CATALOGUE, {"market": market})
 
     def facts(self, skus: Iterable[str], *, customer_id: int | None = None) -> dict[str, Row[Any]]:
         """The rows of these SKUs that exist, each with its free units as `available`; for a customer,
@@ -87,8 +86,8 @@ class ProductStore:
         account's `account_is_ops` (None: no such account), in the same statement."""
         found: dict[str, Row[Any]] = {}
         for sku in dict.fromkeys(skus):
-            row = (fast.run(self._db, _FAST_FACTS, {"sku": sku}) if customer_id is None else
-                   fast.run(self._db, _FAST_FACTS_FOR_CUSTOMER, {"sku": sku, "customer_id": customer_id})).first()
+            row = (fast.run(self._db, _FACTS, {"sku": sku}) if customer_id is None else
+                   fast.run(self._db, _FACTS_FOR_CUSTOMER, {"sku": sku, "customer_id": customer_id})).first()
             if row is not None:
                 found[sku] = row
         return found
