@@ -33,6 +33,9 @@ CONTRACT_CLAUSES = {
     "RS-VI.10", "RS-VII.1", "RS-VII.2", "RS-VII.3", "RS-VII.6", "RS-VII.7", "RS-VII.8", "RS-VII.9",
     "RS-VII.10", "RS-VII.11", "RS-VII.12", "RS-VII.13", "RS-VII.14", "RS-VIII", "RS-IX", "RS-X.1",
     "RS-X.2", "RS-X.3", "RS-XII", "RS-XIII", "RS-XV",
+    # the KZ VIP terms, the perks on orders and the time rules (REQUIREMENTS.md)
+    "KZ-1", "KZ-2", "KZ-3", "KZ-4.1", "KZ-4.2", "KZ-4.3", "KZ-4.4", "KZ-4.5", "KZ-4.6", "KZ-4.7", "KZ-5.1",
+    "KZ-5.3", "KZ-5.4", "P-1", "P-2", "P-3", "P-4", "T-1", "T-2", "T-3", "T-4", "T-5", "T-6",
 }
 STOREFRONT_STATES = {"awaiting_payment", "awaiting_installment_approval", "paid", "confirmed", "shipped",
                      "delivered", "cancelled",

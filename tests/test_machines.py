@@ -35,7 +35,7 @@ def name(value: object) -> str:
 # --- what holds for every machine -------------------------------------------------------------------
 
 def test_every_machine_is_registered_once_under_its_own_name():
-    assert [machine.name for machine in MACHINES] == ["order", "order line", "refund", "withdrawal"]
+    assert [machine.name for machine in MACHINES] == ["order", "order line", "refund", "withdrawal", "perk"]
     assert len({document_name(machine) for machine in MACHINES}) == len(MACHINES)
 
 

@@ -28,8 +28,14 @@ OPENS, LOUNGE_ENDS, SCREEN_ENDS = date(2025, 9, 24), date(2025, 10, 31), date(20
 
 @pytest.mark.parametrize(("day", "qualifies", "reason", "clause"), [
     (OPENS - D, False, "before_perk_terms", "RS-XV"), (OPENS, True, None, "KZ-4.1"),
-    (OPENS + D, True, None, "KZ-4.1"), (LOUNGE_ENDS - D, True, None, "KZ-4.1"),
-    (LOUNGE_ENDS, True, None, "KZ-4.1"), (LOUNGE_ENDS + D, False, "purchased_after_window", "KZ-4.1"),
+    (OPENS + D, True, None, "KZ-4.1"),
+    # KZ-3 lounge_wait, decided by P-2: bought on 16.10 and activated that day, the lounge opens
+    # 31.10 00:00, in time; bought on 17.10 it would open 01.11 00:00, after 31.10 23:59.
+    (date(2025, 10, 16), True, None, "KZ-4.1"),
+    (date(2025, 10, 17), False, "opens_after_activation_deadline", "KZ-3"),
+    (LOUNGE_ENDS - D, False, "opens_after_activation_deadline", "KZ-3"),
+    (LOUNGE_ENDS, False, "opens_after_activation_deadline", "KZ-3"),
+    (LOUNGE_ENDS + D, False, "purchased_after_window", "KZ-4.1"),
 ])
 def test_lounge_purchase_window_24_09_to_31_10_2025_KZ_4_1(day, qualifies, reason, clause):
     item = judged("lounge", day)
@@ -58,8 +64,19 @@ def test_screen_repair_six_months_clamped_to_month_end_T_2_KZ_4_6():
     assert judged("screen_repair", date(2026, 8, 31)).use_by == almaty(2027, 3, 1)
 
 
+@pytest.mark.parametrize(("day", "qualifies", "reason"), [
+    (date(2026, 8, 6), True, None),  # activated that day, it opens 08.08 00:00: in time
+    (date(2026, 8, 7), False, "opens_after_activation_deadline"),  # it would open 09.08 00:00
+    (date(2026, 8, 8), False, "opens_after_activation_deadline"),
+    (date(2026, 8, 9), False, "activation_deadline_passed"),
+])
+def test_spotify_activate_by_08_08_2026_2359_counting_its_day_of_wait_KZ_3_KZ_4_2(day, qualifies, reason):
+    item = judged("spotify", day)  # 4.2 governs over 3's 11:59 (KZ-3)
+    assert (item.qualifies, item.reason) == (qualifies, reason)
+    assert item.activate_by == almaty(2026, 8, 8) and item.clause == ("KZ-4.2" if qualifies else "KZ-3")
+
+
 @pytest.mark.parametrize(("code", "last_day", "clause"), [
-    ("spotify", date(2026, 8, 8), "KZ-3"),  # 4.2 governs over 3's 11:59
     ("google_ai_pro", date(2026, 3, 31), "KZ-4.3"),
     ("youtube", date(2026, 8, 31), "KZ-3"),  # 4.4 governs over 3's 08.08.2026 11:59
 ])

@@ -19,6 +19,7 @@ from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.ledger import LedgerStore
 from shop.adapters.stores.orders import OrderStore
 from shop.adapters.stores.outbox import OutboxStore
+from shop.adapters.stores.perks import PerkStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
 from shop.adapters.stores.sweep import SweepStore
@@ -67,6 +68,7 @@ class UnitOfWork:
     ledger = _Store(LedgerStore)
     orders = _Store(OrderStore)
     outbox = _Store(OutboxStore)
+    perks = _Store(PerkStore)  # perk bundles and their perks (KZ)
     products = _Store(ProductStore)
     refunds = _Store(RefundStore)
     sweep = _Store(SweepStore)  # reads only: what is owed near or past its deadline

@@ -12,10 +12,11 @@ from typing import Any
 from shop.domain.lifecycle import ORDER
 from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
+from shop.domain.perk_lifecycle import PERK
 from shop.domain.refunds import REFUND
 from shop.domain.withdrawal import WITHDRAWAL
 
-MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL)
+MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

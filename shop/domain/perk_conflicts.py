@@ -2,8 +2,8 @@
 
 REQUIREMENTS.md decides KZ-3 (Spotify, YouTube): the detailed section 4.x governs and, being later,
 favours the consumer. The same reading settles the purchase windows that section 3 states with «до».
-`lounge_wait` is a conflict REQUIREMENTS.md does not decide; it is recorded, and the shop applies the
-text as written until the contract's owner decides.
+`lounge_wait` is a conflict REQUIREMENTS.md does not decide; it is recorded with the decision the shop
+takes by P-2 (a perk that can never be used is shown as not available, with its reason).
 """
 
 from __future__ import annotations
@@ -47,7 +47,11 @@ CONFLICTS = (
         "lounge_wait", "lounge",
         (("4.1 ii", "«может активировать услугу Lounge Service через 14 дней после активации устройства»"),
          ("3, 4.1", "«необходимо активировать её до 31.10.2025»")),
-        "Not decided by REQUIREMENTS.md. A device bought after 17.10.2025 opens the lounge (activation "
-        "+ 14 days) only after the activation deadline. The shop applies the text as written (purchase "
-        "window of 4.1, deadline 31.10.2025 23:59) and flags it; a decision is needed.", "KZ-3"),
+        "Not decided by REQUIREMENTS.md; decided here by P-2: the lounge opens 14 days after the "
+        "device's activation (00:00 Almaty time after the 14th day, T-1) and must be activated by "
+        "31.10.2025 23:59. Bought on 17.10.2025 or later, even a device activated on the day of purchase "
+        "opens it only after that deadline: the perk is not available (reason "
+        "opens_after_activation_deadline, clause KZ-3), never granted unusable. Bought earlier, it lapses "
+        "if the device is activated too late to open it in time. The same reading applies to Spotify "
+        "(1 day's wait, 08.08.2026 23:59).", "KZ-3"),
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from shop.domain.calendar import deadline_after_months, fixed_local_deadline, start_of_local_day
+from shop.domain.calendar import (deadline_after_months, fixed_local_deadline, in_time, start_of_local_day,
+                                  waiting_period_opens)
 from shop.domain.markets import Market
 from shop.domain.perks import (
     PERK_TERMS, DaysAfterActivation, FixedDeadline, MonthsFromPurchase, Perk, PerkTerms, perk_terms_for,
@@ -61,7 +62,18 @@ def _judge(perk: Perk, purchased_on: date) -> PerkEligibility:
     if perk.activate_by is not None and purchased_on > perk.activate_by.day:
         # P-2: the activation deadline had passed on the day of purchase.
         return PerkEligibility(perk, False, perk.activate_by.clause, "activation_deadline_passed", **common)
+    if perk.opens_after is not None and activate_by is not None and not in_time(
+            earliest_opening(perk.opens_after, purchased_on), activate_by):
+        # KZ-3 (lounge_wait): even a device activated on the day of purchase would open the perk
+        # only after its activation deadline; it can never be used, so it is not given (P-2).
+        return PerkEligibility(perk, False, "KZ-3", "opens_after_activation_deadline", **common)
     return PerkEligibility(perk, True, perk.clause, **common)
+
+
+def earliest_opening(wait: DaysAfterActivation, purchased_on: date) -> datetime:
+    """When a perk that waits after the device's activation opens at the earliest: the device
+    activated on the day of purchase (T-1 Decision: at 00:00 Almaty time after the wait's last day)."""
+    return waiting_period_opens(start_of_local_day(purchased_on, KZ), wait.days, KZ)
 
 
 def _refuse_all(perks: tuple[Perk, ...], reason: str, clause: str) -> tuple[PerkEligibility, ...]:
@@ -75,7 +87,8 @@ def eligibility(model: str, market: Market | str, purchased_on: date,
     `terms` is the edition to judge by (a bundle's own); by default the one in force on that date.
     Refusals in order: market (KZ-1), model (KZ-5.3), no edition yet (RS-XV Decision: the VIP terms
     start 24.09.2025), then per perk its purchase window (KZ-4.1, KZ-4.6) and a fixed activation
-    deadline already past on the day of purchase (P-2).
+    deadline already past on the day of purchase (P-2), and a perk that would open only after its
+    activation deadline (KZ-3, `lounge_wait`).
     """
     shown = terms or perk_terms_for(purchased_on) or PERK_TERMS[0]
     if Market(market) is not KZ:

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.orders_common import OrderAggregate
+from shop.services.perks import as_of
 
 
 async def order_view(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> OrderAggregate:
@@ -23,11 +25,13 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int) -> list[OrderAg
 
 
 def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:
-    """These orders with their lines, timelines, refunds and withdrawals: five
-    statements for all of them."""
+    """These orders with their lines, timelines, refunds, withdrawals and (KZ) perk bundles: five
+    statements for all of them, seven when one is a KZ order."""
     ids = [order.id for order in orders]
     lines, timeline, refunds = uow.orders.pieces(ids)
     withdrawals = uow.withdrawals.of_orders(ids)
+    bundles = uow.perks.of_orders(ids) if any(order.market == Market.KZ for order in orders) else {}
+    now = uow.now() if bundles else None
     return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []),
-                           withdrawals.get(order.id, []))
+                           withdrawals.get(order.id, []), as_of(bundles.get(order.id, []), now) if now else [])
             for order in orders]

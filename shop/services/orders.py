@@ -26,6 +26,7 @@ from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import (release_open_lines, tell_cancelled, tell_confirmed, tell_delivered,
                                          units_of)
+from shop.services.perks import grant_bundles, tie_devices
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
                 reason="lines not available: " + ", ".join(line.sku for line in unavailable),
                 clause="RS-IV.6", now=now)
         emails.append(tell_confirmed(uow, order, available, unavailable, refund, now))
+        grant_bundles(uow, order, available, actor=actor, now=now)  # P-1: paid and confirmed
     _settle_lines(uow, order.id, lines, availability, actor, now)
     return Done(order, [refund], emails)
 
@@ -187,6 +189,7 @@ def _ship(uow: UnitOfWork, order_id: str, shipment: Shipment, actor: str) -> Any
     uow.timeline.record(order.id, transition, actor=actor, now=now,
                         reason=f"{shipment.carrier} {shipment.tracking_number}")
     uow.orders.ship_lines({line.id: imeis_by_line.get(line.id, []) for line in lines}, order.id, now)
+    tie_devices(uow, imeis_by_line)
     uow.products.ship(units_of(lines))
     return queue_notice(uow, order, notices.delivery_started(Market(order.market), order.number, carrier,
                                                              tracking), now)

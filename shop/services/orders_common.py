@@ -30,6 +30,7 @@ class OrderAggregate:
     timeline: Sequence[Any]
     refunds: Sequence[Any]
     withdrawals: Sequence[Any] = ()  # WithdrawalView: a withdrawal's row and the ids of its lines
+    perks: Sequence[Any] = ()  # BundleNow: a device's perk bundle, each perk's state as of the read (KZ)
 
 
 def units_of(lines: Sequence[Any]) -> dict[str, int]:

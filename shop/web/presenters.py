@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
+from shop.domain.perks import perk_terms
 from shop.services.ledger import OrderLedger
 from shop.services.orders_common import OrderAggregate
 
@@ -130,7 +131,7 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
         "refunds": [refund(r) for r in agg.refunds],
         "withdrawals": _withdrawals(agg),
         "invoices": [],
-        "perks": [],
+        "perks": [perk_bundle(bundle) for bundle in agg.perks],
     }
     if o.payment_intent_id:
         body["payment"] = {"provider": "stripe", "payment_intent_id": o.payment_intent_id,
@@ -157,3 +158,20 @@ def _withdrawals(agg: OrderAggregate) -> list[dict[str, Any]]:
     lines = {line.id: line for line in agg.lines}
     return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids], view.receipts)
             for view in agg.withdrawals]
+
+
+def perk_bundle(bundle: Any) -> dict[str, Any]:
+    """A device's perk bundle (P-1) with each perk as of the read (shop.services.perks.BundleNow)."""
+    b = bundle.row
+    terms = perk_terms(b.terms_version)
+    return {"id": b.id, "line_id": b.line_id, "unit": b.unit, "model": b.model, "imei": b.imei,
+            "terms_version": b.terms_version, "purchased_on": b.purchased_on.isoformat(),
+            "perks": [perk(item.row, item.state.value, terms.perk(item.row.code)) for item in bundle.perks]}
+
+
+def perk(row: Any, state: str, terms: Any) -> dict[str, Any]:
+    return {"id": row.id, "code": row.code, "state": state, "clause": row.clause, "reason": row.reason,
+            "starts": terms.start.value, "redemption": terms.redemption.value, "how": terms.how,
+            "activate_by": instant(row.activate_by), "use_by": instant(row.use_by),
+            "opens_at": instant(row.opens_at), "lapses_at": instant(row.lapses_at),
+            "redeemed_at": instant(row.redeemed_at), "code_hint": row.code_hint}

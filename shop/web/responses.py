@@ -243,6 +243,41 @@ class WithdrawalOut(Out):
     lines: list[WithdrawnLineOut]
 
 
+PerkStateName = Literal["waiting_for_activation", "activated", "open", "redeemed", "expired", "revoked",
+                        "not_available"]
+
+
+class PerkOut(Out):
+    id: str
+    code: Literal["lounge", "spotify", "google_ai_pro", "youtube", "extended_warranty", "screen_repair",
+                  "free_labour_repair"]
+    state: Annotated[PerkStateName, msgspec.Meta(
+        description="as of now: a perk whose window passed shows expired (docs/lifecycle-perk.md)")]
+    clause: Annotated[str, msgspec.Meta(description="the perk's section, or the clause that refused it (P-2)")]
+    reason: Annotated[str, msgspec.Meta(description="why not available, revoked or expired")] | None
+    starts: Literal["purchase", "device_activation"]
+    redemption: Literal["service_code", "partner_app", "service_case"]
+    how: str
+    activate_by: Instant | None
+    use_by: Instant | None
+    opens_at: Annotated[datetime, msgspec.Meta(
+        description="for perks that start from the device's activation: when it opens")] | None
+    lapses_at: Annotated[datetime, msgspec.Meta(description="its last moment: unused after it, it expires")] | None
+    redeemed_at: Instant | None
+    code_hint: Annotated[str, msgspec.Meta(description="the service code's last characters, for support")] | None
+
+
+class PerkBundleOut(Out):
+    id: str
+    line_id: int
+    unit: Annotated[int, msgspec.Meta(description="which device of the line (1 … quantity): one bundle each")]
+    model: str
+    imei: Annotated[str, msgspec.Meta(description="tied when the device ships")] | None
+    terms_version: Annotated[str, msgspec.Meta(description="the perk terms edition the bundle keeps")]
+    purchased_on: Annotated[date, msgspec.Meta(description="P-1: the local (Almaty) date the order was placed")]
+    perks: list[PerkOut]
+
+
 class PaymentOut(Out):
     provider: Literal["stripe"]
     payment_intent_id: str
@@ -273,7 +308,8 @@ class OrderOut(Out):
     refunds: list[RefundOut]
     withdrawals: list[WithdrawalOut]
     invoices: list[dict[str, Any]]
-    perks: list[dict[str, Any]]
+    perks: Annotated[list[PerkBundleOut], msgspec.Meta(
+        description="KZ: the VIP bundle of each qualifying device (P-1), each perk's state")]
     payment: PaymentOut | msgspec.UnsetType = msgspec.UNSET
     """Card orders only."""
 

@@ -1,0 +1,108 @@
+"""The one writer of perk bundles and their perks (P-1 … P-4, KZ-1): bundles made with their perks,
+tied to the device's IMEI when it ships, each perk moved along the PERK lifecycle with the facts of
+its step; read by order, by device, by id."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.tables import BundlePerk, PerkBundle, table_of
+from shop.domain.errors import NotFound
+from shop.domain.machine import Transition
+from shop.domain.perks import PERK_CODES
+
+_bundles, _perks = table_of(PerkBundle), table_of(BundlePerk)
+_ADD_BUNDLES = insert(_bundles)
+_ADD_PERKS = insert(_perks)
+_PERK = select(_perks).where(_perks.c.id == bindparam("b_id"))
+_PERK_LOCKED = _PERK.with_for_update()
+_BUNDLE = select(_bundles).where(_bundles.c.id == bindparam("b_id"))
+_BUNDLES_OF = (select(_bundles).where(_bundles.c.order_id.in_(bindparam("b_ids", expanding=True)))
+               .order_by(_bundles.c.line_id, _bundles.c.unit))
+_PERKS_OF = select(_perks).where(_perks.c.order_id.in_(bindparam("b_ids", expanding=True)))
+_OF_LINES_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+                    .where(_bundles.c.line_id.in_(bindparam("b_line_ids", expanding=True)))
+                    .order_by(_perks.c.id).with_for_update())
+_OF_IMEI_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+                   .where(_bundles.c.imei == bindparam("b_imei")).order_by(_perks.c.id).with_for_update())
+_TIE_IMEI = (update(_bundles).where(and_(_bundles.c.line_id == bindparam("b_line_id"),
+                                         _bundles.c.unit == bindparam("b_unit")))
+             .values(imei=bindparam("b_imei")))
+
+
+@dataclass(frozen=True)
+class BundleView:
+    """A bundle as its order shows it: the row and its perks in the catalogue's order."""
+
+    row: Any
+    perks: tuple[Any, ...]
+
+
+class PerkStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_bundles(self, bundles: Sequence[dict[str, Any]], perks: Sequence[dict[str, Any]]) -> None:
+        """New bundles and their perks, one statement a table; a line's unit has one bundle at most
+        (the unique key: a confirmation cannot make it twice)."""
+        if bundles:
+            self._db.execute(_ADD_BUNDLES, list(bundles))
+        if perks:
+            self._db.execute(_ADD_PERKS, list(perks))
+
+    def get(self, perk_id: str, *, lock: bool = False) -> Row[Any]:
+        """The perk (locked when `lock`); 404 when there is none."""
+        row = self._db.execute(_PERK_LOCKED if lock else _PERK, {"b_id": perk_id}).one_or_none()
+        if row is None:
+            raise NotFound("perk_not_found", f"no perk {perk_id}")
+        return row
+
+    def bundle(self, bundle_id: str) -> Row[Any]:
+        return self._db.execute(_BUNDLE, {"b_id": bundle_id}).one()
+
+    def of_lines(self, line_ids: Collection[int]) -> list[Row[Any]]:
+        """Every perk of the bundles of these order lines, locked (a return revokes them: P-3)."""
+        if not line_ids:
+            return []
+        return list(self._db.execute(_OF_LINES_LOCKED, {"b_line_ids": list(line_ids)}))
+
+    def of_imei(self, imei: str) -> list[Row[Any]]:
+        """Every perk of the bundle tied to this device, locked (its activation opens them: KZ-1)."""
+        return list(self._db.execute(_OF_IMEI_LOCKED, {"b_imei": imei}))
+
+    def tie_imeis(self, imeis: Mapping[int, Sequence[str]]) -> None:
+        """RS-IV.5, P-1: each device of a line that ships is tied to its bundle, in unit order (the
+        first IMEI to unit 1 …); lines without bundles change nothing."""
+        rows = [{"b_line_id": line_id, "b_unit": unit, "b_imei": imei}
+                for line_id, found in imeis.items() for unit, imei in enumerate(found, start=1)]
+        if rows:
+            self._db.execute(_TIE_IMEI, rows)
+
+    def move(self, perk: Row[Any], transition: Transition, *, now: datetime, **facts: Any) -> Row[Any]:
+        """The perk in the transition's destination, with `facts` beside it; the row as written."""
+        statement = (update(_perks).where(_perks.c.id == perk.id)
+                     .values(state=transition.to_state.value, updated_at=now, **facts).returning(*_perks.c))
+        return self._db.execute(statement).one()
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[BundleView]]:
+        """The bundles of these orders with their perks, by order id: two statements."""
+        found: dict[str, list[BundleView]] = {}
+        if not order_ids:
+            return found
+        perks: dict[str, list[Any]] = {}
+        for perk in self._db.execute(_PERKS_OF, {"b_ids": list(order_ids)}):
+            perks.setdefault(perk.bundle_id, []).append(perk)
+        for bundle in self._db.execute(_BUNDLES_OF, {"b_ids": list(order_ids)}):
+            found.setdefault(bundle.order_id, []).append(
+                BundleView(bundle, tuple(sorted(perks.get(bundle.id, []), key=_catalogue_order))))
+        return found
+
+
+def _catalogue_order(perk: Any) -> int:
+    return PERK_CODES.index(perk.code) if perk.code in PERK_CODES else len(PERK_CODES)
