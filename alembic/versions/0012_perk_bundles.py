@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('created_at', shop.adapters.tables.UTCDateTime(), nullable=False),
     sa.Column('updated_at', shop.adapters.tables.UTCDateTime(), nullable=False),
     sa.Column('redeemed_at', shop.adapters.tables.UTCDateTime(), nullable=True),
+    sa.Column('code_salt', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('code_hint', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('redemption', sa.JSON(), nullable=True),

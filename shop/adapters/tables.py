@@ -271,6 +271,7 @@ class BundlePerk(SQLModel, table=True):
     created_at: datetime = instant()
     updated_at: datetime = instant()
     redeemed_at: datetime | None = instant(nullable=True)
+    code_salt: str | None = Field(default=None, max_length=64)  # random; the code is derived, never kept
     code_hash: str | None = Field(default=None, max_length=64)
     code_hint: str | None = Field(default=None, max_length=16)  # the code's last characters, for support
     redemption: dict[str, Any] | None = Field(default=None, sa_type=JSON)

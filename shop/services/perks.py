@@ -19,7 +19,7 @@ from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.calendar import local_date
 from shop.domain.markets import Market
 from shop.domain.perk_bundles import grant
-from shop.domain.perk_lifecycle import PerkState, state_at
+from shop.domain.perk_lifecycle import PERK, PerkState, due_event, state_at
 
 
 def grant_bundles(uow: UnitOfWork, order: Any, confirmed: Sequence[Any], *, actor: str, now: datetime) -> None:
@@ -76,3 +76,16 @@ def as_of(views: Sequence[BundleView], now: datetime) -> list[BundleNow]:
     return [BundleNow(view.row, tuple(
         PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now))
         for perk in view.perks)) for view in views]
+
+
+def catch_up(uow: UnitOfWork, perk: Any, *, now: datetime) -> Any:
+    """The clock's due steps taken on a perk (locked by the caller) before anything else is done with
+    it (open at `opens_at`, expire after `lapses_at`), each written and on the order's timeline by
+    actor `clock`, the instant it became due in its reason; the row as it now is."""
+    while (event := due_event(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now)) is not None:
+        transition = PERK.fire(perk.state, event)
+        reason = (f"opened at {perk.opens_at.isoformat()}" if event == "open"
+                  else f"not used by its last moment, {perk.lapses_at.isoformat()}")
+        perk = uow.perks.move(perk, transition, now=now, **({"reason": "lapsed"} if event == "expire" else {}))
+        uow.timeline.record(perk.order_id, transition, actor="clock", now=now, subject_id=perk.id, reason=reason)
+    return perk
