@@ -5,7 +5,11 @@ of now (docs/lifecycle-perk.md)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from typing import Any
+
+import shop.domain.perks as perks_mod
 
 from tests.ops_support import set_clock
 from tests.support import ShopClient, fresh_imeis, order_body
@@ -122,3 +126,26 @@ async def test_each_perk_created_is_on_the_order_timeline_of_its_machine_P_1(sho
 
     perk_entries = {(e.subject_id, e.event, e.to_state, e.clause) for e in entries if e.machine == "perk"}
     assert perk_entries == {(perk["id"], "grant", perk["state"], "P-1") for perk in bundle["perks"]}
+
+
+async def test_a_later_edition_of_the_terms_never_changes_a_bundle_already_made_P_1(shop, monkeypatch):
+    customer, before = await confirmed_kz_order(shop, [(PHONE, 1)])
+    old = perks_mod.PERK_TERMS[0]
+    spotify = old.perk("spotify")
+    later = dataclasses.replace(spotify, how="a new way", activate_by=dataclasses.replace(
+        spotify.activate_by, day=date(2026, 12, 31)))
+    edition = dataclasses.replace(old, version="kz-vip-2026-01-01", effective_from=date(2026, 1, 1),
+                                  perks=tuple(later if p.code == "spotify" else p for p in old.perks))
+    monkeypatch.setattr(perks_mod, "PERK_TERMS", (dataclasses.replace(old, effective_until=date(2025, 12, 31)),
+                                                  edition))
+
+    [kept] = (await shop.order(customer, before["id"]))["perks"]
+    other, after = await confirmed_kz_order(shop, [(PHONE, 1)], at="2026-01-05T05:00:00Z")
+    [made] = (await shop.order(other, after["id"]))["perks"]
+
+    assert kept["terms_version"] == "kz-vip-2025-09-24"
+    assert (perks_of(kept)["spotify"]["activate_by"], perks_of(kept)["spotify"]["how"]) == (
+        "2026-08-08T18:59:59Z", spotify.how)
+    assert made["terms_version"] == "kz-vip-2026-01-01"
+    assert (perks_of(made)["spotify"]["activate_by"], perks_of(made)["spotify"]["how"]) == (
+        "2026-12-31T18:59:59Z", "a new way")
