@@ -80,3 +80,11 @@ def return_label(market: Market, number: str, return_due: datetime, label: str |
 def refund_sent(market: Market, number: str, amount: Money) -> Notice:
     """RS-VII.10: everything paid comes back, through the original payment method (RS-III.4)."""
     return Notice("refund_sent", market, {"number": number, "amount": amount})
+
+
+def perk_code(market: Market, number: str, perk: str, clause: str, link: str, hint: str,
+              use_by: datetime | None) -> Notice:
+    """KZ-4.1 iii, KZ-4.2: the seller e-mails a LINK to the one-time service code, never the code (the
+    outbox keeps no code); its last characters (`hint`) let the customer tell it apart."""
+    return Notice("perk_code", market, {"number": number, "perk": perk, "clause": clause, "link": link,
+                                        "hint": hint, "use_by": use_by})
