@@ -97,6 +97,8 @@ class Quote:
     expected_delivery_on: date
     delivery: DeliveryRequest
     """The delivery as it will be recorded: for store pickup, the store's own address (RS-V.5.3)."""
+    quoted_on: date
+    """The market's local date of the quote: the purchase date if ordered now (P-1 Decision)."""
 
 
 def merged_lines(lines: Sequence[LineRequest]) -> dict[str, int]:
@@ -191,7 +193,8 @@ def quote(
     if request.f_code:
         raise InvalidInput("unknown_f_code", "this F-code is not valid", clause="RS-V.5.9",
                            field="f_code")
-    vat_rate = info.vat_rate_on(local_date(now, market))
+    today = local_date(now, market)
+    vat_rate = info.vat_rate_on(today)
     lines = []
     first_line: dict[str, int] = {}  # a refused SKU is named at its first line as sent
     for index, line_request in enumerate(request.lines):
@@ -222,8 +225,9 @@ def quote(
         vat=vat,
         total=items + charge,
         vat_rate=vat_rate,
-        expected_delivery_on=add_working_days(local_date(now, market), info.delivery_working_days, market),
+        expected_delivery_on=add_working_days(today, info.delivery_working_days, market),
         delivery=delivery,
+        quoted_on=today,
     )
 
 

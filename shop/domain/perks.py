@@ -90,6 +90,17 @@ class DaysAfterActivation:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """How long the partner's free subscription runs once activated, in months (KZ-2 ii … iv). The
+    partner runs it and bills after it unless cancelled (4.2 … 4.4); the shop shows it and computes
+    nothing from it."""
+
+    months: int
+    clause: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Perk:
     code: str
     clause: str
@@ -102,6 +113,7 @@ class Perk:
     opens_after: DaysAfterActivation | None = None
     activate_by: FixedDeadline | None = None
     use_by: FixedDeadline | MonthsFromPurchase | None = None
+    trial: Trial | None = None
     conditions: tuple[Condition, ...] = ()
     exclusions: tuple[str, ...] = ()
 
@@ -148,6 +160,7 @@ PERKS_2025_09_24 = (
         opens_after=DaysAfterActivation(1, "KZ-4.2", "4.2: «через 1 день с даты активации устройства»"),
         activate_by=FixedDeadline(date(2026, 8, 8), BY_2359, "KZ-3",
                                   "4.2: «до 8 августа 2026 года, 23:59» (3 says 11:59: spotify_deadline)"),
+        trial=Trial(4, "KZ-4.2", "2 ii, 3, 4.2: «Четыре месяца подписки Spotify Premium бесплатно»"),
         conditions=(Condition.ADULT, Condition.NEW_PARTNER_USER, Condition.INDIVIDUAL_PLAN,
                     Condition.ONCE_PER_DEVICE),
     ),
@@ -158,6 +171,7 @@ PERKS_2025_09_24 = (
         "→ «Начать пробный период»; no code from the shop",
         activate_by=FixedDeadline(date(2026, 3, 31), BY_2359, "KZ-4.3",
                                   "3, 4.3: «до 31 марта 2026 года, 23:59 по местному времени»"),
+        trial=Trial(3, "KZ-4.3", "2 iii: «3-месячный бесплатный пробный период»; 3, 4.3: «Трёхмесячный»"),
         conditions=(Condition.ADULT, Condition.ONCE_PER_DEVICE),
     ),
     Perk(
@@ -167,6 +181,7 @@ PERKS_2025_09_24 = (
         activate_by=FixedDeadline(date(2026, 8, 31), BY_2359, "KZ-3",
                                   "4.4: «до 31 августа 2026 года, 23:59» (3 says 08.08.2026 11:59: "
                                   "youtube_deadline)"),
+        trial=Trial(3, "KZ-4.4", "2 iv, 3: «Доступ к YouTube Premium на 3 месяца»; 4.4: «3 месяца доступа»"),
         conditions=(Condition.NEW_PARTNER_USER, Condition.ONCE_PER_DEVICE),
     ),
     Perk(

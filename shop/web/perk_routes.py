@@ -18,33 +18,12 @@ from shop.domain.perk_redemption import PurchaseChannel, RedemptionForm
 from shop.services import perk_redemption
 from shop.services.context import ShopContext
 from shop.web.auth import Principal
-from shop.web.presenters import instant
-from shop.web.responses import Instant, LocalDate, Out, PublicOperation, problems
+from shop.web.presenters import instant, perk_eligibility
+from shop.web.responses import Instant, LocalDate, Out, PerkCode, PerkEligibilityOut, PublicOperation, problems
 from shop.web.schemas import NO_NUL, Body
 
 EARLIEST_PURCHASE, LATEST_PURCHASE = date(2000, 1, 1), date(2099, 12, 31)
 """The purchase dates the shop judges (the calendars' range); others are a 400 naming the field."""
-
-PerkCode = Literal["lounge", "spotify", "google_ai_pro", "youtube", "extended_warranty", "screen_repair",
-                   "free_labour_repair"]
-
-
-class PerkEligibilityOut(Out):
-    code: PerkCode
-    qualifies: bool
-    clause: Annotated[str, msgspec.Meta(
-        description="the perk's section when it qualifies, else the clause that refuses it (e.g. KZ-1)")]
-    reason: Annotated[str, msgspec.Meta(
-        description="why not: market_not_kz, model_not_qualifying, before_perk_terms, "
-                    "purchased_before_window, purchased_after_window, activation_deadline_passed")] | None
-    starts: Literal["purchase", "device_activation"]
-    opens_after_activation: Annotated[str, msgspec.Meta(
-        description="for perks that start from the device's activation: the wait, described")] | None
-    activate_by: Instant | None
-    use_by: Instant | None
-    redemption: Literal["service_code", "partner_app", "service_case"]
-    conditions: list[str]
-
 
 class EligibilityOut(Out):
     model: str
@@ -120,15 +99,7 @@ def eligibility_json(model: str, market: Market, purchased_on: date, judged: Eli
     return {
         "model": model, "market": market.value, "purchased_on": purchased_on.isoformat(),
         "terms_version": judged.terms.version if judged.terms else None,
-        "perks": [{
-            "code": item.perk.code, "qualifies": item.qualifies, "clause": item.clause, "reason": item.reason,
-            "starts": item.perk.start.value,
-            "opens_after_activation": item.opens_after.describe() if item.opens_after else None,
-            "activate_by": item.activate_by.isoformat().replace("+00:00", "Z") if item.activate_by else None,
-            "use_by": item.use_by.isoformat().replace("+00:00", "Z") if item.use_by else None,
-            "redemption": item.perk.redemption.value,
-            "conditions": [condition.value for condition in item.perk.conditions],
-        } for item in judged.perks],
+        "perks": [perk_eligibility(item) for item in judged.perks],
     }
 
 

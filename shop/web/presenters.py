@@ -4,12 +4,13 @@ is read by attribute (`row.state`), whether a store read it or an INSERT … RET
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
+from shop.domain.perk_eligibility import PerkEligibility, eligibility
 from shop.domain.perks import perk_terms
 from shop.services.ledger import OrderLedger
 from shop.services.orders_common import OrderAggregate
@@ -54,14 +55,17 @@ def stock(row: Row[Any]) -> dict[str, Any]:
 
 
 def quote(q: Quote) -> dict[str, Any]:
+    lines = []
+    for line in q.lines:
+        terms_version, perks = line_perks(line.product.model, q.market, q.quoted_on)
+        lines.append({
+            "sku": line.product.sku, "name": line.product.name, "quantity": line.quantity,
+            "unit_price": line.unit_price.to_dict(), "total": line.total.to_dict(),
+            "vat": line.vat.to_dict(), "available": line.available,
+            "perk_terms_version": terms_version, "perks": perks})
     return {
         "market": q.market.value,
-        "lines": [
-            {"sku": line.product.sku, "name": line.product.name, "quantity": line.quantity,
-             "unit_price": line.unit_price.to_dict(), "total": line.total.to_dict(),
-             "vat": line.vat.to_dict(), "available": line.available}
-            for line in q.lines
-        ],
+        "lines": lines,
         "items": q.items.to_dict(),
         "delivery_charge": q.delivery_charge.to_dict(),
         "vat": q.vat.to_dict(),
@@ -69,6 +73,30 @@ def quote(q: Quote) -> dict[str, Any]:
         "total": q.total.to_dict(),
         "expected_delivery_on": q.expected_delivery_on.isoformat(),
         "expected_delivery_clause": "RS-V.5.2",
+    }
+
+
+def line_perks(model: str, market: Market, quoted_on: date) -> tuple[str | None, list[dict[str, Any]]]:
+    """STOREFRONT-API.md: the perks that would come with a line ordered today, as GET
+    /perks/eligibility judges them for the quote's local date (P-1 Decision: the purchase date is the
+    local date of the order); none for a line outside the bundle (KZ-1, KZ-5.3, before the terms).
+    Computed here, for the quote's answer only: placing an order does not pay for it."""
+    judged = eligibility(model, market, quoted_on)
+    if judged.terms is None:
+        return None, []
+    return judged.terms.version, [perk_eligibility(item) for item in judged.perks]
+
+
+def perk_eligibility(item: PerkEligibility) -> dict[str, Any]:
+    """One perk as judged for a purchase (KZ-1 … KZ-4.7, P-2): the eligibility route's and the
+    quote's item (responses.PerkEligibilityOut)."""
+    return {
+        "code": item.perk.code, "qualifies": item.qualifies, "clause": item.clause, "reason": item.reason,
+        "starts": item.perk.start.value,
+        "opens_after_activation": item.opens_after.describe() if item.opens_after else None,
+        "activate_by": instant(item.activate_by), "use_by": instant(item.use_by),
+        "redemption": item.perk.redemption.value,
+        "conditions": [condition.value for condition in item.perk.conditions],
     }
 
 

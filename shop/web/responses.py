@@ -130,6 +130,11 @@ class QuoteLineOut(Out):
     total: Money
     vat: Money
     available: bool
+    perk_terms_version: Annotated[str, msgspec.Meta(
+        description="the KZ perk terms edition the line's perks come from; null when it gets none")] | None
+    perks: Annotated[list[PerkEligibilityOut], msgspec.Meta(
+        description="the perks that would come with each unit of the line, judged for today's local "
+                    "date as GET /perks/eligibility judges them; empty outside the bundle (KZ-1, KZ-5.3)")]
 
 
 class QuoteOut(Out):
@@ -142,6 +147,30 @@ class QuoteOut(Out):
     total: Money
     expected_delivery_on: LocalDate
     expected_delivery_clause: str
+
+
+PerkCode = Literal["lounge", "spotify", "google_ai_pro", "youtube", "extended_warranty", "screen_repair",
+                   "free_labour_repair"]
+
+
+class PerkEligibilityOut(Out):
+    """One perk as judged for a purchase: GET /perks/eligibility and the quote's lines."""
+
+    code: PerkCode
+    qualifies: bool
+    clause: Annotated[str, msgspec.Meta(
+        description="the perk's section when it qualifies, else the clause that refuses it (e.g. KZ-1)")]
+    reason: Annotated[str, msgspec.Meta(
+        description="why not: market_not_kz, model_not_qualifying, before_perk_terms, "
+                    "purchased_before_window, purchased_after_window, activation_deadline_passed, "
+                    "opens_after_activation_deadline")] | None
+    starts: Literal["purchase", "device_activation"]
+    opens_after_activation: Annotated[str, msgspec.Meta(
+        description="for perks that start from the device's activation: the wait, described")] | None
+    activate_by: Instant | None
+    use_by: Instant | None
+    redemption: Literal["service_code", "partner_app", "service_case"]
+    conditions: list[str]
 
 
 class OrderLineOut(Out):
@@ -249,8 +278,7 @@ PerkStateName = Literal["waiting_for_activation", "activated", "open", "redeemed
 
 class PerkOut(Out):
     id: str
-    code: Literal["lounge", "spotify", "google_ai_pro", "youtube", "extended_warranty", "screen_repair",
-                  "free_labour_repair"]
+    code: PerkCode
     state: Annotated[PerkStateName, msgspec.Meta(
         description="as of now: a perk whose window passed shows expired (docs/lifecycle-perk.md)")]
     clause: Annotated[str, msgspec.Meta(description="the perk's section, or the clause that refused it (P-2)")]
