@@ -22,6 +22,7 @@ from shop.adapters.stores.outbox import OutboxStore
 from shop.adapters.stores.perks import PerkStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
+from shop.adapters.stores.service_cases import ServiceCaseStore
 from shop.adapters.stores.sweep import SweepStore
 from shop.adapters.stores.timeline import TimelineStore
 from shop.adapters.stores.withdrawals import WithdrawalStore
@@ -71,6 +72,7 @@ class UnitOfWork:
     perks = _Store(PerkStore)  # perk bundles and their perks (KZ)
     products = _Store(ProductStore)
     refunds = _Store(RefundStore)
+    service_cases = _Store(ServiceCaseStore)  # repairs and warranty under the KZ perks
     sweep = _Store(SweepStore)  # reads only: what is owed near or past its deadline
     timeline = _Store(TimelineStore)
     withdrawals = _Store(WithdrawalStore)

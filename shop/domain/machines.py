@@ -14,9 +14,10 @@ from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
 from shop.domain.perk_lifecycle import PERK
 from shop.domain.refunds import REFUND
+from shop.domain.service_cases import SERVICE_CASE
 from shop.domain.withdrawal import WITHDRAWAL
 
-MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK)
+MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

@@ -188,6 +188,7 @@ PERKS_2025_09_24 = (
         "extended_warranty", "KZ-4.5", "warranty extended to 24 months (KZ-2 v)", QUALIFYING_MODELS,
         Start.PURCHASE, Redemption.SERVICE_CASE,
         "a warranty claim at an authorised Xiaomi service centre (back up the data first)",
+        # KZ-5.4: this period prevails over the general warranty's (shop.domain.service_cases)
         use_by=MonthsFromPurchase(24, "KZ-4.5", "3: «в течение 24 месяцев с даты первой покупки»"),
         exclusions=EXTENDED_WARRANTY_EXCLUSIONS,
     ),

@@ -31,6 +31,7 @@ from shop.web.controllers import (
 from shop.web.errors import EXCEPTION_HANDLERS
 from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
+from shop.web.service_case_routes import ServiceCaseController
 from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
                         stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
+                        ServiceCaseController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )

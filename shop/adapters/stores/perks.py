@@ -31,6 +31,9 @@ _OF_LINES_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bund
                     .order_by(_perks.c.id).with_for_update())
 _OF_IMEI_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
                    .where(_bundles.c.imei == bindparam("b_imei")).order_by(_perks.c.id).with_for_update())
+_OF_DEVICE_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+                     .where(_bundles.c.imei == bindparam("b_imei"), _perks.c.code == bindparam("b_code"))
+                     .order_by(_bundles.c.created_at.desc(), _bundles.c.id).limit(1).with_for_update())
 _TIE_IMEI = (update(_bundles).where(and_(_bundles.c.line_id == bindparam("b_line_id"),
                                          _bundles.c.unit == bindparam("b_unit")))
              .values(imei=bindparam("b_imei")))
@@ -75,6 +78,12 @@ class PerkStore:
     def of_imei(self, imei: str) -> list[Row[Any]]:
         """Every perk of the bundle tied to this device, locked (its activation opens them: KZ-1)."""
         return list(self._db.execute(_OF_IMEI_LOCKED, {"b_imei": imei}))
+
+    def of_device(self, imei: str, code: str) -> Row[Any] | None:
+        """The perk `code` of the bundle tied to this device, locked; None when the shop sold no such
+        device (KZ-4.5 … KZ-4.7: a service case under a perk). A device sold again after a return has
+        a bundle each time: the latest one's."""
+        return self._db.execute(_OF_DEVICE_LOCKED, {"b_imei": imei, "b_code": code}).one_or_none()
 
     def tie_imeis(self, imeis: Mapping[int, Sequence[str]]) -> None:
         """RS-IV.5, P-1: each device of a line that ships is tied to its bundle, in unit order (the

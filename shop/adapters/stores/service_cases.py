@@ -1,0 +1,49 @@
+"""The one writer of service cases (KZ-4.5 … KZ-4.7): a case opened under a perk, moved along the
+SERVICE_CASE lifecycle with the facts of each step, read by id and counted open by perk. The perk
+itself moves through shop.adapters.stores.perks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.tables import ServiceCase, table_of
+from shop.domain.errors import NotFound
+from shop.domain.machine import Transition
+from shop.domain.service_cases import OPEN_STATES
+
+_cases = table_of(ServiceCase)
+_ADD = insert(_cases).returning(*_cases.c)
+_BY_ID = select(_cases).where(_cases.c.id == bindparam("b_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_OPEN_OF_PERK = (select(func.count()).select_from(_cases)
+                 .where(_cases.c.perk_id == bindparam("b_perk_id"),
+                        _cases.c.state.in_([state.value for state in OPEN_STATES])))
+
+
+class ServiceCaseStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, values: dict[str, Any]) -> Row[Any]:
+        return self._db.execute(_ADD, values).one()
+
+    def get(self, case_id: str, *, lock: bool = False) -> Row[Any]:
+        """The case (locked when `lock`); 404 when there is none."""
+        row = self._db.execute(_BY_ID_LOCKED if lock else _BY_ID, {"b_id": case_id}).one_or_none()
+        if row is None:
+            raise NotFound("service_case_not_found", f"no service case {case_id}")
+        return row
+
+    def open_of_perk(self, perk_id: str) -> int:
+        """How many cases of this perk are not closed (the caller holds the perk's lock)."""
+        return self._db.execute(_OPEN_OF_PERK, {"b_perk_id": perk_id}).scalar_one()
+
+    def move(self, case: Row[Any], transition: Transition, *, now: datetime, **facts: Any) -> Row[Any]:
+        """The case in the transition's destination, with `facts` beside it; the row as written."""
+        statement = (update(_cases).where(_cases.c.id == case.id)
+                     .values(state=transition.to_state.value, updated_at=now, **facts).returning(*_cases.c))
+        return self._db.execute(statement).one()
