@@ -16,7 +16,7 @@ from shop.services.perks import refuse_if_being_returned
 from tests.ops_support import set_clock
 from tests.support import ShopClient, order_body
 from tests.test_perk_activation import shipped_kz_order
-from tests.test_perk_bundles import ORDERED, PHONE, confirmed_kz_order, perks_of
+from tests.test_perk_bundles import ORDERED, PHONE, confirmed_kz_order
 
 DELIVERED_AT = "2025-10-03T06:00:00Z"
 REDEEMED_AT = "2025-10-04T06:00:00Z"
