@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments sweep diagram test bench clean
+.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments sweep expire-perks activations diagram test bench clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NO
 
 sweep: migrate ## list refunds and returns due within 2 working days or overdue (RS-VII.7, RS-VII.10); NOW=<ISO instant>
 	$(RUN) python -m shop.jobs sweep $(if $(NOW),--now "$(NOW)")
+
+expire-perks: migrate ## record perks opened or expired by the clock (P-2, T-1); NOW=<ISO instant>
+	$(RUN) python -m shop.jobs expire-perks $(if $(NOW),--now "$(NOW)")
+
+activations: migrate ## record device activations from a feed (KZ-1): make activations FILE=path.csv (imei,country,activated_at)
+	@test -n "$(FILE)" || { echo "usage: make activations FILE=path.csv" >&2; exit 2; }
+	$(RUN) python -m shop.jobs activations "$(FILE)"
 
 diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifecycle table
 	$(RUN) python -m shop.jobs diagram docs

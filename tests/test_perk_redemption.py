@@ -394,3 +394,17 @@ def test_the_code_is_derived_again_from_its_salt_and_refused_under_another_secre
     with pytest.raises(Conflict) as refused:
         rederive("key-two", "perk-1", "salt", code_hash(code), code_hint(code))
     assert refused.value.code == "service_code_unrecoverable" and code_hint(code) in refused.value.detail
+
+
+async def test_no_code_while_the_device_is_being_returned_P_3(shop):
+    customer, order, bundle = await open_spotify(shop)
+    response = await shop.ops_post(f"/orders/{order['id']}/deliver", {"delivered_at": LATER})
+    assert response.status_code == 200, response.text
+    withdrawal = await shop.http.post(f"/api/v1/orders/{order['id']}/withdrawals", json={}, headers=customer)
+    assert withdrawal.status_code == 201, withdrawal.text
+
+    response = await redeem(shop, customer, perk_of(bundle, "spotify")["id"], spotify_form(bundle, order))
+
+    assert_problem(response, 409, code="device_being_returned", clause="P-3")
+    assert (await stored_perk(shop, perk_of(bundle, "spotify")["id"])).code_hash is None
+    assert perk_of((await shop.order(customer, order["id"]))["perks"][0], "spotify")["state"] == "open"

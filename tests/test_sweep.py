@@ -151,7 +151,8 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
     assert first.text()[0] == "== passed (2)"
     assert first.text()[1].startswith("passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]
     assert first.summary() == ("sweep as of 2026-11-10T08:00:00Z: 4 listed; 2 passed (1 refunds, 1 returns, "
-                               "0 withdrawals), 2 near, within 2 working days (1 refunds, 0 returns, 1 withdrawals)")
+                               "0 withdrawals, 0 perks), 2 near, within 2 working days, perks 14 days (1 refunds, 0 returns, "
+                               "1 withdrawals, 0 perks)")
 
 
 async def test_make_sweep_runs_as_a_task_on_the_shops_clock(shop, settings):

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shop.adapters.stores.accounts import AccountStore
 from shop.adapters.stores.clock import test_clock_now
+from shop.adapters.stores.devices import DeviceStore
 from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.ledger import LedgerStore
 from shop.adapters.stores.orders import OrderStore
@@ -65,6 +66,7 @@ class UnitOfWork:
 
     # --- the stores, each created on first use (one line a store) ------------------------------------
     accounts = _Store(AccountStore)
+    devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     idempotency = _Store(IdempotencyStore)
     ledger = _Store(LedgerStore)
     orders = _Store(OrderStore)

@@ -1,5 +1,6 @@
 """`python -m shop.jobs migrate | seed | ops-user EMAIL PASSWORD | ops-demote EMAIL |
-expire-payments [--now ISO] | sweep [--now ISO] | diagram [DIRECTORY] | serve`.
+expire-payments [--now ISO] | sweep [--now ISO] | expire-perks [--now ISO] | activations FILE |
+diagram [DIRECTORY] | serve`.
 
 Every task reads the same settings as the server (shop.settings; unusable ones, such as development
 secrets in production, stop it with their message and exit code 2) and prints what it did.
@@ -129,6 +130,69 @@ async def sweep(settings: Settings, now_arg: str | None) -> None:
         print(line)
 
 
+async def expire_perks(settings: Settings, now_arg: str | None) -> None:
+    """P-2, T-1: record the clock's due steps on perks (an activated perk opens at its opens_at, an
+    unused one expires after its last moment), one line a perk moved and a summary; safe to run twice
+    or two at once (each perk is claimed once)."""
+    from shop.domain.errors import DomainError
+    from shop.services.perk_clock import record_perk_steps
+
+    def show(step) -> None:  # type: ignore[no-untyped-def]
+        print(f"perk {step.perk_id} ({step.code}, order {step.order_id}): {step.from_state} -> {step.to_state}")
+
+    ctx = _context(settings)
+    try:
+        now = await _now(ctx, now_arg)
+        report = await record_perk_steps(ctx, now, on_step=show)
+    except DomainError as error:
+        raise SystemExit(f"error: {error.detail}") from None
+    finally:
+        await ctx.aclose()
+    print(f"expire-perks as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.steps)} perks moved: "
+          f"{report.count('open')} opened, {report.count('expired')} expired [P-2, T-1]")
+
+
+async def activations(settings: Settings, path: Path) -> None:
+    """KZ-1: the activation feed, a line per device (`imei,country,activated_at`; a header line
+    `imei,…` is skipped), each recorded as staff would report it (the first activation counts; the
+    same line again changes nothing); a refused line is printed with its reason and the rest go on."""
+    import csv
+
+    from shop.clock import parse_instant
+    from shop.domain.errors import DomainError
+    from shop.services.device_activations import record_activation
+
+    ctx = _context(settings)
+    counts = {"recorded": 0, "already recorded": 0, "refused": 0}
+    try:
+        with path.open(newline="", encoding="utf-8") as feed:
+            for number, row in enumerate(csv.reader(feed), start=1):
+                if not row or (number == 1 and row[0].strip().lower() == "imei"):
+                    continue
+                try:
+                    if len(row) != 3:
+                        raise DomainError("invalid_line", "expected imei,country,activated_at")
+                    imei, country, at = (value.strip() for value in row)
+                    made = await record_activation(ctx, imei, country=country,
+                                                   activated_at=parse_instant(at, field="activated_at"),
+                                                   source=f"feed:{path.name}"[:120])
+                except DomainError as error:
+                    counts["refused"] += 1
+                    print(f"line {number}: refused, {error.code}: {error.detail}"
+                          + (f" [{error.clause}]" if error.clause else ""))
+                    continue
+                counts["recorded" if made.new else "already recorded"] += 1
+                perks = ", ".join(f"{item.row.code} {item.state.value}" for item in made.perks) or "no perks"
+                print(f"line {number}: {made.activation.imei} activated in {made.activation.country} at "
+                      f"{made.activation.activated_at:%Y-%m-%dT%H:%M:%SZ}"
+                      f"{'' if made.new else ' (already recorded)'}: {perks} [KZ-1]")
+    except OSError as error:
+        raise SystemExit(f"error: {error}") from None
+    finally:
+        await ctx.aclose()
+    print(f"activations from {path}: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
+
+
 async def _cancel_orphan_intents(ctx, now) -> None:  # type: ignore[no-untyped-def]
     """PaymentIntents whose order was never written (a process killed between the two): cancelled."""
     from shop.adapters.stripe_gateway import PaymentProviderError
@@ -205,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     owed = tasks.add_parser("sweep", help="list refunds and returns due within 2 working days or overdue "
                                           "(RS-VII.7, RS-VII.10); reads only")
     owed.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
+    clock = tasks.add_parser("expire-perks", help="record perks opened or expired by the clock (P-2, T-1)")
+    clock.add_argument("--now", help="judge as of this ISO instant (default: the shop's clock)")
+    feed = tasks.add_parser("activations", help="record device activations from a CSV feed: "
+                                                "imei,country,activated_at (KZ-1)")
+    feed.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -222,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(expire_payments(settings, args.now, args.send_at_most))
         elif args.task == "sweep":
             asyncio.run(sweep(settings, args.now))
+        elif args.task == "expire-perks":
+            asyncio.run(expire_perks(settings, args.now))
+        elif args.task == "activations":
+            asyncio.run(activations(settings, args.file))
         elif args.task == "serve":
             serve(settings)
     except SettingsError as error:

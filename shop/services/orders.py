@@ -26,7 +26,7 @@ from shop.services.context import ShopContext
 from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import (release_open_lines, tell_cancelled, tell_confirmed, tell_delivered,
                                          units_of)
-from shop.services.perks import grant_bundles, tie_devices
+from shop.services.perks import grant_bundles, revoke_unused, tie_devices
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,23 @@ def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_
     order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
     now = uow.now()
     _move(uow, order, event, actor=actor, now=now, reason=reason)
-    release_open_lines(uow, uow.orders.lines(order.id))
+    lines = uow.orders.lines(order.id)
+    release_open_lines(uow, lines)
+    _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)
     refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
     email = tell_cancelled(uow, order, cause, clause, refund, now)
     return Done(order, [refund], [email], cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
+
+
+def _revoke_perks(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime,
+                  note: str) -> None:
+    """P-3: an order cancelled after confirmation (cancel, out of stock, a failed delivery) revokes
+    every unused perk of its bundles; an order cancelled before has none (they are made on
+    confirmation, P-1), nor has one rejected (RS-IV.6: no line confirmed), nor any but a KZ order."""
+    if order.market != Market.KZ:
+        return
+    revoke_unused(uow, uow.perks.of_lines([line.id for line in lines]), reason="order_cancelled", actor=actor,
+                  now=now, note=note)
 
 
 def _move(uow: UnitOfWork, order: Any, event: str, *, actor: str, now: datetime, reason: str | None = None,
@@ -189,7 +202,7 @@ def _ship(uow: UnitOfWork, order_id: str, shipment: Shipment, actor: str) -> Any
     uow.timeline.record(order.id, transition, actor=actor, now=now,
                         reason=f"{shipment.carrier} {shipment.tracking_number}")
     uow.orders.ship_lines({line.id: imeis_by_line.get(line.id, []) for line in lines}, order.id, now)
-    tie_devices(uow, imeis_by_line)
+    tie_devices(uow, order, imeis_by_line, now=now)
     uow.products.ship(units_of(lines))
     return queue_notice(uow, order, notices.delivery_started(Market(order.market), order.number, carrier,
                                                              tracking), now)
@@ -255,6 +268,8 @@ def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, ac
     now = uow.now()
     _move(uow, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
     uow.orders.return_devices(order.id)  # back with us
+    _revoke_perks(uow, order, uow.orders.lines(order.id), actor=actor, now=now,
+                  note=f"delivery failed: {reason.value}")
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
                          reason=f"delivery failed: {reason.value}", now=now)
     return Done(order, [refund], [tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)])

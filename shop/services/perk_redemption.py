@@ -28,7 +28,7 @@ from shop.domain.perk_redemption import (
 from shop.domain.perks import Perk, Redemption, perk_terms
 from shop.services.context import ShopContext
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
-from shop.services.perks import catch_up
+from shop.services.perks import catch_up, lock_perk, refuse_if_being_returned
 
 CODE_LINK = "/api/v1/perks/{perk_id}/code"
 """KZ-4.1 iii: the e-mail carries a link to the code (GET, logged in), never the code itself."""
@@ -59,11 +59,13 @@ async def service_code(ctx: ShopContext, perk_id: str, *, customer_id: int) -> R
 
 def _redeem(uow: UnitOfWork, perk_id: str, customer_id: int, form: RedemptionForm | None,
             secret_key: str) -> tuple[Redeemed, Sequence[QueuedEmail]]:
-    perk = uow.perks.get(perk_id, lock=True)
+    _, perk = lock_perk(uow, perk_id)
     order, bundle, terms = _owned(uow, perk, customer_id)
     now = uow.now()
     perk = catch_up(uow, perk, now=now)
     state = PerkState(perk.state)
+    if state is PerkState.OPEN:
+        refuse_if_being_returned(uow, perk)  # P-3: not while a withdrawal of the device is open
     if state is PerkState.REDEEMED and terms.redemption is Redemption.SERVICE_CODE:  # P-4: the same code
         code = rederive(secret_key, perk.id, perk.code_salt, perk.code_hash, perk.code_hint)
         return Redeemed(perk, terms, state, code), []

@@ -16,10 +16,17 @@ from typing import Any
 from shop.adapters.stores.perks import BundleView
 from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
-from shop.domain.calendar import local_date
+from shop.domain.calendar import as_utc, local_date, waiting_period_opens
+from shop.domain.errors import Conflict
 from shop.domain.markets import Market
 from shop.domain.perk_bundles import grant
-from shop.domain.perk_lifecycle import PERK, PerkState, due_event, state_at
+from shop.domain.perk_lifecycle import PERK, UNUSED, PerkState, due_event, state_at
+from shop.domain.perks import perk_terms
+from shop.domain.withdrawal import WithdrawalState
+
+BEING_RETURNED = (WithdrawalState.REQUESTED.value, WithdrawalState.AWAITING_RETURN.value,
+                  WithdrawalState.RECEIVED.value)
+"""A withdrawal of the device's line still open: its perks cannot be redeemed (P-3)."""
 
 
 def grant_bundles(uow: UnitOfWork, order: Any, confirmed: Sequence[Any], *, actor: str, now: datetime) -> None:
@@ -52,9 +59,88 @@ def grant_bundles(uow: UnitOfWork, order: Any, confirmed: Sequence[Any], *, acto
     uow.timeline.record_entries(entries)
 
 
-def tie_devices(uow: UnitOfWork, imeis_by_line: Mapping[int, Sequence[str]]) -> None:
-    """P-1: a bundle is tied to its device's IMEI when the device ships (RS-IV.5)."""
+def tie_devices(uow: UnitOfWork, order: Any, imeis_by_line: Mapping[int, Sequence[str]], *, now: datetime) -> None:
+    """P-1: a bundle is tied to its device's IMEI when the device ships (RS-IV.5). A device whose
+    activation was reported before it shipped (KZ-1) has it applied now to this order's perks; one
+    recorded as earlier than the order was placed is not this sale's activation (a device sent out
+    again): its perks keep waiting, for staff."""
     uow.perks.tie_imeis(imeis_by_line)
+    activations = uow.devices.activations([imei for imeis in imeis_by_line.values() for imei in imeis])
+    for imei, activation in sorted(activations.items()):
+        if as_utc(activation.activated_at) < as_utc(order.placed_at):
+            continue
+        perks = [perk for perk in uow.perks.of_imei(imei) if perk.order_id == order.id]
+        activate_on(uow, perks, activation, actor=activation.source, now=now,
+                    note="reported before the device shipped")
+
+
+def activate_on(uow: UnitOfWork, perks: Sequence[Any], activation: Any, *, actor: str, now: datetime,
+                note: str | None = None) -> list[Any]:
+    """KZ-1, KZ-4.1 ii, KZ-4.2: the device's activation applied to its perks (locked by the caller),
+    the clock's due steps taken first. In Kazakhstan, each perk waiting for it is `activated`, to open
+    at 00:00 Almaty time after its wait's last day (T-1 Decision), the wait read from the bundle's own
+    terms edition; the clock then takes what is already due (a late report: open, or lapsed). Abroad,
+    each is `not_available` (KZ-1). The perks moved, as they now are."""
+    abroad = activation.country != Market.KZ.value
+    terms_of: dict[str, Any] = {}
+    moved = []
+    for perk in perks:
+        perk = catch_up(uow, perk, now=now)
+        if perk.state != PerkState.WAITING_FOR_ACTIVATION:
+            continue
+        at = as_utc(activation.activated_at).isoformat()
+        if abroad:
+            transition = PERK.fire(perk.state, "activated_abroad")
+            reason = f"device activated in {activation.country} at {at}"
+            perk = uow.perks.move(perk, transition, now=now, reason="activated_outside_kz", clause="KZ-1")
+        else:
+            if perk.bundle_id not in terms_of:
+                terms_of[perk.bundle_id] = perk_terms(uow.perks.bundle(perk.bundle_id).terms_version)
+            wait = terms_of[perk.bundle_id].perk(perk.code).opens_after
+            opens_at = waiting_period_opens(activation.activated_at, wait.days if wait else 0, Market.KZ)
+            transition = PERK.fire(perk.state, "activate")
+            reason = f"device activated in KZ at {at}; opens at {opens_at.isoformat()}"
+            perk = uow.perks.move(perk, transition, now=now, opens_at=opens_at)
+        uow.timeline.record(perk.order_id, transition, actor=actor, now=now, subject_id=perk.id,
+                            reason=f"{reason} ({note})" if note else reason)
+        moved.append(catch_up(uow, perk, now=now))
+    return moved
+
+
+def revoke_unused(uow: UnitOfWork, perks: Sequence[Any], *, reason: str, actor: str, now: datetime,
+                  note: str | None = None) -> list[Any]:
+    """P-3: every unused perk of these (locked by the caller, the clock's due steps taken first) is
+    `revoked` with `reason`; a perk redeemed, expired or never available stays as it is. The perks
+    revoked, as they now are."""
+    revoked = []
+    for perk in perks:
+        perk = catch_up(uow, perk, now=now)
+        if perk.state not in UNUSED:
+            continue
+        transition = PERK.fire(perk.state, "revoke")
+        perk = uow.perks.move(perk, transition, now=now, reason=reason)
+        uow.timeline.record(perk.order_id, transition, actor=actor, now=now, subject_id=perk.id,
+                            reason=f"{reason}: {note}" if note else reason)
+        revoked.append(perk)
+    return revoked
+
+
+def redeemed_on_lines(uow: UnitOfWork, line_ids: Sequence[int]) -> list[Any]:
+    """P-3, RS-VII.9, RS-VII.10: the perks already redeemed of the devices of these lines, for the
+    refund decision (diminished value): they stay redeemed when the rest is revoked."""
+    return uow.perks.on_lines(line_ids, [PerkState.REDEEMED.value])
+
+
+def refuse_if_being_returned(uow: UnitOfWork, perk: Any) -> None:
+    """P-3: while a withdrawal of the device's line is open (requested, awaiting its return,
+    received), its perks cannot be redeemed: 409 `device_being_returned`. Called by redemption on the
+    locked perk, after `catch_up`."""
+    bundle = uow.perks.bundle(perk.bundle_id)
+    withdrawal = uow.withdrawals.covering(bundle.line_id, BEING_RETURNED)
+    if withdrawal is not None:
+        raise Conflict("device_being_returned",
+                       f"the device is being returned (withdrawal {withdrawal.id}, {withdrawal.state}): "
+                       "its perks cannot be redeemed", clause="P-3")
 
 
 @dataclass(frozen=True)
@@ -76,6 +162,16 @@ def as_of(views: Sequence[BundleView], now: datetime) -> list[BundleNow]:
     return [BundleNow(view.row, tuple(
         PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now))
         for perk in view.perks)) for view in views]
+
+
+def lock_perk(uow: UnitOfWork, perk_id: str) -> tuple[Any, Any]:
+    """The perk's order and the perk, locked in the one order every use case takes them: the order,
+    then its perks (then a service case). A perk's timeline entry needs its order (on PostgreSQL a
+    key-share lock, as its foreign key), so a perk locked before its order could deadlock with a use
+    case that holds the order and waits for the perk (activation, cancellation, a withdrawal's
+    refund). 404 when there is no such perk."""
+    order = uow.orders.get(uow.perks.get(perk_id).order_id, lock=True)
+    return order, uow.perks.get(perk_id, lock=True)
 
 
 def catch_up(uow: UnitOfWork, perk: Any, *, now: datetime) -> Any:

@@ -1,7 +1,7 @@
 """Service cases under the KZ repair perks (KZ-4.5 extended warranty, KZ-4.6 screen, KZ-4.7 free
 labour): staff open a case for a device the shop sold, then refuse it for a recorded exclusion,
-estimate, record the customer's answer, and complete it. Each use case reads `now`, locks the perk
-first (then the case), takes the clock's due steps (`catch_up`) and fires SERVICE_CASE; every step is
+estimate, record the customer's answer, and complete it. Each use case reads `now`, locks the order
+and the perk first (then the case), takes the clock's due steps (`catch_up`) and fires SERVICE_CASE; every step is
 on the order's timeline (machine `service case`, subject the case). The once-only perks are redeemed
 by the step that uses them (KZ-4.6 the screen replaced, KZ-4.7 the estimate accepted)."""
 
@@ -20,7 +20,7 @@ from shop.domain.service_cases import (
     check_fault, check_no_open_case, check_perk_open, service_centre_data,
 )
 from shop.services.context import ShopContext
-from shop.services.perks import catch_up
+from shop.services.perks import catch_up, lock_perk
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,14 @@ async def show(ctx: ShopContext, case_id: str) -> CaseView:
 
 def _open(uow: UnitOfWork, imei: str, kind: CaseKind, fault: str, actor: str) -> CaseView:
     now = uow.now()
-    perk = uow.perks.of_device(imei, kind.value)  # locked: two staff opening at once make one case
-    if perk is None:
+    found = uow.perks.of_device(imei, kind.value)
+    if found is None:
         raise NotFound("device_not_found", f"the shop sold no device {imei} with a perk bundle")
+    order, perk = lock_perk(uow, found.id)  # two staff opening at once make one case
     perk = catch_up(uow, perk, now=now)
     check_perk_open(kind, perk.state, lapses_at=perk.lapses_at, now=now)
     check_no_open_case(uow.service_cases.open_of_perk(perk.id), kind)
     transition = SERVICE_CASE.start(CLAIM[kind], ServiceCaseState.OPENED)
-    order = uow.orders.get(perk.order_id)
     case = uow.service_cases.add({
         "id": str(uuid.uuid4()), "perk_id": perk.id, "order_id": perk.order_id, "imei": imei,
         "kind": kind.value, "state": transition.to_state.value, "fault": fault, "opened_at": now,
@@ -118,11 +118,12 @@ def _open(uow: UnitOfWork, imei: str, kind: CaseKind, fault: str, actor: str) ->
 
 
 def _locked(uow: UnitOfWork, case_id: str) -> tuple[Any, Any, datetime]:
-    """The case's perk locked, then the case: in the order `_open` takes them. The perk's clock is
-    caught up as of the case's opening: the claim was judged then (in time, as a statement sent in
-    time is, T-6), so a repair claimed on the period's last day is still done under it."""
+    """The case's order and perk locked (`lock_perk`), then the case: in the order `_open` takes
+    them. The perk's clock is caught up as of the case's opening: the claim was judged then (in time,
+    as a statement sent in time is, T-6), so a repair claimed on the period's last day is still done
+    under it."""
     now = uow.now()
-    perk = uow.perks.get(uow.service_cases.get(case_id).perk_id, lock=True)
+    _, perk = lock_perk(uow, uow.service_cases.get(case_id).perk_id)
     case = uow.service_cases.get(case_id, lock=True)
     return case, catch_up(uow, perk, now=min(now, case.opened_at)), now
 

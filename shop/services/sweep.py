@@ -5,10 +5,14 @@
 - returns awaited (`awaiting_return`) by their `return_due_by` (RS-VII.7): a return not back in
   time is listed as overdue, flagged for staff: never silently refunded, never silently dropped;
 - withdrawals stated but without a return label (`requested`) by their `refund_due_by`: the refund
-  clock runs from the statement (RS-VII.10), whether the goods are back or not.
+  clock runs from the statement (RS-VII.10), whether the goods are back or not;
+- KZ perks still unused (waiting for activation, activated, open) by their last moment (`lapses_at`,
+  P-2), for staff to remind the customer; past it, the perk has lapsed and `make expire-perks` has
+  not recorded it yet.
 
 "Near" is on the market's calendar (T-3): due by the end of the 2nd working day after today's
-local date; "passed" is due before now. It only reads: the same database gives the same list, run
+local date; for a perk, within 14 days (a reminder needs the time to act on it); "passed" is due
+before now. It only reads: the same database gives the same list, run
 twice or from two machines at once. Lines are plain data; the job prints them.
 """
 
@@ -17,37 +21,40 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
-from shop.domain.calendar import add_working_days, as_utc, end_of_local_day, in_time, local_date
+from shop.domain.calendar import add_working_days, as_utc, end_of_local_day, in_time, local_date, to_local
 from shop.domain.markets import Market, market_info
+from shop.domain.perk_lifecycle import UNUSED, state_at
 from shop.domain.refunds import RefundState
 from shop.domain.withdrawal import WithdrawalState
 from shop.services.context import ShopContext
 
 NEAR_WORKING_DAYS = 2
+PERK_NEAR = timedelta(days=14)  # P-2: a perk about to lapse unused, listed for a reminder
+UNUSED_PERKS = tuple(state.value for state in UNUSED)
 OWED_REFUNDS = (RefundState.PENDING.value, RefundState.FAILED.value)
 PASSED, NEAR = "passed", "near"
-REFUND, RETURN, WITHDRAWAL = "refund", "return", "withdrawal"
-KINDS = (REFUND, RETURN, WITHDRAWAL)
+REFUND, RETURN, WITHDRAWAL, PERK = "refund", "return", "withdrawal", "perk"
+KINDS = (REFUND, RETURN, WITHDRAWAL, PERK)
 BATCH = 1000
 PROGRESS_ROWS, PROGRESS_SECONDS = 5000, 5.0
 
 
 @dataclass(frozen=True)
 class SweepLine:
-    """One thing owed: a refund, a return awaited, or a withdrawal without its label."""
+    """One thing owed: a refund, a return awaited, a withdrawal without its label, or a perk unused."""
 
     status: str  # passed | near
     due_by: datetime
     due_on: date  # the deadline's local date in its market
-    kind: str  # refund | return | withdrawal
+    kind: str  # refund | return | withdrawal | perk
     order_number: str
     clause: str
-    owed_minor: int
+    owed_minor: int | None  # None: no money owed (a perk)
     currency: str
     minor_digits: int
     subject_id: str
@@ -55,11 +62,14 @@ class SweepLine:
 
     @property
     def owed(self) -> str:
+        if self.owed_minor is None:
+            return ""
         return f"{Decimal(self.owed_minor).scaleb(-self.minor_digits):.{self.minor_digits}f} {self.currency}"
 
     def text(self) -> str:
+        owed = f" {self.owed}" if self.owed_minor is not None else ""
         return (f"{self.status:6} {self.due_by:%Y-%m-%dT%H:%M:%SZ} {self.kind:10} {self.order_number} "
-                f"[{self.clause}] {self.owed}: {self.note} ({self.subject_id})")
+                f"[{self.clause}]{owed}: {self.note} ({self.subject_id})")
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.status != PASSED, date.min if self.status == PASSED else self.due_on, self.due_by,
@@ -88,7 +98,8 @@ class SweepReport:
             return ", ".join(f"{self.count(status, kind)} {kind}s" for kind in KINDS)
         return (f"sweep as of {self.now:%Y-%m-%dT%H:%M:%SZ}: {len(self.lines)} listed; "
                 f"{self.count(PASSED)} passed ({counts(PASSED)}), "
-                f"{self.count(NEAR)} near, within {NEAR_WORKING_DAYS} working days ({counts(NEAR)})")
+                f"{self.count(NEAR)} near, within {NEAR_WORKING_DAYS} working days, perks {PERK_NEAR.days} days "
+                f"({counts(NEAR)})")
 
     def text(self) -> list[str]:
         """The report as printed: a heading per group, a line each, the summary last."""
@@ -105,7 +116,8 @@ def near_until(now: datetime, market: Market) -> datetime:
     return end_of_local_day(add_working_days(local_date(now, market), NEAR_WORKING_DAYS, market), market)
 
 
-def _line(row: Any, now: datetime, *, kind: str, clause: str, owed_minor: int, currency: str, note: str) -> SweepLine:
+def _line(row: Any, now: datetime, *, kind: str, clause: str, owed_minor: int | None, currency: str,
+          note: str) -> SweepLine:
     due = as_utc(row.due)
     market = Market(row.market)
     return SweepLine(NEAR if in_time(now, due) else PASSED, due, local_date(due, market), kind, row.order_number,
@@ -135,18 +147,36 @@ def _statement(row: Any, now: datetime) -> SweepLine:
                       "no return label issued; refund owed from the statement")
 
 
+def _perk(row: Any, now: datetime) -> SweepLine:
+    """P-2: an unused perk (its state as of now) near its last moment, or past it and not recorded yet."""
+    state = state_at(row.state, opens_at=row.opens_at, lapses_at=None, now=now).value
+    last = f"{to_local(row.due, Market(row.market)):%Y-%m-%d %H:%M} local"
+    note = (f"{row.code} {state}, unused; its last moment {last}: remind the customer" if in_time(now, row.due)
+            else f"{row.code} lapsed unused at {last}; not recorded yet (make expire-perks records it)")
+    return _line(row, now, kind=PERK, clause=row.clause, owed_minor=None, currency=row.currency, note=note)
+
+
 def _with_note(line: SweepLine, note: str) -> SweepLine:
     return SweepLine(**{**line.__dict__, "note": note})
 
 
+def perk_near_until(now: datetime, market: Market) -> datetime:
+    """P-2: a perk lapsing within the next 14 days is near."""
+    return as_utc(now) + PERK_NEAR
+
+
 Read = Callable[[UnitOfWork, Market, datetime, Any, int], list[Any]]
-SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine]], ...] = (
+SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine], Callable[[datetime, Market], datetime]], ...] = (
     (lambda uow, market, until, after, limit: uow.sweep.refunds_due(
-        OWED_REFUNDS, market=market.value, until=until, after=after, limit=limit), _refund),
+        OWED_REFUNDS, market=market.value, until=until, after=after, limit=limit), _refund, near_until),
     (lambda uow, market, until, after, limit: uow.sweep.returns_due(
-        WithdrawalState.AWAITING_RETURN.value, market=market.value, until=until, after=after, limit=limit), _return),
+        WithdrawalState.AWAITING_RETURN.value, market=market.value, until=until, after=after, limit=limit), _return,
+     near_until),
     (lambda uow, market, until, after, limit: uow.sweep.statements_due(
-        WithdrawalState.REQUESTED.value, market=market.value, until=until, after=after, limit=limit), _statement),
+        WithdrawalState.REQUESTED.value, market=market.value, until=until, after=after, limit=limit), _statement,
+     near_until),
+    (lambda uow, market, until, after, limit: uow.sweep.perks_due(
+        UNUSED_PERKS, market=market.value, until=until, after=after, limit=limit), _perk, perk_near_until),
 )
 
 
@@ -160,11 +190,12 @@ async def sweep(ctx: ShopContext, now: datetime, *, markets: Iterable[Market] = 
     started = last_told = time.monotonic()
     told_rows = 0
     for market in markets:
-        until = near_until(now, market)
-        for read, make in SOURCES:
+        for read, make, near in SOURCES:
+            until = near(now, market)
             after = None
             while True:
-                rows = await ctx.db.read(lambda uow, after=after: read(uow, market, until, after, batch))
+                rows = await ctx.db.read(
+                    lambda uow, after=after, until=until: read(uow, market, until, after, batch))
                 report.lines.extend(make(row, now) for row in rows)
                 clock = time.monotonic()
                 if on_progress is not None and (len(report.lines) - told_rows >= progress_rows

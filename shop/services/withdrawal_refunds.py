@@ -32,7 +32,8 @@ from shop.domain.withdrawal import WITHDRAWAL, ItemReceipt, WithdrawalState, rec
 from shop.services.context import ShopContext
 from shop.services.orders_common import units_of
 from shop.services.refunds import open_refund, send_refund
-from shop.services.withdrawals import WithdrawalAggregate, answered, locked, tell
+from shop.services.perks import revoke_unused
+from shop.services.withdrawals import WithdrawalAggregate, aggregate, answered, locked, tell
 
 W = WithdrawalState
 
@@ -73,7 +74,7 @@ def _receive(uow: UnitOfWork, withdrawal_id: str, deduction_minor: int, note: st
                         reason=_receipt_reason(lines, found, note))
     uow.products.restock(units_of([line for line in lines if found[line.id]["resaleable"]]))
     if received.to_state == W.REFUNDED:  # refunded on proof before (RS-VII.11): not twice
-        return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)), None, None
+        return aggregate(uow, order, withdrawal), None, None
     return _refund(uow, order, withdrawal, WITHDRAWAL.fire(withdrawal.state, "refund"), lines,
                    deduction_minor, actor, now)
 
@@ -114,7 +115,9 @@ def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines
         withdrawn = ORDER.fire(order.state, "withdrawal_refunded")
         uow.orders.move(order, withdrawn, now)
         uow.timeline.record(order.id, withdrawn, actor=actor, now=now, reason=f"withdrawal {withdrawal.id}")
-    made = WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
+    revoke_unused(uow, uow.perks.of_lines([line.id for line in lines]), reason="withdrawn", actor=actor, now=now,
+                  note=f"withdrawal {withdrawal.id} refunded")  # P-3, RS-VII.9
+    made = aggregate(uow, order, withdrawal)
     if refund is not None:
         made = tell(uow, order, notices.refund_sent(Market(order.market), order.number,
                                                      Money(refund.amount_minor, refund.currency)), now, made)

@@ -28,6 +28,7 @@ from shop.services.idempotency import (
     IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
 )
 from shop.services.mail import queue_notice, send_after_answer
+from shop.services.perks import redeemed_on_lines
 
 W = WithdrawalState
 STAFF_CHANNELS = (Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.ORDER_CENTRE)  # RS-VII.3
@@ -41,6 +42,18 @@ class WithdrawalAggregate:
     lines: Sequence[Any]
     emails: list[Any] = field(default_factory=list, compare=False)
     """The customer's messages this step queued, sent once the request has answered."""
+    redeemed_perks: Sequence[Any] = ()
+    """P-3, RS-VII.9, RS-VII.10: the perks of the lines' devices already redeemed (KZ), for the
+    refund decision; the unused ones are revoked when the withdrawal is refunded."""
+
+
+def aggregate(uow: UnitOfWork, order: Any, withdrawal: Any, lines: Sequence[Any] | None = None
+              ) -> WithdrawalAggregate:
+    """The withdrawal with the lines it covers and, for a KZ order, the perks of their devices
+    already redeemed (P-3)."""
+    lines = uow.withdrawals.lines(withdrawal.id) if lines is None else lines
+    redeemed = (redeemed_on_lines(uow, [line.id for line in lines]) if order.market == Market.KZ else ())
+    return WithdrawalAggregate(withdrawal, lines, redeemed_perks=redeemed)
 
 
 @dataclass(frozen=True)
@@ -144,7 +157,7 @@ def _request(uow: UnitOfWork, order: Any, *, channel: Channel, sent_at: datetime
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id))
                                  for line_id, move in moves.items()])
     return tell(uow, order, notices.withdrawal_received(market, order.number, now, withdrawal.refund_due_by),
-                 now, WithdrawalAggregate(withdrawal, lines))
+                 now, aggregate(uow, order, withdrawal, lines))
 
 
 def _must_be_delivered(order: Any) -> None:
@@ -177,7 +190,7 @@ def _issue_label(uow: UnitOfWork, withdrawal_id: str, actor: str) -> WithdrawalA
     uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"goods due back by {due.isoformat()}")
     return tell(uow, order, notices.return_label(Market(order.market), order.number, due), now,
-                 WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id)))
+                 aggregate(uow, order, withdrawal))
 
 
 # --- refused: RS-VII.14 ------------------------------------------------------------------------------
@@ -203,4 +216,4 @@ def _reject(uow: UnitOfWork, withdrawal_id: str, reason: str, actor: str) -> Wit
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=str(line_id),
                                        reason=reason) for line_id, move in moves.items()])
-    return WithdrawalAggregate(withdrawal, uow.withdrawals.lines(withdrawal.id))
+    return aggregate(uow, order, withdrawal)

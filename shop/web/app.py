@@ -28,6 +28,7 @@ from shop.web.auth import jwt_auth
 from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
+from shop.web.device_routes import DeviceController
 from shop.web.errors import EXCEPTION_HANDLERS
 from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
                         stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
                         ServiceCaseController,
+                        DeviceController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )

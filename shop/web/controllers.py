@@ -42,7 +42,8 @@ OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
 
 
 def withdrawal_json(made: withdrawals.WithdrawalAggregate) -> Json:
-    return presenters.withdrawal(made.withdrawal, made.lines)
+    return presenters.withdrawal(made.withdrawal, made.lines,
+                                 redeemed_perks=[(perk, perk.line_id) for perk in made.redeemed_perks])
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:

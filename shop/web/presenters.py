@@ -11,6 +11,7 @@ from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
 from shop.domain.perk_eligibility import PerkEligibility, eligibility
+from shop.domain.perk_lifecycle import PerkState
 from shop.domain.perks import perk_terms
 from shop.services.ledger import OrderLedger
 from shop.services.orders_common import OrderAggregate
@@ -167,8 +168,11 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
     return body
 
 
-def withdrawal(w: Any, lines: Sequence[Any], receipts: dict[int, Any] | None = None) -> dict[str, Any]:
-    """A withdrawal with the lines it covers (RS-VII) and its deadlines."""
+def withdrawal(w: Any, lines: Sequence[Any], receipts: dict[int, Any] | None = None,
+               redeemed_perks: Sequence[tuple[Any, int]] = ()) -> dict[str, Any]:
+    """A withdrawal with the lines it covers (RS-VII) and its deadlines; for a KZ order, the perks
+    of the lines' devices already redeemed (perk row, line id), for the refund decision (P-3,
+    RS-VII.9, RS-VII.10)."""
     return {
         "id": w.id, "state": w.state, "channel": w.channel, "sent_at": instant(w.sent_at),
         "recorded_at": instant(w.recorded_at), "refund_due_by": instant(w.refund_due_by),
@@ -179,12 +183,19 @@ def withdrawal(w: Any, lines: Sequence[Any], receipts: dict[int, Any] | None = N
         "lines": [{"line_id": line.id, "sku": line.sku, "name": line.name, "quantity": line.quantity,
                    "set_items": list(line.set_items),
                    "receipt": (receipts or {}).get(line.id, getattr(line, "receipt", None))} for line in lines],
+        "redeemed_perks": [{"perk_id": perk.id, "code": perk.code, "line_id": line_id,
+                            "redeemed_at": instant(perk.redeemed_at)} for perk, line_id in redeemed_perks],
     }
 
 
 def _withdrawals(agg: OrderAggregate) -> list[dict[str, Any]]:
     lines = {line.id: line for line in agg.lines}
-    return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids], view.receipts)
+    redeemed: dict[int, list[tuple[Any, int]]] = {}
+    for bundle in agg.perks:
+        redeemed.setdefault(bundle.row.line_id, []).extend(
+            (item.row, bundle.row.line_id) for item in bundle.perks if item.row.state == PerkState.REDEEMED)
+    return [withdrawal(view.row, [lines[line_id] for line_id in view.line_ids], view.receipts,
+                       [pair for line_id in view.line_ids for pair in redeemed.get(line_id, [])])
             for view in agg.withdrawals]
 
 

@@ -270,6 +270,16 @@ class WithdrawalOut(Out):
     rejected_reason: str | None
     proof_of_return_at: Annotated[datetime, msgspec.Meta(description="RS-VII.11: the refund released on it")] | None
     lines: list[WithdrawnLineOut]
+    redeemed_perks: Annotated[list[RedeemedPerkOut], msgspec.Meta(
+        description="P-3, RS-VII.9, RS-VII.10 (KZ): perks of the lines' devices already redeemed, for the "
+                    "refund decision (diminished value); the unused ones are revoked when it is refunded")]
+
+
+class RedeemedPerkOut(Out):
+    perk_id: str
+    code: str
+    line_id: int
+    redeemed_at: Instant | None
 
 
 PerkStateName = Literal["waiting_for_activation", "activated", "open", "redeemed", "expired", "revoked",

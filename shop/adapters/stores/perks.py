@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import BundlePerk, PerkBundle, table_of
+from shop.adapters.tables import BundlePerk, Order, PerkBundle, ServiceCase, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
 from shop.domain.perks import PERK_CODES
+from shop.domain.service_cases import OPEN_STATES
 
-_bundles, _perks = table_of(PerkBundle), table_of(BundlePerk)
+_bundles, _perks, _orders = table_of(PerkBundle), table_of(BundlePerk), table_of(Order)
+_cases = table_of(ServiceCase)
 _ADD_BUNDLES = insert(_bundles)
 _ADD_PERKS = insert(_perks)
 _PERK = select(_perks).where(_perks.c.id == bindparam("b_id"))
@@ -31,9 +33,27 @@ _OF_LINES_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bund
                     .order_by(_perks.c.id).with_for_update())
 _OF_IMEI_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
                    .where(_bundles.c.imei == bindparam("b_imei")).order_by(_perks.c.id).with_for_update())
-_OF_DEVICE_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
-                     .where(_bundles.c.imei == bindparam("b_imei"), _perks.c.code == bindparam("b_code"))
-                     .order_by(_bundles.c.created_at.desc(), _bundles.c.id).limit(1).with_for_update())
+_OF_DEVICE = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+              .where(_bundles.c.imei == bindparam("b_imei"), _perks.c.code == bindparam("b_code"))
+              .order_by(_bundles.c.created_at.desc(), _bundles.c.id).limit(1))
+_BUNDLES_OF_IMEI = (select(_bundles).where(_bundles.c.imei == bindparam("b_imei"))
+                    .order_by(_bundles.c.created_at, _bundles.c.id))
+_ON_LINES_IN = (select(_perks, _bundles.c.line_id).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+                .where(_bundles.c.line_id.in_(bindparam("b_line_ids", expanding=True)),
+                       _perks.c.state.in_(bindparam("b_states", expanding=True)))
+                .order_by(_bundles.c.line_id, _bundles.c.unit, _perks.c.id))
+_DUE = (select(_perks).join(_orders, _orders.c.id == _perks.c.order_id)
+        .where(or_(and_(_perks.c.state.in_(bindparam("b_unused", expanding=True)),
+                        _perks.c.lapses_at < bindparam("b_now")),
+                   and_(_perks.c.state == bindparam("b_activated"), _perks.c.opens_at <= bindparam("b_now"))),
+               ~exists().where(_cases.c.perk_id == _perks.c.id,
+                               _cases.c.state.in_([state.value for state in OPEN_STATES])))
+        .order_by(_perks.c.id).limit(bindparam("b_limit"))
+        .with_for_update(of=[_perks, _orders], skip_locked=True))
+"""The clock's due steps (P-2, T-1): each perk claimed with its order (every use case locks the order
+first; a perk's timeline entry needs it), skipping rows another run or a use case holds. A perk with a
+service case still open is left alone: the claim was judged when the case was opened (T-6), and the
+case's own steps take the perk's clock as of then (shop.services.service_cases)."""
 _TIE_IMEI = (update(_bundles).where(and_(_bundles.c.line_id == bindparam("b_line_id"),
                                          _bundles.c.unit == bindparam("b_unit")))
              .values(imei=bindparam("b_imei")))
@@ -80,10 +100,28 @@ class PerkStore:
         return list(self._db.execute(_OF_IMEI_LOCKED, {"b_imei": imei}))
 
     def of_device(self, imei: str, code: str) -> Row[Any] | None:
-        """The perk `code` of the bundle tied to this device, locked; None when the shop sold no such
-        device (KZ-4.5 … KZ-4.7: a service case under a perk). A device sold again after a return has
-        a bundle each time: the latest one's."""
-        return self._db.execute(_OF_DEVICE_LOCKED, {"b_imei": imei, "b_code": code}).one_or_none()
+        """The perk `code` of the bundle tied to this device, not locked (lock it with
+        services.perks.lock_perk); None when the shop sold no such device (KZ-4.5 … KZ-4.7: a service
+        case under a perk). A device sold again after a return has a bundle each time: the latest one's."""
+        return self._db.execute(_OF_DEVICE, {"b_imei": imei, "b_code": code}).one_or_none()
+    def bundles_of_imei(self, imei: str) -> list[Row[Any]]:
+        """The bundles tied to this device, oldest first (a device back from a failed delivery may
+        leave again with another order), not locked: the caller locks the order, then its perks."""
+        return list(self._db.execute(_BUNDLES_OF_IMEI, {"b_imei": imei}))
+
+    def on_lines(self, line_ids: Collection[int], states: Collection[str]) -> list[Row[Any]]:
+        """The perks in `states` of the bundles of these lines, each with its `line_id`, not locked
+        (what a withdrawal lists: redeemed perks, P-3)."""
+        if not line_ids:
+            return []
+        return list(self._db.execute(_ON_LINES_IN, {"b_line_ids": list(line_ids), "b_states": list(states)}))
+
+    def claim_due(self, *, unused: Collection[str], activated: str, now: datetime, limit: int) -> list[Row[Any]]:
+        """Up to `limit` perks the clock has a step due for at `now` (unused and past `lapses_at`, or
+        activated and `opens_at` come), locked with their orders; on PostgreSQL skipping rows another
+        transaction holds, so two runs at once never take the same perk."""
+        return list(self._db.execute(_DUE, {"b_unused": list(unused), "b_activated": activated, "b_now": now,
+                                            "b_limit": limit}))
 
     def tie_imeis(self, imeis: Mapping[int, Sequence[str]]) -> None:
         """RS-IV.5, P-1: each device of a line that ships is tied to its bundle, in unit order (the

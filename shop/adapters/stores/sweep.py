@@ -1,5 +1,6 @@
-"""What the sweep reads (RS-VII.7, RS-VII.10, RS-III.4): refunds still owed, returns awaited and
-withdrawals without a label, each with its order's number, due by a given instant in one market.
+"""What the sweep reads (RS-VII.7, RS-VII.10, RS-III.4, P-2): refunds still owed, returns awaited,
+withdrawals without a label and unused perks about to lapse, each with its order's number, due by a
+given instant in one market.
 
 Reads only: it writes nothing, so it is safe to run twice and from two machines at once. Each
 method reads one page, ordered by (deadline, id) and resumed after the last key of the page before
@@ -15,10 +16,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.tables import BundlePerk, Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
 
 _refunds, _orders = table_of(Refund), table_of(Order)
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
+_perks = table_of(BundlePerk)
 
 Key = tuple[datetime, str]
 
@@ -60,6 +62,13 @@ def _withdrawals_due(due: ColumnElement[Any]) -> dict[bool, Select[Any]]:
         due, _withdrawals.c.id)
 
 
+_PERKS = _page(
+    select(_perks.c.id, _perks.c.lapses_at.label("due"), _perks.c.state, _perks.c.code, _perks.c.clause,
+           _perks.c.opens_at, _orders.c.currency, _orders.c.number.label("order_number"), _orders.c.market)
+    .join(_orders, _orders.c.id == _perks.c.order_id)
+    .where(_perks.c.state.in_(bindparam("b_states", expanding=True))),
+    _perks.c.lapses_at, _perks.c.id)
+
 _RETURNS = _withdrawals_due(_withdrawals.c.return_due_by)
 _STATEMENTS = _withdrawals_due(_withdrawals.c.refund_due_by)
 
@@ -91,3 +100,9 @@ class SweepStore:
         """Withdrawals in `state` (no label issued yet) whose refund is due by `until` (RS-VII.10:
         the clock runs from the statement), with the same columns as `returns_due`."""
         return self._read(_STATEMENTS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)
+
+    def perks_due(self, states: Collection[str], *, market: str, until: datetime, after: Key | None = None,
+                  limit: int = 1000) -> list[Row[Any]]:
+        """Perks in `states` (unused) of the market's orders whose last moment is by `until` (P-2),
+        with `order_number`: the index on (state, lapses_at, id)."""
+        return self._read(_PERKS, {"b_states": list(states), "b_market": market, "b_until": until}, after, limit)

@@ -24,6 +24,10 @@ _LINES_OF = (select(_lines, _covered.c.receipt).join(_covered, _covered.c.line_i
              .where(_covered.c.withdrawal_id == bindparam("b_id")).order_by(_lines.c.id))
 _WITHDRAWN = (select(_covered.c.line_id).join(_lines, _lines.c.id == _covered.c.line_id)
               .where(_lines.c.order_id == bindparam("b_order_id"), _covered.c.released.is_(False)))
+_COVERING = (select(_withdrawals).join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
+             .where(_covered.c.line_id == bindparam("b_line_id"),
+                    _withdrawals.c.state.in_(bindparam("b_states", expanding=True)))
+             .order_by(_withdrawals.c.recorded_at).limit(1))
 _RELEASE = update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id")).values(released=True)
 _RECEIPT = (update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id"),
                                    _covered.c.line_id == bindparam("b_line_id"))
@@ -73,6 +77,11 @@ class WithdrawalStore:
     def withdrawn_lines(self, order_id: str) -> set[int]:
         """The ids of the order's lines some withdrawal covers."""
         return set(self._db.execute(_WITHDRAWN, {"b_order_id": order_id}).scalars())
+
+    def covering(self, line_id: int, states: Collection[str]) -> Row[Any] | None:
+        """A withdrawal in one of `states` that covers this order line, if any (P-3: its device is
+        being returned)."""
+        return self._db.execute(_COVERING, {"b_line_id": line_id, "b_states": list(states)}).first()
 
     def release(self, withdrawal_id: str) -> None:
         """A rejected withdrawal lets go of its lines (still listed with it): they may be withdrawn again."""
