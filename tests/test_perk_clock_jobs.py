@@ -90,3 +90,19 @@ async def test_make_expire_perks_runs_as_a_task_and_a_second_run_finds_nothing_P
     assert first[0].endswith(f"(lounge, order {order['id']}): waiting_for_activation -> expired")
     assert first[-1] == "expire-perks as of 2025-11-01T05:00:00Z: 1 perks moved: 0 opened, 1 expired [P-2, T-1]"
     assert runs[1].stdout.strip() == "expire-perks as of 2025-11-01T05:00:00Z: 0 perks moved: 0 opened, 0 expired [P-2, T-1]"
+
+
+async def test_an_activation_recorded_but_not_applied_is_applied_by_expire_perks_KZ_1(shop):
+    # The race it stands for: the activation reported at the very moment its device shipped, each
+    # transaction blind to the other's write. Recorded here without being applied, as that race leaves it.
+    customer, order, [imei] = await shipped_kz_order(shop)
+    await shop.ctx.db.transaction(lambda uow: uow.devices.record_first({
+        "imei": imei, "country": "KZ", "activated_at": instant("2025-10-02T05:00:00Z"),
+        "recorded_at": instant("2025-10-02T05:00:00Z"), "source": "feed:race"}))
+
+    report = await record_perk_steps(shop.ctx, instant("2025-10-05T05:00:00Z"))
+
+    assert sorted((step.code, step.from_state, step.to_state) for step in report.steps) == [
+        ("lounge", "waiting_for_activation", "activated"), ("spotify", "waiting_for_activation", "open")]
+    again = await record_perk_steps(shop.ctx, instant("2025-10-05T05:00:00Z"))
+    assert again.steps == []

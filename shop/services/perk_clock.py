@@ -6,7 +6,8 @@ state, `make sweep` and reports agree.
 In batches, each in its own transaction: the perks whose step is due are claimed with their orders
 (on PostgreSQL skipping rows another run or a use case holds, so two runs at once never take the same
 perk) and caught up (`catch_up`, the same function every use case fires first). A perk caught up is no
-longer due: a second run finds nothing to do."""
+longer due: a second run finds nothing to do. Perks still waiting for a device activation that is
+recorded (one reported at the very moment its device shipped) get it applied too (KZ-1)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.calendar import as_utc
 from shop.domain.perk_lifecycle import UNUSED, PerkState
 from shop.services.context import ShopContext
-from shop.services.perks import catch_up
+from shop.services.perks import activate_on, catch_up
 
 BATCH_SIZE = 500
 WORKERS_ON_POSTGRESQL = 2  # as the payment expiry job (shop.services.expiry); SQLite has one writer
@@ -72,7 +73,18 @@ async def record_perk_steps(ctx: ShopContext, now: datetime, *, batch_size: int 
 def _batch(uow: UnitOfWork, now: datetime, limit: int) -> list[PerkStep]:
     claimed = uow.perks.claim_due(unused=[state.value for state in UNUSED], activated=PerkState.ACTIVATED.value,
                                   now=now, limit=limit)
-    return [_step(perk, catch_up(uow, perk, now=now)) for perk in claimed]
+    steps = [_step(perk, catch_up(uow, perk, now=now)) for perk in claimed]
+    return steps + _activations_missed(uow, now, limit - len(claimed)) if len(claimed) < limit else steps
+
+
+def _activations_missed(uow: UnitOfWork, now: datetime, limit: int) -> list[PerkStep]:
+    """KZ-1: perks still waiting although their device's activation is recorded (reported at the
+    moment the device shipped, each transaction blind to the other's write) get it applied now."""
+    waiting = uow.perks.claim_waiting_but_activated(waiting=PerkState.WAITING_FOR_ACTIVATION.value, limit=limit)
+    activations = uow.devices.activations({perk.imei for perk in waiting})
+    return [_step(perk, after) for perk in waiting
+            for after in activate_on(uow, [perk], activations[perk.imei], actor="clock", now=now,
+                                     note="recorded, applied by expire-perks")]
 
 
 def _step(before: Any, after: Any) -> PerkStep:

@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import BundlePerk, Order, PerkBundle, ServiceCase, table_of
+from shop.adapters.tables import BundlePerk, DeviceActivation, Order, PerkBundle, ServiceCase, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
 from shop.domain.perks import PERK_CODES
 from shop.domain.service_cases import OPEN_STATES
 
 _bundles, _perks, _orders = table_of(PerkBundle), table_of(BundlePerk), table_of(Order)
-_cases = table_of(ServiceCase)
+_cases, _activations = table_of(ServiceCase), table_of(DeviceActivation)
 _ADD_BUNDLES = insert(_bundles)
 _ADD_PERKS = insert(_perks)
 _PERK = select(_perks).where(_perks.c.id == bindparam("b_id"))
@@ -54,6 +54,15 @@ _DUE = (select(_perks).join(_orders, _orders.c.id == _perks.c.order_id)
 first; a perk's timeline entry needs it), skipping rows another run or a use case holds. A perk with a
 service case still open is left alone: the claim was judged when the case was opened (T-6), and the
 case's own steps take the perk's clock as of then (shop.services.service_cases)."""
+_WAITING_BUT_ACTIVATED = (
+    select(_perks, _bundles.c.imei).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
+    .join(_orders, _orders.c.id == _perks.c.order_id)
+    .join(_activations, _activations.c.imei == _bundles.c.imei)
+    .where(_perks.c.state == bindparam("b_waiting"), _activations.c.activated_at >= _orders.c.placed_at)
+    .order_by(_perks.c.id).limit(bindparam("b_limit"))
+    .with_for_update(of=[_perks, _orders], skip_locked=True))
+"""Perks still waiting for an activation that is recorded (KZ-1): an activation reported at the very
+moment its device shipped is seen by neither transaction; the clock job applies it."""
 _TIE_IMEI = (update(_bundles).where(and_(_bundles.c.line_id == bindparam("b_line_id"),
                                          _bundles.c.unit == bindparam("b_unit")))
              .values(imei=bindparam("b_imei")))
@@ -96,8 +105,9 @@ class PerkStore:
         return list(self._db.execute(_OF_LINES_LOCKED, {"b_line_ids": list(line_ids)}))
 
     def of_imei(self, imei: str) -> list[Row[Any]]:
-        """Every perk of the bundle tied to this device, locked (its activation opens them: KZ-1)."""
-        return list(self._db.execute(_OF_IMEI_LOCKED, {"b_imei": imei}))
+        """Every perk of the bundles tied to this device, locked (in the order of their ids, as every
+        lock of many perks), given in the catalogue's order (its activation opens them: KZ-1)."""
+        return sorted(self._db.execute(_OF_IMEI_LOCKED, {"b_imei": imei}), key=_catalogue_order)
 
     def of_device(self, imei: str, code: str) -> Row[Any] | None:
         """The perk `code` of the bundle tied to this device, not locked (lock it with
@@ -122,6 +132,12 @@ class PerkStore:
         transaction holds, so two runs at once never take the same perk."""
         return list(self._db.execute(_DUE, {"b_unused": list(unused), "b_activated": activated, "b_now": now,
                                             "b_limit": limit}))
+
+    def claim_waiting_but_activated(self, *, waiting: str, limit: int) -> list[Row[Any]]:
+        """Up to `limit` perks still `waiting` whose device has an activation recorded since their
+        order was placed, each with its `imei`, locked with their orders (PostgreSQL: skipping rows
+        another transaction holds)."""
+        return list(self._db.execute(_WAITING_BUT_ACTIVATED, {"b_waiting": waiting, "b_limit": limit}))
 
     def tie_imeis(self, imeis: Mapping[int, Sequence[str]]) -> None:
         """RS-IV.5, P-1: each device of a line that ships is tied to its bundle, in unit order (the
