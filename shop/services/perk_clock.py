@@ -23,7 +23,7 @@ from shop.domain.perk_lifecycle import UNUSED, PerkState
 from shop.services.context import ShopContext
 from shop.services.perks import activate_on, catch_up
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # orders a batch, each with all its perks due
 WORKERS_ON_POSTGRESQL = 2  # as the payment expiry job (shop.services.expiry); SQLite has one writer
 
 
@@ -73,8 +73,7 @@ async def record_perk_steps(ctx: ShopContext, now: datetime, *, batch_size: int 
 def _batch(uow: UnitOfWork, now: datetime, limit: int) -> list[PerkStep]:
     claimed = uow.perks.claim_due(unused=[state.value for state in UNUSED], activated=PerkState.ACTIVATED.value,
                                   now=now, limit=limit)
-    steps = [_step(perk, catch_up(uow, perk, now=now)) for perk in claimed]
-    return steps + _activations_missed(uow, now, limit - len(claimed)) if len(claimed) < limit else steps
+    return [_step(perk, catch_up(uow, perk, now=now)) for perk in claimed] + _activations_missed(uow, now, limit)
 
 
 def _activations_missed(uow: UnitOfWork, now: datetime, limit: int) -> list[PerkStep]:
