@@ -58,8 +58,9 @@ activations: migrate ## record device activations from a feed (KZ-1): make activ
 diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifecycle table
 	$(RUN) python -m shop.jobs diagram docs
 
-test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe
-	$(RUN) pytest $(PYTEST_ARGS)
+TEST_WORKERS ?= 2
+test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe; TEST_WORKERS=2 processes
+	$(RUN) pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~7 min)
 	$(RUN) python -m tests.bench
