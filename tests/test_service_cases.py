@@ -348,3 +348,15 @@ def test_what_the_customer_pays_follows_the_answer_to_the_estimate_KZ_4_7():
 def test_the_service_centre_is_given_only_the_fields_of_the_constant_KZ_5_1():
     assert service_centre_data(name="A", phone=None, email="a@b.kz", model="Xiaomi 15T", imei="1") == {
         "customer": {"name": "A", "phone": None, "email": "a@b.kz"}, "device": {"model": "Xiaomi 15T", "imei": "1"}}
+
+
+async def test_no_case_under_a_perk_of_a_device_being_returned_P_3(shop):
+    customer, order, imei = await sold_device(shop)
+    await set_clock(shop, "2025-10-03T06:00:00Z")
+    delivered = await shop.ops_post(f"/orders/{order['id']}/deliver", {"delivered_at": "2025-10-03T06:00:00Z"})
+    assert delivered.status_code == 200, delivered.text
+    withdrawal = await shop.http.post(f"/api/v1/orders/{order['id']}/withdrawals", json={}, headers=customer)
+    assert withdrawal.status_code == 201, withdrawal.text
+
+    assert problem(await open_case(shop, imei, "screen_repair"), 409) == ("device_being_returned", "P-3")
+    assert await perk_state(shop, customer, order, "screen_repair") == "open"

@@ -133,8 +133,8 @@ def redeemed_on_lines(uow: UnitOfWork, line_ids: Sequence[int]) -> list[Any]:
 
 def refuse_if_being_returned(uow: UnitOfWork, perk: Any) -> None:
     """P-3: while a withdrawal of the device's line is open (requested, awaiting its return,
-    received), its perks cannot be redeemed: 409 `device_being_returned`. Called by redemption on the
-    locked perk, after `catch_up`."""
+    received), its perks cannot be used: 409 `device_being_returned`. Called by redemption and by
+    opening a service case, on the locked perk, after `catch_up`."""
     bundle = uow.perks.bundle(perk.bundle_id)
     withdrawal = uow.withdrawals.covering(bundle.line_id, BEING_RETURNED)
     if withdrawal is not None:

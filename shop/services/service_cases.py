@@ -20,7 +20,7 @@ from shop.domain.service_cases import (
     check_fault, check_no_open_case, check_perk_open, service_centre_data,
 )
 from shop.services.context import ShopContext
-from shop.services.perks import catch_up, lock_perk
+from shop.services.perks import catch_up, lock_perk, refuse_if_being_returned
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def _open(uow: UnitOfWork, imei: str, kind: CaseKind, fault: str, actor: str) ->
     order, perk = lock_perk(uow, found.id)  # two staff opening at once make one case
     perk = catch_up(uow, perk, now=now)
     check_perk_open(kind, perk.state, lapses_at=perk.lapses_at, now=now)
+    refuse_if_being_returned(uow, perk)  # P-3: not under a perk of a device on its way back
     check_no_open_case(uow.service_cases.open_of_perk(perk.id), kind)
     transition = SERVICE_CASE.start(CLAIM[kind], ServiceCaseState.OPENED)
     case = uow.service_cases.add({
