@@ -78,6 +78,9 @@ class Settings:
     """SMTP_PORT: the SMTP server's port (default 25)."""
     mail_from: str
     """MAIL_FROM: the sender of the shop's e-mails."""
+    public_url: str = "http://127.0.0.1:8000"
+    """PUBLIC_URL: the shop's address as customers reach it (default http://127.0.0.1:8000); e-mails
+    link to it (the link to a perk's service code, KZ-4.1 iii)."""
     access_log: bool = True
     """ACCESS_LOG: uvicorn's line per request (default 1); 0 where a proxy in front logs requests."""
     password_hash_profile: PasswordHashProfile = PasswordHashProfile.PRODUCTION
@@ -117,9 +120,17 @@ class Settings:
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int(env, "SMTP_PORT", 25),
             mail_from=env.get("MAIL_FROM", "shop@mi.example"),
+            public_url=_public_url(env),
             access_log=_flag(env, "ACCESS_LOG", True),
             password_hash_profile=profile,
         )
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    value = env.get("PUBLIC_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or len(value) < len("http://x"):
+        raise SettingsError("PUBLIC_URL must be an http:// or https:// address, e.g. https://shop.example")
+    return value
 
 
 def _refuse_development_secrets(env: Mapping[str, str], secret_key: str, profile: PasswordHashProfile) -> None:

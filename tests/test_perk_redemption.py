@@ -140,7 +140,7 @@ async def test_spotify_redeemed_gives_a_one_time_code_and_emails_a_link_not_the_
     assert answer["redeemed_at"] == LATER
     message = await smtp.wait_for_async(lambda m: m["To"] == form["email"])
     body = message.get_body(("plain",)).get_content()
-    assert f"/api/v1/perks/{spotify['id']}/code" in body and code[-4:] in body
+    assert f"{shop.ctx.settings.public_url}/api/v1/perks/{spotify['id']}/code" in body and code[-4:] in body
     assert code not in body and code not in message["Subject"]
     assert "Spotify Premium" in message["Subject"] and order["number"] in message["Subject"]
     shown = perk_of((await shop.order(customer, order["id"]))["perks"][0], "spotify")

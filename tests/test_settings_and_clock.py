@@ -192,3 +192,9 @@ async def test_test_clock_is_not_found_outside_the_test_environment(settings):
         delete = await client.delete("/api/v1/test/clock")
     await app.state["ctx"].aclose()
     assert (put.status_code, delete.status_code) == (404, 404)
+
+
+def test_public_url_is_an_http_address_without_its_trailing_slash():
+    assert Settings.from_env({"PUBLIC_URL": "https://shop.example/"}).public_url == "https://shop.example"
+    with pytest.raises(SettingsError, match="PUBLIC_URL"):
+        Settings.from_env({"PUBLIC_URL": "shop.example"})

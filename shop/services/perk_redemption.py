@@ -45,8 +45,9 @@ class Redeemed:
 
 
 async def redeem(ctx: ShopContext, perk_id: str, *, customer_id: int, form: RedemptionForm | None) -> Redeemed:
-    secret_key = ctx.settings.secret_key
-    redeemed, emails = await ctx.db.transaction(lambda uow: _redeem(uow, perk_id, customer_id, form, secret_key))
+    secret_key, link = ctx.settings.secret_key, ctx.settings.public_url + CODE_LINK
+    redeemed, emails = await ctx.db.transaction(
+        lambda uow: _redeem(uow, perk_id, customer_id, form, secret_key, link))
     send_after_answer(ctx, emails)
     return redeemed
 
@@ -58,7 +59,7 @@ async def service_code(ctx: ShopContext, perk_id: str, *, customer_id: int) -> R
 
 
 def _redeem(uow: UnitOfWork, perk_id: str, customer_id: int, form: RedemptionForm | None,
-            secret_key: str) -> tuple[Redeemed, Sequence[QueuedEmail]]:
+            secret_key: str, link: str) -> tuple[Redeemed, Sequence[QueuedEmail]]:
     _, perk = lock_perk(uow, perk_id)
     order, bundle, terms = _owned(uow, perk, customer_id)
     now = uow.now()
@@ -81,7 +82,7 @@ def _redeem(uow: UnitOfWork, perk_id: str, customer_id: int, form: RedemptionFor
     perk = uow.perks.move(perk, transition, now=now, redeemed_at=now, code_salt=salt, code_hash=code_hash(code),
                           code_hint=code_hint(code), redemption=kept_of(form))
     uow.timeline.record(order.id, transition, actor=f"customer:{customer_id}", now=now, subject_id=perk.id)
-    notice = perk_code(Market.KZ, order.number, perk.code, terms.clause, CODE_LINK.format(perk_id=perk.id),
+    notice = perk_code(Market.KZ, order.number, perk.code, terms.clause, link.format(perk_id=perk.id),
                        perk.code_hint, perk.use_by)
     # KZ-4.1 iii: to the address given in the form
     emails = uow.outbox.queue_emails([notice_row(order.id, notice, now, address=form.email)])
