@@ -17,7 +17,7 @@ from shop.web.auth import Principal, ops_only
 from shop.web.perk_routes import PerkCode
 from shop.web.presenters import instant
 from shop.web.responses import Instant, Out, PerkStateName, problems
-from shop.web.schemas import Body, Instant as InstantIn, _supported
+from shop.web.schemas import Body, Instant as InstantIn, supported_instant
 
 Ctx = NamedDependency[ShopContext]
 
@@ -29,7 +29,7 @@ class ActivationIn(Body):
     activated_at: InstantIn
 
     def __post_init__(self) -> None:
-        _supported("activated_at", self.activated_at)
+        supported_instant("activated_at", self.activated_at)
 
 
 class ActivatedPerkOut(Out):

@@ -138,7 +138,7 @@ class DeliverIn(Body):
     delivered_at: Instant
 
     def __post_init__(self) -> None:
-        _supported("delivered_at", self.delivered_at)
+        supported_instant("delivered_at", self.delivered_at)
 
 
 class DeliveryFailedIn(Body):
@@ -170,7 +170,7 @@ class StatementIn(Body):
     line_ids: LineIds | None = None
 
     def __post_init__(self) -> None:
-        _supported("sent_at", self.sent_at)
+        supported_instant("sent_at", self.sent_at)
 
 
 class ReceiveIn(Body):
@@ -214,10 +214,10 @@ class ClockIn(Body):
     now: Instant
 
     def __post_init__(self) -> None:
-        _supported("now", self.now)
+        supported_instant("now", self.now)
 
 
-def _supported(field: str, value: datetime) -> None:
+def supported_instant(field: str, value: datetime) -> None:
     """An instant the shop's VAT, terms and holiday tables cover (markets.SUPPORTED_INSTANTS)."""
     earliest, latest = SUPPORTED_INSTANTS
     if not earliest <= value < latest:
