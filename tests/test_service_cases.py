@@ -360,3 +360,20 @@ async def test_no_case_under_a_perk_of_a_device_being_returned_P_3(shop):
 
     assert problem(await open_case(shop, imei, "screen_repair"), 409) == ("device_being_returned", "P-3")
     assert await perk_state(shop, customer, order, "screen_repair") == "open"
+
+
+async def test_the_customer_sees_the_cases_under_each_perk_on_the_order_KZ_4_6(shop):
+    customer, order, imei = await sold_device(shop)
+    await set_clock(shop, "2026-01-15T06:00:00Z")
+    refused = case_of(await open_case(shop, imei, "screen_repair"), 201)
+    case_of(await shop.ops_post(f"/service-cases/{refused['id']}/refuse", {"exclusion": "cosmetic_damage"}))
+    await set_clock(shop, "2026-01-20T06:00:00Z")
+    replaced = case_of(await open_case(shop, imei, "screen_repair"), 201)
+
+    [bundle] = (await shop.order(customer, order["id"]))["perks"]
+
+    screen = next(perk for perk in bundle["perks"] if perk["code"] == "screen_repair")
+    assert [(c["id"], c["state"], c["exclusion"], c["closed_at"]) for c in screen["service_cases"]] == [
+        (refused["id"], "refused", "cosmetic_damage", "2026-01-15T06:00:00Z"),
+        (replaced["id"], "opened", None, None)]
+    assert all(perk["service_cases"] == [] for perk in bundle["perks"] if perk["code"] != "screen_repair")

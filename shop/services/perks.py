@@ -146,10 +146,12 @@ def refuse_if_being_returned(uow: UnitOfWork, perk: Any) -> None:
 @dataclass(frozen=True)
 class PerkNow:
     """A perk as of an instant: its row and the state the clock has brought it to (a perk whose
-    window passed shows `expired` before `make sweep` records it)."""
+    window passed shows `expired` before `make expire-perks` records it), and the service cases
+    opened under it (KZ-4.5 … 4.7)."""
 
     row: Any
     state: PerkState
+    cases: Sequence[Any] = ()
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,13 @@ class BundleNow:
     perks: tuple[PerkNow, ...]
 
 
-def as_of(views: Sequence[BundleView], now: datetime) -> list[BundleNow]:
+def as_of(views: Sequence[BundleView], now: datetime, cases: Mapping[str, Sequence[Any]] | None = None
+          ) -> list[BundleNow]:
+    """The bundles with each perk's state at `now` and its service cases (`cases`, by perk id)."""
+    cases = cases or {}
     return [BundleNow(view.row, tuple(
-        PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now))
+        PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now),
+                cases.get(perk.id, ()))
         for perk in view.perks)) for view in views]
 
 

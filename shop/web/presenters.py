@@ -205,12 +205,15 @@ def perk_bundle(bundle: Any) -> dict[str, Any]:
     terms = perk_terms(b.terms_version)
     return {"id": b.id, "line_id": b.line_id, "unit": b.unit, "model": b.model, "imei": b.imei,
             "terms_version": b.terms_version, "purchased_on": b.purchased_on.isoformat(),
-            "perks": [perk(item.row, item.state.value, terms.perk(item.row.code)) for item in bundle.perks]}
+            "perks": [perk(item.row, item.state.value, terms.perk(item.row.code), item.cases)
+                      for item in bundle.perks]}
 
 
-def perk(row: Any, state: str, terms: Any) -> dict[str, Any]:
+def perk(row: Any, state: str, terms: Any, cases: Sequence[Any] = ()) -> dict[str, Any]:
     return {"id": row.id, "code": row.code, "state": state, "clause": row.clause, "reason": row.reason,
             "starts": terms.start.value, "redemption": terms.redemption.value, "how": terms.how,
             "activate_by": instant(row.activate_by), "use_by": instant(row.use_by),
             "opens_at": instant(row.opens_at), "lapses_at": instant(row.lapses_at),
-            "redeemed_at": instant(row.redeemed_at), "code_hint": row.code_hint}
+            "redeemed_at": instant(row.redeemed_at), "code_hint": row.code_hint,
+            "service_cases": [{"id": c.id, "kind": c.kind, "state": c.state, "opened_at": instant(c.opened_at),
+                               "closed_at": instant(c.closed_at), "exclusion": c.exclusion} for c in cases]}

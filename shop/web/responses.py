@@ -286,6 +286,15 @@ PerkStateName = Literal["waiting_for_activation", "activated", "open", "redeemed
                         "not_available"]
 
 
+class PerkCaseOut(Out):
+    id: str
+    kind: Literal["extended_warranty", "screen_repair", "free_labour_repair"]
+    state: Literal["opened", "estimated", "accepted", "declined", "repaired", "refused", "referred"]
+    opened_at: Instant
+    closed_at: Instant | None
+    exclusion: Annotated[str, msgspec.Meta(description="the exclusion that refused it")] | None
+
+
 class PerkOut(Out):
     id: str
     code: PerkCode
@@ -303,6 +312,8 @@ class PerkOut(Out):
     lapses_at: Annotated[datetime, msgspec.Meta(description="its last moment: unused after it, it expires")] | None
     redeemed_at: Instant | None
     code_hint: Annotated[str, msgspec.Meta(description="the service code's last characters, for support")] | None
+    service_cases: Annotated[list[PerkCaseOut], msgspec.Meta(
+        description="repairs under the perk (KZ-4.5 … 4.7), oldest first")]
 
 
 class PerkBundleOut(Out):

@@ -4,6 +4,7 @@ itself moves through shop.adapters.stores.perks."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ _cases = table_of(ServiceCase)
 _ADD = insert(_cases).returning(*_cases.c)
 _BY_ID = select(_cases).where(_cases.c.id == bindparam("b_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
+_OF_ORDERS = (select(_cases).where(_cases.c.order_id.in_(bindparam("b_ids", expanding=True)))
+              .order_by(_cases.c.opened_at, _cases.c.id))
 _OPEN_OF_PERK = (select(func.count()).select_from(_cases)
                  .where(_cases.c.perk_id == bindparam("b_perk_id"),
                         _cases.c.state.in_([state.value for state in OPEN_STATES])))
@@ -47,3 +50,11 @@ class ServiceCaseStore:
         statement = (update(_cases).where(_cases.c.id == case.id)
                      .values(state=transition.to_state.value, updated_at=now, **facts).returning(*_cases.c))
         return self._db.execute(statement).one()
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
+        """The cases of these orders' devices, by perk id, oldest first: one statement."""
+        found: dict[str, list[Row[Any]]] = {}
+        if order_ids:
+            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+                found.setdefault(row.perk_id, []).append(row)
+        return found
