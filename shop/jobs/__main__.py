@@ -11,9 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shop.settings import Settings, SettingsError, sqlite_path
+
+if TYPE_CHECKING:
+    from shop.services.context import ShopContext
 
 DIAGRAM_DIRECTORY = Path("docs")
 
@@ -51,38 +57,27 @@ async def seed(settings: Settings) -> None:
 async def ops_user(settings: Settings, email: str, password: str) -> None:
     from shop.services.accounts import make_ops_user
 
-    ctx = _context(settings)
-    try:
+    async with _task_context(settings) as ctx:
         user, created = await make_ops_user(ctx, email, password)
-    finally:
-        await ctx.aclose()
     print(f"ops account {user.email} {'created' if created else 'updated'} (id {user.id})")
 
 
 async def ops_demote(settings: Settings, email: str) -> None:
-    from shop.domain.errors import DomainError
     from shop.services.accounts import demote_ops_user
 
-    ctx = _context(settings)
-    try:
+    async with _task_context(settings) as ctx:
         user = await demote_ops_user(ctx, email=email)
-    except DomainError as error:
-        raise SystemExit(f"error: {error.detail}") from None
-    finally:
-        await ctx.aclose()
     print(f"ops account {user.email} (id {user.id}) demoted: its tokens lose staff rights with their next request")
 
 
 async def expire_payments(settings: Settings, now_arg: str | None, send_at_most: int | None) -> None:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed; then send what earlier
     requests left owed: PaymentIntent cancellations, refunds never answered by Stripe, e-mails."""
-    from shop.domain.errors import DomainError
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
     from shop.services.mail import send_queued_emails
     from shop.services.refunds import settle_pending_refunds
 
-    ctx = _context(settings)
-    try:
+    async with _task_context(settings) as ctx:
         now = await _now(ctx, now_arg)
 
         def show(order_id: str, number: str, due: object) -> None:
@@ -97,10 +92,6 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
         refunds = await settle_pending_refunds(ctx, now, on_settled=show_refund)
         await _cancel_orphan_intents(ctx, now)
         mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
-    except DomainError as error:
-        raise SystemExit(f"error: {error.detail}") from None
-    finally:
-        await ctx.aclose()
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "
@@ -112,20 +103,14 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 async def sweep(settings: Settings, now_arg: str | None) -> None:
     """RS-VII.7, RS-VII.10, RS-III.4: list every refund still owed and every return or withdrawal
     whose deadline is within 2 working days or passed, grouped by deadline, and a summary. Reads only."""
-    from shop.domain.errors import DomainError
     from shop.services.sweep import sweep as sweep_owed
 
     def progress(rows: int, seconds: float) -> None:
         print(f"sweep: {rows} rows read in {seconds:.1f}s", file=sys.stderr, flush=True)
 
-    ctx = _context(settings)
-    try:
+    async with _task_context(settings) as ctx:
         now = await _now(ctx, now_arg)
         report = await sweep_owed(ctx, now, on_progress=progress)
-    except DomainError as error:
-        raise SystemExit(f"error: {error.detail}") from None
-    finally:
-        await ctx.aclose()
     for line in report.text():
         print(line)
 
@@ -134,20 +119,14 @@ async def expire_perks(settings: Settings, now_arg: str | None) -> None:
     """P-2, T-1: record the clock's due steps on perks (an activated perk opens at its opens_at, an
     unused one expires after its last moment), one line a perk moved and a summary; safe to run twice
     or two at once (each perk is claimed once)."""
-    from shop.domain.errors import DomainError
     from shop.services.perk_clock import record_perk_steps
 
     def show(step) -> None:  # type: ignore[no-untyped-def]
         print(f"perk {step.perk_id} ({step.code}, order {step.order_id}): {step.from_state} -> {step.to_state}")
 
-    ctx = _context(settings)
-    try:
+    async with _task_context(settings) as ctx:
         now = await _now(ctx, now_arg)
         report = await record_perk_steps(ctx, now, on_step=show)
-    except DomainError as error:
-        raise SystemExit(f"error: {error.detail}") from None
-    finally:
-        await ctx.aclose()
     print(f"expire-perks as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.steps)} perks moved: "
           f"{report.count('open')} opened, {report.count('expired')} expired [P-2, T-1]")
 
@@ -229,6 +208,21 @@ def _context(settings: Settings):  # type: ignore[no-untyped-def]
     from shop.services.context import ShopContext
 
     return ShopContext.from_settings(settings)
+
+
+@asynccontextmanager
+async def _task_context(settings: Settings) -> AsyncIterator[ShopContext]:
+    """The shop's context for one task, closed after it; a refusal of the shop's (a DomainError)
+    ends the task with its message, not a traceback."""
+    from shop.domain.errors import DomainError
+
+    ctx = _context(settings)
+    try:
+        yield ctx
+    except DomainError as error:
+        raise SystemExit(f"error: {error.detail}") from None
+    finally:
+        await ctx.aclose()
 
 
 def diagram(directory: Path) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from time import perf_counter
 
 from shop.adapters.stripe_gateway import PaymentProviderError
+from shop.adapters.background import all_together
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.lifecycle import ORDER, OrderState
@@ -63,13 +64,7 @@ async def expire_unpaid_orders(ctx: ShopContext, now: datetime, *, batch_size: i
                     on_cancelled(order_id, number, due)
 
     started = perf_counter()
-    running = [asyncio.create_task(cancel_batches()) for _ in range(workers)]
-    try:
-        await asyncio.gather(*running)
-    finally:  # one failed: the others stop too, their open batch rolled back
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+    await all_together(cancel_batches, copies=workers)
     report.database_seconds = perf_counter() - started
     return report
 

@@ -11,12 +11,12 @@ recorded (one reported at the very moment its device shipped) get it applied too
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shop.adapters.background import all_together
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.calendar import as_utc
 from shop.domain.perk_lifecycle import UNUSED, PerkState
@@ -60,13 +60,7 @@ async def record_perk_steps(ctx: ShopContext, now: datetime, *, batch_size: int 
                 if on_step is not None:
                     on_step(step)
 
-    running = [asyncio.create_task(batches()) for _ in range(workers)]
-    try:
-        await asyncio.gather(*running)
-    finally:  # one failed: the others stop too, their open batch rolled back
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+    await all_together(batches, copies=workers)
     return report
 
 
