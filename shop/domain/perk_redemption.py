@@ -23,7 +23,7 @@ from shop.domain.perks import Condition, Perk, Redemption
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 """Base 32 without 0/O and 1/I: a code read aloud to support or typed at a lounge cannot be misread."""
 CODE_LENGTH = 12  # 60 bits of the HMAC: never guessed at a lounge desk
-CODE_GROUP = 4  # shown as XXXX-XXXX-XXXX
+CODE_GROUP = 4  # shown in groups of four: 7K3M-Q9PX-2HRT
 HINT_LENGTH = 4  # the code's last characters, kept for support
 ADULT_AGE = 18  # KZ-4.2, KZ-4.3: «только для лиц старше 18 лет»
 _DERIVATION_LABEL = b"shop perk service code v1\x00"
@@ -154,7 +154,7 @@ def kept_of(form: RedemptionForm) -> dict[str, str]:
 
 def derive_code(secret_key: str, perk_id: str, salt: str) -> str:
     """The perk's service code: HMAC-SHA256(secret key, perk id + salt), its first 60 bits in
-    CODE_ALPHABET, grouped (XXXX-XXXX-XXXX). The same salt and key always give the same code (P-4)."""
+    CODE_ALPHABET, in groups of four (7K3M-Q9PX-2HRT). The same salt and key always give the same code (P-4)."""
     digest = hmac.new(secret_key.encode(), _DERIVATION_LABEL + f"{perk_id}:{salt}".encode(), hashlib.sha256).digest()
     number = int.from_bytes(digest[:8], "big") >> (64 - 5 * CODE_LENGTH)
     symbols = "".join(CODE_ALPHABET[(number >> (5 * (CODE_LENGTH - 1 - i))) & 31] for i in range(CODE_LENGTH))

@@ -60,8 +60,8 @@ async def service_code(ctx: ShopContext, perk_id: str, *, customer_id: int) -> R
 
 def _redeem(uow: UnitOfWork, perk_id: str, customer_id: int, form: RedemptionForm | None,
             secret_key: str, link: str) -> tuple[Redeemed, Sequence[QueuedEmail]]:
-    _, perk = lock_perk(uow, perk_id)
-    order, bundle, terms = _owned(uow, perk, customer_id)
+    order, perk = lock_perk(uow, perk_id)
+    bundle, terms = _owned(uow, perk, order, customer_id)
     now = uow.now()
     perk = catch_up(uow, perk, now=now)
     state = PerkState(perk.state)
@@ -91,7 +91,7 @@ def _redeem(uow: UnitOfWork, perk_id: str, customer_id: int, form: RedemptionFor
 
 def _service_code(uow: UnitOfWork, perk_id: str, customer_id: int, secret_key: str) -> Redeemed:
     perk = uow.perks.get(perk_id)
-    _, _, terms = _owned(uow, perk, customer_id)
+    _, terms = _owned(uow, perk, uow.orders.get(perk.order_id), customer_id)
     if terms.redemption is not Redemption.SERVICE_CODE:
         raise Conflict("no_service_code", f"{perk.code} has no service code from the shop ({terms.clause})",
                        clause=terms.clause)
@@ -102,10 +102,10 @@ def _service_code(uow: UnitOfWork, perk_id: str, customer_id: int, secret_key: s
     return Redeemed(perk, terms, PerkState.REDEEMED, code)
 
 
-def _owned(uow: UnitOfWork, perk: Any, customer_id: int) -> tuple[Any, Any, Perk]:
-    """The perk's order, bundle and terms; another customer's perk is a 404, as an unknown one."""
-    order = uow.orders.get(perk.order_id)
+def _owned(uow: UnitOfWork, perk: Any, order: Any, customer_id: int) -> tuple[Any, Perk]:
+    """The perk's bundle and terms, its order the customer's; another customer's perk is a 404, as
+    an unknown one."""
     if order.customer_id != customer_id:
         raise NotFound("perk_not_found", f"no perk {perk.id}")
     bundle = uow.perks.bundle(perk.bundle_id)
-    return order, bundle, perk_terms(bundle.terms_version).perk(perk.code)
+    return bundle, perk_terms(bundle.terms_version).perk(perk.code)
