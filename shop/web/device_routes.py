@@ -16,7 +16,8 @@ from shop.services.device_activations import Activated, record_activation
 from shop.web.auth import Principal, ops_only
 from shop.web.perk_routes import PerkCode
 from shop.web.presenters import instant
-from shop.web.responses import Instant, Out, PerkStateName, problems
+from shop.web.perk_responses import PerkStateName
+from shop.web.responses import Instant, Out, problems
 from shop.web.schemas import Body, Instant as InstantIn, supported_instant
 
 Ctx = NamedDependency[ShopContext]

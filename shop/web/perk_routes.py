@@ -19,7 +19,8 @@ from shop.services import perk_redemption
 from shop.services.context import ShopContext
 from shop.web.auth import Principal
 from shop.web.presenters import instant, perk_eligibility
-from shop.web.responses import Instant, LocalDate, Out, PerkCode, PerkEligibilityOut, PublicOperation, problems
+from shop.web.perk_responses import PerkCode, PerkEligibilityOut
+from shop.web.responses import Instant, LocalDate, Out, PublicOperation, problems
 from shop.web.schemas import NO_NUL, Body
 
 EARLIEST_PURCHASE, LATEST_PURCHASE = date(2000, 1, 1), date(2099, 12, 31)

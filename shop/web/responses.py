@@ -19,20 +19,8 @@ from litestar.openapi.spec import Operation
 
 from shop.domain.delivery import DeliveryMethod
 from shop.domain.markets import Market
-
-Instant = Annotated[datetime, msgspec.Meta(description="ISO 8601 instant in UTC, e.g. 2026-11-22T10:15:00Z")]
-LocalDate = Annotated[date, msgspec.Meta(description="a calendar date in the market's local calendar")]
-Decimal = Annotated[str, msgspec.Meta(pattern=r"^\d+\.\d+$", description="a decimal as text, e.g. 0.20")]
-
-
-class Out(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class Money(Out):
-    amount_minor: int
-    currency: str
-
+from shop.web.out import Decimal, Instant, LocalDate, Money, Out  # the routes take them from here too
+from shop.web.perk_responses import PerkBundleOut, PerkEligibilityOut, RedeemedPerkOut
 
 class Problem(Out):
     """RFC 9457 problem details, with the shop's `code` and, where a rule decided, its `clause`."""
@@ -149,30 +137,6 @@ class QuoteOut(Out):
     expected_delivery_clause: str
 
 
-PerkCode = Literal["lounge", "spotify", "google_ai_pro", "youtube", "extended_warranty", "screen_repair",
-                   "free_labour_repair"]
-
-
-class PerkEligibilityOut(Out):
-    """One perk as judged for a purchase: GET /perks/eligibility and the quote's lines."""
-
-    code: PerkCode
-    qualifies: bool
-    clause: Annotated[str, msgspec.Meta(
-        description="the perk's section when it qualifies, else the clause that refuses it (e.g. KZ-1)")]
-    reason: Annotated[str, msgspec.Meta(
-        description="why not: market_not_kz, model_not_qualifying, before_perk_terms, "
-                    "purchased_before_window, purchased_after_window, activation_deadline_passed, "
-                    "opens_after_activation_deadline")] | None
-    starts: Literal["purchase", "device_activation"]
-    opens_after_activation: Annotated[str, msgspec.Meta(
-        description="for perks that start from the device's activation: the wait, described")] | None
-    activate_by: Instant | None
-    use_by: Instant | None
-    redemption: Literal["service_code", "partner_app", "service_case"]
-    conditions: list[str]
-
-
 class OrderLineOut(Out):
     id: int
     sku: str
@@ -273,58 +237,6 @@ class WithdrawalOut(Out):
     redeemed_perks: Annotated[list[RedeemedPerkOut], msgspec.Meta(
         description="P-3, RS-VII.9, RS-VII.10 (KZ): perks of the lines' devices already redeemed, for the "
                     "refund decision (diminished value); the unused ones are revoked when it is refunded")]
-
-
-class RedeemedPerkOut(Out):
-    perk_id: str
-    code: str
-    line_id: int
-    redeemed_at: Instant | None
-
-
-PerkStateName = Literal["waiting_for_activation", "activated", "open", "redeemed", "expired", "revoked",
-                        "not_available"]
-
-
-class PerkCaseOut(Out):
-    id: str
-    kind: Literal["extended_warranty", "screen_repair", "free_labour_repair"]
-    state: Literal["opened", "estimated", "accepted", "declined", "repaired", "refused", "referred"]
-    opened_at: Instant
-    closed_at: Instant | None
-    exclusion: Annotated[str, msgspec.Meta(description="the exclusion that refused it")] | None
-
-
-class PerkOut(Out):
-    id: str
-    code: PerkCode
-    state: Annotated[PerkStateName, msgspec.Meta(
-        description="as of now: a perk whose window passed shows expired (docs/lifecycle-perk.md)")]
-    clause: Annotated[str, msgspec.Meta(description="the perk's section, or the clause that refused it (P-2)")]
-    reason: Annotated[str, msgspec.Meta(description="why not available, revoked or expired")] | None
-    starts: Literal["purchase", "device_activation"]
-    redemption: Literal["service_code", "partner_app", "service_case"]
-    how: str
-    activate_by: Instant | None
-    use_by: Instant | None
-    opens_at: Annotated[datetime, msgspec.Meta(
-        description="for perks that start from the device's activation: when it opens")] | None
-    lapses_at: Annotated[datetime, msgspec.Meta(description="its last moment: unused after it, it expires")] | None
-    redeemed_at: Instant | None
-    code_hint: Annotated[str, msgspec.Meta(description="the service code's last characters, for support")] | None
-    service_cases: Annotated[list[PerkCaseOut], msgspec.Meta(
-        description="repairs under the perk (KZ-4.5 … 4.7), oldest first")]
-
-
-class PerkBundleOut(Out):
-    id: str
-    line_id: int
-    unit: Annotated[int, msgspec.Meta(description="which device of the line (1 … quantity): one bundle each")]
-    model: str
-    imei: Annotated[str, msgspec.Meta(description="tied when the device ships")] | None
-    terms_version: Annotated[str, msgspec.Meta(description="the perk terms edition the bundle keeps")]
-    purchased_on: Annotated[date, msgspec.Meta(description="P-1: the local (Almaty) date the order was placed")]
-    perks: list[PerkOut]
 
 
 class PaymentOut(Out):
