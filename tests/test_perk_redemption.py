@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shop.adapters.tables import BundlePerk, OutboxEmail, table_of
+from shop.adapters.perk_tables import BundlePerk
+from shop.adapters.tables import OutboxEmail, table_of
 from shop.domain.errors import Conflict
 from shop.domain.perk_lifecycle import PERK
 from shop.domain.perk_redemption import (

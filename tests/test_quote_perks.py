@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shop.adapters.tables import BundlePerk, PerkBundle, table_of
+from shop.adapters.perk_tables import BundlePerk, PerkBundle
+from shop.adapters.tables import table_of
 from tests.ops_support import set_clock
 from tests.support import order_body
 

@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import DeviceActivation, table_of
+from shop.adapters.perk_tables import DeviceActivation
+from shop.adapters.tables import table_of
 
 _activations = table_of(DeviceActivation)
 _ADD_UNLESS_RECORDED = {

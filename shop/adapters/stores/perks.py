@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import BundlePerk, DeviceActivation, Order, PerkBundle, ServiceCase, table_of
+from shop.adapters.perk_tables import BundlePerk, DeviceActivation, PerkBundle, ServiceCase
+from shop.adapters.tables import Order, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
 from shop.domain.perks import PERK_CODES

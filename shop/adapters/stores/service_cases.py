@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import ServiceCase, table_of
+from shop.adapters.perk_tables import ServiceCase
+from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
 from shop.domain.service_cases import OPEN_STATES

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import BundlePerk, Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.perk_tables import BundlePerk
+from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
 
 _refunds, _orders = table_of(Refund), table_of(Order)
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
