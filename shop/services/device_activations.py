@@ -21,10 +21,9 @@ from shop.domain.calendar import as_utc
 from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.markets import SUPPORTED_INSTANTS
-from shop.domain.perk_lifecycle import state_at
 from shop.domain.perks import Start, perk_terms
 from shop.services.context import ShopContext
-from shop.services.perks import PerkNow, activate_on
+from shop.services.perks import PerkNow, activate_on, state_now
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def _record(uow: UnitOfWork, imei: str, country: str, activated_at: datetime, so
     perks = _of_order(uow, imei, order) if order is not None else []
     terms = {bundle.id: perk_terms(bundle.terms_version) for bundle in bundles}
     return Activated(activation, [
-        PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now))
+        PerkNow(perk, state_now(perk, now))
         for perk in perks if terms[perk.bundle_id].perk(perk.code).start is Start.DEVICE_ACTIVATION], recorded_now)
 
 

@@ -160,12 +160,17 @@ class BundleNow:
     perks: tuple[PerkNow, ...]
 
 
+def state_now(perk: Any, now: datetime) -> PerkState:
+    """The state a perk row is in at `now`, the clock's due steps taken (`state_at`), nothing written."""
+    return state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now)
+
+
 def as_of(views: Sequence[BundleView], now: datetime, cases: Mapping[str, Sequence[Any]] | None = None
           ) -> list[BundleNow]:
     """The bundles with each perk's state at `now` and its service cases (`cases`, by perk id)."""
     cases = cases or {}
     return [BundleNow(view.row, tuple(
-        PerkNow(perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now),
+        PerkNow(perk, state_now(perk, now),
                 cases.get(perk.id, ()))
         for perk in view.perks)) for view in views]
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.errors import NotFound
-from shop.domain.perk_lifecycle import PERK, PerkState, state_at
+from shop.domain.perk_lifecycle import PERK, PerkState
 from shop.domain.service_cases import (
     CLAIM, COMPLETE, ONCE, REDEEMS, SERVICE_CASE, CaseKind, Estimate, ServiceCaseState, check_exclusion,
     check_fault, check_no_open_case, check_perk_open, service_centre_data,
 )
 from shop.services.context import ShopContext
-from shop.services.perks import catch_up, lock_perk, refuse_if_being_returned
+from shop.services.perks import catch_up, lock_perk, refuse_if_being_returned, state_now
 
 
 @dataclass(frozen=True)
@@ -149,5 +149,5 @@ def _view(uow: UnitOfWork, case: Any, perk: Any, now: datetime, *, order: Any = 
     assert customer is not None  # an order's customer is never deleted (orders.customer_id's key)
     shared = service_centre_data(name=customer.full_name, phone=customer.phone or order.delivery.get("phone"),
                                  email=customer.email, model=bundle.model, imei=case.imei)
-    return CaseView(case, perk, state_at(perk.state, opens_at=perk.opens_at, lapses_at=perk.lapses_at, now=now),
+    return CaseView(case, perk, state_now(perk, now),
                     shared)
