@@ -228,9 +228,9 @@ async def customers(base: str, tag: str) -> list[tuple[int, dict[str, str]]]:
 
 async def web_load(name: str, base: str, server: Child, people: list[tuple[int, dict[str, str]]],
                    unkeyed_people: list[tuple[int, dict[str, str]]], db_pid: int | None, url: str) -> WebResult:
-    """Warm-up, then ORDERS orders without a key (from `unkeyed_people`) and ORDERS with a fresh
-    Idempotency-Key each (from `people`) at CONCURRENCY, then the webhook events that pay the keyed
-    ones, then CATALOGUE catalogue reads."""
+    """ORDERS orders without a key (from `unkeyed_people`) and ORDERS with a fresh Idempotency-Key
+    each (from `people`) at CONCURRENCY, then the webhook events that pay the keyed ones, then
+    CATALOGUE catalogue reads; each phase after WARMUP calls of its own, on the same connections."""
     payload = order_payload()
     run_tag = os.urandom(4).hex()
 
@@ -274,33 +274,31 @@ async def web_load(name: str, base: str, server: Child, people: list[tuple[int, 
             + (f" ({len(run.errors)} failed: {run.errors[0]})" if run.errors else "")
             + (" [stopped at the time limit]" if run.stopped_early else ""))
 
-    warm = await drive(base, WARMUP, placing(True), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu = server.cpu_seconds()
+    server_cpu = {"server": server.cpu_seconds}
     with profiled(server, name, "unkeyed-orders"):
-        unkeyed = await drive(base, ORDERS, placing(False), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_unkeyed = (server.cpu_seconds() - cpu) / max(unkeyed.calls, 1) * 1000
+        unkeyed = await drive(base, ORDERS, placing(False), warmup=WARMUP, meters=server_cpu,
+                              concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_unkeyed = unkeyed.metered["server"] / max(unkeyed.calls, 1) * 1000
     said("orders without a key", unkeyed)
-    cpu, db_cpu = server.cpu_seconds(), tree_cpu_seconds(db_pid) if db_pid else 0.0
+    meters = {**server_cpu, **({"db": lambda: tree_cpu_seconds(db_pid)} if db_pid else {})}
     with profiled(server, name, "orders"):
-        orders = await drive(base, ORDERS, placing(True), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_order = (server.cpu_seconds() - cpu) / max(orders.calls, 1) * 1000
-    db_per_order = ((tree_cpu_seconds(db_pid) - db_cpu) / max(orders.calls, 1) * 1000) if db_pid else None
+        orders = await drive(base, ORDERS, placing(True), warmup=WARMUP, meters=meters,
+                             concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_order = orders.metered["server"] / max(orders.calls, 1) * 1000
+    db_per_order = orders.metered["db"] / max(orders.calls, 1) * 1000 if db_pid else None
     said("orders with an Idempotency-Key", orders)
-    warm_placed = [order for order in warm.answers if order]
-    await drive(base, len(warm_placed), pay_for(warm_placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    placed = [order for order in orders.answers if order]
-    cpu = server.cpu_seconds()
+    placed = [order for order in orders.answers if order]  # the warm-up's first: they pay first
     with profiled(server, name, "webhooks"):
-        events = await drive(base, len(placed), pay_for(placed), concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_event = (server.cpu_seconds() - cpu) / max(events.calls, 1) * 1000
+        events = await drive(base, len(placed) - WARMUP, pay_for(placed), warmup=WARMUP, meters=server_cpu,
+                             concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_event = events.metered["server"] / max(events.calls, 1) * 1000
     said("webhook events", events)
 
     await true_stock(base, url, name)
-    await drive(base, WARMUP, browse, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu = server.cpu_seconds()
     with profiled(server, name, "catalogue"):
-        catalogue = await drive(base, CATALOGUE, browse, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_read = (server.cpu_seconds() - cpu) / max(catalogue.calls, 1) * 1000
+        catalogue = await drive(base, CATALOGUE, browse, warmup=WARMUP, meters=server_cpu,
+                                concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_per_read = catalogue.metered["server"] / max(catalogue.calls, 1) * 1000
     said("catalogue reads", catalogue)
     await true_stock(base, url, name)
     return WebResult(orders, events, cpu_per_order, cpu_per_event, db_per_order, unkeyed, cpu_per_unkeyed,
@@ -326,10 +324,9 @@ async def yardstick(base: str, server: Child, statements: int) -> tuple[Run, flo
         if answer.status != 201:
             raise CallFailed(f"POST /yardstick/{statements} answered {answer.status}: {answer.text[:300]}")
 
-    await drive(base, WARMUP, insert, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu = server.cpu_seconds()
-    run = await drive(base, YARDSTICK, insert, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_ms = (server.cpu_seconds() - cpu) / max(run.calls, 1) * 1000
+    run = await drive(base, YARDSTICK, insert, warmup=WARMUP, meters={"server": server.cpu_seconds},
+                      concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    cpu_ms = run.metered["server"] / max(run.calls, 1) * 1000
     say(f"  yardstick, one INSERT committed ({statements} statement{'s' if statements > 1 else ''}): "
         f"{run.rate:,.0f} requests/s, p99 {run.p99:.1f} ms, server CPU {cpu_ms:.2f} ms a request")
     return run, cpu_ms
@@ -361,8 +358,7 @@ async def stripe_round_trip(stub: str) -> StripeTrip:
             raise CallFailed(f"stub answered {answer.status}: {answer.text[:300]}")
 
     n = min(ORDERS, 2000)
-    await drive(stub, WARMUP, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    raw_run = await drive(stub, n, raw, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    raw_run = await drive(stub, n, raw, warmup=WARMUP, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
     alone = await drive(stub, n // 4, raw, concurrency=1, time_limit=PHASE_SECONDS)
 
     from shop.adapters.stripe_gateway import PaymentProviderError, StripeGateway
@@ -377,8 +373,8 @@ async def stripe_round_trip(stub: str) -> StripeTrip:
             raise CallFailed(str(error)) from error
 
     try:
-        await drive(stub, WARMUP, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-        sdk_run = await drive(stub, n, through_sdk, concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+        sdk_run = await drive(stub, n, through_sdk, warmup=WARMUP, concurrency=CONCURRENCY,
+                              time_limit=PHASE_SECONDS)
     finally:
         await gateway.aclose()
     return StripeTrip(raw_run, sdk_run, alone)
@@ -682,8 +678,10 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"(tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders without a key, then {ORDERS:,} with a "
         f"fresh `Idempotency-Key` each, each phase from {max(CUSTOMERS, CONCURRENCY)} customers of its own (so "
         f"both start from the same history: the per-customer count, RS-V.5.5, reads every earlier order of "
-        f"the customer), after {WARMUP} warm-up; then a signed `payment_intent.succeeded` for each keyed "
-        f"order, then catalogue reads; Stripe is a stub "
+        f"the customer); then a signed `payment_intent.succeeded` for each keyed order, then catalogue "
+        f"reads. Each phase measures its steady state: its first {WARMUP} calls warm up on the same "
+        f"connections and are not counted, and the load generator's garbage collector is off while it "
+        f"drives (tests/bench/load.py `drive`). Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
         f"engine settings running the same statements, for orders and webhooks on the driver itself "
         f"(sqlite3, asyncpg), for the expiry through SQLAlchemy Core `text()`, as many batches at once as the job (two on "
