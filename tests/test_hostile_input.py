@@ -152,3 +152,49 @@ async def test_the_test_clock_does_not_exist_outside_the_test_environment(settin
         document = (await client.get("/schema/openapi.json")).json()
     await app.state["ctx"].aclose()
     assert not [path for path in document["paths"] if "/test/" in path]
+
+
+def _operations_with_a_body() -> list[tuple[str, str]]:
+    """Every operation of the test environment's document that takes a JSON body, but the Stripe
+    webhook (a signed body: tests/test_stripe_events.py) and the test clock (its own tests above),
+    its path parameters filled with a value of the right shape that names nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from shop.settings import Settings
+
+    never_opened = Path(tempfile.gettempdir()) / "shop-hostile-labels.db"
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{never_opened}", "SHOP_ENV": "test"})
+    document = create_app(settings).openapi_schema.to_schema()
+    fill = {"{order_id}": "0f8c1e9a-1d1e-4f5b-9a57-6f0e1c2b3a4d", "{withdrawal_id}": "w-none",
+            "{case_id}": "c-none", "{perk_id}": "p-none", "{sku}": "no-such-sku", "{imei}": "490154203237518"}
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if operation.get("requestBody") and not path.endswith(("/webhooks/stripe", "/test/clock")):
+                for name, value in fill.items():
+                    path = path.replace(name, value)
+                found.append((method.upper(), path))
+    return found
+
+
+@pytest.mark.parametrize("payload", [DEEP_ARRAY, DEEP_OBJECT, b'{"a": "' + NOT_UTF8 + b'"}', b"{", b""],
+                         ids=["deep-array", "deep-object", "not-utf8", "cut-short", "empty"])
+@pytest.mark.parametrize(("method", "path"), _operations_with_a_body(),
+                         ids=[f"{method} {path}" for method, path in _operations_with_a_body()])
+async def test_every_operation_with_a_body_refuses_a_hostile_one_with_a_4xx(shop, method, path, payload):
+    """Issue 16 ("No 5xx from anything a client sends"), for every body-taking route, the KZ perk
+    bundle's and the withdrawal's included: a body nested 1,000 deep, not UTF-8 or cut short is a
+    400 problem naming the body, an empty one a 400 (or a 404 where the body is optional and the
+    path names nothing), never a 500; nothing is written."""
+    who = await shop.ops() if "/ops/" in path else await shop.customer()
+    before = await counts(shop)
+
+    response = await shop.http.request(method, path, content=payload,
+                                       headers={"Content-Type": "application/json", **who})
+
+    if payload:  # the body's fault, named
+        assert assert_problem(response, 400)["field"] in ("body", "a"), response.text[:300]
+    else:  # no body: refused as such, or, where the body is optional, the path names nothing
+        assert_problem(response, (400, 404))
+    assert await counts(shop) == before
