@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from shop.adapters.group_commit import GroupCommit
+from shop.services import checkout
 from tests import payment_support
 from tests.bench.capture import recording
 from tests.ops_support import assert_refunded_at_stripe, events, set_stock, stock_of
@@ -53,6 +54,15 @@ async def test_requests_arriving_during_a_batch_go_together_in_the_next_in_arriv
 async def test_a_batch_holds_at_most_its_limit():
     group, apply = GroupCommit(most=2), Recorder()
     tasks = [asyncio.create_task(group.submit("k", apply, item)) for item in range(5)]
+    await asyncio.sleep(0.01)
+    apply.release.set()
+    await asyncio.gather(*tasks)
+    assert apply.batches == [[0, 1], [2, 3], [4]]
+
+
+async def test_a_kind_of_work_may_ask_for_smaller_batches_than_the_default():
+    group, apply = GroupCommit(), Recorder()
+    tasks = [asyncio.create_task(group.submit("k", apply, item, most=2)) for item in range(5)]
     await asyncio.sleep(0.01)
     apply.release.set()
     await asyncio.gather(*tasks)
@@ -172,6 +182,27 @@ async def test_orders_arriving_together_share_transactions_and_each_gets_its_own
     assert (await stock_of(shop, PHONE))[1] == reserved_before + 12  # RS-V.5.6: each unit held once
     writes = [statement for statement in statements if statement.startswith(("INSERT INTO orders", "WITH part_0"))]
     assert 1 <= len(writes) < 8, writes  # fewer write transactions than orders (the e-mails' own not counted)
+
+
+async def test_orders_go_at_most_ORDERS_AT_ONCE_a_transaction(shop, monkeypatch):
+    """A batch holds its row locks, and on SQLite the event loop, for every order in it: orders go
+    in batches of at most checkout.ORDERS_AT_ONCE (its docstring has the measurements)."""
+    await set_stock(shop, PHONE, 1_000)
+    customers = [await shop.customer() for _ in range(12)]
+    batches: list[int] = []
+    write_orders = checkout.write_orders
+
+    def counted(uow, offers):
+        batches.append(len(offers))
+        return write_orders(uow, offers)
+    monkeypatch.setattr(checkout, "write_orders", counted)
+
+    answers = await asyncio.gather(*(shop.http.post("/api/v1/orders", json=order_body(lines=[(PHONE, 1)]),
+                                                    headers=customer) for customer in customers))
+
+    assert [answer.status_code for answer in answers] == [201] * 12
+    assert sum(batches) == 12 and max(batches) <= checkout.ORDERS_AT_ONCE < 12
+    assert len(batches) < 12, batches  # still together: fewer transactions than orders
 
 
 async def test_an_order_that_does_not_fit_fails_alone_and_its_batch_is_written_RS_V_5_5_RS_V_5_6(shop):

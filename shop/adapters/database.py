@@ -99,13 +99,15 @@ class Database:
         async with self._reads.connect() as connection:
             return await connection.run_sync(lambda sync: work(self._unit(sync)))
 
-    async def together(self, key: Hashable, work: Callable[[UnitOfWork, list[Any]], Sequence[T]], item: Any) -> T:
+    async def together(self, key: Hashable, work: Callable[[UnitOfWork, list[Any]], Sequence[T]], item: Any, *,
+                       most: int | None = None) -> T:
         """`work(uow, items)` for this item and those of the same `key` that arrive while an earlier
-        batch is in the database, in one transaction (group commit); this item's result. A batch
-        that fails is run again one item at a time, so that an item's failure is its own."""
+        batch is in the database, in one transaction (group commit), at most `most` items a batch
+        (default: shop.adapters.group_commit.MOST_AT_ONCE); this item's result. A batch that fails
+        is run again one item at a time, so that an item's failure is its own."""
         async def run(items: list[Any]) -> list[T]:
             return list(await self.transaction(lambda uow: work(uow, items)))
-        return await self.group_commit.submit(key, run, item)
+        return await self.group_commit.submit(key, run, item, most=most)
 
     def _unit(self, connection: Connection) -> UnitOfWork:
         return UnitOfWork(connection, test_clock=self.test_clock)

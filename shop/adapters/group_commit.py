@@ -10,7 +10,8 @@ constraint) is its own and never another request's.
 
     result = await group_commit.submit("payment_intent.succeeded", apply, item)
 
-`apply(items)` returns one result per item, in order; callers of one key pass the same function.
+`apply(items)` returns one result per item, in order; callers of one key pass the same function
+(and the same `most`, where a kind of work wants smaller batches than MOST_AT_ONCE).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 Apply = Callable[[list[Any]], Awaitable[list[Any]]]
 
 MOST_AT_ONCE = 32
-"""Items in one batch at most: a transaction's locks are held for all of them."""
+"""Items in one batch at most, unless the work says fewer (`submit(most=)`): a transaction's locks
+are held for all of them, and on SQLite the event loop too (its transactions never yield)."""
 
 BATCHES_AT_ONCE = 2
 """Batches of one key in the database at once. A batch waits on its round trips, and on a busy
@@ -36,19 +38,20 @@ class GroupCommit:
         self._waiting: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]] = {}
         self._draining: dict[Hashable, set[asyncio.Task[None]]] = {}  # strong references: see Background
 
-    async def submit(self, key: Hashable, apply: Apply, item: Any) -> Any:
-        """The result of `apply` for `item`, run together with what else is queued under `key`."""
+    async def submit(self, key: Hashable, apply: Apply, item: Any, *, most: int | None = None) -> Any:
+        """The result of `apply` for `item`, run together with what else is queued under `key`, at
+        most `most` items a batch (default: this group commit's)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append((item, future))
         draining = self._draining.setdefault(key, set())
         if len(draining) < self.at_once:
-            draining.add(asyncio.create_task(self._drain(key, apply), name=f"group commit {key}"))
+            draining.add(asyncio.create_task(self._drain(key, apply, most or self.most), name=f"group commit {key}"))
         return await future
 
-    async def _drain(self, key: Hashable, apply: Apply) -> None:
+    async def _drain(self, key: Hashable, apply: Apply, most: int) -> None:
         try:
             while queued := self._waiting.get(key):
-                batch, self._waiting[key] = queued[:self.most], queued[self.most:]
+                batch, self._waiting[key] = queued[:most], queued[most:]
                 await self._run(apply, batch)
         finally:  # no await between the empty queue and here: nothing can be queued unseen
             draining = self._draining[key]

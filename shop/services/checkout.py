@@ -31,6 +31,18 @@ CARD = "card"
 INSTALLMENTS = "installments"
 
 
+ORDERS_AT_ONCE = 4
+"""Orders written in one transaction at most (group commit). A batch holds the customers' and the
+product's row locks until it commits, and on SQLite the event loop as well (a transaction never
+yields it): every request in flight waits for the whole batch, their Stripe calls included. Measured
+(`tests.bench.ab`, keyed orders at concurrency 16, 4 rounds of 600, pairs run both ways): against
+batches of up to 32, at most 6 took the p99 from 39.1 and 41.7 ms to 28.5 and 30.0 on SQLite, and
+on PostgreSQL from 65.5 and 61.3 ms to 46.7 and 45.2, keyed orders/s 506 and 525 to 573 and 571;
+at most 4 did as well on SQLite (31.4 and 29.3 ms) and better on PostgreSQL (460 and 461 orders/s
+against 429 and 389 at 6); at most 2, 442 against 591 at 4 (PostgreSQL). Payments keep the default:
+their transactions are short, and at most 6 cost 4-13 % of webhook events/s."""
+
+
 class ProviderUnavailable(DomainError):
     status = 503
     title = "Payment provider unavailable"
@@ -131,7 +143,7 @@ async def _place(ctx: ShopContext, offer: Offer) -> Placed:
     if offer.request.payment_method == CARD:
         offer = replace(offer, intent=await _create_intent(ctx, offer.order_id, offer.priced))
     try:
-        created, email, answer = await ctx.db.together("orders", write_orders, offer)
+        created, email, answer = await ctx.db.together("orders", write_orders, offer, most=ORDERS_AT_ONCE)
     except KeyTaken:  # a concurrent twin with the same key won
         await _abandon_intent(ctx, offer.intent)
         claim = offer.claim
