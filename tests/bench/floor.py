@@ -51,6 +51,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from tests.bench.floor_engine import create_engine
 from shop.adapters.group_commit import GroupCommit
+from shop.services.checkout import ORDERS_AT_ONCE  # batches as the shop's
 
 # --- the statements (as the shop sends them; `FOR UPDATE` and `RETURNING id` where it does) --------
 
@@ -398,7 +399,7 @@ def build_app() -> Litestar:
                 "created": v.instant(now), "claimed": v.instant(now + timedelta(minutes=5)), "order_id": order_id,
                 "subject": subject, "body": body_text, "kind": "order_received",
                 "message_id": f"{order_id}.{secrets.token_hex(8)}"},
-        })
+        }, most=ORDERS_AT_ONCE)
         money = {"currency": product["currency"]}
         stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         return Response({
