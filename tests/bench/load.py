@@ -67,8 +67,8 @@ async def drive(base_url: str, n: int, call: Call, *, concurrency: int, time_lim
     open and a server already busy, so what it sees is the steady state: not the connections being
     opened, nor the `concurrency` first calls arriving in the same instant. Each of `meters` (a
     counter such as the server's CPU seconds) is read when the window opens and when it closes:
-    `Run.metered` holds the differences. Stops early (and says so) past `time_limit` seconds; raises if more than
-    `max_error_share` of the calls fail.
+    `Run.metered` holds the differences. Stops early (and says so) past `time_limit` seconds;
+    raises if more than `max_error_share` of the calls fail.
 
     This process's cyclic garbage collector is off while it drives. A full collection of its heap
     (the answers kept) stopped every worker at once, once or twice a phase, and the pause counted
