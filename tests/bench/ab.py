@@ -11,7 +11,7 @@ Settings: AB_WHAT=events (signed `payment_intent.succeeded` for orders placed fi
 orders (POST /api/v1/orders), keyed (the same, a fresh Idempotency-Key each) or catalogue
 (GET /api/v1/products?market=RS); two kinds with a comma, one a side (`AB_WHAT=orders,keyed
 python -m tests.bench.ab . .`: keyed against unkeyed orders on the same code); AB_DATABASE=sqlite or postgresql (a private server, a database per
-side); AB_BATCH=600 calls a batch, AB_ROUNDS=5. Run a pair both ways: in an A/A run of the order
+side); AB_BATCH=600 calls a batch, AB_ROUNDS=5, AB_CONCURRENCY=16 workers. Run a pair both ways: in an A/A run of the order
 path on PostgreSQL the second side came out 7 % ahead in server CPU per order.
 
 Each checkout runs with this virtual environment; its own `shop` package comes first on the path
@@ -38,7 +38,7 @@ ROUNDS = setting("AB_ROUNDS", 5)
 WHAT = os.environ.get("AB_WHAT", "events")
 DATABASE = os.environ.get("AB_DATABASE", "sqlite")
 WARMUP = 300
-CONCURRENCY = 16
+CONCURRENCY = setting("AB_CONCURRENCY", 16)
 BATCH_WARMUP = 2 * CONCURRENCY
 """The first calls of each batch, not measured (see tests/bench/load.py `drive`)."""
 
