@@ -6,8 +6,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import stripe
@@ -23,6 +27,21 @@ RS_ADDRESS = {"street": "Knez Mihailova 1", "city": "Beograd", "postal_code": "1
 KZ_ADDRESS = {"street": "Abay Ave 10", "city": "Almaty", "postal_code": "050000", "country": "KZ"}
 VALID_IMEIS = ["490154203237518", "356938035643809", "352099001761481", "353918053468417"]
 _serials = itertools.count(1)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def task_env(settings: Any) -> dict[str, str]:
+    """The environment of a `make` task (`python -m shop.jobs …`) on the test's database and Stripe."""
+    return {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
+            "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
+
+
+def run_task(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m shop.jobs *args` as `make` runs it, on the test's database and Stripe; its output kept."""
+    return subprocess.run([sys.executable, "-m", "shop.jobs", *args], cwd=ROOT, env=task_env(settings),
+                          capture_output=True, text=True, timeout=60)
 
 
 def fresh_imeis(count: int) -> list[str]:

@@ -3,11 +3,7 @@ event loop and outside any transaction (issue 16, Security and Tests)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -17,10 +13,9 @@ from sqlalchemy import delete
 from shop.adapters.tables import User, table_of
 from shop.services import accounts
 from shop.services.login_throttle import FAILURES_PER_ADDRESS, FAILURES_PER_EMAIL, WINDOW
-from tests.support import order_body
+from tests.support import order_body, run_task
 from tests.test_accounts import LOGIN, PASSWORD, assert_problem, person, stored_user
 
-ROOT = Path(__file__).resolve().parents[1]
 REGISTER = "/api/v1/auth/register"
 STOCK = "/api/v1/ops/products/rs-15t-12-256/stock"
 
@@ -125,13 +120,8 @@ async def test_ops_demote_endpoint_demotes_another_account_at_once(shop):
 
 async def test_make_ops_demote_task_demotes_at_once(shop, settings):
     staff = await shop.ops()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-
-    done = subprocess.run([sys.executable, "-m", "shop.jobs", "ops-demote", "OPS@shop.example.rs"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
-    unknown = subprocess.run([sys.executable, "-m", "shop.jobs", "ops-demote", "nobody@shop.example.rs"], cwd=ROOT,
-                             env=env, capture_output=True, text=True, timeout=60)
+    done = run_task(settings, "ops-demote", "OPS@shop.example.rs")
+    unknown = run_task(settings, "ops-demote", "nobody@shop.example.rs")
 
     assert done.returncode == 0, done.stderr
     assert "ops@shop.example.rs" in done.stdout and "demoted" in done.stdout

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from shop.adapters.tables import OutboxEmail, StripeCommand, TimelineEntry, table_of
 from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
-from tests.support import event, order_body, sign
+from tests.support import event, order_body, run_task, sign
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACED = "2026-11-20T08:00:00Z"
@@ -161,10 +161,7 @@ async def test_make_task_reads_the_same_test_clock_as_the_server_RS_V_1(shop, se
     order = await place_at(shop, PLACED, customer)
     await shop.http.put("/api/v1/test/clock", json={"now": AFTER_DUE})
 
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-    done = subprocess.run([sys.executable, "-m", "shop.jobs", "expire-payments"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_task(settings, "expire-payments")
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from shop.adapters.tables import Order, OrderLine, PaymentEvent, Product, TimelineEntry, table_of
 from shop.domain.payment_facts import PAID_KINDS, REFUND_FAILED, REFUND_REQUESTED
-from tests.support import event, order_body, sign
+from tests.support import event, order_body, sign, task_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -26,10 +25,9 @@ PER_KIND = 12  # unpaid, paid in time, paid late
 
 
 async def job(settings, now: datetime) -> int:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shop.jobs", "expire-payments", "--now", now.isoformat(), cwd=ROOT, env=env,
+        sys.executable, "-m", "shop.jobs", "expire-payments", "--now", now.isoformat(), cwd=ROOT,
+        env=task_env(settings),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, err.decode()

@@ -5,19 +5,14 @@ Spotify after 1); abroad they are not available. The first report counts."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.ops_support import set_clock
-from tests.support import ShopClient, fresh_imeis, order_body
+from tests.support import ShopClient, fresh_imeis, order_body, run_task
 from tests.test_perk_bundles import ORDERED, PHONE, perks_of
 
-ROOT = Path(__file__).resolve().parents[1]
 ACTIVATED = "2025-10-02T05:00:00Z"  # 2 Oct 10:00 Almaty
 SPOTIFY_OPENS = "2025-10-03T19:00:00Z"  # 4 Oct 00:00 Almaty: 1 day's wait ends at the end of 3 Oct
 LOUNGE_OPENS = "2025-10-16T19:00:00Z"  # 17 Oct 00:00 Almaty: 14 days' wait ends at the end of 16 Oct
@@ -192,11 +187,7 @@ async def test_make_activations_records_the_feed_line_by_line_KZ_1(shop, setting
     feed = tmp_path / "activations.csv"
     feed.write_text(f"imei,country,activated_at\n{imei},KZ,{ACTIVATED}\n{unknown},DE,2025-09-01T00:00:00Z\n"
                     f"123,KZ,{ACTIVATED}\n{imei},KZ,{ACTIVATED}\n")
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-
-    run = subprocess.run([sys.executable, "-m", "shop.jobs", "activations", str(feed)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = run_task(settings, "activations", str(feed))
 
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()

@@ -6,20 +6,16 @@ sweep` lists unused perks whose last moment is within 14 days (near) or past and
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from shop.domain.markets import Market
 from shop.services.perk_clock import record_perk_steps
 from shop.services.sweep import sweep
+from tests.support import run_task
 from tests.ops_support import set_clock
 from tests.test_perk_activation import activate, shipped_kz_order
 from tests.test_perk_bundles import PHONE, confirmed_kz_order
 from tests.test_sweep import instant
 
-ROOT = Path(__file__).resolve().parents[1]
 LOUNGE_LAPSES = "2025-10-31T18:59:59Z"  # activate by 31.10.2025 23:59 Almaty (KZ-4.1)
 AFTER_IT = "2025-11-01T05:00:00Z"
 
@@ -79,11 +75,7 @@ async def test_expire_perks_records_each_due_step_once_even_run_twice_at_once_P_
 async def test_make_expire_perks_runs_as_a_task_and_a_second_run_finds_nothing_P_2(shop, settings):
     _, order = await confirmed_kz_order(shop, [(PHONE, 1)])
     await set_clock(shop, AFTER_IT)
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-
-    runs = [subprocess.run([sys.executable, "-m", "shop.jobs", "expire-perks"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60) for _ in range(2)]
+    runs = [run_task(settings, "expire-perks") for _ in range(2)]
 
     assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
     first = runs[0].stdout.strip().splitlines()

@@ -6,12 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
-import os
 import re
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from typing import Any
 
@@ -22,11 +18,11 @@ from shop.adapters.tables import Refund, table_of
 from shop.services import orders
 from shop.adapters.stores.outbox import LEASE
 from shop.services.refunds import open_refund, settle_pending_refunds
+from tests.support import run_task
 from tests import payment_support
 from tests.infra.ports import free_port
 from tests.payment_support import paid_minor, refunded_minor
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def unreachable_stripe(shop) -> StripeGateway:
@@ -270,10 +266,7 @@ async def test_make_expire_payments_sends_the_refunds_owed_RS_VII_10(shop, setti
     refund = await refund_left_unsent(shop, order["id"])
     later = await shop.ctx.now() + LEASE + timedelta(seconds=1)
 
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-    job = [sys.executable, "-m", "shop.jobs", "expire-payments", "--now", f"{later:%Y-%m-%dT%H:%M:%SZ}"]
-    done = subprocess.run(job, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = run_task(settings, "expire-payments", "--now", f"{later:%Y-%m-%dT%H:%M:%SZ}")
 
     assert done.returncode == 0, done.stderr
     *lines, summary = done.stdout.strip().splitlines()

@@ -5,19 +5,14 @@ RS-VII.10), returns not back in time (RS-VII.7) and withdrawals still without a 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from shop.services.sweep import sweep
 from tests.ops_support import set_clock
 from tests.test_refunds import cancel_while_stripe_is_out_of_reach
-from tests.support import ShopClient, order_body
+from tests.support import ShopClient, order_body, run_task
 
-ROOT = Path(__file__).resolve().parents[1]
 CHARGER = "rs-charger-67w"
 TUESDAY_BEFORE_THE_HOLIDAY = "2026-11-10T08:00:00Z"  # 09:00 in Belgrade; +2 working days: Fri 13 Nov
 FRIDAY_BEFORE_THE_WEEKEND = "2026-11-13T10:00:00Z"  # +2 working days: Tue 17 Nov
@@ -158,11 +153,7 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
 async def test_make_sweep_runs_as_a_task_on_the_shops_clock(shop, settings):
     owed = await refund_owed_from(shop, "2026-10-20T10:00:00Z")
     await set_clock(shop, TUESDAY_BEFORE_THE_HOLIDAY)
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SHOP_ENV": "test",
-           "STRIPE_API_BASE": settings.stripe_api_base, "STRIPE_SECRET_KEY": settings.stripe_secret_key}
-
-    runs = [subprocess.run([sys.executable, "-m", "shop.jobs", "sweep"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60) for _ in range(2)]
+    runs = [run_task(settings, "sweep") for _ in range(2)]
 
     assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
     assert runs[0].stdout == runs[1].stdout
