@@ -5,7 +5,6 @@ call, answers kept."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from shop.adapters.background import all_together
 from tests.bench.rawhttp import Connection, HttpError
 
 
@@ -115,13 +115,9 @@ async def drive(base_url: str, n: int, call: Call, *, concurrency: int, time_lim
     collecting = gc.isenabled()
     gc.collect()
     gc.disable()
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     try:
-        await asyncio.gather(*workers)
+        await all_together(worker, copies=concurrency)  # one failing stops the others
     finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
         if collecting:
             gc.enable()
     if "started" not in window:  # stopped before the window opened
