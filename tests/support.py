@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,18 @@ def run_task(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m shop.jobs *args` as `make` runs it, on the test's database and Stripe; its output kept."""
     return subprocess.run([sys.executable, "-m", "shop.jobs", *args], cwd=ROOT, env=task_env(settings),
                           capture_output=True, text=True, timeout=60)
+
+
+def api_document(settings: Any = None) -> dict[str, Any]:
+    """The OpenAPI document of the app for `settings`; without them, the test environment's, read
+    without opening a database (to list operations when tests are collected)."""
+    from shop.settings import Settings
+    from shop.web.app import create_app
+
+    if settings is None:
+        never_opened = Path(tempfile.gettempdir()) / "shop-document-only.db"
+        settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{never_opened}", "SHOP_ENV": "test"})
+    return create_app(settings).openapi_schema.to_schema()
 
 
 def fresh_imeis(count: int) -> list[str]:

@@ -11,8 +11,6 @@ document is loaded with `from_dict`, each case drawn with hypothesis and checked
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,8 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shop.settings import Settings
-from shop.web.app import create_app
-from tests.support import ShopClient
+from tests.support import ShopClient, api_document
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
@@ -41,13 +38,9 @@ same on both; what depends on the database (an INTEGER's range, U+0000 in text) 
 both (tests/test_hostile_input.py, tests/test_errors.py), and a second run would add another minute."""
 
 
-def _document(settings: Settings) -> dict[str, Any]:
-    return create_app(settings).openapi_schema.to_schema()
-
-
 @pytest.fixture(scope="session")
 def operations(settings: Settings) -> dict[str, Any]:
-    schema = schemathesis.openapi.from_dict(_document(settings))
+    schema = schemathesis.openapi.from_dict(api_document(settings))
     # The token is this test's to send (`_headers`), with every case: a case that "leaves out" the
     # Authorization header still carries it, so schemathesis would count it as invalid data accepted.
     schema.config.generation.update(with_security_parameters=False)
@@ -56,10 +49,7 @@ def operations(settings: Settings) -> dict[str, Any]:
 
 def _operation_labels() -> list[str]:
     """Every operation of the test environment's document, listed without a database."""
-    never_opened = Path(tempfile.gettempdir()) / "shop-fuzz-labels.db"
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{never_opened}", "SHOP_ENV": "test"})
-    document = _document(settings)
-    return [f"{method.upper()} {path}" for path, item in document["paths"].items()
+    return [f"{method.upper()} {path}" for path, item in api_document()["paths"].items()
             for method in item if method in ("get", "put", "post", "delete", "patch")]
 
 

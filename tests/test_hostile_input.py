@@ -16,7 +16,7 @@ from shop.adapters.tables import Order, Product, User, table_of
 from shop.services import test_clock
 from shop.settings import Environment
 from shop.web.app import create_app
-from tests.support import order_body
+from tests.support import api_document, order_body
 from tests.test_errors import assert_problem
 
 ORDERS, QUOTE = "/api/v1/orders", "/api/v1/checkout/quote"
@@ -158,14 +158,7 @@ def _operations_with_a_body() -> list[tuple[str, str]]:
     """Every operation of the test environment's document that takes a JSON body, but the Stripe
     webhook (a signed body: tests/test_stripe_events.py) and the test clock (its own tests above),
     its path parameters filled with a value of the right shape that names nothing."""
-    import tempfile
-    from pathlib import Path
-
-    from shop.settings import Settings
-
-    never_opened = Path(tempfile.gettempdir()) / "shop-hostile-labels.db"
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{never_opened}", "SHOP_ENV": "test"})
-    document = create_app(settings).openapi_schema.to_schema()
+    document = api_document()
     fill = {"{order_id}": "0f8c1e9a-1d1e-4f5b-9a57-6f0e1c2b3a4d", "{withdrawal_id}": "w-none",
             "{case_id}": "c-none", "{perk_id}": "p-none", "{sku}": "no-such-sku", "{imei}": "490154203237518"}
     found = []
@@ -178,10 +171,12 @@ def _operations_with_a_body() -> list[tuple[str, str]]:
     return found
 
 
+WITH_A_BODY = _operations_with_a_body()
+
+
 @pytest.mark.parametrize("payload", [DEEP_ARRAY, DEEP_OBJECT, b'{"a": "' + NOT_UTF8 + b'"}', b"{", b""],
                          ids=["deep-array", "deep-object", "not-utf8", "cut-short", "empty"])
-@pytest.mark.parametrize(("method", "path"), _operations_with_a_body(),
-                         ids=[f"{method} {path}" for method, path in _operations_with_a_body()])
+@pytest.mark.parametrize(("method", "path"), WITH_A_BODY, ids=[f"{method} {path}" for method, path in WITH_A_BODY])
 async def test_every_operation_with_a_body_refuses_a_hostile_one_with_a_4xx(shop, method, path, payload):
     """Issue 16 ("No 5xx from anything a client sends"), for every body-taking route, the KZ perk
     bundle's and the withdrawal's included: a body nested 1,000 deep, not UTF-8 or cut short is a
