@@ -5,6 +5,7 @@ as the shop's own types (PaymentProviderError says whether a retry can help)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -112,3 +113,43 @@ async def test_stripe_that_never_answers_is_given_up_on_and_retryable():
         await silent.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_the_shop_sends_stripe_no_telemetry_and_writes_nothing_under_home(tmp_path, monkeypatch):
+    """A real HTTP peer on loopback that answers as Stripe does, a `Request-Id` included (what the
+    SDK's telemetry reports on the next call): no call carries `X-Stripe-Client-Telemetry` or the
+    server's platform, and no telemetry id is written under the configuration directory."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    seen: list[dict[str, str]] = []
+
+    async def answer_like_stripe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:  # the shop hung up
+                writer.close()
+                return
+            lines = head.decode().split("\r\n")[1:-2]
+            headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+            await reader.readexactly(int(headers.get("content-length", 0)))
+            seen.append(headers)
+            body = b'{"id": "pi_1", "object": "payment_intent", "client_secret": "pi_1_secret_x"}'
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRequest-Id: req_%d\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(seen), len(body), body))
+            await writer.drain()
+
+    server = await asyncio.start_server(answer_like_stripe, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    gateway = StripeGateway(secret_key="sk_test_x", webhook_secret="whsec_x", api_base=f"http://127.0.0.1:{port}")
+    try:
+        for number in range(2):
+            await gateway.create_payment_intent(order_id=f"o{number}", amount_minor=1, currency="RSD",
+                                                idempotency_key=f"k{number}")
+    finally:
+        await gateway.aclose()
+        server.close()
+        await server.wait_closed()
+    assert len(seen) == 2
+    assert not any("x-stripe-client-telemetry" in headers for headers in seen)
+    assert not any("platform" in json.loads(headers["x-stripe-client-user-agent"]) for headers in seen)
+    assert not (tmp_path / "stripe").exists()
