@@ -220,10 +220,10 @@ async def test_register_hashes_off_the_event_loop_holding_no_connection(shop, mo
     seen: list[tuple[bool, int]] = []
     hash_ = PasswordHasher.hash
     loop_thread = threading.current_thread()
-    pool = shop.ctx.db.sync_engine.pool
+    db = shop.ctx.db
 
     def watched(self, password, *, salt=None):
-        seen.append((threading.current_thread() is not loop_thread, pool.checkedout()))
+        seen.append((threading.current_thread() is not loop_thread, db.connections_in_use()))
         return hash_(self, password, salt=salt)
 
     monkeypatch.setattr(PasswordHasher, "hash", watched)

@@ -180,6 +180,49 @@ async def test_a_connection_the_database_dropped_fails_once_and_is_replaced(post
         await admin.dispose()
 
 
+async def test_a_read_connection_the_database_dropped_fails_once_and_is_replaced(postgres):
+    """Reads keep their connection from one to the next (shop.adapters.database.KeptConnections); one
+    the server closed meanwhile fails the read that meets it and is not kept: the next gets a new one."""
+    db, admin = Database(postgres.url), Database(postgres.url)
+    try:
+        first = await db.read(backend_pid)
+        assert await db.read(backend_pid) == first  # kept
+        await admin.transaction(lambda uow: uow.connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                                                    {"pid": first}))
+        with pytest.raises(sa.exc.DBAPIError):
+            await db.read(backend_pid)
+        assert await db.read(backend_pid) != first
+    finally:
+        await db.dispose()
+        await admin.dispose()
+
+
+async def test_reads_and_transactions_keep_their_connections_between_uses(postgres):
+    """After the first use, reads and transactions one after another take nothing from the pool (a
+    checkout and its return cost about 100 µs of CPU each time), and none is in use between them."""
+    db = Database(postgres.url)
+    checkouts = []
+    sa.event.listen(db.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    try:
+        await db.read(backend_pid)
+        await db.transaction(backend_pid)
+        assert len(checkouts) == 2
+        for _ in range(10):
+            await db.read(backend_pid)
+            await db.transaction(backend_pid)
+        assert len(checkouts) == 2 and db.connections_in_use() == 0
+        with pytest.raises(RuntimeError):  # a use that raised gives its connection back to the pool
+            await db.read(lambda uow: (backend_pid(uow), _raise(RuntimeError("refused"))))
+        await db.read(backend_pid)
+        assert len(checkouts) == 3 and db.connections_in_use() == 0
+    finally:
+        await db.dispose()
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
 async def test_a_connection_dropped_inside_a_transaction_is_not_handed_on(postgres):
     """A transaction whose connection the server drops half-way fails; the pool discards the
     connection, and the next transaction gets a new one."""
