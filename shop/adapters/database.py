@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shop.adapters.db import (  # noqa: F401 - WriteInReads, statement_observers: this module's API
-    SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, WriteInReads, json_text, statement_observers,
+    SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, WriteInReads, json_text, json_value, statement_observers,
 )
 from shop.adapters.group_commit import GroupCommit
 from shop.adapters.unit_of_work import UnitOfWork
@@ -177,7 +177,8 @@ class KeptConnections:
 
 def _sqlite_engine(path: str) -> Engine:
     engine = sa.create_engine(
-        f"sqlite:///{path}", pool_size=1, max_overflow=0, json_serializer=json_text,
+        f"sqlite:///{path}", pool_size=1, max_overflow=0,
+        json_serializer=json_text, json_deserializer=json_value,
         # Nothing to reset on return: reads run in no transaction, and a transaction that fails is
         # rolled back before its connection goes back (SQLAlchemy's own rollback call, saved).
         pool_reset_on_return=None,
@@ -209,7 +210,7 @@ def _postgres_engine(database_url: str, pool_size: int) -> AsyncEngine:
     # authentication, a cold statement cache): measured, a pool of 10 against 20 served 1,315-1,445
     # against 2,087-3,514 bare one-INSERT requests/s at concurrency 16.
     return create_async_engine(async_database_url(database_url), pool_size=pool_size, max_overflow=10,
-                               json_serializer=json_text)
+                               json_serializer=json_text, json_deserializer=json_value)
 
 
 def _refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:

@@ -172,9 +172,9 @@ class StripeGateway:
         return dict(response.data)
 
     def verify_event(self, payload: bytes, signature: str | None) -> StripeNews:
-        """The event as the shop's value of it (shop.adapters.stripe_events.read_event) if `Stripe-Signature` verifies with the webhook secret and its
-        timestamp is within the tolerance of the real clock, past or future (the SDK checks the
-        signature and the past only). A signed body that is not a JSON event is an InvalidPayload,
+        """The event as the shop's value of it (shop.adapters.stripe_events.read_event) if
+        `Stripe-Signature` verifies with the webhook secret and its timestamp is within the
+        tolerance of the real clock, past or future (the SDK checks the signature and the past only). A signed body that is not a JSON event is an InvalidPayload,
         one of a wrong shape an InvalidEvent; neither is read before its signature verified."""
         if not signature:
             raise InvalidWebhook("Stripe-Signature header is missing")

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from shop.adapters.db import SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, json_text
+from shop.adapters.db import SQLITE_BUSY_TIMEOUT_S, WAL_AUTOCHECKPOINT_PAGES, json_text, json_value
 from shop.settings import DEFAULT_POOL_SIZE, async_database_url
 
 
@@ -30,7 +30,8 @@ def create_engine(database_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> A
         path = make_url(url).database or ":memory:"
         # SQLite has one writer: one pooled connection serialises transactions instead of
         # letting them fail with "database is locked".
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, json_serializer=json_text,
+        engine = create_async_engine(url, pool_size=1, max_overflow=0,
+                                     json_serializer=json_text, json_deserializer=json_value,
                                      async_creator=partial(_inline_sqlite, path))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -43,7 +44,7 @@ def create_engine(database_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> A
     # opened 40 connections against 16 (tests/test_prepared.py); the bench's bare one-INSERT
     # endpoint served 1,315-1,445 against 2,087-3,514 requests/s at concurrency 16.
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False,
-                               json_serializer=json_text)
+                               json_serializer=json_text, json_deserializer=json_value)
 
 
 class _RunNow:
