@@ -318,7 +318,7 @@ async def test_the_count_leaves_out_cancelled_orders_cancelled_lines_and_other_c
     customer_id = await shop.ctx.db.read(lambda uow: uow.connection.execute(whose).scalar_one())
 
     counted = await shop.ctx.db.read(
-        lambda uow: uow.products.facts([PHONE, PHONE_PRO, TV], customer_id=customer_id))
+        lambda uow: uow.offers.facts([PHONE, PHONE_PRO, TV], customer_id=customer_id)[0])
 
     assert {sku: product.ordered for sku, product in counted.items()} == {PHONE: 1, PHONE_PRO: 0, TV: 0}
 
@@ -448,6 +448,24 @@ async def test_a_keyed_order_refused_out_of_stock_keeps_its_refusal_for_the_key_
     assert again.headers["content-type"].startswith("application/problem+json")
     refusal(other, 409, code="idempotency_key_reused")
     assert await rows(shop, Order) == 0 and await reserved(shop, PHONE) == 0
+
+
+async def test_a_keyed_order_of_an_unknown_product_keeps_its_refusal_and_a_reused_key_is_refused(shop):
+    """The key's answer is read with the order's first product (shop.adapters.stores.offers); when no
+    such product exists, it is read on its own: the kept refusal, or 409 for another body."""
+    customer = await shop.customer()
+    unknown = order_body(lines=[("rs-no-such-phone", 1)])
+    first = await keyed(shop, customer, "k-unknown", unknown)
+
+    again = await keyed(shop, customer, "k-unknown", unknown)
+    other = await keyed(shop, customer, "k-unknown", order_body(lines=[("rs-another-unknown", 1)]))
+    known = await keyed(shop, customer, "k-unknown", order_body())
+
+    refusal(first, 422, code="unknown_product")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    refusal(other, 409, code="idempotency_key_reused")
+    refusal(known, 409, code="idempotency_key_reused")
+    assert await rows(shop, Order) == 0
 
 
 async def test_a_keyed_order_refused_at_the_per_customer_limit_keeps_its_refusal_RS_V_5_5(shop):

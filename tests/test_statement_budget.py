@@ -57,6 +57,24 @@ async def test_placing_a_card_order_reads_twice_then_writes_once_RS_V_1(shop):
         f"SELECT, BEGIN, SELECT×2, {INSERTS}, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT")
 
 
+async def test_a_keyed_order_reads_its_key_with_its_product_and_a_replay_reads_once_RS_V_1(shop):
+    customer = await shop.customer()
+    await shop.http.post("/api/v1/orders", json=order_body(), headers={**customer, "Idempotency-Key": "warm"})
+    await shop.ctx.background.drain()
+    keyed = {**customer, "Idempotency-Key": "budget-1"}
+    with recording() as statements:
+        placed = await shop.http.post("/api/v1/orders", json=order_body(), headers=keyed)
+        await shop.ctx.background.drain()
+    assert placed.status_code == 201
+    # The key's earlier answer comes with the product (shop.adapters.stores.offers): one read, and the
+    # key's answer kept with the order (one INSERT more)
+    assert shop_statements(statements) == "SELECT, BEGIN, SELECT×2, INSERT×6, UPDATE, COMMIT, BEGIN, UPDATE, COMMIT"
+    with recording() as statements:
+        replayed = await shop.http.post("/api/v1/orders", json=order_body(), headers=keyed)
+    assert (replayed.status_code, replayed.json()) == (201, placed.json())
+    assert shop_statements(statements) == "SELECT"
+
+
 async def test_orders_arriving_together_are_written_by_the_statements_of_one_RS_V_5_5_RS_V_5_6(shop, monkeypatch):
     customers = [await shop.customer() for _ in range(8)]
     await shop.place(customers[0])  # compiles and caches the statements

@@ -21,6 +21,7 @@ from shop.adapters.stores.ledger import LedgerStore
 from shop.adapters.stores.orders import OrderStore
 from shop.adapters.stores.outbox import OutboxStore
 from shop.adapters.stores.perks import PerkStore
+from shop.adapters.stores.offers import OfferStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
 from shop.adapters.stores.service_cases import ServiceCaseStore
@@ -68,6 +69,7 @@ class UnitOfWork:
     accounts = _Store(AccountStore)
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     idempotency = _Store(IdempotencyStore)
+    offers = _Store(OfferStore)  # reads only: what an order is checked against before it is written
     ledger = _Store(LedgerStore)
     orders = _Store(OrderStore)
     outbox = _Store(OutboxStore)

@@ -17,7 +17,7 @@ from shop.domain.checkout import OrderRequest, Quote, check_orderable, check_ter
 from shop.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthorized
 from shop.services.context import ShopContext
 from shop.services.idempotency import (
-    IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+    IdempotencyClaim, answer_row, checked_answer, earlier_answer, remember_answers, remember_refusal,
 )
 from shop.services.mail import QueuedEmail, notice_row, send_after_answer
 from shop.services.order_rows import (
@@ -85,11 +85,13 @@ async def place_order(
     skus = [line.sku for line in request.lines]
 
     def read_offer(uow: UnitOfWork) -> tuple[datetime, dict[str, Any], Any | None]:
-        """What the offer is checked against; re-checked in the transaction that writes."""
+        """What the offer is checked against, and the key's earlier answer (one statement for both);
+        re-checked in the transaction that writes."""
         now = uow.now()
-        products = uow.products.facts(skus, customer_id=customer_id)
+        products, record = uow.offers.facts(skus, customer_id=customer_id,
+                                            key=None if claim is None else (claim.scope, claim.key))
         _check_customer_account(uow, products, customer_id)
-        return now, products, None if claim is None else earlier_answer(uow, claim)
+        return now, products, None if claim is None else checked_answer(claim, record)
 
     now, products, record = await ctx.db.read(read_offer)
     if record is not None:

@@ -50,7 +50,11 @@ def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None
 def earlier_answer(uow: UnitOfWork, claim: IdempotencyClaim) -> Any | None:
     """The record of an earlier request with this key (`status_code`, `body`, `resource_id`); 409
     when its body differed."""
-    record = uow.idempotency.answer(claim.scope, claim.key)
+    return checked_answer(claim, uow.idempotency.answer(claim.scope, claim.key))
+
+
+def checked_answer(claim: IdempotencyClaim, record: Any | None) -> Any | None:
+    """The key's record as read (None: the key is new); 409 when it was kept for another body."""
     if record is not None and record.request_hash != claim.request_hash:
         raise Conflict("idempotency_key_reused",
                        "this Idempotency-Key was used with a different request body")

@@ -93,12 +93,8 @@ def statements(postgres: bool) -> dict[str, Any]:
         "outbox": "INSERT INTO outbox_emails (created_at, claimed_until, sent_at, attempts, last_error, order_id, "
                   "\"to\", subject, body, kind, message_id, accepted_at) VALUES (:created, :claimed, NULL, 0, NULL, "
                   ":order_id, :to, :subject, :body, :kind, :message_id, NULL)" + returning.format("outbox_emails"),
-        # Idempotency-Key (a keyed order): read with the product, written with the order
-        "idempotency_read": "SELECT idempotency_records.scope, idempotency_records.key, "
-                            "idempotency_records.request_hash, idempotency_records.resource_id, "
-                            "idempotency_records.status_code, idempotency_records.body, idempotency_records.created_at "
-                            "FROM idempotency_records WHERE idempotency_records.scope = :scope AND "
-                            "idempotency_records.key = :key",
+        # Idempotency-Key (a keyed order): read with the product ("product_and_answer", below: a LEFT
+        # JOIN, as shop.adapters.stores.offers reads it), written with the order
         "idempotency_write": "INSERT INTO idempotency_records (scope, key, request_hash, resource_id, status_code, "
                              "body, created_at) VALUES (:scope, :key, :hash, :resource, :status, :body, :created)",
         # the catalogue
@@ -140,6 +136,12 @@ def statements(postgres: bool) -> dict[str, Any]:
                                 "orders.id " + among + " AND orders.payment_intent_id IS NOT NULL"
                                 ).bindparams(ids),
     }
+    s["product_and_answer"] = s["product"].replace(  # type: ignore[union-attr]
+        " AS ordered FROM products WHERE",
+        " AS ordered, earlier.scope AS earlier_scope, earlier.key AS earlier_key, earlier.request_hash AS "
+        "earlier_request_hash, earlier.resource_id AS earlier_resource_id, earlier.status_code AS "
+        "earlier_status_code, earlier.body AS earlier_body, earlier.created_at AS earlier_created_at FROM products "
+        "LEFT OUTER JOIN idempotency_records AS earlier ON earlier.scope = :scope AND earlier.key = :key WHERE", 1)
     return {name: statement if not isinstance(statement, str) else text(statement) for name, statement in s.items()}
 
 
@@ -338,13 +340,16 @@ def build_app() -> Litestar:
         claim = None if key is None else {
             "scope": f"{customer} POST /orders", "key": key,
             "hash": hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()}
-        async with raw(engine) as db:  # the shop's read (no transaction)
-            if claim is not None:
-                for kept in await db.rows(sql["idempotency_read"], {"scope": claim["scope"], "key": key}):
-                    return Response(json.loads(kept["body"]) if isinstance(kept["body"], str) else kept["body"],
-                                    status_code=kept["status_code"])
-            product, = await db.rows(sql["product"], {"sku": sku, "customer": customer, "cancelled": "cancelled",
-                                                      "cancelled_line": "cancelled"})
+        async with raw(engine) as db:  # the shop's read (no transaction): the key's answer with the product
+            facts = {"sku": sku, "customer": customer, "cancelled": "cancelled", "cancelled_line": "cancelled"}
+            if claim is None:
+                product, = await db.rows(sql["product"], facts)
+            else:
+                product, = await db.rows(sql["product_and_answer"], {**facts, "scope": claim["scope"], "key": key})
+                if product["earlier_status_code"] is not None:
+                    body = product["earlier_body"]
+                    return Response(json.loads(body) if isinstance(body, str) else body,
+                                    status_code=product["earlier_status_code"])
         if int(product["ordered"]) + quantity > product["max_per_customer"]:
             return Response({"code": "max_per_customer"}, status_code=409)
         items = product["price_minor"] * quantity

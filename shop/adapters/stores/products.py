@@ -15,24 +15,19 @@ from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.stores import fast
-from shop.adapters.stores.units_ordered import units_ordered_of
-from shop.adapters.tables import Product, User, table_of
+from shop.adapters.tables import Product, table_of
 
-_products, _users = table_of(Product), table_of(User)
+_products = table_of(Product)
 _free_units = _products.c.on_hand - _products.c.reserved
-_available = case((_free_units > 0, _free_units), else_=0).label("available")
+available_units = case((_free_units > 0, _free_units), else_=0).label("available")
+"""A product's free units, never below 0 (also read by shop.adapters.stores.offers)."""
+_available = available_units
 # The order path's and the catalogue's statements run on the driver (shop.adapters.stores.fast).
 _CATALOGUE = fast.Statement(
     select(*(column for column in _products.c if column.key not in ("on_hand", "reserved", "requires_imei")),
            _available)
     .where(_products.c.market == bindparam("market")).order_by(_products.c.sku))
 _FACTS = fast.Statement(select(*_products.c, _available).where(_products.c.sku == bindparam("sku")))
-_FACTS_FOR_CUSTOMER = fast.Statement(  # one round trip for the three (PostgreSQL)
-    select(*_products.c, _available,
-           units_ordered_of(bindparam("customer_id"), _products.c.sku).scalar_subquery().label("ordered"),
-           select(_users.c.is_ops).where(_users.c.id == bindparam("customer_id")).scalar_subquery()
-           .label("account_is_ops"))
-    .where(_products.c.sku == bindparam("sku")))
 _TO_COUNT = select(_products).where(_products.c.sku == bindparam("sku")).with_for_update()
 _COUNTED = (update(_products).where(_products.c.sku == bindparam("b_sku"))
             .values(on_hand=bindparam("b_on_hand")).returning(*_products.c))
@@ -80,14 +75,12 @@ class ProductStore:
         """The market's products with their free units as `available` (no stock counts)."""
         return fast.run(self._db, _CATALOGUE, {"market": market})
 
-    def facts(self, skus: Iterable[str], *, customer_id: int | None = None) -> dict[str, Row[Any]]:
-        """The rows of these SKUs that exist, each with its free units as `available`; for a customer,
-        with the units of it in their orders that are not cancelled as `ordered` (RS-V.5.5) and the
-        account's `account_is_ops` (None: no such account), in the same statement."""
+    def facts(self, skus: Iterable[str]) -> dict[str, Row[Any]]:
+        """The rows of these SKUs that exist, each with its free units as `available` (a quote's; an
+        order's, with the customer's units, are shop.adapters.stores.offers')."""
         found: dict[str, Row[Any]] = {}
         for sku in dict.fromkeys(skus):
-            row = (fast.run(self._db, _FACTS, {"sku": sku}) if customer_id is None else
-                   fast.run(self._db, _FACTS_FOR_CUSTOMER, {"sku": sku, "customer_id": customer_id})).first()
+            row = fast.run(self._db, _FACTS, {"sku": sku}).first()
             if row is not None:
                 found[sku] = row
         return found
