@@ -174,8 +174,9 @@ class StripeGateway:
     def verify_event(self, payload: bytes, signature: str | None) -> StripeNews:
         """The event as the shop's value of it (shop.adapters.stripe_events.read_event) if
         `Stripe-Signature` verifies with the webhook secret and its timestamp is within the
-        tolerance of the real clock, past or future (the SDK checks the signature and the past only). A signed body that is not a JSON event is an InvalidPayload,
-        one of a wrong shape an InvalidEvent; neither is read before its signature verified."""
+        tolerance of the real clock, past or future (the SDK checks the signature and the past only).
+        A signed body that is not a JSON event is an InvalidPayload, one of a wrong shape an
+        InvalidEvent; neither is read before its signature verified."""
         if not signature:
             raise InvalidWebhook("Stripe-Signature header is missing")
         now = system_now().timestamp()  # the real clock, as Stripe's (the SDK reads it too)

@@ -214,7 +214,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     given = tuple(sorted(rows[0]))
     if any(len(row) != len(given) for row in rows):
         raise TypeError(f"{table.name}: every row of one insert must name the same columns")
-    key = (connection.dialect.name, table, given, len(rows), unless_exists, None if returning is None else tuple(returning))
+    key = (connection.dialect.name, table, given, len(rows), unless_exists,
+           None if returning is None else tuple(returning))
     shape = _insert_shapes.get(key)
     if shape is None:
         if len(_insert_shapes) >= MOST_INSERT_SHAPES:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.stores import fast
+from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.products import available_units
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import IdempotencyRecord, Product, User, table_of
@@ -33,8 +34,6 @@ _FACTS_AND_ANSWER = fast.Statement(
     _FACTS.add_columns(*(_earlier.c[key].label(f"earlier_{key}") for key in _ANSWER_KEYS))
     .select_from(_products.outerjoin(_earlier, and_(_earlier.c.scope == bindparam("scope"),
                                                     _earlier.c.key == bindparam("key")))))
-_ANSWER = fast.Statement(select(_records).where(_records.c.scope == bindparam("scope"),
-                                                 _records.c.key == bindparam("key")))
 Answer = namedtuple("Answer", _ANSWER_KEYS)  # type: ignore[misc]
 """An Idempotency-Key's record, as shop.adapters.stores.idempotency reads it."""
 
@@ -46,7 +45,7 @@ class OfferStore:
     def facts(self, skus: Iterable[str], *, customer_id: int, key: tuple[str, str] | None = None
               ) -> tuple[dict[str, Row[Any]], Any | None]:
         """The rows of these SKUs that exist (as described above), and for `key` (scope, key) its
-        record if it has one: read with the first SKU, or on its own when that SKU does not exist."""
+        record if it has one: read with the first SKU that exists, or on its own when none does."""
         found: dict[str, Row[Any]] = {}
         answer: Any | None = None
         answer_read = key is None
@@ -64,7 +63,7 @@ class OfferStore:
                 row = fast.run(self._db, _FACTS_ONLY, params).first()
             if row is not None:
                 found[sku] = row
-        if not answer_read:
+        if not answer_read:  # no SKU of the order exists: the key on its own
             assert key is not None
-            answer = fast.run(self._db, _ANSWER, {"scope": key[0], "key": key[1]}).first()
+            answer = IdempotencyStore(self._db).answer(*key)
         return found, answer
