@@ -1,10 +1,10 @@
 """The one writer of the catalogue's products and their stock. Stock moves as single conditional
 UPDATEs, so two buyers can never take the same unit (RS-V.5.6). The catalogue's reads, and the facts
-an order is checked and priced with (RS-V.5.5, RS-V.5.8).
+a quote is priced with (RS-III.3); an order's, with the customer's units (RS-V.5.5), are read by
+shop.adapters.stores.offers.
 
 Statements are built once, here: building a SQLAlchemy expression costs more (about 150 µs) than
-SQLite takes to run it. One statement per SKU, not `IN (…)`: an order has one or a few SKUs, and the
-facts of a customer's order carry per-SKU subqueries."""
+SQLite takes to run it. One statement per SKU, not `IN (…)`: an order has one or a few SKUs."""
 
 from __future__ import annotations
 
