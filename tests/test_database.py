@@ -164,34 +164,21 @@ def backend_pid(uow) -> int:
     return uow.connection.execute(select(func.pg_backend_pid())).scalar_one()
 
 
-async def test_a_connection_the_database_dropped_fails_once_and_is_replaced(postgres):
-    """A PostgreSQL connection closed under the pool (a server restart, an administrator) fails the
-    work that meets it; the pool then discards it, and the next transaction gets a new one."""
+@pytest.mark.parametrize("use", ["transaction", "read"])
+async def test_a_connection_the_database_dropped_fails_once_and_is_replaced(postgres, use):
+    """Transactions and reads keep their connection from one use to the next
+    (shop.adapters.database.KeptConnections); one the server closed meanwhile (a restart, an
+    administrator) fails the work that meets it and is not kept: the next use gets a new one."""
     db, admin = Database(postgres.url), Database(postgres.url)
+    run = getattr(db, use)
     try:
-        first = await db.transaction(backend_pid)
+        first = await run(backend_pid)
+        assert await run(backend_pid) == first  # kept
         await admin.transaction(lambda uow: uow.connection.execute(text("SELECT pg_terminate_backend(:pid)"),
                                                                     {"pid": first}))
         with pytest.raises(sa.exc.DBAPIError):
-            await db.transaction(backend_pid)
-        assert await db.transaction(backend_pid) != first
-    finally:
-        await db.dispose()
-        await admin.dispose()
-
-
-async def test_a_read_connection_the_database_dropped_fails_once_and_is_replaced(postgres):
-    """Reads keep their connection from one to the next (shop.adapters.database.KeptConnections); one
-    the server closed meanwhile fails the read that meets it and is not kept: the next gets a new one."""
-    db, admin = Database(postgres.url), Database(postgres.url)
-    try:
-        first = await db.read(backend_pid)
-        assert await db.read(backend_pid) == first  # kept
-        await admin.transaction(lambda uow: uow.connection.execute(text("SELECT pg_terminate_backend(:pid)"),
-                                                                    {"pid": first}))
-        with pytest.raises(sa.exc.DBAPIError):
-            await db.read(backend_pid)
-        assert await db.read(backend_pid) != first
+            await run(backend_pid)
+        assert await run(backend_pid) != first
     finally:
         await db.dispose()
         await admin.dispose()

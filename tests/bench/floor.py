@@ -142,6 +142,7 @@ def statements(postgres: bool) -> dict[str, Any]:
         "earlier_request_hash, earlier.resource_id AS earlier_resource_id, earlier.status_code AS "
         "earlier_status_code, earlier.body AS earlier_body, earlier.created_at AS earlier_created_at FROM products "
         "LEFT OUTER JOIN idempotency_records AS earlier ON earlier.scope = :scope AND earlier.key = :key WHERE", 1)
+    assert s["product_and_answer"] != s["product"], "the product statement no longer reads as expected"
     return {name: statement if not isinstance(statement, str) else text(statement) for name, statement in s.items()}
 
 

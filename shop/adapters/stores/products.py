@@ -21,13 +21,12 @@ _products = table_of(Product)
 _free_units = _products.c.on_hand - _products.c.reserved
 available_units = case((_free_units > 0, _free_units), else_=0).label("available")
 """A product's free units, never below 0 (also read by shop.adapters.stores.offers)."""
-_available = available_units
 # The order path's and the catalogue's statements run on the driver (shop.adapters.stores.fast).
 _CATALOGUE = fast.Statement(
     select(*(column for column in _products.c if column.key not in ("on_hand", "reserved", "requires_imei")),
-           _available)
+           available_units)
     .where(_products.c.market == bindparam("market")).order_by(_products.c.sku))
-_FACTS = fast.Statement(select(*_products.c, _available).where(_products.c.sku == bindparam("sku")))
+_FACTS = fast.Statement(select(*_products.c, available_units).where(_products.c.sku == bindparam("sku")))
 _TO_COUNT = select(_products).where(_products.c.sku == bindparam("sku")).with_for_update()
 _COUNTED = (update(_products).where(_products.c.sku == bindparam("b_sku"))
             .values(on_hand=bindparam("b_on_hand")).returning(*_products.c))
