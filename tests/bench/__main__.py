@@ -45,7 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -201,29 +201,37 @@ def profiled(server: Child, name: str, phase: str) -> Iterator[None]:
 
 # --- the phases ------------------------------------------------------------------------------------
 
-async def customers(base: str, tag: str) -> list[tuple[int, dict[str, str]]]:
-    """CUSTOMERS customers (at least CONCURRENCY), registered and logged in through the API. Orders
-    go round them, so each ends with a few dozen orders, as a real shop's busiest customers do (the
-    per-customer limit, RS-V.5.5, reads a customer's earlier orders on every order)."""
+async def customers(url: str, tag: str) -> list[tuple[int, dict[str, str]]]:
+    """CUSTOMERS customers (at least CONCURRENCY) and their tokens. Orders go round them, so each
+    ends with a few dozen orders, as a real shop's busiest customers do (the per-customer limit,
+    RS-V.5.5, reads a customer's earlier orders on every order).
 
-    async def one(http: httpx.AsyncClient, n: int) -> tuple[int, dict[str, str]]:
-        email = f"bench-{tag}-{n}@bench.example.rs"
-        body = {"email": email, "password": "bench password 1", "full_name": f"Bench {n}",
-                "birth_date": "1990-01-01"}
-        answer = await http.post("/api/v1/auth/register", json=body)
-        if answer.status_code != 201:
-            raise RuntimeError(f"register {email}: {answer.status_code} {answer.text[:500]}")
-        login = await http.post("/api/v1/auth/login", json={"email": email, "password": body["password"]})
-        if login.status_code != 200:
-            raise RuntimeError(f"login {email}: {login.status_code} {login.text[:500]}")
-        return answer.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+    They are written by the shop's own account store, all with one password hash made once at the
+    production cost, and given the token login gives (shop.web.auth.issue_token, signed with the
+    server's key). Registered and logged in through the API, two argon2 runs at the production cost
+    each, 512 customers took about 100 s a database; what is measured (orders, events, the
+    catalogue) does not depend on how an account came to be, and tests/test_accounts.py tries the API.s
+    own way."""
+    from shop.adapters.database import Database
+    from shop.clock import system_now
+    from shop.services.accounts import password_hasher
+    from shop.settings import PasswordHashProfile
+    from shop.web.auth import issue_token, jwt_auth
 
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        out: list[tuple[int, dict[str, str]]] = []
-        numbers = list(range(max(CUSTOMERS, CONCURRENCY)))
-        for start in range(0, len(numbers), 8):
-            out += await asyncio.gather(*(one(http, n) for n in numbers[start:start + 8]))
-    return out
+    password_hash = password_hasher(PasswordHashProfile.PRODUCTION).hash("bench password 1")
+    now = system_now()
+    rows = [{"email": f"bench-{tag}-{n}@bench.example.rs", "password_hash": password_hash,
+             "full_name": f"Bench {n}", "birth_date": date(1990, 1, 1), "phone": None, "guardian_name": None,
+             "guardian_consent_given_at": None, "is_ops": False, "created_at": now}
+            for n in range(max(CUSTOMERS, CONCURRENCY))]
+    database = Database(url)
+    try:
+        accounts = await database.transaction(lambda uow: [uow.accounts.add(row) for row in rows])
+    finally:
+        await database.dispose()
+    auth = jwt_auth(BENCH_ENV["SHOP_SECRET_KEY"])
+    return [(account.id, {"Authorization": f"Bearer {issue_token(auth, account.id, False)}"})
+            for account in accounts]
 
 
 async def web_load(name: str, base: str, server: Child, people: list[tuple[int, dict[str, str]]],
@@ -527,14 +535,14 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
                    {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"shop-{kind}.log")
     try:
         server.wait_ready(f"{base}/api/v1/health")
-        say(f"  shop serving on {base} (pid {server.pid}); registering 4 × {max(CUSTOMERS, CONCURRENCY)} customers")
+        say(f"  shop serving on {base} (pid {server.pid}); {4 * max(CUSTOMERS, CONCURRENCY)} customers")
         # Each order phase has customers of its own, so that both start from the same history (the
         # per-customer count, RS-V.5.5, reads every earlier order of the customer): the shop's keyed
         # and unkeyed phases, and the floor's, which runs on the same database afterwards.
-        people = await customers(base, kind)
-        unkeyed_people = await customers(base, f"{kind}-unkeyed")
-        floor_people = await customers(base, f"{kind}-floor")
-        floor_unkeyed_people = await customers(base, f"{kind}-floor-unkeyed")
+        people = await customers(url, kind)
+        unkeyed_people = await customers(url, f"{kind}-unkeyed")
+        floor_people = await customers(url, f"{kind}-floor")
+        floor_unkeyed_people = await customers(url, f"{kind}-floor-unkeyed")
         result.shop = await web_load("shop", base, server, people, unkeyed_people, db_pid, url)
     finally:
         server.stop()

@@ -68,7 +68,7 @@ async def start(folder: Path, name: str, stub: str, scratch: Path, n: int, pg: A
     server = Child(f"shop ({folder})", [sys.executable, "-m", "shop.jobs", "serve"],
                    {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"{name}.log", cwd=folder)
     server.wait_ready(f"{base}/api/v1/health")
-    people = await customers(base, name)
+    people = await customers(url, name)
     body = order_payload()
 
     async def place(http: Connection, index: int) -> dict[str, Any]:
