@@ -62,7 +62,7 @@ TEST_WORKERS ?= 2
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe; TEST_WORKERS=2 processes
 	$(RUN) pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~3 min)
+bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~4 min)
 	$(RUN) python -m tests.bench
 
 clean: ## remove the virtual environment, tools and the local database
