@@ -7,8 +7,8 @@ the end, on Ctrl-C and on errors.
 For each database:
  1. orders placed/s and p50/p99 at concurrency 16 (POST /api/v1/orders), each with a fresh
     `Idempotency-Key` as every storefront create carries (STOREFRONT-API.md), and as many without a
-    key (reported beside them), in BENCH_ROUNDS rounds of both (the median round reported, the
-    others beside it); the Stripe stub's own round trip measured from here at the same concurrency
+    key (reported beside them), in BENCH_ROUNDS rounds of both, the shop's phases and the floor's
+    in turn (the median round reported, the others beside it); the Stripe stub's own round trip measured from here at the same concurrency
     (the shop's share is the difference);
  2. payment_intent.succeeded webhook events applied/s for the last round's keyed orders (signed,
     answers "paid");
@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -244,88 +244,119 @@ async def customers(url: str, tag: str) -> list[tuple[int, dict[str, str]]]:
             for account in accounts]
 
 
-async def web_load(name: str, kind: str, base: str, server: Child, db_pid: int | None, url: str) -> WebResult:
+@dataclass
+class Server:
+    """A server under load, the shop or its floor, and what its phases measured."""
+    name: str
+    base: str
+    child: Child
+    rounds: dict[bool, list[Run]] = field(default_factory=lambda: {False: [], True: []})
+    """Its order phases' runs without a key (False) and with one (True), in the order they ran."""
+    events: Run | None = None
+    cpu_per_event: float = 0.0
+    catalogue: Run | None = None
+    cpu_per_read: float = 0.0
+
+    def result(self, db_pid: int | None) -> WebResult:
+        """Its figures: of the median round of each kind of order phase."""
+        unkeyed, orders = (sorted(self.rounds[keyed], key=lambda run: run.rate)[len(self.rounds[keyed]) // 2]
+                           for keyed in (False, True))
+        assert self.events is not None and self.catalogue is not None
+        return WebResult(
+            orders, self.events, _per_call_ms(orders, "server"), self.cpu_per_event,
+            _per_call_ms(orders, "db") if db_pid else None, unkeyed, _per_call_ms(unkeyed, "server"),
+            self.catalogue, self.cpu_per_read, [run.rate for run in self.rounds[True]],
+            [run.rate for run in self.rounds[False]])
+
+
+def _per_call_ms(run: Run, meter: str) -> float:
+    return run.metered[meter] / max(run.calls, 1) * 1000
+
+
+async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: str) -> None:
     """ROUNDS rounds of ORDERS orders without a key and ORDERS with a fresh Idempotency-Key each at
-    CONCURRENCY, each phase from customers of its own (so every phase starts from the same history:
-    the per-customer count, RS-V.5.5, reads every earlier order of the customer); then the webhook
-    events that pay the last round's keyed orders, then CATALOGUE catalogue reads; each phase after
-    WARMUP calls of its own, on the same connections."""
-    payload = order_payload()
+    CONCURRENCY, on each server in turn (which goes first, and which kind, changes every round, so
+    that the shop and its floor see the same moments of the machine), each phase from customers of
+    its own (so every phase starts from the same history: the per-customer count, RS-V.5.5, reads
+    every earlier order of the customer); then on each, the webhook events that pay its last round's
+    keyed orders, then CATALOGUE catalogue reads; each phase after WARMUP calls of its own, on the
+    same connections. Only one server is driven at a time."""
     run_tag = os.urandom(4).hex()
-
-    def placing(keyed: bool, buyers: list[tuple[int, dict[str, str]]]) -> Any:
-        async def place(http: Connection, index: int) -> dict[str, Any]:
-            _, headers = buyers[index % len(buyers)]
-            if keyed:
-                headers = {**headers, "Idempotency-Key": f"bench-{run_tag}-{name}-{index}-{os.urandom(6).hex()}"}
-            answer = await http.post_json("/api/v1/orders", payload, headers=headers)
-            if answer.status != 201:
-                raise CallFailed(f"POST /api/v1/orders answered {answer.status}: {answer.text[:400]}")
-            order = answer.json()
-            if order.get("state") != "awaiting_payment" or not order.get("payment", {}).get("payment_intent_id"):
-                raise CallFailed(f"unexpected order answer: {answer.text[:400]}")
-            return order
-        return place
-
-    def pay_for(orders: list[Any]) -> Any:
-        async def pay(http: Connection, index: int) -> str:
-            body, signature = succeeded_event(orders[index], WEBHOOK_SECRET)
-            answer = await http.request("POST", "/api/v1/webhooks/stripe", body=body, headers={
-                "Stripe-Signature": signature, "Content-Type": "application/json"})
-            result = answer.json().get("result") if answer.headers.get("content-type", "").startswith(
-                "application/json") else None
-            if answer.status != 200 or result != "paid":
-                raise CallFailed(f"webhook answered {answer.status}: {answer.text[:400]}")
-            return result
-        return pay
-
-    async def browse(http: Connection, index: int) -> int:
-        answer = await http.request("GET", "/api/v1/products?market=RS")
-        if answer.status != 200:
-            raise CallFailed(f"GET /api/v1/products answered {answer.status}: {answer.text[:300]}")
-        return len(answer.json())
-
-    def said(what: str, run: Run) -> None:
-        say(f"  {name}: {run.calls} {what} in {run.seconds:.1f} s = {run.rate:.1f}/s, "
-            f"p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms"
-            + (f" ({len(run.errors)} failed: {run.errors[0]})" if run.errors else "")
-            + (" [stopped at the time limit]" if run.stopped_early else ""))
-
-    server_cpu = {"server": server.cpu_seconds}
-    meters = {**server_cpu, **({"db": lambda: tree_cpu_seconds(db_pid)} if db_pid else {})}
-    rounds: dict[bool, list[Run]] = {False: [], True: []}
     for number in range(ROUNDS):
         for keyed in (False, True) if number % 2 == 0 else (True, False):
-            what = "orders with an Idempotency-Key" if keyed else "orders without a key"
-            buyers = await customers(url, f"{kind}-{name}-{number}-{'keyed' if keyed else 'unkeyed'}")
-            phase = "orders" if keyed else "unkeyed-orders"
-            with profiled(server, name, phase if ROUNDS == 1 else f"{phase}-{number + 1}"):
-                run = await drive(base, ORDERS, placing(keyed, buyers), warmup=WARMUP, meters=meters,
-                                  concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-            said(f"{what} (round {number + 1} of {ROUNDS})", run)
-            rounds[keyed].append(run)
-    unkeyed, orders = (sorted(rounds[keyed], key=lambda run: run.rate)[len(rounds[keyed]) // 2]
-                       for keyed in (False, True))
-    cpu_per_unkeyed = unkeyed.metered["server"] / max(unkeyed.calls, 1) * 1000
-    cpu_per_order = orders.metered["server"] / max(orders.calls, 1) * 1000
-    db_per_order = orders.metered["db"] / max(orders.calls, 1) * 1000 if db_pid else None
-    placed = [order for order in rounds[True][-1].answers if order]  # the warm-up's first: they pay first
-    with profiled(server, name, "webhooks"):
-        events = await drive(base, len(placed) - WARMUP, pay_for(placed), warmup=WARMUP, meters=server_cpu,
-                             concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_event = events.metered["server"] / max(events.calls, 1) * 1000
-    said("webhook events", events)
+            for server in servers if number % 2 == 0 else servers[::-1]:
+                buyers = await customers(url, f"{kind}-{server.name}-{number}-{'keyed' if keyed else 'unkeyed'}")
+                phase = "orders" if keyed else "unkeyed-orders"
+                meters = {"server": server.child.cpu_seconds,
+                          **({"db": lambda: tree_cpu_seconds(db_pid)} if db_pid else {})}
+                with profiled(server.child, server.name, phase if ROUNDS == 1 else f"{phase}-{number + 1}"):
+                    run = await drive(server.base, ORDERS, _placing(server.name, keyed, buyers, run_tag),
+                                      warmup=WARMUP, meters=meters, concurrency=CONCURRENCY,
+                                      time_limit=PHASE_SECONDS)
+                what = "orders with an Idempotency-Key" if keyed else "orders without a key"
+                _said(server.name, f"{what} (round {number + 1} of {ROUNDS})", run)
+                server.rounds[keyed].append(run)
+    for server in servers:
+        placed = [order for order in server.rounds[True][-1].answers if order]  # the warm-up's pay first
+        with profiled(server.child, server.name, "webhooks"):
+            server.events = await drive(server.base, len(placed) - WARMUP, _pay_for(placed), warmup=WARMUP,
+                                        meters={"server": server.child.cpu_seconds}, concurrency=CONCURRENCY,
+                                        time_limit=PHASE_SECONDS)
+        server.cpu_per_event = _per_call_ms(server.events, "server")
+        _said(server.name, "webhook events", server.events)
+    for server in servers:
+        await true_stock(server.base, url, server.name)
+        with profiled(server.child, server.name, "catalogue"):
+            server.catalogue = await drive(server.base, CATALOGUE, _browse, warmup=WARMUP,
+                                           meters={"server": server.child.cpu_seconds},
+                                           concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+        server.cpu_per_read = _per_call_ms(server.catalogue, "server")
+        _said(server.name, "catalogue reads", server.catalogue)
+        await true_stock(server.base, url, server.name)
 
-    await true_stock(base, url, name)
-    with profiled(server, name, "catalogue"):
-        catalogue = await drive(base, CATALOGUE, browse, warmup=WARMUP, meters=server_cpu,
-                                concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
-    cpu_per_read = catalogue.metered["server"] / max(catalogue.calls, 1) * 1000
-    said("catalogue reads", catalogue)
-    await true_stock(base, url, name)
-    return WebResult(orders, events, cpu_per_order, cpu_per_event, db_per_order, unkeyed, cpu_per_unkeyed,
-                     catalogue, cpu_per_read, [run.rate for run in rounds[True]],
-                     [run.rate for run in rounds[False]])
+
+def _placing(name: str, keyed: bool, buyers: list[tuple[int, dict[str, str]]], run_tag: str) -> Any:
+    payload = order_payload()
+
+    async def place(http: Connection, index: int) -> dict[str, Any]:
+        _, headers = buyers[index % len(buyers)]
+        if keyed:
+            headers = {**headers, "Idempotency-Key": f"bench-{run_tag}-{name}-{index}-{os.urandom(6).hex()}"}
+        answer = await http.post_json("/api/v1/orders", payload, headers=headers)
+        if answer.status != 201:
+            raise CallFailed(f"POST /api/v1/orders answered {answer.status}: {answer.text[:400]}")
+        order = answer.json()
+        if order.get("state") != "awaiting_payment" or not order.get("payment", {}).get("payment_intent_id"):
+            raise CallFailed(f"unexpected order answer: {answer.text[:400]}")
+        return order
+    return place
+
+
+def _pay_for(orders: list[Any]) -> Any:
+    async def pay(http: Connection, index: int) -> str:
+        body, signature = succeeded_event(orders[index], WEBHOOK_SECRET)
+        answer = await http.request("POST", "/api/v1/webhooks/stripe", body=body, headers={
+            "Stripe-Signature": signature, "Content-Type": "application/json"})
+        result = answer.json().get("result") if answer.headers.get("content-type", "").startswith(
+            "application/json") else None
+        if answer.status != 200 or result != "paid":
+            raise CallFailed(f"webhook answered {answer.status}: {answer.text[:400]}")
+        return result
+    return pay
+
+
+async def _browse(http: Connection, index: int) -> int:
+    answer = await http.request("GET", "/api/v1/products?market=RS")
+    if answer.status != 200:
+        raise CallFailed(f"GET /api/v1/products answered {answer.status}: {answer.text[:300]}")
+    return len(answer.json())
+
+
+def _said(name: str, what: str, run: Run) -> None:
+    say(f"  {name}: {run.calls} {what} in {run.seconds:.1f} s = {run.rate:.1f}/s, "
+        f"p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms"
+        + (f" ({len(run.errors)} failed: {run.errors[0]})" if run.errors else "")
+        + (" [stopped at the time limit]" if run.stopped_early else ""))
 
 
 async def true_stock(base: str, url: str, name: str) -> None:
@@ -544,29 +575,23 @@ async def bench_database(kind: str, url: str, sqlite_file: Path | None, pg: Any,
     await sql(url, "UPDATE products SET on_hand = 10000000, max_per_customer = 100000000 WHERE sku = :s", {"s": SKU})
     db_pid = postmaster_pid(pg) if pg is not None else None
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = Child(f"shop server ({name})", [sys.executable, "-m", "shop.jobs", "serve"],
-                   {**env, "HOST": "127.0.0.1", "PORT": str(port)}, scratch / f"shop-{kind}.log")
-    try:
-        server.wait_ready(f"{base}/api/v1/health")
-        say(f"  shop serving on {base} (pid {server.pid})")
-        result.shop = await web_load("shop", kind, base, server, db_pid, url)
-    finally:
-        server.stop()
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    floor = Child(f"floor ({name})", [sys.executable, "-m", "tests.bench.floor", "serve", str(port)],
-                  env, scratch / f"floor-{kind}.log")
-    try:
-        floor.wait_ready(f"{base}/")
-        say(f"  floor serving on {base} (pid {floor.pid})")
-        result.floor = await web_load("floor", kind, base, floor, db_pid, url)
+    shop_port, floor_port = free_port(), free_port()
+    with ExitStack() as running:
+        shop = Child(f"shop server ({name})", [sys.executable, "-m", "shop.jobs", "serve"],
+                     {**env, "HOST": "127.0.0.1", "PORT": str(shop_port)}, scratch / f"shop-{kind}.log")
+        running.callback(shop.stop)
+        floor = Child(f"floor ({name})", [sys.executable, "-m", "tests.bench.floor", "serve", str(floor_port)],
+                      env, scratch / f"floor-{kind}.log")
+        running.callback(floor.stop)
+        servers = [Server("shop", f"http://127.0.0.1:{shop_port}", shop),
+                   Server("floor", f"http://127.0.0.1:{floor_port}", floor)]
+        shop.wait_ready(f"{servers[0].base}/api/v1/health")
+        floor.wait_ready(f"{servers[1].base}/")
+        say(f"  shop serving on {servers[0].base} (pid {shop.pid}), floor on {servers[1].base} (pid {floor.pid})")
+        await web_load(kind, servers, db_pid, url)
+        result.shop, result.floor = (server.result(db_pid) for server in servers)
         for statements in (1, 3):
-            result.yardstick[statements] = await yardstick(base, floor, statements)
-    finally:
-        floor.stop()
+            result.yardstick[statements] = await yardstick(servers[1].base, floor, statements)
 
     people = await customers(url, f"{kind}-expiry")
     result.expiry, result.floor_expiry = await expiry(kind, url, sqlite_file, env, stub, people, scratch)
@@ -707,8 +732,9 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"The shop: `python -m shop.jobs serve` (uvicorn, one worker, SHOP_ENV=production, ACCESS_LOG=0 as the "
         f"floor) driven over loopback by {CONCURRENCY} workers, one keep-alive connection each "
         f"(tests/bench/rawhttp.py), on the same 2 cores; {ORDERS:,} orders without a key and {ORDERS:,} with a "
-        f"fresh `Idempotency-Key` each, in {ROUNDS} rounds (the keyed phase first every other round; "
-        f"figures of the median round, the other rounds' rates in brackets), each phase from "
+        f"fresh `Idempotency-Key` each, in {ROUNDS} rounds, the shop's and the floor's phases in turn (which "
+        f"server goes first, and which kind, changes every round, so that both see the same moments of "
+        f"the machine; figures of the median round, the other rounds' rates in brackets), each phase from "
         f"{max(CUSTOMERS, CONCURRENCY)} customers of its own (so every phase starts from the same history: "
         f"the per-customer count, RS-V.5.5, reads every earlier order of the customer); then a signed "
         f"`payment_intent.succeeded` for each keyed order of the last round, then catalogue reads. Each phase measures its steady state: its first {WARMUP} calls warm up on the same "
