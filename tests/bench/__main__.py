@@ -220,7 +220,7 @@ async def customers(url: str, tag: str) -> list[tuple[int, dict[str, str]]]:
     production cost, and given the token login gives (shop.web.auth.issue_token, signed with the
     server's key). Registered and logged in through the API, two argon2 runs at the production cost
     each, 512 customers took about 100 s a database; what is measured (orders, events, the
-    catalogue) does not depend on how an account came to be, and tests/test_accounts.py tries the API.s
+    catalogue) does not depend on how an account came to be, and tests/test_accounts.py tries the API's
     own way."""
     from shop.adapters.database import Database
     from shop.clock import system_now
