@@ -185,13 +185,13 @@ async def test_every_e_mail_has_its_message_id_from_the_queue_and_the_time_the_s
     await shop.ctx.background.drain()
 
     rows = await outbox_rows(shop, order["id"])
-    assert [row.kind for row in rows] == ["order_received", "order_confirmed"]
+    assert [row.kind for row in rows] == ["order_received", "order_confirmed", "invoice_issued"]  # RS-IV.8–9
     for row in rows:
         message = await smtp.wait_for_async(lambda m, row=row: m["To"] == email and m["Subject"] == row.subject)
         assert message["Message-ID"] == shop.ctx.mailer.message_id_header(row.message_id)
         assert re.fullmatch(rf"<{order['id']}\.[0-9a-f]{{16}}@[^>]+>", message["Message-ID"])
         assert row.accepted_at == datetime(2026, 12, 6, 13, 5, 30, tzinfo=UTC)  # the shop's (test) clock
-    assert len({row.message_id for row in rows}) == 2
+    assert len({row.message_id for row in rows}) == 3
 
 
 async def test_an_e_mail_sent_again_keeps_its_message_id(shop, smtp, monkeypatch):

@@ -153,8 +153,8 @@ async def test_an_expiry_batch_costs_the_same_statements_for_one_order_or_many_R
 
 
 async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(shop):
-    """A page of orders is read in five statements (the orders, then their lines, timelines,
-    refunds and withdrawals, each for all of them), not four more for each order."""
+    """A page of orders is read in six statements (the orders, then their lines, timelines,
+    refunds, withdrawals and invoices, each for all of them), not five more for each order."""
     customer = await shop.customer()
     await shop.place(customer)
     await shop.ctx.background.drain()
@@ -169,4 +169,4 @@ async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(sh
     await shop.place(customer)
     await shop.ctx.background.drain()
     two = await listed()
-    assert shop_statements(one) == shop_statements(two) == "SELECT×5"
+    assert shop_statements(one) == shop_statements(two) == "SELECT×6"

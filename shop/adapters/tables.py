@@ -294,6 +294,42 @@ class OutboxEmail(OutboxRow, table=True):
     receipt counts, RS-IV.8-9; a confirmation forms the contract on receipt, RS-IV.6)."""
 
 
+class Invoice(SQLModel, table=True):
+    """An order's VAT invoice (RS-IV.8–9) or a corrected invoice of one of its refunds (RS-IV.10),
+    as issued: never changed after (shop.domain.invoices); written by shop.adapters.stores.invoices."""
+
+    __tablename__ = "invoices"
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    kind: str = Field(max_length=16)  # invoice | credit_note
+    number: str = Field(max_length=32, unique=True)
+    issued_at: datetime = instant()
+    currency: str = Field(max_length=3)
+    vat_rate: str = Field(max_length=8)  # a Decimal, as the order's lines keep it
+    total_minor: int
+    vat_minor: int
+    lines: list[dict[str, Any]] = Field(sa_type=JSON)
+    corrects_id: str | None = Field(default=None, foreign_key="invoices.id", max_length=36)
+    """A credit note's invoice."""
+    refund_id: str | None = Field(default=None, foreign_key="refunds.id", max_length=36, unique=True)
+    """A credit note's refund (one credit note a refund at most)."""
+    email_id: int | None = Field(default=None, foreign_key="outbox_emails.id")
+    """The e-mail that sends it to the customer: its `accepted_at` is the receipt (RS-IV.8–9)."""
+
+
+class InvoiceSeries(SQLModel, table=True):
+    """The last number given in each series of documents (a kind, a market, a local year): numbers
+    follow each other without gaps, the series' row locked by the transaction that issues one."""
+
+    __tablename__ = "invoice_series"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    market: str = Field(primary_key=True, max_length=2)
+    year: int = Field(primary_key=True)
+    last: int
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_records"
 

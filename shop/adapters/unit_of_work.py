@@ -17,6 +17,7 @@ from shop.adapters.stores.accounts import AccountStore
 from shop.adapters.stores.clock import test_clock_now
 from shop.adapters.stores.devices import DeviceStore
 from shop.adapters.stores.idempotency import IdempotencyStore
+from shop.adapters.stores.invoices import InvoiceStore
 from shop.adapters.stores.ledger import LedgerStore
 from shop.adapters.stores.orders import OrderStore
 from shop.adapters.stores.outbox import OutboxStore
@@ -69,6 +70,7 @@ class UnitOfWork:
     accounts = _Store(AccountStore)
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     idempotency = _Store(IdempotencyStore)
+    invoices = _Store(InvoiceStore)  # invoices and credit notes (RS-IV.8–10)
     offers = _Store(OfferStore)  # reads only: what an order is checked against before it is written
     ledger = _Store(LedgerStore)
     orders = _Store(OrderStore)

@@ -1,5 +1,5 @@
-"""What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-V.1, RS-V.3, RS-V.5.6, RS-VII.1,
-RS-VII.6, RS-VII.7, RS-VII.10): which message, to a customer of which market, with which facts. The
+"""What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
+RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10): which message, to a customer of which market, with which facts. The
 wording, in the market's language with English after it and instants in its local time (T-5), is
 shop.messages'."""
 
@@ -80,6 +80,26 @@ def return_label(market: Market, number: str, return_due: datetime, label: str |
 def refund_sent(market: Market, number: str, amount: Money) -> Notice:
     """RS-VII.10: everything paid comes back, through the original payment method (RS-III.4)."""
     return Notice("refund_sent", market, {"number": number, "amount": amount})
+
+
+def invoice_issued(market: Market, number: str, invoice_number: str, issued_at: datetime,
+                   lines: Sequence[Mapping[str, object]], vat_percent: str, vat: Money, total: Money) -> Notice:
+    """RS-IV.8–9: each sale is documented by a VAT invoice sent to the customer's e-mail; its receipt
+    is the e-mail's arrival at the customer's mail server. `lines`: each line's `description`
+    (None: the delivery charge), `quantity`, `unit_price` and `total`."""
+    return Notice("invoice_issued", market, {"number": number, "invoice_number": invoice_number,
+                                             "issued_at": issued_at, "lines": tuple(lines), "vat_percent": vat_percent,
+                                             "vat": vat, "total": total})
+
+
+def credit_note_issued(market: Market, number: str, note_number: str, invoice_number: str, issued_at: datetime,
+                       reason: str, clause: str, vat: Money, total: Money) -> Notice:
+    """RS-IV.10: a refund after the invoice produces a corrected invoice that refers to it, with the
+    refund's reason and clause."""
+    return Notice("credit_note_issued", market, {"number": number, "note_number": note_number,
+                                                 "invoice_number": invoice_number, "issued_at": issued_at,
+                                                 "reason": reason, "clause": clause, "vat": vat,
+                                                 "total": total})
 
 
 def perk_code(market: Market, number: str, perk: str, clause: str, link: str, hint: str,

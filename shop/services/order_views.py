@@ -1,5 +1,5 @@
-"""What the customer and staff read of orders: each order with its lines, timeline and refunds,
-a page of them in five statements however many orders it holds."""
+"""What the customer and staff read of orders: each order with its lines, timeline, refunds and
+invoices, a page of them in six statements however many orders it holds."""
 
 from __future__ import annotations
 
@@ -25,14 +25,16 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int) -> list[OrderAg
 
 
 def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:
-    """These orders with their lines, timelines, refunds, withdrawals and (KZ) perk bundles: five
-    statements for all of them, eight when one is a KZ order with perk bundles."""
+    """These orders with their lines, timelines, refunds, withdrawals, invoices and (KZ) perk bundles:
+    six statements for all of them, nine when one is a KZ order with perk bundles."""
     ids = [order.id for order in orders]
     lines, timeline, refunds = uow.orders.pieces(ids)
     withdrawals = uow.withdrawals.of_orders(ids)
+    invoices = uow.invoices.of_orders(ids)
     bundles = uow.perks.of_orders(ids) if any(order.market == Market.KZ for order in orders) else {}
     now = uow.now() if bundles else None
     cases = uow.service_cases.of_orders(list(bundles)) if bundles else {}
     return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []),
-                           withdrawals.get(order.id, []), as_of(bundles.get(order.id, []), now, cases) if now else [])
+                           withdrawals.get(order.id, []), as_of(bundles.get(order.id, []), now, cases) if now else [],
+                           invoices.get(order.id, []))
             for order in orders]

@@ -23,6 +23,7 @@ from shop.domain.notices import Cause
 from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.payment_facts import INSTALLMENT_APPROVED, PaymentFact, fact_key
 from shop.services.context import ShopContext
+from shop.services.invoices import issue_invoice
 from shop.services.mail import queue_notice, send_after_answer
 from shop.services.orders_common import (release_open_lines, tell_cancelled, tell_confirmed, tell_delivered,
                                          units_of)
@@ -50,7 +51,8 @@ class Shipment:
 
 @dataclass(frozen=True)
 class Done:
-    """What a transaction leaves to do after its commit: refunds to send, e-mails to send."""
+    """What a transaction leaves to do after its commit: refunds to send, e-mails to send (every one
+    it queued: `uow.outbox.queued`, a corrected invoice's too, RS-IV.10)."""
 
     order: Any
     refunds: Sequence[Any] = ()
@@ -98,8 +100,8 @@ def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_
     release_open_lines(uow, lines)
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)
     refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
-    email = tell_cancelled(uow, order, cause, clause, refund, now)
-    return Done(order, [refund], [email], cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
+    tell_cancelled(uow, order, cause, clause, refund, now)
+    return Done(order, [refund], uow.outbox.queued, cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
 
 
 def _revoke_perks(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime,
@@ -135,13 +137,13 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
     _check_names_every_line(availability, lines)
     available = [line for line in lines if availability[line.id]]
     unavailable = [line for line in lines if not availability[line.id]]
-    emails, refund = [], None
+    refund = None
     if not available:
         _move(uow, order, "reject", actor=actor, now=now, reason="no line is available")
         release_open_lines(uow, lines)
         refund = open_refund(uow, order, amount_minor=None, clause="RS-IV.6",
                              reason="no line was confirmed available", now=now)
-        emails.append(tell_cancelled(uow, order, Cause.NONE_AVAILABLE, "RS-IV.6", refund, now))
+        tell_cancelled(uow, order, Cause.NONE_AVAILABLE, "RS-IV.6", refund, now)
     else:
         _move(uow, order, "confirm", actor=actor, now=now, available_lines=len(available),
               reason=f"{len(available)} of {len(lines)} lines available")
@@ -151,10 +153,11 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
                 uow, order, amount_minor=sum(line.unit_price_minor * line.quantity for line in unavailable),
                 reason="lines not available: " + ", ".join(line.sku for line in unavailable),
                 clause="RS-IV.6", now=now)
-        emails.append(tell_confirmed(uow, order, available, unavailable, refund, now))
+        tell_confirmed(uow, order, available, unavailable, refund, now)
+        issue_invoice(uow, order, available, now)  # RS-IV.8–9: of the contract, after the refund of the rest
         grant_bundles(uow, order, available, actor=actor, now=now)  # P-1: paid and confirmed
     _settle_lines(uow, order.id, lines, availability, actor, now)
-    return Done(order, [refund], emails)
+    return Done(order, [refund], uow.outbox.queued)
 
 
 def _settle_lines(uow: UnitOfWork, order_id: str, lines: Sequence[Any], availability: Mapping[int, bool],
@@ -272,7 +275,8 @@ def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, ac
                   note=f"delivery failed: {reason.value}")
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
                          reason=f"delivery failed: {reason.value}", now=now)
-    return Done(order, [refund], [tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)])
+    tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)
+    return Done(order, [refund], uow.outbox.queued)
 
 
 async def installment_decision(ctx: ShopContext, order_id: str, approved: bool, *, actor: str) -> None:

@@ -31,6 +31,7 @@ class OrderAggregate:
     refunds: Sequence[Any]
     withdrawals: Sequence[Any] = ()  # WithdrawalView: a withdrawal's row and the ids of its lines
     perks: Sequence[Any] = ()  # BundleNow: a device's perk bundle, each perk's state as of the read (KZ)
+    invoices: Sequence[Any] = ()  # the invoice and the credit notes (RS-IV.8–10), oldest first
 
 
 def units_of(lines: Sequence[Any]) -> dict[str, int]:

@@ -168,7 +168,7 @@ def _apply_apart(uow: UnitOfWork, event: PaymentSucceeded) -> tuple[str, Any, st
     # money for an order cancelled for any other reason goes back automatically
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.1", reason="payment arrived for a cancelled order",
                          now=now, actor="stripe")
-    return "refunded", refund, order.payment_intent_id, []
+    return "refunded", refund, order.payment_intent_id, uow.outbox.queued  # a credit note's, if any (RS-IV.10)
 
 
 LATE_PAYMENT = "it was paid after the 2-hour payment window"

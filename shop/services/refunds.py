@@ -24,6 +24,7 @@ from shop.domain.payment_facts import (
 )
 from shop.domain.refunds import REFUND, RefundState
 from shop.services.context import ShopContext
+from shop.services.invoices import correct_invoice
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason
     """Record a refund of `amount_minor` (None: everything the order still keeps), never more than
     was paid and not yet refunded (RS-III.4); leased to the caller, who sends it after the commit
     (`send_refund`). Due 14 days from now, or by `due_by` where the deadline ran from earlier (a
-    withdrawal's: from its statement, RS-VII.10). None when there is nothing to give back."""
+    withdrawal's: from its statement, RS-VII.10). After the order's invoice, the refund's corrected
+    invoice is issued with it (RS-IV.10), its e-mail queued. None when there is nothing to give back."""
     keeps = uow.ledger.keeps_minor(order.id)
     amount = keeps if amount_minor is None else min(amount_minor, keeps)
     if amount <= 0:
@@ -65,6 +67,7 @@ def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason
         "state": PENDING,
         "created_at": now, "updated_at": now, "attempts": 1}, now=now)
     _record(uow, refund, REFUND.start("request", PENDING), actor=actor, now=now, fact=REFUND_REQUESTED)
+    correct_invoice(uow, order, refund, now)  # RS-IV.10: after an invoice, a corrected one
     return refund
 
 

@@ -121,6 +121,7 @@ def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines
     if refund is not None:
         made = tell(uow, order, notices.refund_sent(Market(order.market), order.number,
                                                      Money(refund.amount_minor, refund.currency)), now, made)
+    made.emails[:] = uow.outbox.queued  # the refund's corrected invoice's too (RS-IV.10)
     return made, refund, order.payment_intent_id
 
 

@@ -101,13 +101,33 @@ def perk_eligibility(item: PerkEligibility) -> dict[str, Any]:
     }
 
 
-def refund(row: Row[Any]) -> dict[str, Any]:
+def refund(row: Row[Any], corrected_by: Row[Any] | None = None) -> dict[str, Any]:
+    """A refund and the corrected invoice it produced (RS-IV.10), if it came after the invoice."""
     return {
         "id": row.id, "amount": money(row.amount_minor, row.currency), "reason": row.reason,
         "clause": row.clause, "state": row.state, "due_by": instant(row.due_by),
         "stripe_refund_id": row.stripe_refund_id, "failure": row.failure,
-        "created_at": instant(row.created_at), "corrected_invoice": None,
+        "created_at": instant(row.created_at),
+        "corrected_invoice": None if corrected_by is None else {"id": corrected_by.id, "number": corrected_by.number},
     }
+
+
+def invoices(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """An order's invoice and credit notes (RS-IV.8–10): each with its lines, the invoice a credit
+    note corrects, and when the customer's mail server received it (`received_at`, RS-IV.8–9: None
+    until the shop's mail server accepted it)."""
+    numbers = {row.id: row.number for row in rows}
+    return [{
+        "id": row.id, "kind": row.kind, "number": row.number, "issued_at": instant(row.issued_at),
+        "total": money(row.total_minor, row.currency), "vat": money(row.vat_minor, row.currency),
+        "vat_rate": row.vat_rate,
+        "lines": [{"sku": line["sku"], "description": line["description"], "quantity": line["quantity"],
+                   "unit_price": money(line["unit_price_minor"], row.currency),
+                   "total": money(line["total_minor"], row.currency), "vat": money(line["vat_minor"], row.currency)}
+                  for line in row.lines],
+        "corrects": numbers.get(row.corrects_id) if row.corrects_id else None,
+        "refund_id": row.refund_id, "sent_to": row.sent_to, "received_at": instant(row.received_at),
+    } for row in rows]
 
 
 def payment_fact(row: Row[Any]) -> dict[str, Any]:
@@ -127,6 +147,7 @@ def ledger(of: OrderLedger) -> dict[str, Any]:
 def order(agg: OrderAggregate) -> dict[str, Any]:
     o = agg.order
     market = Market(o.market)
+    corrected_by = {row.refund_id: row for row in agg.invoices if row.refund_id is not None}
     body: dict[str, Any] = {
         "id": o.id, "number": o.number, "market": o.market, "state": o.state,
         "payment_method": o.payment_method, "terms_version": o.terms_version,
@@ -157,9 +178,9 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
              "actor": e.actor, "reason": e.reason, "clause": e.clause}
             for e in agg.timeline if e.subject_id is None  # the order's own: its lines' stay on record
         ],
-        "refunds": [refund(r) for r in agg.refunds],
+        "refunds": [refund(r, corrected_by.get(r.id)) for r in agg.refunds],
         "withdrawals": _withdrawals(agg),
-        "invoices": [],
+        "invoices": invoices(agg.invoices),
         "perks": [perk_bundle(bundle) for bundle in agg.perks],
     }
     if o.payment_intent_id:

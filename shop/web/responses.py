@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
@@ -192,7 +192,42 @@ class RefundOut(Out):
     stripe_refund_id: str | None
     failure: str | None
     created_at: Instant
-    corrected_invoice: None
+    corrected_invoice: Annotated[CorrectedInvoiceOut | None, msgspec.Meta(
+        description="RS-IV.10: the credit note this refund produced, when it came after the invoice")]
+
+
+class CorrectedInvoiceOut(Out):
+    id: str
+    number: str
+
+
+class InvoiceLineOut(Out):
+    sku: str | None
+    description: Annotated[str, msgspec.Meta(description="the product's name; `delivery` for the delivery "
+                                                         "charge; a credit note's: the refund's reason")]
+    quantity: int
+    unit_price: Money
+    total: Money
+    vat: Money
+
+
+class InvoiceOut(Out):
+    """RS-IV.8–9: the VAT invoice, issued when the seller confirms the order (of the lines confirmed);
+    RS-IV.10: a credit note for each refund after it."""
+
+    id: str
+    kind: Literal["invoice", "credit_note"]
+    number: Annotated[str, msgspec.Meta(examples=["INV-RS-2026-000001", "CN-RS-2026-000001"])]
+    issued_at: Instant
+    total: Money
+    vat: Money
+    vat_rate: Decimal
+    lines: list[InvoiceLineOut]
+    corrects: Annotated[str | None, msgspec.Meta(description="a credit note's: the invoice number it corrects")]
+    refund_id: Annotated[str | None, msgspec.Meta(description="a credit note's: the refund it documents")]
+    sent_to: str | None
+    received_at: Annotated[Instant | None, msgspec.Meta(
+        description="when the mail server accepted its e-mail (RS-IV.8–9: the moment of receipt); null until then")]
 
 
 class WithdrawnLineOut(Out):
@@ -268,7 +303,7 @@ class OrderOut(Out):
     timeline: list[TimelineEntryOut]
     refunds: list[RefundOut]
     withdrawals: list[WithdrawalOut]
-    invoices: list[dict[str, Any]]
+    invoices: list[InvoiceOut]
     perks: Annotated[list[PerkBundleOut], msgspec.Meta(
         description="KZ: the VIP bundle of each qualifying device (P-1), each perk's state")]
     payment: PaymentOut | msgspec.UnsetType = msgspec.UNSET

@@ -45,14 +45,19 @@ _CANCEL_INTENTS = {
 class OutboxStore:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+        self.queued: list[Row[Any]] = []
+        """Every e-mail this unit of work queued, in order: what its use case sends once it has
+        answered, a message queued deep in a rule (a corrected invoice, RS-IV.10) as well."""
 
     def queue_emails(self, rows: Sequence[dict[str, Any]]) -> list[Row[Any]]:
         """E-mails (rows of `outbox_emails`) queued in one statement; the rows as written, in the
         order given."""
         if not rows:
             return []
-        queued = fast.insert_rows(self._db, _emails, rows, returning=_EMAIL_KEYS)
-        return sorted(queued, key=lambda row: row.id)  # new ids in the order of the VALUES list
+        queued = sorted(fast.insert_rows(self._db, _emails, rows, returning=_EMAIL_KEYS),
+                        key=lambda row: row.id)  # new ids in the order of the VALUES list
+        self.queued.extend(queued)
+        return queued
 
     def address_of(self, customer_id: int) -> str:
         return self._db.execute(_ADDRESS, {"b_customer": customer_id}).scalar_one()
