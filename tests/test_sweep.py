@@ -146,8 +146,31 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
     assert first.text()[0] == "== passed (2)"
     assert first.text()[1].startswith("passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]
     assert first.summary() == ("sweep as of 2026-11-10T08:00:00Z: 4 listed; 2 passed (1 refunds, 1 returns, "
-                               "0 withdrawals, 0 perks), 2 near, within 2 working days, perks 14 days (1 refunds, 0 returns, "
-                               "1 withdrawals, 0 perks)")
+                               "0 withdrawals, 0 perks, 0 complaints), 2 near, within 2 working days, perks 14 days "
+                               "(1 refunds, 0 returns, 1 withdrawals, 0 perks, 0 complaints)")
+
+
+async def test_complaints_not_answered_are_listed_by_their_deadline_RS_X_3(shop):
+    """Received 20 Oct (due 28 Oct: passed) and 3 Nov (due 12 Nov: within the 2 working days after
+    Tuesday 10 Nov, the 11th a holiday); one answered and one due later are not listed."""
+    def phone(received_at: str, **extra):
+        return {"channel": "phone", "received_at": received_at, "about": "service", "name": "Marko Marković",
+                "answer_by": "post", "postal_address": "Bulevar kralja Aleksandra 73, Beograd",
+                "description": "The courier was rude.", "remedy": "an apology", "market": "RS", **extra}
+
+    await set_clock(shop, TUESDAY_BEFORE_THE_HOLIDAY)
+    late = (await shop.ops_post("/complaints", phone("2026-10-20T10:00:00Z"))).json()
+    near = (await shop.ops_post("/complaints", phone("2026-11-03T10:00:00Z"))).json()
+    await shop.ops_post("/complaints", phone("2026-11-10T07:00:00Z"))  # due 18 Nov: not yet near
+    answered = (await shop.ops_post("/complaints", phone("2026-10-21T10:00:00Z"))).json()
+    await shop.ops_post(f"/complaints/{answered['id']}/answer", {"answer": "Sorry."})
+
+    report = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY))
+
+    assert [(line.status, line.kind, line.order_number, line.clause, line.subject_id) for line in report.lines] == [
+        ("passed", "complaint", "-", "RS-X.3", late["id"]), ("near", "complaint", "-", "RS-X.3", near["id"])]
+    assert report.lines[0].note == "phone complaint about the service, received 2026-10-20: its answer is late"
+    assert report.lines[1].note.endswith("received 2026-11-03: answer it")
 
 
 async def test_make_sweep_runs_as_a_task_on_the_shops_clock(shop, settings):

@@ -330,6 +330,37 @@ class InvoiceSeries(SQLModel, table=True):
     last: int
 
 
+class Complaint(SQLModel, table=True):
+    """A complaint (RS-X) and its answer (shop.domain.complaints); written by
+    shop.adapters.stores.complaints alone."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (  # staff read the open ones by their deadline, not every complaint
+        sa.Index("ix_complaints_state_answer_due_by", "state", "answer_due_by", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    market: str = Field(max_length=2)
+    channel: str = Field(max_length=16)  # RS-X.1: web | email | phone | post
+    about: str = Field(max_length=16)  # RS-X.1: product | contract | service
+    customer_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    order_id: str | None = Field(default=None, foreign_key="orders.id", index=True, max_length=36)
+    name: str = Field(max_length=200)  # RS-X.2
+    answer_by: str = Field(max_length=8)  # RS-X.2: email | post
+    email: str | None = Field(default=None, max_length=320)
+    postal_address: str | None = Field(default=None, max_length=500)
+    description: str = Field(max_length=5000)
+    remedy: str = Field(max_length=1000)
+    state: str = Field(max_length=16)  # received | answered
+    received_at: datetime = instant()
+    recorded_at: datetime = instant()
+    recorded_by: str = Field(max_length=120)
+    answer_due_by: datetime = instant()  # RS-X.3
+    answered_at: datetime | None = instant(nullable=True)
+    answered_by: str | None = Field(default=None, max_length=120)
+    answer: str | None = Field(default=None, max_length=5000)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_records"
 

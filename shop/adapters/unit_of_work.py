@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shop.adapters.stores.accounts import AccountStore
 from shop.adapters.stores.clock import test_clock_now
+from shop.adapters.stores.complaints import ComplaintStore
 from shop.adapters.stores.devices import DeviceStore
 from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.invoices import InvoiceStore
@@ -68,6 +69,7 @@ class UnitOfWork:
 
     # --- the stores, each created on first use (one line a store) ------------------------------------
     accounts = _Store(AccountStore)
+    complaints = _Store(ComplaintStore)  # RS-X
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     idempotency = _Store(IdempotencyStore)
     invoices = _Store(InvoiceStore)  # invoices and credit notes (RS-IV.8–10)

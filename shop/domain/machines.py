@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shop.domain.complaints import COMPLAINT
 from shop.domain.lifecycle import ORDER
 from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
@@ -17,7 +18,7 @@ from shop.domain.refunds import REFUND
 from shop.domain.service_cases import SERVICE_CASE
 from shop.domain.withdrawal import WITHDRAWAL
 
-MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE)
+MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE, COMPLAINT)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

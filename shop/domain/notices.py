@@ -1,5 +1,5 @@
 """What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
-RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10): which message, to a customer of which market, with which facts. The
+RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which market, with which facts. The
 wording, in the market's language with English after it and instants in its local time (T-5), is
 shop.messages'."""
 
@@ -100,6 +100,20 @@ def credit_note_issued(market: Market, number: str, note_number: str, invoice_nu
                                                  "invoice_number": invoice_number, "issued_at": issued_at,
                                                  "reason": reason, "clause": clause, "vat": vat,
                                                  "total": total})
+
+
+def complaint_received(market: Market, reference: str, received_at: datetime, answer_due: datetime,
+                       order_number: str | None) -> Notice:
+    """RS-X.3: the complaint is answered within 8 days of its receipt; the complainant is told when
+    it was received and by when the answer comes."""
+    return Notice("complaint_received", market, {"reference": reference, "received_at": received_at,
+                                                 "answer_due": answer_due, "number": order_number})
+
+
+def complaint_answered(market: Market, reference: str, received_at: datetime, answer: str) -> Notice:
+    """RS-X.2, RS-X.3: the answer to a complaint, electronically to the address it gave."""
+    return Notice("complaint_answered", market, {"reference": reference, "received_at": received_at,
+                                                 "answer": answer})
 
 
 def perk_code(market: Market, number: str, perk: str, clause: str, link: str, hint: str,

@@ -36,6 +36,14 @@ class IdempotencyClaim:
     request_hash: str
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A keyed request's answer from before (its status and body), to send again."""
+
+    status_code: int
+    body: Any
+
+
 def claim_for(scope: str, key: str | None, body: Any) -> IdempotencyClaim | None:
     if key is None:
         return None

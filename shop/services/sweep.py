@@ -8,7 +8,8 @@
   clock runs from the statement (RS-VII.10), whether the goods are back or not;
 - KZ perks still unused (waiting for activation, activated, open) by their last moment (`lapses_at`,
   P-2), for staff to remind the customer; past it, the perk has lapsed and `make expire-perks` has
-  not recorded it yet.
+  not recorded it yet;
+- complaints not yet answered by their `answer_due_by` (RS-X.3: within 8 days of receipt).
 
 "Near" is on the market's calendar (T-3): due by the end of the 2nd working day after today's
 local date; for a perk, within 14 days (a reminder needs the time to act on it); "passed" is due
@@ -27,6 +28,7 @@ from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.calendar import add_working_days, as_utc, end_of_local_day, in_time, local_date, to_local
+from shop.domain.complaints import ComplaintState
 from shop.domain.markets import Market, market_info
 from shop.domain.perk_lifecycle import UNUSED, state_at
 from shop.domain.refunds import RefundState
@@ -38,21 +40,22 @@ PERK_NEAR = timedelta(days=14)  # P-2: a perk about to lapse unused, listed for 
 UNUSED_PERKS = tuple(state.value for state in UNUSED)
 OWED_REFUNDS = (RefundState.PENDING.value, RefundState.FAILED.value)
 PASSED, NEAR = "passed", "near"
-REFUND, RETURN, WITHDRAWAL, PERK = "refund", "return", "withdrawal", "perk"
-KINDS = (REFUND, RETURN, WITHDRAWAL, PERK)
+REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT = "refund", "return", "withdrawal", "perk", "complaint"
+KINDS = (REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT)
 BATCH = 1000
 PROGRESS_ROWS, PROGRESS_SECONDS = 5000, 5.0
 
 
 @dataclass(frozen=True)
 class SweepLine:
-    """One thing owed: a refund, a return awaited, a withdrawal without its label, or a perk unused."""
+    """One thing owed: a refund, a return awaited, a withdrawal without its label, a perk unused, or a
+    complaint's answer."""
 
     status: str  # passed | near
     due_by: datetime
     due_on: date  # the deadline's local date in its market
-    kind: str  # refund | return | withdrawal | perk
-    order_number: str
+    kind: str  # refund | return | withdrawal | perk | complaint
+    order_number: str  # "-": a complaint about no order
     clause: str
     owed_minor: int | None  # None: no money owed (a perk)
     currency: str
@@ -156,6 +159,15 @@ def _perk(row: Any, now: datetime) -> SweepLine:
     return _line(row, now, kind=PERK, clause=row.clause, owed_minor=None, currency=row.currency, note=note)
 
 
+def _complaint(row: Any, now: datetime) -> SweepLine:
+    """RS-X.3: a complaint not answered, its answer due within 8 days of its receipt."""
+    market = Market(row.market)
+    note = (f"{row.channel} complaint about the {row.about}, received {to_local(row.received_at, market):%Y-%m-%d}: "
+            + ("answer it" if in_time(now, row.due) else "its answer is late"))
+    return _line(row, now, kind=COMPLAINT, clause="RS-X.3", owed_minor=None,
+                 currency=market_info(market).currency, note=note)
+
+
 def _with_note(line: SweepLine, note: str) -> SweepLine:
     return SweepLine(**{**line.__dict__, "note": note})
 
@@ -177,6 +189,9 @@ SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine], Callable[[datet
      near_until),
     (lambda uow, market, until, after, limit: uow.sweep.perks_due(
         UNUSED_PERKS, market=market.value, until=until, after=after, limit=limit), _perk, perk_near_until),
+    (lambda uow, market, until, after, limit: uow.sweep.complaints_due(
+        ComplaintState.RECEIVED.value, market=market.value, until=until, after=after, limit=limit), _complaint,
+     near_until),
 )
 
 

@@ -25,7 +25,7 @@ from shop.domain.withdrawal import (
 )
 from shop.services.context import ShopContext
 from shop.services.idempotency import (
-    IdempotencyClaim, answer_row, earlier_answer, remember_answers, remember_refusal,
+    IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers, remember_refusal,
 )
 from shop.services.mail import queue_notice, send_after_answer
 from shop.services.perks import redeemed_on_lines
@@ -54,14 +54,6 @@ def aggregate(uow: UnitOfWork, order: Any, withdrawal: Any, lines: Sequence[Any]
     lines = uow.withdrawals.lines(withdrawal.id) if lines is None else lines
     redeemed = (redeemed_on_lines(uow, [line.id for line in lines]) if order.market == Market.KZ else ())
     return WithdrawalAggregate(withdrawal, lines, redeemed_perks=redeemed)
-
-
-@dataclass(frozen=True)
-class Kept:
-    """A keyed request's answer from before (its status and body)."""
-
-    status_code: int
-    body: Any
 
 
 def tell(uow: UnitOfWork, order: Any, notice: notices.Notice, now: datetime, made: WithdrawalAggregate

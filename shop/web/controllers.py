@@ -16,7 +16,7 @@ from shop.services import (
 )
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
-from shop.services.idempotency import claim_for
+from shop.services.idempotency import Kept, claim_for
 from shop.services.order_views import order_view, orders_of_customer
 from shop.web import presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
@@ -149,7 +149,7 @@ class OrderController(Controller):
         made = await withdrawals.withdraw(ctx, order_id, customer_id=request.user.id, line_ids=data.line_ids,
                                           claim=claim, present=withdrawal_json,
                                           refusal=lambda error: domain_error(request, error).content)
-        if isinstance(made, withdrawals.Kept):  # the key's answer: a withdrawal, or a refusal kept
+        if isinstance(made, Kept):  # the key's answer: a withdrawal, or a refusal kept
             return Response(made.body, status_code=made.status_code,
                             media_type=PROBLEM if made.status_code >= 400 else MediaType.JSON)
         return Response(withdrawal_json(made), status_code=201)

@@ -17,19 +17,20 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import BundlePerk
-from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.tables import Complaint, Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
 
 _refunds, _orders = table_of(Refund), table_of(Order)
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
-_perks = table_of(BundlePerk)
+_perks, _complaints = table_of(BundlePerk), table_of(Complaint)
 
 Key = tuple[datetime, str]
 
 
-def _page(statement: Select[Any], due: ColumnElement[Any], row_id: ColumnElement[Any]) -> dict[bool, Select[Any]]:
+def _page(statement: Select[Any], due: ColumnElement[Any], row_id: ColumnElement[Any],
+          market: ColumnElement[Any] = _orders.c.market) -> dict[bool, Select[Any]]:
     """The statement limited to one market, due by `b_until`, one page ordered by (due, id); the
     second form resumes after (`b_after_due`, `b_after_id`)."""
-    first = (statement.where(_orders.c.market == bindparam("b_market"), due <= bindparam("b_until"))
+    first = (statement.where(market == bindparam("b_market"), due <= bindparam("b_until"))
              .order_by(due, row_id).limit(bindparam("b_limit")))
     return {False: first,
             True: first.where(tuple_(due, row_id) > tuple_(bindparam("b_after_due", type_=due.type),
@@ -70,6 +71,14 @@ _PERKS = _page(
     .where(_perks.c.state.in_(bindparam("b_states", expanding=True))),
     _perks.c.lapses_at, _perks.c.id)
 
+_COMPLAINTS = _page(  # a complaint may name no order: its own market, the order's number where there is one
+    select(_complaints.c.id, _complaints.c.answer_due_by.label("due"), _complaints.c.channel, _complaints.c.about,
+           _complaints.c.received_at, _complaints.c.market,
+           func.coalesce(_orders.c.number, "-").label("order_number"))
+    .outerjoin(_orders, _orders.c.id == _complaints.c.order_id)
+    .where(_complaints.c.state == bindparam("b_state")),
+    _complaints.c.answer_due_by, _complaints.c.id, market=_complaints.c.market)
+
 _RETURNS = _withdrawals_due(_withdrawals.c.return_due_by)
 _STATEMENTS = _withdrawals_due(_withdrawals.c.refund_due_by)
 
@@ -107,3 +116,9 @@ class SweepStore:
         """Perks in `states` (unused) of the market's orders whose last moment is by `until` (P-2),
         with `order_number`: the index on (state, lapses_at, id)."""
         return self._read(_PERKS, {"b_states": list(states), "b_market": market, "b_until": until}, after, limit)
+
+    def complaints_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
+                       limit: int = 1000) -> list[Row[Any]]:
+        """Complaints in `state` (not answered) of the market whose answer is due by `until` (RS-X.3),
+        with `order_number` ("-" without an order): the index on (state, answer_due_by, id)."""
+        return self._read(_COMPLAINTS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)

@@ -1,0 +1,53 @@
+"""The one writer of complaints (RS-X): received, moved along the COMPLAINT lifecycle with its answer,
+read by id, by customer, and the open ones by their deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.tables import Complaint, table_of
+from shop.domain.complaints import ComplaintState
+from shop.domain.errors import NotFound
+from shop.domain.machine import Transition
+
+_complaints = table_of(Complaint)
+_ADD = insert(_complaints).returning(*_complaints.c)
+_BY_ID = select(_complaints).where(_complaints.c.id == bindparam("b_id"))
+_OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam("b_customer"))
+                .order_by(_complaints.c.received_at.desc(), _complaints.c.id))
+_OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
+         .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
+
+
+class ComplaintStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, values: dict[str, Any]) -> Row[Any]:
+        """A complaint as received; the row as written."""
+        return self._db.execute(_ADD, values).one()
+
+    def get(self, complaint_id: str, *, customer_id: int | None = None, lock: bool = False) -> Row[Any]:
+        """The complaint (locked when `lock`); 404 when there is none or, for a customer, it is not theirs."""
+        statement = _BY_ID.with_for_update() if lock else _BY_ID
+        row = self._db.execute(statement, {"b_id": complaint_id}).one_or_none()
+        if row is None or (customer_id is not None and row.customer_id != customer_id):
+            raise NotFound("complaint_not_found", f"no complaint {complaint_id}")
+        return row
+
+    def of_customer(self, customer_id: int) -> list[Row[Any]]:
+        """The customer's complaints, newest first."""
+        return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def open(self, *, limit: int) -> list[Row[Any]]:
+        """Complaints not yet answered, the earliest due first."""
+        return list(self._db.execute(_OPEN, {"b_limit": limit}))
+
+    def move(self, complaint: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
+        """The complaint in the transition's destination, with `facts` beside it; the row as written."""
+        statement = (update(_complaints).where(_complaints.c.id == complaint.id)
+                     .values(state=transition.to_state.value, **facts).returning(*_complaints.c))
+        return self._db.execute(statement).one()
