@@ -330,6 +330,29 @@ class InvoiceSeries(SQLModel, table=True):
     last: int
 
 
+class ConformityClaim(SQLModel, table=True):
+    """A claim under the legal guarantee of conformity (RS-VI) for lines of a delivered order
+    (shop.domain.conformity); written by shop.adapters.stores.conformity alone."""
+
+    __tablename__ = "conformity_claims"
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    customer_id: int = Field(foreign_key="users.id", index=True)
+    line_ids: list[int] = Field(sa_type=JSON)
+    defect: str = Field(max_length=2000)
+    remedy: str = Field(max_length=16)  # RS-VI.4: repair | replacement
+    state: str = Field(max_length=24)
+    claimed_at: datetime = instant()
+    updated_at: datetime = instant()
+    reason: str | None = Field(default=None, max_length=500)  # staff's, for a rejection or a refusal
+    statement_at: datetime | None = instant(nullable=True)  # RS-VI.8: the customer's reduction or withdrawal
+    reduction_minor: int | None = None  # RS-VI.8
+    currency: str = Field(max_length=3)  # the order's
+    goods_back_at: datetime | None = instant(nullable=True)  # RS-VI.10: the goods or proof of their return
+    refund_id: str | None = Field(default=None, foreign_key="refunds.id", max_length=36)
+
+
 class Complaint(SQLModel, table=True):
     """A complaint (RS-X) and its answer (shop.domain.complaints); written by
     shop.adapters.stores.complaints alone."""

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from shop.adapters.stores.accounts import AccountStore
 from shop.adapters.stores.clock import test_clock_now
 from shop.adapters.stores.complaints import ComplaintStore
+from shop.adapters.stores.conformity import ConformityClaimStore
 from shop.adapters.stores.devices import DeviceStore
 from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.invoices import InvoiceStore
@@ -70,6 +71,7 @@ class UnitOfWork:
     # --- the stores, each created on first use (one line a store) ------------------------------------
     accounts = _Store(AccountStore)
     complaints = _Store(ComplaintStore)  # RS-X
+    conformity_claims = _Store(ConformityClaimStore)  # RS-VI
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     idempotency = _Store(IdempotencyStore)
     invoices = _Store(InvoiceStore)  # invoices and credit notes (RS-IV.8–10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shop.domain.complaints import COMPLAINT
+from shop.domain.conformity import CONFORMITY_CLAIM
 from shop.domain.lifecycle import ORDER
 from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
@@ -18,7 +19,8 @@ from shop.domain.refunds import REFUND
 from shop.domain.service_cases import SERVICE_CASE
 from shop.domain.withdrawal import WITHDRAWAL
 
-MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE, COMPLAINT)
+MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE, COMPLAINT,
+                                        CONFORMITY_CLAIM)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

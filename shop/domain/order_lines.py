@@ -9,9 +9,11 @@ order's events that move it (`cancel`, `out_of_stock`, `expire_payment`, …), s
 order's event on the order and then on each of its open lines. A line the seller leaves out takes
 `unavailable`, whether the order is confirmed in part or rejected.
 
-A delivered line stays `confirmed` until the customer withdraws from it (RS-VII.1): it is then
-`withdrawn`; only a withdrawal staff reject gives it back (`withdrawal_rejected`). Its return and refund are the business of the withdrawal lifecycle
-(shop.domain.withdrawal), a machine of its own, not more states here.
+A delivered line stays `confirmed` until the customer withdraws from it (RS-VII.1, or RS-VI.7 for a
+lack of conformity): it is then `withdrawn`; only a withdrawal staff reject gives it back
+(`withdrawal_rejected`, `nonconforming_withdrawal_refused`). Its return and refund are the business of
+the withdrawal lifecycle (shop.domain.withdrawal) or the conformity claim's (shop.domain.conformity),
+machines of their own, not more states here.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ LINE_STEPS: tuple[Step[LineState], ...] = (
     Step("withdrawal_rejected", (L.WITHDRAWN,), L.CONFIRMED, "RS-VII.14",
          "staff refuse the withdrawal for a recorded reason: the line is delivered and kept, and may be "
          "withdrawn again while the period runs"),
+    Step("withdraw_nonconforming", (L.CONFIRMED,), L.WITHDRAWN, "RS-VI.7",
+         "the customer withdraws from a line that lacks conformity (a conformity claim): it goes back and is "
+         "refunded"),
+    Step("nonconforming_withdrawal_refused", (L.WITHDRAWN,), L.CONFIRMED, "RS-VI.9",
+         "staff refuse that withdrawal for a minor lack of conformity: the line is kept"),
 )
 
 ORDER_LINE: Lifecycle[LineState] = Lifecycle(

@@ -26,6 +26,7 @@ from shop.settings import Settings, SettingsError
 from shop.web.account_routes import MyAccountController, OpsAccountController
 from shop.web.auth import jwt_auth
 from shop.web.complaint_routes import ComplaintController, OpsComplaintController
+from shop.web.conformity_routes import ConformityClaimController, OpsConformityClaimController
 from shop.web.controllers import (
     AccountController, CatalogueController, OpsController, OrderController, TestClockController,
 )
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
                         stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
                         ServiceCaseController,
-                        DeviceController, ComplaintController, OpsComplaintController,
+                        DeviceController, ComplaintController, OpsComplaintController, ConformityClaimController,
+                        OpsConformityClaimController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )

@@ -1,0 +1,54 @@
+"""The one writer of conformity claims (RS-VI): a claim for lines of a delivered order, moved along
+the CONFORMITY_CLAIM lifecycle with the facts of each step, read by id, by order and by customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from shop.adapters.tables import ConformityClaim, table_of
+from shop.domain.conformity import OPEN
+from shop.domain.errors import NotFound
+from shop.domain.machine import Transition
+
+_claims = table_of(ConformityClaim)
+_ADD = insert(_claims).returning(*_claims.c)
+_BY_ID = select(_claims).where(_claims.c.id == bindparam("b_id"))
+_OPEN_OF_ORDER = select(_claims.c.line_ids).where(_claims.c.order_id == bindparam("b_order_id"),
+                                                  _claims.c.state.in_([state.value for state in OPEN]))
+_OF_CUSTOMER = (select(_claims).where(_claims.c.customer_id == bindparam("b_customer"))
+                .order_by(_claims.c.claimed_at.desc(), _claims.c.id))
+
+
+class ConformityClaimStore:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, values: dict[str, Any]) -> Row[Any]:
+        """A claim as made; the row as written."""
+        return self._db.execute(_ADD, values).one()
+
+    def get(self, claim_id: str, *, customer_id: int | None = None, lock: bool = False) -> Row[Any]:
+        """The claim (locked when `lock`); 404 when there is none or, for a customer, it is not theirs."""
+        row = self._db.execute(_BY_ID.with_for_update() if lock else _BY_ID, {"b_id": claim_id}).one_or_none()
+        if row is None or (customer_id is not None and row.customer_id != customer_id):
+            raise NotFound("conformity_claim_not_found", f"no conformity claim {claim_id}")
+        return row
+
+    def lines_held(self, order_id: str) -> set[int]:
+        """The order's lines in an open claim (the caller holds the order's lock)."""
+        return {line_id for row in self._db.execute(_OPEN_OF_ORDER, {"b_order_id": order_id})
+                for line_id in row.line_ids}
+
+    def of_customer(self, customer_id: int) -> list[Row[Any]]:
+        """The customer's claims, newest first."""
+        return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def move(self, claim: Row[Any], transition: Transition, *, now: datetime, **facts: Any) -> Row[Any]:
+        """The claim in the transition's destination, with `facts` beside it; the row as written."""
+        statement = (update(_claims).where(_claims.c.id == claim.id)
+                     .values(state=transition.to_state.value, updated_at=now, **facts).returning(*_claims.c))
+        return self._db.execute(statement).one()
