@@ -1,7 +1,7 @@
 """What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
-RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which market, with which facts. The
-wording, in the market's language with English after it and instants in its local time (T-5), is
-shop.messages'."""
+RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which
+market, with which facts. The wording, in the market's language with English after it and instants
+in its local time (T-5), is shop.messages'."""
 
 from __future__ import annotations
 

@@ -67,7 +67,8 @@ async def make_claim(ctx: ShopContext, order_id: str, *, customer_id: int, line_
         transition = CONFORMITY_CLAIM.start("claim", ClaimState.CLAIMED)
         claim = uow.conformity_claims.add({
             "id": str(uuid.uuid4()), "order_id": order.id, "customer_id": customer_id,
-            "line_ids": [line.id for line in lines], "defect": defect, "remedy": remedy.value, "currency": order.currency,
+            "line_ids": [line.id for line in lines], "defect": defect, "remedy": remedy.value,
+            "currency": order.currency,
             "state": transition.to_state.value, "claimed_at": now, "updated_at": now})
         uow.timeline.record(order.id, transition, actor=f"customer:{customer_id}", now=now, subject_id=claim.id,
                             reason=f"{remedy.value} asked for: {', '.join(line.sku for line in lines)}")
