@@ -101,7 +101,7 @@ async def test_a_customer_complains_about_an_order_and_is_told_when_the_answer_i
     assert (made["received_at"], made["answer_due_by"]) == (RECEIVED, "2026-11-12T22:59:59Z")
     assert (made["answered_at"], made["answered_late"], made["answer"]) == (None, False, None)
     message, text = await message_to(smtp, email, made["id"])
-    assert message["Subject"] == f"Primili smo Vašu reklamaciju {made['id']} / We have received your complaint {made['id']}"
+    assert message["Subject"] == f"Primili smo Vašu žalbu {made['id']} / We have received your complaint {made['id']}"
     assert f"za porudžbinu {order['number']}" in text and "(RS-X.3)" in text
     assert "by 12 November 2026" in text
     listed = (await shop.http.get("/api/v1/complaints", headers=customer)).json()
@@ -235,7 +235,7 @@ async def test_an_electronic_answer_is_e_mailed_and_a_complaint_is_answered_once
     assert (done["state"], done["answered_at"], done["answered_late"], done["email"]) == (
         "answered", "2026-11-10T08:00:00Z", False, "marko@example.rs")
     assert problem(twice)[:3] == (409, "answer_not_allowed", "RS-X.3")
-    message, text = await message_to(smtp, "marko@example.rs", "Odgovor na Vašu reklamaciju")
+    message, text = await message_to(smtp, "marko@example.rs", "Odgovor na Vašu žalbu")
     assert "We are sorry; the courier has been told." in text
 
 

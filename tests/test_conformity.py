@@ -15,6 +15,7 @@ from shop.domain.conformity import CONFORMITY_CLAIM, ClaimState, check_claim, ch
 from shop.domain.errors import Conflict, InvalidInput, TransitionRefused
 from shop.domain.markets import Market
 from tests.ops_support import set_clock, stripe_refund
+from tests.test_order_messages import message_to, outbox_rows, words
 from tests.test_withdrawals import CHARGER, DELIVERED_AT, PHONE, delivered_order, line_of, withdraw
 
 
@@ -236,3 +237,25 @@ async def test_the_same_key_answers_the_same_claim_and_strangers_and_customers_a
     assert (await shop.http.post(f"/api/v1/ops/conformity-claims/{made['id']}/accept",
                                  headers=customer)).status_code == 403
     assert (await claim(shop, stranger, order, PHONE)).status_code == 404
+
+
+async def test_the_customer_is_told_each_step_in_the_markets_language_RS_VI(shop, smtp):
+    customer, order = await delivered_order(shop, [(PHONE, 1)])
+    email = shop.last_email
+    made = (await claim(shop, customer, order, PHONE)).json()
+    await shop.ops_post(f"/conformity-claims/{made['id']}/refuse-remedy", {"reason": "the part is not made any more"})
+    await shop.http.post(f"/api/v1/conformity-claims/{made['id']}/price-reduction", headers=customer)
+    await shop.ops_post(f"/conformity-claims/{made['id']}/grant-reduction", {"amount_minor": 500_000})
+    await shop.ctx.background.drain()
+
+    message, text = await message_to(smtp, email, "Zakonska garancija")
+    assert message["Subject"] == (f"Zakonska garancija, porudžbina {order['number']} / "
+                                  f"Legal guarantee, order {order['number']}")
+    assert f"Zahtev {made['id']}: Primili smo" in words(text) and f"Claim {made['id']}: We have received" in words(text)
+    bodies = [words(row.body) for row in await outbox_rows(shop, order["id"]) if row.kind == "conformity_claim"]
+    assert len(bodies) == 4 and all(row.accepted_at for row in await outbox_rows(shop, order["id"]))
+    received, refused, asked, granted = bodies
+    assert "Tražili ste popravku (RS-VI.4)" in received and "You asked for a repair (RS-VI.4)" in received
+    assert "(RS-VI.5): the part is not made any more" in refused and "sniženje cene ili raskinuti" in refused
+    assert "iznos vraćamo u roku od 14 dana (RS-VI.8)" in asked
+    assert "Cena je snižena za 5.000,00 RSD" in granted and "The price is reduced by RSD5,000.00" in granted

@@ -106,7 +106,7 @@ async def test_the_confirmation_issues_the_invoice_of_the_order_and_e_mails_it_R
     assert (issued["corrects"], issued["refund_id"], issued["sent_to"]) == (None, None, email)
     assert issued["received_at"] == "2026-11-02T10:00:00Z"  # the SMTP server accepted it (the test clock)
     message, body = await message_to(smtp, email, issued["number"])
-    assert message["Subject"] == f"Račun {issued['number']} za porudžbinu {view['number']} / " \
+    assert message["Subject"] == f"PDV faktura {issued['number']} za porudžbinu {view['number']} / " \
                                  f"Invoice {issued['number']} for order {view['number']}"
     [charger] = view["lines"]
     assert f"- 2 × {charger['name']} po " in body and f"- 2 × {charger['name']} at " in body
@@ -182,7 +182,7 @@ async def test_a_refund_after_the_invoice_produces_a_credit_note_that_refers_to_
     assert refund["corrected_invoice"] == {"id": note["id"], "number": note["number"]}
     message, body = await message_to(smtp, email, note["number"])
     assert message["Subject"].endswith(f"Credit note {note['number']} for order {view['number']}")
-    assert f"ispravlja račun {issued['number']} (RS-IV.10)" in body
+    assert f"ispravlja PDV fakturu {issued['number']} (RS-IV.10)" in body
     assert f"corrects invoice {issued['number']} (RS-IV.10)" in body
     await shop.ctx.background.drain()
     kinds = [row.kind for row in await outbox_rows(shop, order["id"])]

@@ -1,5 +1,5 @@
 """What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
-RS-V.5.6, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which
+RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which
 market, with which facts. The wording, in the market's language with English after it and instants
 in its local time (T-5), is shop.messages'."""
 
@@ -114,6 +114,14 @@ def complaint_answered(market: Market, reference: str, received_at: datetime, an
     """RS-X.2, RS-X.3: the answer to a complaint, electronically to the address it gave."""
     return Notice("complaint_answered", market, {"reference": reference, "received_at": received_at,
                                                  "answer": answer})
+
+
+def conformity_claim(market: Market, number: str, claim: str, event: str, remedy: str, reason: str | None = None,
+                     amount: Money | None = None) -> Notice:
+    """RS-VI.1 … RS-VI.10: each step of a conformity claim, told to the customer: the claim received,
+    staff's decision with its reason, the customer's own statement received, the money refunded."""
+    return Notice("conformity_claim", market, {"number": number, "claim": claim, "event": event, "remedy": remedy,
+                                               "reason": reason, "amount": amount})
 
 
 def perk_code(market: Market, number: str, perk: str, clause: str, link: str, hint: str,

@@ -14,16 +14,18 @@ from typing import Any
 
 from shop.adapters.stores.timeline import entry
 from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain import notices
 from shop.domain.conformity import (
     CONFORMITY_CLAIM, ClaimState, Remedy, check_claim, check_reduction, lines_price,
 )
 from shop.domain.deadlines import refund_due_by
 from shop.domain.errors import InvalidInput
 from shop.domain.markets import Market
+from shop.domain.money import Money
 from shop.domain.order_lines import ORDER_LINE
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
-from shop.services.mail import send_after_answer
+from shop.services.mail import queue_notice, send_after_answer
 from shop.services.perks import revoke_unused
 from shop.services.refunds import open_refund, send_refund
 
@@ -72,11 +74,13 @@ async def make_claim(ctx: ShopContext, order_id: str, *, customer_id: int, line_
             "state": transition.to_state.value, "claimed_at": now, "updated_at": now})
         uow.timeline.record(order.id, transition, actor=f"customer:{customer_id}", now=now, subject_id=claim.id,
                             reason=f"{remedy.value} asked for: {', '.join(line.sku for line in lines)}")
+        _tell(uow, order, claim, "claim", now)
         if key is not None and present is not None:
             remember_answers(uow, [answer_row(key, resource_id=claim.id, status=201, body=present(claim), now=now)])
-        return claim
+        return Done(claim, emails=uow.outbox.queued)
 
-    return await ctx.db.transaction(work)
+    made = await ctx.db.transaction(work)
+    return made if isinstance(made, Kept) else await _finish(ctx, made)
 
 
 def _locked(uow: UnitOfWork, claim_id: str, customer_id: int | None) -> tuple[Any, Any]:
@@ -86,21 +90,29 @@ def _locked(uow: UnitOfWork, claim_id: str, customer_id: int | None) -> tuple[An
     return order, uow.conformity_claims.get(claim_id, lock=True)
 
 
-def _step(uow: UnitOfWork, claim: Any, event: str, *, actor: str, now: datetime, note: str | None = None,
-          **facts: Any) -> Any:
-    """Fire `event` on the claim, write it with `facts`, and record it on its order's timeline with
-    `note`."""
+def _step(uow: UnitOfWork, order: Any, claim: Any, event: str, *, actor: str, now: datetime,
+          note: str | None = None, amount: Money | None = None, **facts: Any) -> Any:
+    """Fire `event` on the claim, write it with `facts`, record it on its order's timeline with `note`,
+    and tell the customer (with the `amount` refunded, where there is one)."""
     transition = CONFORMITY_CLAIM.fire(claim.state, event)
     claim = uow.conformity_claims.move(claim, transition, now=now, **facts)
     uow.timeline.record(claim.order_id, transition, actor=actor, now=now, subject_id=claim.id, reason=note)
+    _tell(uow, order, claim, event, now, amount=amount)
     return claim
+
+
+def _tell(uow: UnitOfWork, order: Any, claim: Any, event: str, now: datetime, *, amount: Money | None = None) -> None:
+    notice = notices.conformity_claim(Market(order.market), order.number, claim.id, event, claim.remedy,
+                                      reason=claim.reason, amount=amount)
+    queue_notice(uow, order, notice, now)
 
 
 async def _run(ctx: ShopContext, claim_id: str, work: Callable[[UnitOfWork, Any, Any, datetime], Done], *,
                customer_id: int | None = None) -> Any:
     def transaction(uow: UnitOfWork) -> Done:
         order, claim = _locked(uow, claim_id, customer_id)
-        return work(uow, order, claim, uow.now())
+        done = work(uow, order, claim, uow.now())
+        return Done(done.claim, done.refund, done.payment_intent_id, uow.outbox.queued)
 
     return await _finish(ctx, await ctx.db.transaction(transaction))
 
@@ -110,26 +122,26 @@ async def _run(ctx: ShopContext, claim_id: str, work: Callable[[UnitOfWork, Any,
 async def accept(ctx: ShopContext, claim_id: str, *, actor: str) -> Any:
     """RS-VI.6: the repair or replacement the customer chose, in reasonable time at the seller's cost."""
     return await _run(ctx, claim_id, lambda uow, order, claim, now: Done(
-        _step(uow, claim, "accept", actor=actor, now=now)))
+        _step(uow, order, claim, "accept", actor=actor, now=now)))
 
 
 async def complete(ctx: ShopContext, claim_id: str, *, actor: str, note: str | None) -> Any:
     return await _run(ctx, claim_id, lambda uow, order, claim, now: Done(
-        _step(uow, claim, "complete", actor=actor, now=now, note=note)))
+        _step(uow, order, claim, "complete", actor=actor, now=now, note=note)))
 
 
 async def reject(ctx: ShopContext, claim_id: str, *, reason: str, actor: str) -> Any:
     """RS-VI.3: no lack of conformity the seller answers for, for a recorded reason."""
     reason = _reason(reason)
     return await _run(ctx, claim_id, lambda uow, order, claim, now: Done(
-        _step(uow, claim, "reject", actor=actor, now=now, note=reason, reason=reason)))
+        _step(uow, order, claim, "reject", actor=actor, now=now, note=reason, reason=reason)))
 
 
 async def refuse_remedy(ctx: ShopContext, claim_id: str, *, reason: str, actor: str) -> Any:
     """RS-VI.5: repair and replacement both impossible or excessively costly, for a recorded reason."""
     reason = _reason(reason)
     return await _run(ctx, claim_id, lambda uow, order, claim, now: Done(
-        _step(uow, claim, "refuse_remedy", actor=actor, now=now, note=reason, reason=reason)))
+        _step(uow, order, claim, "refuse_remedy", actor=actor, now=now, note=reason, reason=reason)))
 
 
 def _reason(reason: str) -> str:
@@ -143,7 +155,7 @@ def _reason(reason: str) -> str:
 async def ask_reduction(ctx: ShopContext, claim_id: str, *, customer_id: int) -> Any:
     """RS-VI.7: a price reduction, the remedy refused or failing; its 14 days run from now (RS-VI.8)."""
     return await _run(ctx, claim_id, lambda uow, order, claim, now: Done(
-        _step(uow, claim, "ask_reduction", actor=f"customer:{customer_id}", now=now, statement_at=now)),
+        _step(uow, order, claim, "ask_reduction", actor=f"customer:{customer_id}", now=now, statement_at=now)),
         customer_id=customer_id)
 
 
@@ -152,7 +164,7 @@ async def withdraw(ctx: ShopContext, claim_id: str, *, customer_id: int) -> Any:
     are `withdrawn` (never withdrawn or refunded again, RS-VII)."""
     def work(uow: UnitOfWork, order: Any, claim: Any, now: datetime) -> Done:
         actor = f"customer:{customer_id}"
-        claim = _step(uow, claim, "withdraw", actor=actor, now=now, statement_at=now)
+        claim = _step(uow, order, claim, "withdraw", actor=actor, now=now, statement_at=now)
         _move_lines(uow, order, claim, "withdraw_nonconforming", actor=actor, now=now)
         return Done(claim)
 
@@ -179,9 +191,10 @@ async def grant_reduction(ctx: ShopContext, claim_id: str, *, amount_minor: int,
         refund = open_refund(uow, order, amount_minor=amount_minor, clause="RS-VI.8", now=now, actor=actor,
                              reason=f"price reduction: {', '.join(line.sku for line in lines)}"[:200],
                              due_by=refund_due_by(claim.statement_at or now, Market(order.market)))
-        claim = _step(uow, claim, "grant_reduction", actor=actor, now=now, note=note,
-                      reduction_minor=amount_minor, refund_id=None if refund is None else refund.id)
-        return Done(claim, refund, order.payment_intent_id, uow.outbox.queued)
+        claim = _step(uow, order, claim, "grant_reduction", actor=actor, now=now, note=note,
+                      amount=Money(amount_minor, order.currency), reduction_minor=amount_minor,
+                      refund_id=None if refund is None else refund.id)
+        return Done(claim, refund, order.payment_intent_id)
 
     return await _run(ctx, claim_id, work)
 
@@ -192,7 +205,7 @@ async def refuse_withdrawal(ctx: ShopContext, claim_id: str, *, reason: str, act
     reason = _reason(reason)
 
     def work(uow: UnitOfWork, order: Any, claim: Any, now: datetime) -> Done:
-        claim = _step(uow, claim, "refuse_withdrawal", actor=actor, now=now, note=reason, reason=reason)
+        claim = _step(uow, order, claim, "refuse_withdrawal", actor=actor, now=now, note=reason, reason=reason)
         _move_lines(uow, order, claim, "nonconforming_withdrawal_refused", actor=actor, now=now)
         return Done(claim)
 
@@ -207,11 +220,11 @@ async def receive_return(ctx: ShopContext, claim_id: str, *, note: str | None, a
         refund = open_refund(uow, order, amount_minor=lines_price(lines), clause="RS-VI.10", now=now, actor=actor,
                              reason=f"withdrawal for non-conformity: {', '.join(line.sku for line in lines)}"[:200],
                              due_by=refund_due_by(now, Market(order.market)))
-        claim = _step(uow, claim, "receive_return", actor=actor, now=now, note=note, goods_back_at=now,
-                      refund_id=None if refund is None else refund.id)
+        claim = _step(uow, order, claim, "receive_return", actor=actor, now=now, note=note, goods_back_at=now,
+                      amount=Money(lines_price(lines), order.currency), refund_id=None if refund is None else refund.id)
         revoke_unused(uow, uow.perks.of_lines(claim.line_ids), reason="withdrawn", actor=actor, now=now,
                       note=f"conformity claim {claim.id}: goods back")
-        return Done(claim, refund, order.payment_intent_id, uow.outbox.queued)
+        return Done(claim, refund, order.payment_intent_id)
 
     return await _run(ctx, claim_id, work)
 
