@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shop.adapters.tables import OutboxEmail, table_of
 from shop.domain import notices
-from shop.domain.markets import Market
+from shop.domain.markets import Market, market_info
 from shop.domain.money import Money
 from shop.messages import render
 from tests.support import order_body
@@ -210,3 +211,42 @@ def test_order_confirmed_and_delivered_render_in_every_language_RS_IV_6_RS_VII_1
     assert f"Total: {currency}100.00, including VAT {currency}16.67." in confirmed[3]
     local_due, english_due = LOCAL_DUE[market]
     assert f"until {english_due} (RS-VII.1" in delivered[3] and f"{local_due} (RS-VII.1" in delivered[2]
+
+
+def every_notice(market: Market) -> list[notices.Notice]:
+    """Every kind of message, with the longest ids and numbers the shop makes."""
+    number, uid = f"{market.value}261231-ABCDEFGHJKMN", "0b0b8f2e-2f3c-4b7e-9d5e-1c1a2b3c4d5e"
+    money, at = Money(99_999_999_900, market_info(market).currency), datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)
+    return [
+        notices.order_received(market, number, money, at),
+        notices.delivery_started(market, number, "D Express" * 5, "X" * 64),
+        *[notices.order_cancelled(market, number, cause, "RS-V.5.6", money) for cause in notices.Cause],
+        notices.order_confirmed(market, number, money, money, ["1 × Xiaomi 15T Pro 12GB/512GB"], money),
+        notices.delivered(market, number, at, at),
+        notices.withdrawal_received(market, number, at, at),
+        notices.return_label(market, number, at, "label"),
+        notices.refund_sent(market, number, money),
+        notices.invoice_issued(market, number, f"INV-{market.value}-2026-999999", at,
+                               [{"description": None, "quantity": 1, "unit_price": money, "total": money}], "20",
+                               money, money),
+        notices.credit_note_issued(market, number, f"CN-{market.value}-2026-999999", f"INV-{market.value}-2026-999999",
+                                   at, "withdrawal", "RS-VII.10", money, money),
+        notices.complaint_received(market, uid, at, at, number),
+        notices.complaint_answered(market, uid, at, "An answer."),
+        *[notices.conformity_claim(market, number, uid, event, remedy, "a reason", money)
+          for event in ("claim", "accept", "complete", "reject", "refuse_remedy", "ask_reduction", "grant_reduction",
+                        "withdraw", "refuse_withdrawal", "receive_return") for remedy in ("repair", "replacement")],
+        *([notices.perk_code(market, number, "google_ai_pro", "KZ-4.3", "https://shop.example/api/v1/perks/" + uid,
+                             "ABCD", at)] if market == Market.KZ else []),  # the perks are KZ's alone
+    ]
+
+
+@pytest.mark.parametrize("market", list(Market))
+def test_every_subject_fits_the_outbox_in_every_language(market):
+    """PostgreSQL keeps 200 characters of a subject and refuses more (a 500, the step undone):
+    every message's subject, with the longest ids and numbers, fits; every body names something."""
+    limit = table_of(OutboxEmail).c.subject.type.length
+    for notice in every_notice(market):
+        subject, body = render(notice)
+        assert len(subject) <= limit, (notice.kind, len(subject), subject)
+        assert body.strip() and " / " in subject, notice.kind
