@@ -104,7 +104,7 @@ async def test_the_confirmation_issues_the_invoice_of_the_order_and_e_mails_it_R
         (line["sku"], line["quantity"], line["unit_price"]) for line in view["lines"]] + [
         (None, 1, view["delivery_charge"])]
     assert (issued["corrects"], issued["refund_id"], issued["sent_to"]) == (None, None, email)
-    assert issued["received_at"] == "2026-11-02T10:00:00Z"  # the SMTP server accepted it (the test clock)
+    assert issued["email_accepted_at"] == "2026-11-02T10:00:00Z"  # the SMTP server accepted it (the test clock)
     message, body = await message_to(smtp, email, issued["number"])
     assert message["Subject"] == f"PDV faktura {issued['number']} za porudžbinu {view['number']} / " \
                                  f"Invoice {issued['number']} for order {view['number']}"
@@ -246,7 +246,7 @@ async def test_an_invoice_not_yet_sent_is_not_yet_received_RS_IV_8_9(shop, monke
     order = await shop.confirmed_order(customer)
 
     [issued] = (await shop.order(customer, order["id"]))["invoices"]
-    assert issued["received_at"] is None
+    assert issued["email_accepted_at"] is None
     rows = await outbox_rows(shop, order["id"])
     assert [(row.kind, row.sent_at, row.accepted_at) for row in rows if row.kind == "invoice_issued"] == [
         ("invoice_issued", None, None)]

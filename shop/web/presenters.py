@@ -114,8 +114,8 @@ def refund(row: Row[Any], corrected_by: Row[Any] | None = None) -> dict[str, Any
 
 def invoices(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """An order's invoice and credit notes (RS-IV.8–10): each with its lines, the invoice a credit
-    note corrects, and when the customer's mail server received it (`received_at`, RS-IV.8–9: None
-    until the shop's mail server accepted it)."""
+    note corrects, and when the shop's mail server accepted its e-mail (`email_accepted_at`, None
+    until then: the first step towards the customer's receipt, RS-IV.8–9)."""
     numbers = {row.id: row.number for row in rows}
     return [{
         "id": row.id, "kind": row.kind, "number": row.number, "issued_at": instant(row.issued_at),
@@ -126,7 +126,7 @@ def invoices(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
                    "total": money(line["total_minor"], row.currency), "vat": money(line["vat_minor"], row.currency)}
                   for line in row.lines],
         "corrects": numbers.get(row.corrects_id) if row.corrects_id else None,
-        "refund_id": row.refund_id, "sent_to": row.sent_to, "received_at": instant(row.received_at),
+        "refund_id": row.refund_id, "sent_to": row.sent_to, "email_accepted_at": instant(row.email_accepted_at),
     } for row in rows]
 
 

@@ -226,8 +226,9 @@ class InvoiceOut(Out):
     corrects: Annotated[str | None, msgspec.Meta(description="a credit note's: the invoice number it corrects")]
     refund_id: Annotated[str | None, msgspec.Meta(description="a credit note's: the refund it documents")]
     sent_to: str | None
-    received_at: Annotated[Instant | None, msgspec.Meta(
-        description="when the mail server accepted its e-mail (RS-IV.8–9: the moment of receipt); null until then")]
+    email_accepted_at: Annotated[Instant | None, msgspec.Meta(description=(
+        "when the shop's mail server accepted its e-mail: the first step towards the customer's mail server, "
+        "whose receipt is the moment RS-IV.8–9 names; null until then"))]
 
 
 class WithdrawnLineOut(Out):

@@ -19,7 +19,7 @@ _INVOICE_OF = (select(_invoices).where(_invoices.c.order_id == bindparam("b_orde
                                        _invoices.c.kind == DocumentKind.INVOICE))
 _CREDITED = (select(func.coalesce(func.sum(_invoices.c.total_minor), 0))
              .where(_invoices.c.corrects_id == bindparam("b_invoice_id")))
-_OF_ORDERS = (select(_invoices, _emails.c.to.label("sent_to"), _emails.c.accepted_at.label("received_at"))
+_OF_ORDERS = (select(_invoices, _emails.c.to.label("sent_to"), _emails.c.accepted_at.label("email_accepted_at"))
               .outerjoin(_emails, _emails.c.id == _invoices.c.email_id)
               .where(_invoices.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_invoices.c.issued_at, _invoices.c.number))
@@ -61,7 +61,7 @@ class InvoiceStore:
 
     def of_orders(self, order_ids: Sequence[str]) -> dict[str, list[Row[Any]]]:
         """The documents of these orders, oldest first, each with the address it was sent to and when
-        the mail server accepted it (`received_at`, RS-IV.8–9): one statement however many orders."""
+        the shop's mail server accepted it (`email_accepted_at`): one statement however many orders."""
         found: dict[str, list[Row[Any]]] = {}
         if order_ids:
             for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
