@@ -271,3 +271,17 @@ async def test_the_staff_routes_are_for_staff(shop):
     assert (await shop.http.get("/api/v1/ops/complaints", headers=customer)).status_code == 403
     assert (await shop.http.post("/api/v1/ops/complaints", json=staff_body(), headers=customer)).status_code == 403
     assert (await shop.http.get("/api/v1/complaints")).status_code == 401
+
+
+async def test_staff_recording_with_the_same_key_twice_record_one_complaint(shop):
+    await set_clock(shop, "2026-11-05T12:00:00Z")
+    keyed = {**await shop.ops(), "Idempotency-Key": "phone-call-17"}
+
+    first = await shop.http.post("/api/v1/ops/complaints", json=staff_body(), headers=keyed)
+    again = await shop.http.post("/api/v1/ops/complaints", json=staff_body(), headers=keyed)
+    other = await shop.http.post("/api/v1/ops/complaints", json=staff_body(remedy="a refund"), headers=keyed)
+
+    assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    listed = (await shop.http.get("/api/v1/ops/complaints", headers=await shop.ops())).json()
+    assert [c["id"] for c in listed] == [first.json()["id"]]

@@ -48,9 +48,7 @@ async def complain(ctx: ShopContext, statement: Statement, *, customer_id: int, 
     answer is kept in the same transaction (`present` builds it); the same key again returns it (a
     `Kept`). A complaint that does not state what RS-X.2 asks is refused, and not kept: it never
     started, as a body that does not validate."""
-    def work(uow: UnitOfWork) -> Any:
-        if claim is not None and (earlier := earlier_answer(uow, claim)) is not None:
-            return Kept(earlier.status_code or 201, earlier.body)
+    def receive(uow: UnitOfWork) -> _Received:
         account = uow.accounts.get(customer_id)
         if account is None:
             raise Unauthorized("account_not_found", "the account behind this token no longer exists",
@@ -58,11 +56,41 @@ async def complain(ctx: ShopContext, statement: Statement, *, customer_id: int, 
         order = None if statement.order_id is None else uow.orders.get(statement.order_id, customer_id=customer_id)
         now = uow.now()
         complainant = Complainant(name or account.full_name, answer_by, account.email, postal_address)
-        made = _receive(uow, statement, complainant, order=order, channel=Channel.WEB, received_at=now,
+        return _receive(uow, statement, complainant, order=order, channel=Channel.WEB, received_at=now,
                         customer_id=customer_id, actor=f"customer:{customer_id}", now=now)
+
+    return await _received(ctx, receive, claim, present)
+
+
+async def record(ctx: ShopContext, statement: Statement, complainant: Complainant, *, channel: str,
+                 received_at: datetime, actor: str, claim: IdempotencyClaim | None = None,
+                 present: Callable[[Any], Any] | None = None) -> Any:
+    """Staff record a complaint that came by e-mail, phone or post (RS-X.1) with the moment it was
+    received, which may not lie in the future; its 8 days run from then (RS-X.3). An Idempotency-Key
+    works as for the customer's."""
+    how = staff_channel(channel)
+
+    def receive(uow: UnitOfWork) -> _Received:
+        order = None if statement.order_id is None else uow.orders.get(statement.order_id)
+        now = uow.now()
+        check_received_at(received_at, now)
+        return _receive(uow, statement, complainant, order=order, channel=how, received_at=received_at,
+                        customer_id=None if order is None else order.customer_id, actor=actor, now=now)
+
+    return await _received(ctx, receive, claim, present)
+
+
+async def _received(ctx: ShopContext, receive: Callable[[UnitOfWork], _Received], claim: IdempotencyClaim | None,
+                    present: Callable[[Any], Any] | None) -> Any:
+    """`receive` in one transaction, its answer kept for the Idempotency-Key (`claim`) in it; the key's
+    earlier answer (a `Kept`) instead when it has one. The e-mails go once the request has answered."""
+    def work(uow: UnitOfWork) -> _Received | Kept:
+        if claim is not None and (earlier := earlier_answer(uow, claim)) is not None:
+            return Kept(earlier.status_code or 201, earlier.body)
+        made = receive(uow)
         if claim is not None and present is not None:
             remember_answers(uow, [answer_row(claim, resource_id=made.complaint.id, status=201,
-                                              body=present(made.complaint), now=now)])
+                                              body=present(made.complaint), now=made.complaint.recorded_at)])
         return made
 
     try:
@@ -72,26 +100,8 @@ async def complain(ctx: ShopContext, statement: Statement, *, customer_id: int, 
         earlier = await ctx.db.read(lambda uow: earlier_answer(uow, claim))
         assert earlier is not None  # the twin's, committed; a record is never deleted
         return Kept(earlier.status_code or 201, earlier.body)
-    if not isinstance(made, Kept):
-        send_after_answer(ctx, made.emails)
-        return made.complaint
-    return made
-
-
-async def record(ctx: ShopContext, statement: Statement, complainant: Complainant, *, channel: str,
-                 received_at: datetime, actor: str) -> Any:
-    """Staff record a complaint that came by e-mail, phone or post (RS-X.1) with the moment it was
-    received, which may not lie in the future; its 8 days run from then (RS-X.3)."""
-    how = staff_channel(channel)
-
-    def work(uow: UnitOfWork) -> _Received:
-        order = None if statement.order_id is None else uow.orders.get(statement.order_id)
-        now = uow.now()
-        check_received_at(received_at, now)
-        return _receive(uow, statement, complainant, order=order, channel=how, received_at=received_at,
-                        customer_id=None if order is None else order.customer_id, actor=actor, now=now)
-
-    made = await ctx.db.transaction(work)
+    if isinstance(made, Kept):
+        return made
     send_after_answer(ctx, made.emails)
     return made.complaint
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
@@ -17,7 +17,6 @@ from shop.services import complaints
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.web.auth import Principal, ops_only
-from shop.web.errors import PROBLEM
 from shop.web.presenters import instant
 from shop.web.responses import Instant, Out, problems
 from shop.web.schemas import NO_NUL, Body, supported_instant
@@ -112,6 +111,13 @@ def complaint_json(row: Any) -> dict[str, Any]:
     }
 
 
+def _answer(made: Any) -> Response[ComplaintOut]:
+    """A complaint just received (201), or the Idempotency-Key's kept answer."""
+    if isinstance(made, Kept):
+        return Response(made.body, status_code=made.status_code)
+    return Response(complaint_json(made), status_code=201)  # type: ignore[arg-type]
+
+
 def _statement(data: ComplaintIn | StaffComplaintIn) -> complaints.Statement:
     return complaints.Statement(About(data.about), data.description, data.remedy, data.order_id,
                                 None if data.market is None else Market(data.market))
@@ -130,10 +136,7 @@ class ComplaintController(Controller):
         made = await complaints.complain(ctx, _statement(data), customer_id=request.user.id,
                                          answer_by=AnswerBy(data.answer_by), postal_address=data.postal_address,
                                          name=data.name, claim=claim, present=complaint_json)
-        if isinstance(made, Kept):
-            return Response(made.body, status_code=made.status_code,
-                            media_type=PROBLEM if made.status_code >= 400 else MediaType.JSON)
-        return Response(complaint_json(made), status_code=201)
+        return _answer(made)
 
     @get("/", responses=problems(401))
     async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[ComplaintOut]:
@@ -152,16 +155,19 @@ class OpsComplaintController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @post("/", status_code=201, responses=problems(400, 401, 403, 404, 413, 422))
-    async def record(self, ctx: Ctx, request: Request[Principal, Any, Any],
-                     data: JSONBody[StaffComplaintIn]) -> ComplaintOut:
+    @post("/", status_code=201, responses=problems(400, 401, 403, 404, 409, 413, 422))
+    async def record(self, ctx: Ctx, request: Request[Principal, Any, Any], idempotency_key: IdempotencyKey,
+                     data: JSONBody[StaffComplaintIn]) -> Response[ComplaintOut]:
         """RS-X.1: staff record a complaint that came by e-mail, phone or post, with the moment it was
-        received (its 8 days run from then, RS-X.3); a social network is no channel (422 RS-X.1)."""
+        received (its 8 days run from then, RS-X.3); a social network is no channel (422 RS-X.1).
+        With an Idempotency-Key, the same key answers the same complaint."""
         email = None if data.email is None else normalised_email(data.email)
         who = Complainant(data.name, AnswerBy(data.answer_by), email, data.postal_address)
-        return complaint_json(await complaints.record(  # type: ignore[return-value]
-            ctx, _statement(data), who, channel=data.channel, received_at=data.received_at,
-            actor=request.user.actor))
+        claim = claim_for(f"{request.user.id} POST /ops/complaints", idempotency_key, data)
+        made = await complaints.record(ctx, _statement(data), who, channel=data.channel,
+                                       received_at=data.received_at, actor=request.user.actor, claim=claim,
+                                       present=complaint_json)
+        return _answer(made)
 
     @get("/", responses=problems(401, 403))
     async def open(self, ctx: Ctx) -> list[ComplaintOut]:
