@@ -198,7 +198,7 @@ class Withdrawal(SQLModel, table=True):
     channel: str = Field(max_length=16)  # RS-VII.3
     sent_at: datetime = instant()  # T-6: what the period judges
     recorded_at: datetime = instant()
-    refund_due_by: datetime = instant()  # RS-VII.10: from the statement; never moves
+    refund_due_by: datetime = instant()  # RS-VII.10: from the statement; moved only by force majeure (T-7)
     return_due_by: datetime | None = instant(nullable=True)  # RS-VII.7
     label_issued_at: datetime | None = instant(nullable=True)
     received_at: datetime | None = instant(nullable=True)
@@ -382,6 +382,25 @@ class Complaint(SQLModel, table=True):
     answered_at: datetime | None = instant(nullable=True)
     answered_by: str | None = Field(default=None, max_length=120)
     answer: str | None = Field(default=None, max_length=5000)
+
+
+class ForceMajeurePeriod(SQLModel, table=True):
+    """A declared period of force majeure in a market (RS-VIII, T-7; shop.domain.force_majeure);
+    written by shop.adapters.stores.force_majeure alone."""
+
+    __tablename__ = "force_majeure_periods"
+
+    id: str = Field(primary_key=True, max_length=36)
+    market: str = Field(max_length=2, index=True)
+    state: str = Field(max_length=16)  # declared | ended
+    starts_at: datetime = instant()
+    ends_at: datetime | None = instant(nullable=True)
+    reason: str = Field(max_length=500)
+    declared_by: str = Field(max_length=120)
+    declared_at: datetime = instant()
+    ended_by: str | None = Field(default=None, max_length=120)
+    moved: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    """How many of each kind of deadline its end moved (refunds, withdrawals, complaints, deliveries)."""
 
 
 class IdempotencyRecord(SQLModel, table=True):

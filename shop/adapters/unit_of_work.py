@@ -18,6 +18,7 @@ from shop.adapters.stores.clock import test_clock_now
 from shop.adapters.stores.complaints import ComplaintStore
 from shop.adapters.stores.conformity import ConformityClaimStore
 from shop.adapters.stores.devices import DeviceStore
+from shop.adapters.stores.force_majeure import ForceMajeureStore
 from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.invoices import InvoiceStore
 from shop.adapters.stores.ledger import LedgerStore
@@ -73,6 +74,7 @@ class UnitOfWork:
     complaints = _Store(ComplaintStore)  # RS-X
     conformity_claims = _Store(ConformityClaimStore)  # RS-VI
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
+    force_majeure = _Store(ForceMajeureStore)  # RS-VIII, T-7
     idempotency = _Store(IdempotencyStore)
     invoices = _Store(InvoiceStore)  # invoices and credit notes (RS-IV.8–10)
     offers = _Store(OfferStore)  # reads only: what an order is checked against before it is written

@@ -9,7 +9,8 @@
 - KZ perks still unused (waiting for activation, activated, open) by their last moment (`lapses_at`,
   P-2), for staff to remind the customer; past it, the perk has lapsed and `make expire-perks` has
   not recorded it yet;
-- complaints not yet answered by their `answer_due_by` (RS-X.3: within 8 days of receipt).
+- complaints not yet answered by their `answer_due_by` (RS-X.3: within 8 days of receipt);
+- and, first, the markets in a declared force-majeure period (T-7).
 
 "Near" is on the market's calendar (T-3): due by the end of the 2nd working day after today's
 local date; for a perk, within 14 days (a reminder needs the time to act on it); "passed" is due
@@ -84,6 +85,9 @@ class SweepReport:
     now: datetime
     lines: list[SweepLine] = field(default_factory=list)
     seconds: float = 0.0
+    suspended: list[tuple[str, datetime]] = field(default_factory=list)
+    """Markets in a declared force-majeure period, and since when (T-7): their seller's deadlines
+    move when it ends; until then they are listed as they stand."""
 
     def groups(self) -> list[tuple[str, list[SweepLine]]]:
         """Passed first (oldest first), then the near ones by their local due date."""
@@ -106,7 +110,8 @@ class SweepReport:
 
     def text(self) -> list[str]:
         """The report as printed: a heading per group, a line each, the summary last."""
-        out: list[str] = []
+        out = [f"== force majeure in {market} since {since:%Y-%m-%dT%H:%M:%SZ}: the seller's deadlines are "
+               "suspended and move when it ends (T-7)" for market, since in self.suspended]
         for title, lines in self.groups():
             out.append(f"== {title} ({len(lines)})")
             out.extend(line.text() for line in lines)
@@ -200,8 +205,10 @@ async def sweep(ctx: ShopContext, now: datetime, *, markets: Iterable[Market] = 
                 ) -> SweepReport:
     """Everything owed near or past its deadline as of `now`, read page by page; `on_progress(rows,
     seconds)` every `progress_rows` rows or PROGRESS_SECONDS seconds of a long run."""
-    now = as_utc(now)
-    report = SweepReport(now)
+    now, markets = as_utc(now), tuple(markets)
+    report = SweepReport(now, suspended=[(period.market, as_utc(period.starts_at))
+                                         for period in await ctx.db.read(lambda uow: uow.force_majeure.all_open())
+                                         if Market(period.market) in markets])
     started = last_told = time.monotonic()
     told_rows = 0
     for market in markets:

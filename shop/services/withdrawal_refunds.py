@@ -5,8 +5,8 @@ through the shop's one refund path (shop.services.refunds).
 
 Decided here:
 - the refund is owed from the statement (`refund_due_by`: 14 days from when it was sent, T-6,
-  never moved), and withheld until the goods or proof of their return arrive, whichever first
-  (RS-VII.11): it is recorded when staff receive the return or the proof, and the withdrawal is
+  moved only by force majeure, T-7), and withheld until the goods or proof of their return arrive,
+  whichever first (RS-VII.11): it is recorded when staff receive the return or the proof, and the withdrawal is
   `refunded` in that same transaction; what Stripe answers is the refund's own machine;
 - on proof of return the refund is the full amount (the goods are not seen yet); the goods received
   after it are recorded (condition, checklist, restock) but refund nothing, and a deduction is then

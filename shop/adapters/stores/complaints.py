@@ -3,6 +3,7 @@ read by id, by customer, and the open ones by their deadline."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -20,6 +21,12 @@ _OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam
                 .order_by(_complaints.c.received_at.desc(), _complaints.c.id))
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
          .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
+_RUNNING = (select(_complaints.c.id, _complaints.c.answer_due_by.label("due"),
+                   _complaints.c.received_at.label("since"))
+            .where(_complaints.c.market == bindparam("b_market"), _complaints.c.answer_due_by > bindparam("b_start"),
+                   _complaints.c.received_at < bindparam("b_end")))
+_MOVE_DUE = (update(_complaints).where(_complaints.c.id == bindparam("b_id"))
+             .values(answer_due_by=bindparam("b_due")))
 
 
 class ComplaintStore:
@@ -51,3 +58,12 @@ class ComplaintStore:
         statement = (update(_complaints).where(_complaints.c.id == complaint.id)
                      .values(state=transition.to_state.value, **facts).returning(*_complaints.c))
         return self._db.execute(statement).one()
+
+    def running_during(self, market: str, starts_at: datetime, ends_at: datetime) -> list[Row[Any]]:
+        """The market's complaints whose answer deadline (RS-X.3) ran during [starts_at, ends_at)
+        (`id`, `due`, `since`: received), for force majeure to move (T-7)."""
+        return list(self._db.execute(_RUNNING, {"b_market": market, "b_start": starts_at, "b_end": ends_at}))
+
+    def move_deadlines(self, due_by: dict[str, datetime]) -> None:
+        if due_by:
+            self._db.execute(_MOVE_DUE, [{"b_id": key, "b_due": due} for key, due in due_by.items()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,14 @@ _TIMELINE_OF = (select(_timeline).where(_timeline.c.order_id.in_(bindparam("b_id
                 .order_by(_timeline.c.id))
 _REFUNDS_OF = (select(_refunds).where(_refunds.c.order_id.in_(bindparam("b_ids", expanding=True)))
                .order_by(_refunds.c.created_at))
+_AWAITING_DELIVERY = (select(_orders.c.id, _orders.c.expected_delivery_on)
+                      .where(_orders.c.market == bindparam("b_market"),
+                             _orders.c.state.in_([OrderState.PAID.value, OrderState.CONFIRMED.value,
+                                                  OrderState.SHIPPED.value, OrderState.AWAITING_PAYMENT.value,
+                                                  OrderState.AWAITING_INSTALLMENT_APPROVAL.value]),
+                             _orders.c.expected_delivery_on >= bindparam("b_from_day")))
+_MOVE_EXPECTED = (update(_orders).where(_orders.c.id == bindparam("b_id"))
+                  .values(expected_delivery_on=bindparam("b_day")))
 _SET_LINE_STATE = update(_lines).where(_lines.c.id == bindparam("b_id")).values(state=bindparam("b_state"))
 _SET_LINE_IMEIS = update(_lines).where(_lines.c.id == bindparam("b_id")).values(imeis=bindparam("b_imeis"))
 _SHIP_DEVICES = insert(_devices)
@@ -128,6 +136,15 @@ class OrderStore:
             for row in self._db.execute(statement, {"b_ids": list(order_ids)}):
                 into.setdefault(row.order_id, []).append(row)
         return found
+
+    def awaiting_delivery(self, market: str, from_day: date) -> list[Row[Any]]:
+        """The market's orders not delivered yet whose expected delivery (RS-V.5.2) is on `from_day` or
+        later (`id`, `expected_delivery_on`), for force majeure to move (T-7)."""
+        return list(self._db.execute(_AWAITING_DELIVERY, {"b_market": market, "b_from_day": from_day}))
+
+    def move_expected_delivery(self, days: dict[str, date]) -> None:
+        if days:
+            self._db.execute(_MOVE_EXPECTED, [{"b_id": key, "b_day": day} for key, day in days.items()])
 
     def move(self, order: Row[Any], transition: Transition, now: datetime, **facts: Any) -> None:
         """The order in the transition's destination, with the timestamp that state carries

@@ -43,6 +43,11 @@ _LEASE = {skip_locked: (update(_refunds).where(_refunds.c.id.in_(
 _WITH_ORDER = (select(_refunds, _orders.c.number.label("order_number"),
                       _orders.c.payment_intent_id.label("order_payment_intent_id"))
                .join(_orders, _orders.c.id == _refunds.c.order_id).where(_refunds.c.id == bindparam("b_id")))
+_RUNNING = (select(_refunds.c.id, _refunds.c.due_by.label("due"), _refunds.c.created_at.label("since"))
+            .join(_orders, _orders.c.id == _refunds.c.order_id)
+            .where(_orders.c.market == bindparam("b_market"), _refunds.c.due_by > bindparam("b_start"),
+                   _refunds.c.created_at < bindparam("b_end")))
+_MOVE_DUE = update(_refunds).where(_refunds.c.id == bindparam("b_id")).values(due_by=bindparam("b_due"))
 
 
 class RefundStore:
@@ -95,3 +100,13 @@ class RefundStore:
     def with_order(self, refund_id: str) -> Row[Any] | None:
         """The refund with its order's `order_number` and `order_payment_intent_id`."""
         return self._db.execute(_WITH_ORDER, {"b_id": refund_id}).one_or_none()
+
+    def running_during(self, market: str, starts_at: datetime, ends_at: datetime) -> list[Row[Any]]:
+        """The market's refunds whose deadline ran during [starts_at, ends_at) (`id`, `due`, `since`:
+        recorded), for force majeure to move (T-7)."""
+        return list(self._db.execute(_RUNNING, {"b_market": market, "b_start": starts_at, "b_end": ends_at}))
+
+    def move_deadlines(self, due_by: dict[str, datetime]) -> None:
+        """Each refund's `due_by` as given (T-7), one executemany."""
+        if due_by:
+            self._db.execute(_MOVE_DUE, [{"b_id": key, "b_due": due} for key, due in due_by.items()])

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from shop.adapters.tables import OrderLine, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.tables import Order, OrderLine, Withdrawal, WithdrawalLine, table_of
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.machine import Transition
 
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
+_orders = table_of(Order)
+_RUNNING = (select(_withdrawals.c.id, _withdrawals.c.refund_due_by.label("due"), _withdrawals.c.sent_at.label("since"))
+            .join(_orders, _orders.c.id == _withdrawals.c.order_id)
+            .where(_orders.c.market == bindparam("b_market"), _withdrawals.c.refund_due_by > bindparam("b_start"),
+                   _withdrawals.c.sent_at < bindparam("b_end")))
+_MOVE_DUE = (update(_withdrawals).where(_withdrawals.c.id == bindparam("b_id"))
+             .values(refund_due_by=bindparam("b_due")))
 _INSERT = insert(_withdrawals).returning(*_withdrawals.c)
 _COVER = insert(_covered)
 _BY_ID = select(_withdrawals).where(_withdrawals.c.id == bindparam("b_id"))
@@ -113,3 +121,13 @@ class WithdrawalStore:
         for row, line_ids, receipts in rows.values():
             found.setdefault(row.order_id, []).append(WithdrawalView(row, tuple(line_ids), receipts))
         return found
+
+    def refunds_running_during(self, market: str, starts_at: datetime, ends_at: datetime) -> list[Row[Any]]:
+        """The market's withdrawals whose refund deadline (RS-VII.10) ran during [starts_at, ends_at)
+        (`id`, `due`, `since`: the statement), for force majeure to move (T-7). The return's deadline
+        is the customer's (RS-VII.7) and stays."""
+        return list(self._db.execute(_RUNNING, {"b_market": market, "b_start": starts_at, "b_end": ends_at}))
+
+    def move_refund_deadlines(self, due_by: dict[str, datetime]) -> None:
+        if due_by:
+            self._db.execute(_MOVE_DUE, [{"b_id": key, "b_due": due} for key, due in due_by.items()])
