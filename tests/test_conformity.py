@@ -259,3 +259,17 @@ async def test_the_customer_is_told_each_step_in_the_markets_language_RS_VI(shop
     assert "(RS-VI.5): the part is not made any more" in refused and "sniženje cene ili raskinuti" in refused
     assert "iznos vraćamo u roku od 14 dana (RS-VI.8)" in asked
     assert "Cena je snižena za 5.000,00 RSD" in granted and "The price is reduced by RSD5,000.00" in granted
+
+
+async def test_staff_list_the_claims_not_settled_the_longest_waiting_first(shop):
+    customer, order = await delivered_order(shop, [(PHONE, 1), (CHARGER, 1)])
+    await set_clock(shop, "2026-10-05T09:00:00Z")
+    first = (await claim(shop, customer, order, PHONE)).json()
+    await set_clock(shop, "2026-10-06T09:00:00Z")
+    second = (await claim(shop, customer, order, CHARGER)).json()
+    await shop.ops_post(f"/conformity-claims/{second['id']}/reject", {"reason": "accepted at the sale"})
+
+    listed = (await shop.http.get("/api/v1/ops/conformity-claims", headers=await shop.ops())).json()
+
+    assert [(c["id"], c["state"]) for c in listed] == [(first["id"], "claimed")]
+    assert (await shop.http.get("/api/v1/ops/conformity-claims", headers=customer)).status_code == 403

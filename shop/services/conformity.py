@@ -242,3 +242,12 @@ async def of_customer(ctx: ShopContext, customer_id: int) -> list[Any]:
 async def one(ctx: ShopContext, claim_id: str, *, customer_id: int | None = None) -> Any:
     """The claim; 404 when there is none or, for a customer, it is not theirs."""
     return await ctx.db.read(lambda uow: uow.conformity_claims.get(claim_id, customer_id=customer_id))
+
+
+MOST_LISTED = 200
+"""Open claims listed for staff at most at once."""
+
+
+async def open_claims(ctx: ShopContext, *, limit: int = MOST_LISTED) -> list[Any]:
+    """Claims not settled yet, the longest waiting first: staff's list of what to act on."""
+    return await ctx.db.read(lambda uow: uow.conformity_claims.open(limit=limit))

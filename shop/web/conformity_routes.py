@@ -128,6 +128,12 @@ class OpsConformityClaimController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
+    @get("/", responses=problems(401, 403))
+    async def open(self, ctx: Ctx) -> list[ConformityClaimOut]:
+        """Claims not settled yet (claimed, remedying, remedy refused, a reduction or withdrawal asked
+        for), the longest waiting first."""
+        return [claim_json(row) for row in await conformity.open_claims(ctx)]  # type: ignore[misc]
+
     @get("/{claim_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, claim_id: FromPath[str]) -> ConformityClaimOut:
         return claim_json(await conformity.one(ctx, claim_id))  # type: ignore[return-value]

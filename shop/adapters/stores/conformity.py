@@ -21,6 +21,8 @@ _OPEN_OF_ORDER = select(_claims.c.line_ids).where(_claims.c.order_id == bindpara
                                                   _claims.c.state.in_([state.value for state in OPEN]))
 _OF_CUSTOMER = (select(_claims).where(_claims.c.customer_id == bindparam("b_customer"))
                 .order_by(_claims.c.claimed_at.desc(), _claims.c.id))
+_OPEN = (select(_claims).where(_claims.c.state.in_([state.value for state in OPEN]))
+         .order_by(_claims.c.updated_at, _claims.c.id).limit(bindparam("b_limit")))
 
 
 class ConformityClaimStore:
@@ -46,6 +48,10 @@ class ConformityClaimStore:
     def of_customer(self, customer_id: int) -> list[Row[Any]]:
         """The customer's claims, newest first."""
         return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def open(self, *, limit: int) -> list[Row[Any]]:
+        """Claims waiting on staff or the customer, the longest waiting first (by their last step)."""
+        return list(self._db.execute(_OPEN, {"b_limit": limit}))
 
     def move(self, claim: Row[Any], transition: Transition, *, now: datetime, **facts: Any) -> Row[Any]:
         """The claim in the transition's destination, with `facts` beside it; the row as written."""
