@@ -104,6 +104,11 @@ async def test_the_confirmation_issues_the_invoice_of_the_order_and_e_mails_it_R
         (line["sku"], line["quantity"], line["unit_price"]) for line in view["lines"]] + [
         (None, 1, view["delivery_charge"])]
     assert (issued["corrects"], issued["refund_id"], issued["sent_to"]) == (None, None, email)
+    assert issued["seller"] == {"name": "Xiaomi Technology d.o.o. Beograd",
+                                "address": "Francuska ulica 27, Beograd, Republika Srbija",
+                                "registration": "matični broj 21777170", "tax_id": "PIB 112959045"}
+    assert issued["buyer"] == {"name": "Ana Anić", "email": email,
+                               "address": "Knez Mihailova 1, 11000, Beograd, RS"}  # the courier's address
     assert issued["email_accepted_at"] == "2026-11-02T10:00:00Z"  # the SMTP server accepted it (the test clock)
     message, body = await message_to(smtp, email, issued["number"])
     assert message["Subject"] == f"PDV faktura {issued['number']} za porudžbinu {view['number']} / " \
@@ -112,6 +117,9 @@ async def test_the_confirmation_issues_the_invoice_of_the_order_and_e_mails_it_R
     assert f"- 2 × {charger['name']} po " in body and f"- 2 × {charger['name']} at " in body
     assert "- Dostava: " in body and "- Delivery: " in body
     assert "PDV 20 %" in body and "VAT 20 %" in body
+    assert ("Prodavac: Xiaomi Technology d.o.o. Beograd, Francuska ulica 27, Beograd, Republika Srbija, "
+            "matični broj 21777170, PIB 112959045") in body
+    assert f"Kupac: Ana Anić, Knez Mihailova 1, 11000, Beograd, RS, {email}" in body
     assert view["refunds"] == []
 
 
@@ -124,6 +132,9 @@ async def test_a_kazakh_invoice_is_in_russian_and_numbered_in_its_own_series_RS_
     assert issued["number"].startswith("INV-KZ-")
     message, body = await message_to(smtp, email, issued["number"])
     assert message["Subject"].startswith("Счёт-фактура ") and issued["number"] in message["Subject"]
+    assert issued["seller"]["name"] == 'ТОО "XIAOMI TECHNOLOGIES KAZAKHSTAN"'
+    assert 'Продавец: ТОО "XIAOMI TECHNOLOGIES KAZAKHSTAN", Республика Казахстан' in words(body)
+    assert "БИН 240440000964, БИН" not in body  # named once when it is both
     percent = f"{(Decimal(issued['vat_rate']) * 100).normalize():f}"
     assert f"НДС {percent} %" in words(body) and f"VAT {percent} %" in words(body)
 
@@ -179,6 +190,7 @@ async def test_a_refund_after_the_invoice_produces_a_credit_note_that_refers_to_
         "credit_note", "CN-RS-2026-", issued["number"], refund["id"])
     assert note["total"] == refund["amount"] == issued["total"]
     assert note["vat"] == issued["vat"]  # the whole sale corrected: its VAT as invoiced
+    assert (note["seller"], note["buyer"]) == (issued["seller"], issued["buyer"])
     assert refund["corrected_invoice"] == {"id": note["id"], "number": note["number"]}
     message, body = await message_to(smtp, email, note["number"])
     assert message["Subject"].endswith(f"Credit note {note['number']} for order {view['number']}")

@@ -217,6 +217,8 @@ def every_notice(market: Market) -> list[notices.Notice]:
     """Every kind of message, with the longest ids and numbers the shop makes."""
     number, uid = f"{market.value}261231-ABCDEFGHJKMN", "0b0b8f2e-2f3c-4b7e-9d5e-1c1a2b3c4d5e"
     money, at = Money(99_999_999_900, market_info(market).currency), datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)
+    seller = market_info(market).seller.__dict__
+    buyer = {"name": "Ana Anić", "email": "ana@example.rs", "address": "Knez Mihailova 1, 11000, Beograd, RS"}
     return [
         notices.order_received(market, number, money, at),
         notices.delivery_started(market, number, "D Express" * 5, "X" * 64),
@@ -228,9 +230,9 @@ def every_notice(market: Market) -> list[notices.Notice]:
         notices.refund_sent(market, number, money),
         notices.invoice_issued(market, number, f"INV-{market.value}-2026-999999", at,
                                [{"description": None, "quantity": 1, "unit_price": money, "total": money}], "20",
-                               money, money),
+                               money, money, seller, buyer),
         notices.credit_note_issued(market, number, f"CN-{market.value}-2026-999999", f"INV-{market.value}-2026-999999",
-                                   at, "withdrawal", "RS-VII.10", money, money),
+                                   at, "withdrawal", "RS-VII.10", money, money, seller, buyer),
         notices.complaint_received(market, uid, at, at, number),
         notices.complaint_answered(market, uid, at, "An answer."),
         *[notices.conformity_claim(market, number, uid, event, remedy, "a reason", money)

@@ -1,7 +1,7 @@
 """invoices and credit notes: the order's VAT invoice and its refunds' corrected invoices
 
 `invoices`: each document as issued (RS-IV.8–9 on the seller's confirmation, RS-IV.10 on a refund
-after it), its lines and totals, the invoice a credit note corrects and the refund it documents, and
+after it), its seller and buyer, its lines and totals, the invoice a credit note corrects and the refund it documents, and
 the e-mail that sent it (whose acceptance is its receipt). `invoice_series`: the last number of each
 series (a kind, a market, a local year), so that numbers follow each other without gaps.
 
@@ -42,6 +42,8 @@ def upgrade() -> None:
     sa.Column('total_minor', sa.Integer(), nullable=False),
     sa.Column('vat_minor', sa.Integer(), nullable=False),
     sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('seller', sa.JSON(), nullable=False),
+    sa.Column('buyer', sa.JSON(), nullable=False),
     sa.Column('corrects_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('refund_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('email_id', sa.Integer(), nullable=True),

@@ -310,6 +310,8 @@ class Invoice(SQLModel, table=True):
     total_minor: int
     vat_minor: int
     lines: list[dict[str, Any]] = Field(sa_type=JSON)
+    seller: dict[str, str] = Field(sa_type=JSON)  # name, address, registration, tax_id (markets.Seller)
+    buyer: dict[str, Any] = Field(sa_type=JSON)  # name, email, address (a courier delivery's) or None
     corrects_id: str | None = Field(default=None, foreign_key="invoices.id", max_length=36)
     """A credit note's invoice."""
     refund_id: str | None = Field(default=None, foreign_key="refunds.id", max_length=36, unique=True)

@@ -48,6 +48,18 @@ class VatPeriod:
 
 
 @dataclass(frozen=True)
+class Seller:
+    """Who sells in a market, as its VAT invoices name it (RS-IV.8–9): from the terms themselves."""
+
+    name: str
+    address: str
+    registration: str
+    """The company's registration, with its label (e.g. `matični broj 21777170`)."""
+    tax_id: str
+    """The VAT/tax identification, with its label (e.g. `PIB 112959045`)."""
+
+
+@dataclass(frozen=True)
 class MarketInfo:
     market: Market
     currency: str
@@ -65,6 +77,7 @@ class MarketInfo:
     terms_version: str
     terms_in_force_from: date
     terms_title: str
+    seller: Seller
     delivery_working_days: int = 4  # RS-V.5.2
 
     @property
@@ -94,6 +107,9 @@ MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
             terms_version="2025-12-18",  # RS-XV
             terms_in_force_from=date(2025, 12, 18),  # RS-XV
             terms_title="Uslovi i odredbe za mi.com Srbija",
+            seller=Seller(  # the RS terms, "Xiaomi: Prodavac"
+                name="Xiaomi Technology d.o.o. Beograd", address="Francuska ulica 27, Beograd, Republika Srbija",
+                registration="matični broj 21777170", tax_id="PIB 112959045"),
         ),
         Market.KZ: MarketInfo(
             market=Market.KZ,
@@ -112,6 +128,11 @@ MARKETS: Mapping[Market, MarketInfo] = MappingProxyType(
                 "mi.com Kazakhstan purchase terms, with the Xiaomi 15T / Xiaomi 15T Pro "
                 "VIP service terms (Условия оказания VIP-сервиса)"
             ),
+            seller=Seller(  # the KZ VIP terms' opening: the company that provides the service and sells
+                name='ТОО "XIAOMI TECHNOLOGIES KAZAKHSTAN"',
+                address="Республика Казахстан, 050000, г. Алматы, Алмалинский район, проспект Жибек Жолы, 135, "
+                        "офис 2101",
+                registration="БИН 240440000964", tax_id="БИН 240440000964"),
         ),
     }
 )

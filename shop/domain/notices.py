@@ -83,23 +83,26 @@ def refund_sent(market: Market, number: str, amount: Money) -> Notice:
 
 
 def invoice_issued(market: Market, number: str, invoice_number: str, issued_at: datetime,
-                   lines: Sequence[Mapping[str, object]], vat_percent: str, vat: Money, total: Money) -> Notice:
+                   lines: Sequence[Mapping[str, object]], vat_percent: str, vat: Money, total: Money,
+                   seller: Mapping[str, str], buyer: Mapping[str, object]) -> Notice:
     """RS-IV.8–9: each sale is documented by a VAT invoice sent to the customer's e-mail; its receipt
     is the e-mail's arrival at the customer's mail server. `lines`: each line's `description`
-    (None: the delivery charge), `quantity`, `unit_price` and `total`."""
+    (None: the delivery charge), `quantity`, `unit_price` and `total`; `seller` and `buyer` as the
+    invoice names them."""
     return Notice("invoice_issued", market, {"number": number, "invoice_number": invoice_number,
                                              "issued_at": issued_at, "lines": tuple(lines), "vat_percent": vat_percent,
-                                             "vat": vat, "total": total})
+                                             "vat": vat, "total": total, "seller": seller, "buyer": buyer})
 
 
 def credit_note_issued(market: Market, number: str, note_number: str, invoice_number: str, issued_at: datetime,
-                       reason: str, clause: str, vat: Money, total: Money) -> Notice:
+                       reason: str, clause: str, vat: Money, total: Money, seller: Mapping[str, str],
+                       buyer: Mapping[str, object]) -> Notice:
     """RS-IV.10: a refund after the invoice produces a corrected invoice that refers to it, with the
-    refund's reason and clause."""
+    refund's reason and clause, between the invoice's parties."""
     return Notice("credit_note_issued", market, {"number": number, "note_number": note_number,
                                                  "invoice_number": invoice_number, "issued_at": issued_at,
                                                  "reason": reason, "clause": clause, "vat": vat,
-                                                 "total": total})
+                                                 "total": total, "seller": seller, "buyer": buyer})
 
 
 def complaint_received(market: Market, reference: str, received_at: datetime, answer_due: datetime,

@@ -125,6 +125,7 @@ def invoices(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
                    "unit_price": money(line["unit_price_minor"], row.currency),
                    "total": money(line["total_minor"], row.currency), "vat": money(line["vat_minor"], row.currency)}
                   for line in row.lines],
+        "seller": row.seller, "buyer": row.buyer,
         "corrects": numbers.get(row.corrects_id) if row.corrects_id else None,
         "refund_id": row.refund_id, "sent_to": row.sent_to, "email_accepted_at": instant(row.email_accepted_at),
     } for row in rows]

@@ -211,6 +211,21 @@ class InvoiceLineOut(Out):
     vat: Money
 
 
+class SellerOut(Out):
+    """RS-IV.8–9: who sells in the market, as its terms name it."""
+
+    name: str
+    address: str
+    registration: Annotated[str, msgspec.Meta(examples=["matični broj 21777170"])]
+    tax_id: Annotated[str, msgspec.Meta(examples=["PIB 112959045"])]
+
+
+class BuyerOut(Out):
+    name: str | None
+    email: str | None
+    address: Annotated[str | None, msgspec.Meta(description="a courier delivery's address; none for a store pickup")]
+
+
 class InvoiceOut(Out):
     """RS-IV.8–9: the VAT invoice, issued when the seller confirms the order (of the lines confirmed);
     RS-IV.10: a credit note for each refund after it."""
@@ -223,6 +238,8 @@ class InvoiceOut(Out):
     vat: Money
     vat_rate: Decimal
     lines: list[InvoiceLineOut]
+    seller: SellerOut
+    buyer: BuyerOut
     corrects: Annotated[str | None, msgspec.Meta(description="a credit note's: the invoice number it corrects")]
     refund_id: Annotated[str | None, msgspec.Meta(description="a credit note's: the refund it documents")]
     sent_to: str | None
