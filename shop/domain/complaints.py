@@ -131,5 +131,6 @@ def check_received_at(received_at: datetime, now: datetime) -> None:
 
 
 def answered_late(answered_at: datetime | None, due_by: datetime) -> bool:
-    """RS-X.3: an answer after its deadline (or none yet, once it has passed, judged at `answered_at`)."""
+    """RS-X.3: an answer given after its deadline (no answer yet is not late: `make sweep` lists an
+    unanswered complaint past its deadline)."""
     return answered_at is not None and not in_time(answered_at, due_by)

@@ -36,6 +36,7 @@ from shop.domain.deadlines import legal_guarantee_ends
 from shop.domain.errors import Conflict, InvalidInput
 from shop.domain.machine import Lifecycle, Step
 from shop.domain.markets import Market
+from shop.domain.order_lines import LineState
 
 
 class ClaimState(StrEnum):
@@ -112,7 +113,7 @@ def check_claim(*, delivered_at: datetime | None, market: Market, claimed_at: da
     if unknown:
         raise InvalidInput("unknown_line", f"no line {unknown} in this order", field="line_ids")
     claimed = [by_id[line_id] for line_id in sorted(set(line_ids))]
-    not_kept = [line.id for line in claimed if line.state != "confirmed"]
+    not_kept = [line.id for line in claimed if line.state != LineState.CONFIRMED]
     if not_kept:
         raise Conflict("line_not_claimable", f"lines {not_kept} were not delivered or were withdrawn",
                        clause="RS-VI.1")

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import Complaint, table_of
+from shop.adapters.after_sale_tables import Complaint
+from shop.adapters.tables import table_of
 from shop.domain.complaints import ComplaintState
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition

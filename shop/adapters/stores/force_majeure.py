@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import ForceMajeurePeriod, table_of
+from shop.adapters.after_sale_tables import ForceMajeurePeriod
+from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.force_majeure import PeriodState
 from shop.domain.machine import Transition

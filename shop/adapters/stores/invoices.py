@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.tables import Invoice, InvoiceSeries, OutboxEmail, table_of
+from shop.adapters.after_sale_tables import Invoice, InvoiceSeries
+from shop.adapters.tables import OutboxEmail, table_of
 from shop.domain.invoices import DocumentKind
 
 _invoices, _series, _emails = table_of(Invoice), table_of(InvoiceSeries), table_of(OutboxEmail)

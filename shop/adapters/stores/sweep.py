@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import BundlePerk
-from shop.adapters.tables import Complaint, Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.after_sale_tables import Complaint
+from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
 
 _refunds, _orders = table_of(Refund), table_of(Order)
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
