@@ -33,7 +33,7 @@ from tests.support import order_body  # noqa: E402
 
 API = "/api/v1"
 PUBLIC = {("post", "/auth/login"), ("post", "/auth/register"), ("get", "/products"), ("get", "/terms"),
-          ("post", "/checkout/quote"), ("get", "/health"), ("get", "/perks/eligibility"), ("put", "/test/clock"), ("delete", "/test/clock")}
+          ("post", "/checkout/quote"), ("get", "/health"), ("get", "/perks/eligibility"), ("get", "/interruptions"), ("put", "/test/clock"), ("delete", "/test/clock")}
 METHODS = ("get", "put", "post", "delete", "patch")
 
 

@@ -318,7 +318,7 @@ async def test_the_count_leaves_out_cancelled_orders_cancelled_lines_and_other_c
     customer_id = await shop.ctx.db.read(lambda uow: uow.connection.execute(whose).scalar_one())
 
     counted = await shop.ctx.db.read(
-        lambda uow: uow.offers.facts([PHONE, PHONE_PRO, TV], customer_id=customer_id)[0])
+        lambda uow: uow.offers.facts([PHONE, PHONE_PRO, TV], customer_id=customer_id, now=uow.now())[0])
 
     assert {sku: product.ordered for sku, product in counted.items()} == {PHONE: 1, PHONE_PRO: 0, TV: 0}
 

@@ -307,6 +307,28 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = instant()
 
 
+class TechnicalInterruption(SQLModel, table=True):
+    """A market's announced technical interruption (RS-IV.4, shop.domain.interruptions): new orders
+    are refused while it is in effect. Written by shop.adapters.stores.interruptions alone; read on
+    every order with the offer (shop.adapters.stores.offers), by its market and times."""
+
+    __tablename__ = "technical_interruptions"
+    __table_args__ = (sa.Index("ix_technical_interruptions_market_ends_at", "market", "ends_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    market: str = Field(max_length=2)
+    state: str = Field(max_length=16)  # announced | called_off | ended
+    starts_at: datetime = instant()
+    ends_at: datetime = instant()
+    """When it is over: as announced, or when staff ended it early."""
+    announced_ends_at: datetime = instant()
+    notice: str = Field(max_length=500)  # what the storefront shows the customer
+    announced_by: str = Field(max_length=120)
+    announced_at: datetime = instant()
+    closed_by: str | None = Field(default=None, max_length=120)  # who called it off or ended it
+    closed_at: datetime | None = instant(nullable=True)
+
+
 class TestClock(SQLModel, table=True):
     """The test clock (SHOP_ENV=test only): one row, read by the server and the make tasks alike."""
 

@@ -19,6 +19,7 @@ from shop.adapters.stores.complaints import ComplaintStore
 from shop.adapters.stores.conformity import ConformityClaimStore
 from shop.adapters.stores.devices import DeviceStore
 from shop.adapters.stores.force_majeure import ForceMajeureStore
+from shop.adapters.stores.interruptions import InterruptionStore
 from shop.adapters.stores.idempotency import IdempotencyStore
 from shop.adapters.stores.invoices import InvoiceStore
 from shop.adapters.stores.ledger import LedgerStore
@@ -76,6 +77,7 @@ class UnitOfWork:
     devices = _Store(DeviceStore)  # device activations, by IMEI (KZ-1)
     force_majeure = _Store(ForceMajeureStore)  # RS-VIII, T-7
     idempotency = _Store(IdempotencyStore)
+    interruptions = _Store(InterruptionStore)  # announced technical interruptions (RS-IV.4)
     invoices = _Store(InvoiceStore)  # invoices and credit notes (RS-IV.8–10)
     offers = _Store(OfferStore)  # reads only: what an order is checked against before it is written
     ledger = _Store(LedgerStore)

@@ -12,6 +12,7 @@ from typing import Any
 from shop.domain.complaints import COMPLAINT
 from shop.domain.conformity import CONFORMITY_CLAIM
 from shop.domain.force_majeure import FORCE_MAJEURE
+from shop.domain.interruptions import INTERRUPTION
 from shop.domain.lifecycle import ORDER
 from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
@@ -21,7 +22,7 @@ from shop.domain.service_cases import SERVICE_CASE
 from shop.domain.withdrawal import WITHDRAWAL
 
 MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE, COMPLAINT,
-                                        CONFORMITY_CLAIM, FORCE_MAJEURE)
+                                        CONFORMITY_CLAIM, FORCE_MAJEURE, INTERRUPTION)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

@@ -1,4 +1,4 @@
-"""Quote and place an order (RS-III.3, RS-IV.1–IV.2, RS-V.1, RS-V.5.5, RS-V.5.8, RS-XV)."""
+"""Quote and place an order (RS-III.3, RS-IV.1–IV.2, RS-IV.4, RS-V.1, RS-V.5.5, RS-V.5.8, RS-XV)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.checkout import OrderRequest, Quote, check_orderable, check_terms, quote
 from shop.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthorized
+from shop.domain.interruptions import refuse_new_orders
 from shop.services.context import ShopContext
 from shop.services.idempotency import (
     IdempotencyClaim, answer_row, checked_answer, earlier_answer, remember_answers, remember_refusal,
@@ -88,7 +89,7 @@ async def place_order(
         """What the offer is checked against, and the key's earlier answer (one statement for both);
         re-checked in the transaction that writes."""
         now = uow.now()
-        products, record = uow.offers.facts(skus, customer_id=customer_id,
+        products, record = uow.offers.facts(skus, customer_id=customer_id, now=now,
                                             key=None if claim is None else (claim.scope, claim.key))
         _check_customer_account(uow, products, customer_id)
         return now, products, None if claim is None else checked_answer(claim, record)
@@ -96,6 +97,10 @@ async def place_order(
     now, products, record = await ctx.db.read(read_offer)
     if record is not None:
         return Placed(record.resource_id, answer=record)
+    # RS-IV.4: during an announced interruption a new order is refused (503) and its key stays free
+    refuse_new_orders(request.market, max(
+        (product.interrupted_until for product in products.values() if product.interrupted_until is not None),
+        default=None), now)
     refused: DomainError | None = None
     try:
         check_terms(request.market, request.terms_version)

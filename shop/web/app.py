@@ -33,6 +33,7 @@ from shop.web.controllers import (
 from shop.web.device_routes import DeviceController
 from shop.web.errors import EXCEPTION_HANDLERS
 from shop.web.force_majeure_routes import ForceMajeureController
+from shop.web.interruption_routes import InterruptionController, OpsInterruptionController
 from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
 from shop.web.service_case_routes import ServiceCaseController
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                         stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
                         ServiceCaseController,
                         DeviceController, ComplaintController, OpsComplaintController, ConformityClaimController,
-                        OpsConformityClaimController, ForceMajeureController,
+                        OpsConformityClaimController, ForceMajeureController, InterruptionController,
+                        OpsInterruptionController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )

@@ -106,7 +106,7 @@ def jwt_auth(secret_key: str) -> JWTAuth[Principal]:
         default_token_expiration=TOKEN_LIFETIME,
         exclude=[
             "/api/v1/auth/", "/api/v1/terms", "/api/v1/products", "/api/v1/checkout/quote", "/api/v1/webhooks/",
-            "/api/v1/perks/eligibility", "/api/v1/test/", "/schema", "/api/v1/health",
+            "/api/v1/perks/eligibility", "/api/v1/interruptions", "/api/v1/test/", "/schema", "/api/v1/health",
         ],
     )
 

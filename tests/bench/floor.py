@@ -69,8 +69,11 @@ def statements(postgres: bool) -> dict[str, Any]:
                    "THEN products.on_hand - products.reserved ELSE 0 END AS available, (SELECT coalesce(sum((SELECT "
                    "sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE order_lines.order_id = orders.id AND "
                    "order_lines.sku = products.sku AND order_lines.state != :cancelled_line)), 0) AS units FROM orders "
-                   "WHERE orders.customer_id = :customer AND orders.state != :cancelled) AS ordered FROM products "
-                   "WHERE products.sku = :sku",
+                   "WHERE orders.customer_id = :customer AND orders.state != :cancelled) AS ordered, (SELECT "
+                   "max(technical_interruptions.ends_at) FROM technical_interruptions WHERE "
+                   "technical_interruptions.market = products.market AND technical_interruptions.state != "
+                   "'called_off' AND technical_interruptions.starts_at <= :now AND technical_interruptions.ends_at > "
+                   ":now) AS interrupted_until FROM products WHERE products.sku = :sku",
         "reserve": "UPDATE products SET reserved=(products.reserved + :q) WHERE products.sku = :sku AND "
                    "products.on_hand - products.reserved >= :q",
         "order": "INSERT INTO orders (id, number, customer_id, market, state, payment_method, currency, "
@@ -137,8 +140,8 @@ def statements(postgres: bool) -> dict[str, Any]:
                                 ).bindparams(ids),
     }
     s["product_and_answer"] = s["product"].replace(  # type: ignore[union-attr]
-        " AS ordered FROM products WHERE",
-        " AS ordered, earlier.scope AS earlier_scope, earlier.key AS earlier_key, earlier.request_hash AS "
+        " AS interrupted_until FROM products WHERE",
+        " AS interrupted_until, earlier.scope AS earlier_scope, earlier.key AS earlier_key, earlier.request_hash AS "
         "earlier_request_hash, earlier.resource_id AS earlier_resource_id, earlier.status_code AS "
         "earlier_status_code, earlier.body AS earlier_body, earlier.created_at AS earlier_created_at FROM products "
         "LEFT OUTER JOIN idempotency_records AS earlier ON earlier.scope = :scope AND earlier.key = :key WHERE", 1)
@@ -342,7 +345,8 @@ def build_app() -> Litestar:
             "scope": f"{customer} POST /orders", "key": key,
             "hash": hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()}
         async with raw(engine) as db:  # the shop's read (no transaction): the key's answer with the product
-            facts = {"sku": sku, "customer": customer, "cancelled": "cancelled", "cancelled_line": "cancelled"}
+            facts = {"sku": sku, "customer": customer, "cancelled": "cancelled", "cancelled_line": "cancelled",
+                     "now": v.instant(datetime.now(UTC))}
             if claim is None:
                 product, = await db.rows(sql["product"], facts)
             else:
@@ -351,6 +355,8 @@ def build_app() -> Litestar:
                     body = product["earlier_body"]
                     return Response(json.loads(body) if isinstance(body, str) else body,
                                     status_code=product["earlier_status_code"])
+        if product["interrupted_until"] is not None:  # RS-IV.4, as the shop
+            return Response({"code": "technical_interruption"}, status_code=503)
         if int(product["ordered"]) + quantity > product["max_per_customer"]:
             return Response({"code": "max_per_customer"}, status_code=409)
         items = product["price_minor"] * quantity

@@ -1,7 +1,8 @@
 """Reads only: what an order's offer is checked against before anything is written or Stripe is
 called (shop.services.checkout.place_order), one statement a SKU: the product's facts with its free
 units as `available`, the customer's units of it in orders not cancelled as `ordered` (RS-V.5.5)
-and the account's `account_is_ops` (RS-I.1; None: no such account). With an Idempotency-Key, the
+the account's `account_is_ops` (RS-I.1; None: no such account) and the end of the product's market's
+technical interruption in effect as `interrupted_until` (RS-IV.4; None: orders are taken). With an Idempotency-Key, the
 key's earlier answer comes with the first SKU's statement: one round trip fewer a keyed order on
 PostgreSQL than a statement of its own. The tables' writers are their own stores (products,
 orders, accounts, idempotency)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.stores import fast
 from shop.adapters.stores.idempotency import IdempotencyStore
+from shop.adapters.stores.interruptions import NOW, interrupted_until
 from shop.adapters.stores.products import available_units
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import IdempotencyRecord, Product, User, table_of
@@ -27,6 +30,7 @@ _FACTS = select(
     *_products.c, available_units,
     units_ordered_of(bindparam("customer_id"), _products.c.sku).scalar_subquery().label("ordered"),
     select(_users.c.is_ops).where(_users.c.id == bindparam("customer_id")).scalar_subquery().label("account_is_ops"),
+    interrupted_until(_products.c.market, NOW),
 ).where(_products.c.sku == bindparam("sku"))
 _ANSWER_KEYS = tuple(_records.c.keys())
 _FACTS_ONLY = fast.Statement(_FACTS)
@@ -42,15 +46,16 @@ class OfferStore:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
-    def facts(self, skus: Iterable[str], *, customer_id: int, key: tuple[str, str] | None = None
+    def facts(self, skus: Iterable[str], *, customer_id: int, now: datetime, key: tuple[str, str] | None = None
               ) -> tuple[dict[str, Row[Any]], Any | None]:
-        """The rows of these SKUs that exist (as described above), and for `key` (scope, key) its
-        record if it has one: read with the first SKU that exists, or on its own when none does."""
+        """The rows of these SKUs that exist (as described above, the interruption as of `now`), and
+        for `key` (scope, key) its record if it has one: read with the first SKU that exists, or on
+        its own when none does."""
         found: dict[str, Row[Any]] = {}
         answer: Any | None = None
         answer_read = key is None
         for sku in dict.fromkeys(skus):
-            params: dict[str, Any] = {"sku": sku, "customer_id": customer_id}
+            params: dict[str, Any] = {"sku": sku, "customer_id": customer_id, NOW.key: now}
             if not answer_read:
                 assert key is not None
                 params.update(scope=key[0], key=key[1])
