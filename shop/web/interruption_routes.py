@@ -34,7 +34,8 @@ class AnnounceIn(Body):
     ends_at: Annotated[InstantIn, msgspec.Meta(description="when it is over: after it begins, within 24 hours")]
     notice: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=500,
                                         description="what the storefront shows the customers")]
-    starts_at: Annotated[InstantIn | None, msgspec.Meta(description="when it begins: now (the default) or later")] = None
+    starts_at: Annotated[InstantIn | None, msgspec.Meta(
+        description="when it begins: now (the default) or later")] = None
 
     def __post_init__(self) -> None:
         if self.starts_at is not None:
