@@ -24,7 +24,8 @@ def at(text: str) -> datetime:
 
 
 def line(line_id: int, state: str = "confirmed", price: int = 10_000, quantity: int = 1) -> SimpleNamespace:
-    return SimpleNamespace(id=line_id, state=state, unit_price_minor=price, quantity=quantity, sku=f"sku-{line_id}")
+    return SimpleNamespace(id=line_id, state=state, unit_price_minor=price, quantity=quantity, sku=f"sku-{line_id}",
+                           price_corrected_minor=0)
 
 
 # --- the rules ------------------------------------------------------------------------------------------

@@ -77,6 +77,17 @@ def test_customer_may_cancel_until_delivery_has_started_RS_IV_5():
         assert (transition.to_state, transition.clause) == (OrderState.CANCELLED, "RS-IV.5")
 
 
+def test_the_seller_cancels_for_a_price_error_until_delivery_has_started_RS_III_2():
+    for state in ("awaiting_payment", "awaiting_installment_approval", "paid", "confirmed"):
+        transition = fire(state, "price_error")
+        assert (transition.to_state, transition.clause) == (OrderState.CANCELLED, "RS-III.2")
+    for state in (OrderState.SHIPPED, OrderState.DELIVERED, OrderState.CANCELLED, OrderState.WITHDRAWN):
+        with pytest.raises(TransitionRefused) as refused:
+            fire(state, "price_error")
+        assert (refused.value.code, refused.value.clause, refused.value.status) == (
+            "price_error_not_allowed", "RS-III.2", 409)
+
+
 def test_nothing_is_fulfilled_before_payment_RS_V_1():
     for state in INITIAL_STATES:
         assert not {"confirm", "ship", "deliver"} & set(allowed_events(state))

@@ -201,6 +201,16 @@ def test_lines_are_cancelled_with_their_order_before_delivery_RS_IV_5_RS_V_5_6()
         assert ORDER_LINE.fire(state, "out_of_stock").clause == "RS-V.5.6"
 
 
+def test_lines_are_cancelled_with_an_order_placed_at_a_price_error_before_delivery_RS_III_2():
+    for state in (LineState.ORDERED, LineState.CONFIRMED):
+        transition = ORDER_LINE.fire(state, "price_error")
+        assert (transition.to_state, transition.clause) == (LineState.CANCELLED, "RS-III.2")
+    for state in (LineState.CANCELLED, LineState.WITHDRAWN):
+        with pytest.raises(TransitionRefused) as refused:
+            ORDER_LINE.fire(state, "price_error")
+        assert (refused.value.code, refused.value.clause) == ("price_error_not_allowed", "RS-III.2")
+
+
 def test_a_failed_delivery_cancels_the_confirmed_lines_RS_V_3():
     assert ORDER_LINE.fire("confirmed", "delivery_failed").to_state == LineState.CANCELLED
     assert "delivery_failed" not in ORDER_LINE.allowed_events(LineState.ORDERED)

@@ -95,6 +95,21 @@ def test_a_refunds_attempts_are_counted_from_the_ledger_RS_VII_10(kind, tmp_path
     assert [tuple(row) for row in rows] == [("once", 1, None), ("retried", 2, None)]
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_lines_from_before_price_errors_were_never_corrected_and_name_no_market_price_RS_III_2(
+        kind, tmp_path, request):
+    """0017: every line already there has had nothing refunded for its price, and no market price."""
+    url, config = database_at("0016", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *an_order(0, "delivered", "490154203237518")]))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT price_corrected_minor, market_price_minor FROM order_lines", {})]))
+    assert [tuple(row) for row in rows] == [(0, None)]
+    command.downgrade(config, "0016")
+    command.upgrade(config, "head")
+
+
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
 
 

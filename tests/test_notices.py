@@ -228,6 +228,9 @@ def every_notice(market: Market) -> list[notices.Notice]:
         notices.withdrawal_received(market, number, at, at),
         notices.return_label(market, number, at, "label"),
         notices.refund_sent(market, number, money),
+        *[notices.price_corrected(market, number, [{"quantity": 99, "name": "Xiaomi 15T Pro 12GB/512GB",
+                                                    "charged": money, "correct": money}], money, can_cancel=can_cancel)
+          for can_cancel in (True, False)],
         notices.invoice_issued(market, number, f"INV-{market.value}-2026-999999", at,
                                [{"description": None, "quantity": 1, "unit_price": money, "total": money}], "20",
                                money, money, seller, buyer),

@@ -31,6 +31,7 @@ class L:
     returnable: bool = True
     set_items: list[str] = field(default_factory=list)
     state: str = "confirmed"
+    price_corrected_minor: int = 0
 
 
 def at(day: str, hh: int, mm: int, market: Market) -> datetime:

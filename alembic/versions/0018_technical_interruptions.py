@@ -5,7 +5,7 @@ staff ended it early), the notice the storefront shows, who announced it and who
 ended it. Read on every order with its offer, by market and end (the index).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07 14:32:57.426352
 """
 from typing import Sequence, Union
@@ -17,7 +17,7 @@ import shop.adapters.tables
 
 
 revision: str = '0018'
-down_revision: Union[str, None] = '0016'
+down_revision: Union[str, None] = '0017'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

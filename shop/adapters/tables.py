@@ -129,6 +129,10 @@ class OrderLine(SQLModel, table=True):
     set_items: list[str] = Field(default_factory=list, sa_type=JSON)
     state: str = Field(default="ordered", max_length=16)  # ordered | confirmed | cancelled
     imeis: list[str] = Field(default_factory=list, sa_type=JSON)
+    # RS-III.2: the market unit price staff stated when they cancelled the order for its price error
+    market_price_minor: int | None = None
+    # RS-III.2: refunded of the line's price for a price charged above the correct one, in all
+    price_corrected_minor: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ShippedDevice(SQLModel, table=True):

@@ -124,8 +124,9 @@ def check_claim(*, delivered_at: datetime | None, market: Market, claimed_at: da
 
 
 def lines_price(lines: Sequence[Any]) -> int:
-    """What the claimed lines cost, in minor units (the price of the order, RS-V.5.8)."""
-    return sum(line.unit_price_minor * line.quantity for line in lines)
+    """What the claimed lines cost, in minor units (the price of the order, RS-V.5.8), less what was
+    refunded of it for a price charged above the correct one (RS-III.2)."""
+    return sum(line.unit_price_minor * line.quantity - line.price_corrected_minor for line in lines)
 
 
 def check_reduction(amount_minor: int, lines: Sequence[Any]) -> None:

@@ -132,6 +132,8 @@ STEPS: tuple[Step[OrderState], ...] = (
          "the customer cancels before delivery has started"),
     Step("out_of_stock", BEFORE_DELIVERY_STARTED, S.CANCELLED, "RS-V.5.6",
          "a product is out of stock: the seller cancels and refunds"),
+    Step("price_error", BEFORE_DELIVERY_STARTED, S.CANCELLED, "RS-III.2",
+         "the order was placed at an obvious price error, not a promotion: the seller cancels and refunds"),
 )
 
 ORDER: Lifecycle[OrderState] = Lifecycle("order", OrderState, STEPS, initial=INITIAL_STATES, final=FINAL_STATES)

@@ -1,4 +1,4 @@
-"""What the shop tells the customer, and when (RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
+"""What the shop tells the customer, and when (RS-III.2, RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
 RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which
 market, with which facts. The wording, in the market's language with English after it and instants
 in its local time (T-5), is shop.messages'."""
@@ -31,6 +31,7 @@ class Cause(StrEnum):
     OUT_OF_STOCK = "out_of_stock"  # RS-V.5.6
     NONE_AVAILABLE = "none_available"  # RS-IV.6
     DELIVERY_FAILED = "delivery_failed"  # RS-V.3
+    PRICE_ERROR = "price_error"  # RS-III.2
 
 
 def order_received(market: Market, number: str, total: Money, due: datetime | None) -> Notice:
@@ -75,6 +76,16 @@ def return_label(market: Market, number: str, return_due: datetime, label: str |
     """RS-VII.7: the goods go back within 14 days of receiving the label, with it and the proof of
     purchase (RS-VII.8); the shop pays the return shipping (RS-VII.12)."""
     return Notice("return_label", market, {"number": number, "return_due": return_due, "label": label})
+
+
+def price_corrected(market: Market, number: str, lines: Sequence[Mapping[str, object]], refund: Money, *,
+                    can_cancel: bool) -> Notice:
+    """RS-III.2: lines were charged above their correct price; the difference comes back, and the
+    customer is reminded of the right to cancel or withdraw. `lines`: each corrected line's
+    `quantity`, `name`, the unit price `charged` and the `correct` one; `can_cancel` before delivery
+    has started (RS-IV.5), the withdrawal after (RS-VII.1)."""
+    return Notice("price_corrected", market, {"number": number, "lines": tuple(lines), "refund": refund,
+                                              "can_cancel": can_cancel})
 
 
 def refund_sent(market: Market, number: str, amount: Money) -> Notice:

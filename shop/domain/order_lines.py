@@ -55,6 +55,8 @@ LINE_STEPS: tuple[Step[LineState], ...] = (
          "the customer cancels the order before delivery has started: its lines with it"),
     Step("out_of_stock", BEFORE_DELIVERY_STARTED, L.CANCELLED, "RS-V.5.6",
          "a product is out of stock: the seller cancels the order and its lines, and refunds"),
+    Step("price_error", BEFORE_DELIVERY_STARTED, L.CANCELLED, "RS-III.2",
+         "the order was placed at an obvious price error: the seller cancels the order and its lines, and refunds"),
     Step("delivery_failed", (L.CONFIRMED,), L.CANCELLED, "RS-V.3",
          "the seller cancels the delivery for a recorded reason: the lines with it, refunded"),
     Step("withdraw", (L.CONFIRMED,), L.WITHDRAWN, "RS-VII.1",

@@ -91,6 +91,7 @@ class Line(Protocol):
     id: int
     quantity: int
     unit_price_minor: int
+    price_corrected_minor: int  # RS-III.2: refunded of the line's price for a price error
     returnable: bool
     set_items: list[str]
     state: str
@@ -224,7 +225,9 @@ class RefundOwed:
 
 
 def lines_price(lines: Sequence[Line]) -> int:
-    return sum(line.unit_price_minor * line.quantity for line in lines)
+    """What the customer paid for the lines: their price, less what was refunded of it for a price
+    charged above the correct one (RS-III.2)."""
+    return sum(line.unit_price_minor * line.quantity - line.price_corrected_minor for line in lines)
 
 
 def refundable_delivery(order: Any) -> int:

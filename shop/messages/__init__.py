@@ -78,6 +78,9 @@ CAUSES: dict[Cause, dict[str, str]] = {  # why an order was cancelled, in each l
                            "en": "no product of the order is available"},
     Cause.DELIVERY_FAILED: {"sr": "isporuka nije uspela", "ru": "доставка не состоялась",
                             "en": "the delivery failed"},
+    Cause.PRICE_ERROR: {"sr": "porudžbina je napravljena po očigledno pogrešnoj ceni",
+                        "ru": "заказ оформлен по очевидно ошибочной цене",
+                        "en": "the order was placed at an obviously wrong price"},
 }
 
 

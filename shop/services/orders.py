@@ -22,6 +22,7 @@ from shop.domain.markets import Market
 from shop.domain.notices import Cause
 from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.payment_facts import INSTALLMENT_APPROVED, PaymentFact, fact_key
+from shop.domain.price_errors import MarketPrice, check_price_error, check_reason, evidence_note
 from shop.services.context import ShopContext
 from shop.services.invoices import issue_invoice
 from shop.services.mail import queue_notice, send_after_answer
@@ -91,11 +92,32 @@ async def cancel_out_of_stock(ctx: ShopContext, order_id: str, *, actor: str) ->
         cause=Cause.OUT_OF_STOCK, clause="RS-V.5.6")))
 
 
+async def cancel_price_error(ctx: ShopContext, order_id: str, evidence: Sequence[MarketPrice], *, reason: str,
+                             actor: str) -> None:
+    """RS-III.2: the order was placed at an obvious price error, not a promotion's price: the seller
+    cancels it before delivery has started and refunds everything, as for any of its cancellations
+    (stock released, KZ perks revoked, the customer told why). The customer's own cancellation for a
+    price charged too high is RS-IV.5's (`cancel_by_customer`), or after delivery the withdrawal."""
+    reason = check_reason(reason)
+    await _finish(ctx, await ctx.db.transaction(lambda uow: _price_error(uow, order_id, evidence, reason, actor)))
+
+
+def _price_error(uow: UnitOfWork, order_id: str, evidence: Sequence[MarketPrice], reason: str, actor: str) -> Done:
+    order = uow.orders.get(order_id, lock=True)
+    ORDER.fire(order.state, "price_error")  # the state decides first: 409 once delivery has started
+    priced = check_price_error(coupon_code=order.coupon_code, lines=uow.orders.lines(order.id), evidence=evidence)
+    uow.orders.keep_market_prices({line.id: market for line, market in priced})
+    return _cancel(uow, order_id, "price_error", actor=actor, customer_id=None, reason=reason,
+                   note=evidence_note(reason, priced, order.currency), cause=Cause.PRICE_ERROR, clause="RS-III.2")
+
+
 def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_id: int | None,
-            reason: str, cause: Cause, clause: str) -> Done:
+            reason: str, cause: Cause, clause: str, note: str | None = None) -> Done:
+    """Cancel the order by `event`, refund what it keeps for `reason`; `note`, where given, is the
+    timeline's reason instead (staff's evidence with it)."""
     order = uow.orders.get(order_id, customer_id=customer_id, lock=True)
     now = uow.now()
-    _move(uow, order, event, actor=actor, now=now, reason=reason)
+    _move(uow, order, event, actor=actor, now=now, reason=note or reason)
     lines = uow.orders.lines(order.id)
     release_open_lines(uow, lines)
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)

@@ -11,8 +11,10 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from shop.clock import system_now
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market, market_info
+from shop.domain.price_errors import CorrectPrice, MarketPrice
 from shop.services import (
-    accounts, catalogue, checkout, ledger, orders, refunds, test_clock, withdrawal_refunds, withdrawals,
+    accounts, catalogue, checkout, ledger, orders, price_corrections, refunds, test_clock, withdrawal_refunds,
+    withdrawals,
 )
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
@@ -27,7 +29,8 @@ from shop.web.responses import (
 )
 from shop.web.schemas import (
     INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
-    OrderIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn, StatementIn, StockIn, WithdrawalIn,
+    OrderIn, PriceCorrectionIn, PriceErrorIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn,
+    StatementIn, StockIn, WithdrawalIn,
 )
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
@@ -191,6 +194,29 @@ class OpsController(Controller):
     @post("/orders/{order_id:str}/out-of-stock", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def out_of_stock(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:
         await orders.cancel_out_of_stock(ctx, order_id, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/price-error", status_code=200, responses=problems(413, *OPS_PROBLEMS))
+    async def price_error(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                          data: JSONBody[PriceErrorIn]) -> OrderOut:
+        """RS-III.2: the seller cancels an order placed at an obvious price error (each line named at
+        least 20 % below the market price stated, no promotion) before delivery has started, and
+        refunds everything; the reason and the market prices are kept."""
+        evidence = [MarketPrice(line.line_id, line.market_price_minor) for line in data.lines]
+        await orders.cancel_price_error(ctx, order_id, evidence, reason=data.reason, actor=request.user.actor)
+        return await order_json(ctx, order_id)
+
+    @post("/orders/{order_id:str}/price-corrections", status_code=200, responses=problems(413, *OPS_PROBLEMS))
+    async def correct_prices(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
+                             idempotency_key: IdempotencyKey, data: JSONBody[PriceCorrectionIn]) -> OrderOut:
+        """RS-III.2: lines of a paid order charged above their correct price: the difference refunded
+        (a credit note with it after the invoice, RS-IV.10) and the customer e-mailed. The customer's
+        own cancellation is RS-IV.5's, or the withdrawal after delivery. With an Idempotency-Key, the
+        same key refunds once and answers the order as it stands."""
+        claim = claim_for(f"{request.user.id} POST /ops/orders/{order_id}/price-corrections", idempotency_key, data)
+        await price_corrections.correct_prices(
+            ctx, order_id, [CorrectPrice(line.line_id, line.correct_unit_price_minor) for line in data.lines],
+            reason=data.reason, actor=request.user.actor, claim=claim)
         return await order_json(ctx, order_id)
 
     @post("/orders/{order_id:str}/installment-decision", status_code=200, responses=problems(413, *OPS_PROBLEMS))

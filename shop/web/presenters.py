@@ -156,7 +156,9 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
             {"id": line.id, "sku": line.sku, "name": line.name, "model": line.model,
              "quantity": line.quantity, "unit_price": money(line.unit_price_minor, o.currency),
              "vat_rate": line.vat_rate, "state": line.state, "imeis": line.imeis,
-             "returnable": line.returnable, "set_items": line.set_items}
+             "returnable": line.returnable, "set_items": line.set_items,
+             "market_price": None if line.market_price_minor is None else money(line.market_price_minor, o.currency),
+             "price_corrected": money(line.price_corrected_minor, o.currency)}
             for line in agg.lines
         ],
         "items": money(o.items_minor, o.currency),

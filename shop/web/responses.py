@@ -149,6 +149,10 @@ class OrderLineOut(Out):
     imeis: list[str]
     returnable: bool
     set_items: list[str]
+    market_price: Annotated[Money | None, msgspec.Meta(
+        description="RS-III.2: the market unit price staff stated when they cancelled the order for a price error")]
+    price_corrected: Annotated[Money, msgspec.Meta(
+        description="RS-III.2: refunded of the line's price because it was charged above its correct price")]
 
 
 class AddressOut(Out):

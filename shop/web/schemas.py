@@ -145,6 +145,38 @@ class DeliveryFailedIn(Body):
     reason: Literal["bad_address", "unreachable", "absent", "force_majeure"]
 
 
+PriceErrorReason = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200, description=(
+    "RS-III.2: the price error and how it was found (not blank)"))]
+
+
+class MarketPriceIn(Body):
+    line_id: RowId
+    market_price_minor: Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX, description=(
+        "RS-III.2: the product's market unit price in minor units; the line's unit price must be at least 20 % "
+        "below it"))]
+
+
+class PriceErrorIn(Body):
+    """RS-III.2: the seller cancels an order placed at an obvious price error: the mispriced lines and
+    the market price found for each."""
+
+    reason: PriceErrorReason
+    lines: Annotated[list[MarketPriceIn], msgspec.Meta(max_length=100)]
+
+
+class CorrectPriceIn(Body):
+    line_id: RowId
+    correct_unit_price_minor: Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX, description=(
+        "RS-III.2: the unit price the line should have been charged, in minor units, below the price charged"))]
+
+
+class PriceCorrectionIn(Body):
+    """RS-III.2: lines charged above their correct price; the difference is refunded."""
+
+    reason: PriceErrorReason
+    lines: Annotated[list[CorrectPriceIn], msgspec.Meta(max_length=100)]
+
+
 class InstallmentDecisionIn(Body):
     approved: bool
 

@@ -57,6 +57,10 @@ _MOVE_EXPECTED = (update(_orders).where(_orders.c.id == bindparam("b_id"))
                   .values(expected_delivery_on=bindparam("b_day")))
 _SET_LINE_STATE = update(_lines).where(_lines.c.id == bindparam("b_id")).values(state=bindparam("b_state"))
 _SET_LINE_IMEIS = update(_lines).where(_lines.c.id == bindparam("b_id")).values(imeis=bindparam("b_imeis"))
+_SET_MARKET_PRICE = (update(_lines).where(_lines.c.id == bindparam("b_id"))
+                     .values(market_price_minor=bindparam("b_market")))
+_SET_PRICE_CORRECTED = (update(_lines).where(_lines.c.id == bindparam("b_id"))
+                        .values(price_corrected_minor=bindparam("b_corrected")))
 _SHIP_DEVICES = insert(_devices)
 _DEVICE_OUT = (select(_devices.c.imei, _orders.c.number).join(_orders, _orders.c.id == _devices.c.order_id)
                .where(_devices.c.imei.in_(bindparam("b_imeis", expanding=True))).limit(1))
@@ -171,6 +175,19 @@ class OrderStore:
         if states:
             self._db.execute(_SET_LINE_STATE, [{"b_id": line_id, "b_state": str(state)}
                                                for line_id, state in states.items()])
+
+    def keep_market_prices(self, prices: Mapping[int, int]) -> None:
+        """RS-III.2: the market unit price staff stated for each mispriced line, by line id."""
+        if prices:
+            self._db.execute(_SET_MARKET_PRICE, [{"b_id": line_id, "b_market": market}
+                                                 for line_id, market in prices.items()])
+
+    def set_price_corrected(self, corrected: Mapping[int, int]) -> None:
+        """RS-III.2: what each line has been refunded for a price charged above the correct one, in
+        all, by line id (the caller holds the order's lock)."""
+        if corrected:
+            self._db.execute(_SET_PRICE_CORRECTED, [{"b_id": line_id, "b_corrected": amount}
+                                                    for line_id, amount in corrected.items()])
 
     def ship_lines(self, imeis: Mapping[int, Sequence[str]], order_id: str, now: datetime) -> None:
         """RS-IV.5: each line leaves with its IMEIs, and each device is out with this order until it

@@ -56,7 +56,8 @@ def _withdrawals_due(due: ColumnElement[Any]) -> dict[bool, Select[Any]]:
     return _page(
         select(_withdrawals.c.id, due.label("due"), _withdrawals.c.state, _withdrawals.c.channel,
                _withdrawals.c.sent_at, _withdrawals.c.label_issued_at,
-               func.coalesce(_of_covered(func.sum(_lines.c.unit_price_minor * _lines.c.quantity)), 0)
+               func.coalesce(_of_covered(func.sum(  # what was paid: less a price error's refund (RS-III.2)
+                   _lines.c.unit_price_minor * _lines.c.quantity - _lines.c.price_corrected_minor)), 0)
                .label("lines_minor"),
                _of_covered(func.count()).label("lines"),
                _orders.c.currency, _orders.c.number.label("order_number"), _orders.c.market)
@@ -103,7 +104,8 @@ class SweepStore:
     def returns_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
                     limit: int = 1000) -> list[Row[Any]]:
         """Withdrawals in `state` (awaiting the goods) whose return is due by `until` (RS-VII.7), with
-        `order_number`, `currency` and `lines_minor` (the covered lines' price)."""
+        `order_number`, `currency` and `lines_minor` (the covered lines' price, less what a price correction
+        refunded of it, RS-III.2)."""
         return self._read(_RETURNS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)
 
     def statements_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
