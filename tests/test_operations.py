@@ -434,3 +434,44 @@ async def test_ops_endpoints_refuse_customers_and_strangers(shop):
         assert (as_customer.status_code, anonymous.status_code) == (403, 401), url
     assert (await shop.order(customer, order["id"]))["state"] == "paid"
     assert await stock_of(shop, PHONE) == (STOCK, 1)
+
+
+async def test_a_customers_longest_reason_for_cancelling_a_paid_order_is_kept_whole_RS_IV_5(shop):
+    """The cancel body takes a reason of up to 500 characters: the timeline keeps it whole, the refund
+    its first 200 (it answered 500 on PostgreSQL, which enforces a column's length; SQLite does not)."""
+    customer = await shop.customer()
+    order = await shop.paid_order(customer)
+    reason = "ž" * 500
+
+    response = await shop.http.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": reason},
+                                    headers=customer)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "cancelled"
+    assert [refund["reason"] for refund in response.json()["refunds"]] == [reason[:200]]
+    assert response.json()["timeline"][-1]["reason"] == reason
+
+
+async def test_a_cancelled_orders_open_lines_are_cancelled_with_it(shop):
+    """A line follows its order (shop.domain.order_lines): the customer's cancel (RS-IV.5), out of
+    stock (RS-V.5.6), a failed delivery (RS-V.3) and declined instalments (RS-V.1) cancel the lines
+    still open; a line left out at confirmation stays as it was."""
+    customer = await shop.customer()
+    confirmed = await shop.paid_order(customer, order_body(lines=[(PHONE, 1), (CHARGER, 1)]))
+    charger = next(line for line in confirmed["lines"] if line["sku"] == CHARGER)
+    await shop.ops_post(f"/orders/{confirmed['id']}/confirm", {"lines": [
+        {"line_id": phone_line(confirmed)["id"], "available": True}, {"line_id": charger["id"], "available": False}]})
+    by_customer = (await shop.http.post(f"/api/v1/orders/{confirmed['id']}/cancel", headers=customer)).json()
+    assert [line["state"] for line in by_customer["lines"]] == ["cancelled", "cancelled"]
+
+    out_of_stock = await shop.paid_order(customer, order_body(lines=[(CHARGER, 1)]))
+    response = await shop.ops_post(f"/orders/{out_of_stock['id']}/out-of-stock")
+    assert [line["state"] for line in response.json()["lines"]] == ["cancelled"], response.text
+
+    shipped = await shop.shipped_order(customer, order_body(lines=[(CHARGER, 1)]))
+    response = await shop.ops_post(f"/orders/{shipped['id']}/delivery-failed", {"reason": "absent"})
+    assert [line["state"] for line in response.json()["lines"]] == ["cancelled"], response.text
+
+    instalments = await shop.place(customer, order_body(lines=[(CHARGER, 1)], payment_method="installments"))
+    response = await shop.ops_post(f"/orders/{instalments['id']}/installment-decision", {"approved": False})
+    assert [line["state"] for line in response.json()["lines"]] == ["cancelled"], response.text

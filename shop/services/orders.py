@@ -122,8 +122,17 @@ def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_
     release_open_lines(uow, lines)
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)
     refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
+    _cancel_lines(uow, lines, event)
     tell_cancelled(uow, order, cause, clause, refund, now)
     return Done(order, [refund], uow.outbox.queued, cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
+
+
+def _cancel_lines(uow: UnitOfWork, lines: Sequence[Any], event: str) -> None:
+    """A line follows its order (shop.domain.order_lines): the order's cancelling `event` fired on
+    each line still open, after the refund was reckoned from them."""
+    moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
+             if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
 
 
 def _revoke_perks(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime,
@@ -293,10 +302,11 @@ def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, ac
     now = uow.now()
     _move(uow, order, "delivery_failed", actor=actor, now=now, reason=reason.value)
     uow.orders.return_devices(order.id)  # back with us
-    _revoke_perks(uow, order, uow.orders.lines(order.id), actor=actor, now=now,
-                  note=f"delivery failed: {reason.value}")
+    lines = uow.orders.lines(order.id)
+    _revoke_perks(uow, order, lines, actor=actor, now=now, note=f"delivery failed: {reason.value}")
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
                          reason=f"delivery failed: {reason.value}", now=now)
+    _cancel_lines(uow, lines, "delivery_failed")
     tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)
     return Done(order, [refund], uow.outbox.queued)
 
@@ -317,5 +327,7 @@ def _installment_decision(uow: UnitOfWork, order_id: str, approved: bool, actor:
         return Done(order)
     _move(uow, order, "decline_installments", actor=actor, now=now,
           reason="the instalment provider declined the payment")
-    release_open_lines(uow, uow.orders.lines(order.id))
+    lines = uow.orders.lines(order.id)
+    release_open_lines(uow, lines)
+    _cancel_lines(uow, lines, "decline_installments")
     return Done(order, emails=[tell_cancelled(uow, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now)])

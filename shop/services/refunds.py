@@ -50,20 +50,26 @@ def refund_fact(refund: Refund, kind: str, now: datetime) -> PaymentFact:
     return PaymentFact(key, kind, refund.order_id, None, now, now, refund.amount_minor, refund.currency)
 
 
+REASON_MOST = 200
+"""Characters of a reason a refund keeps: a summary of its cause (the cause's own words, a customer's
+reason for cancelling of up to 500, stay whole on the order's timeline)."""
+
+
 def open_refund(uow: UnitOfWork, order: Any, *, amount_minor: int | None, reason: str, clause: str,
                 now: datetime, actor: str = "shop", due_by: datetime | None = None) -> Refund | None:
     """Record a refund of `amount_minor` (None: everything the order still keeps), never more than
     was paid and not yet refunded (RS-III.4); leased to the caller, who sends it after the commit
     (`send_refund`). Due 14 days from now, or by `due_by` where the deadline ran from earlier (a
     withdrawal's: from its statement, RS-VII.10). After the order's invoice, the refund's corrected
-    invoice is issued with it (RS-IV.10), its e-mail queued. None when there is nothing to give back."""
+    invoice is issued with it (RS-IV.10), its e-mail queued. None when there is nothing to give back.
+    `reason` is kept to its first `REASON_MOST` characters."""
     keeps = uow.ledger.keeps_minor(order.id)
     amount = keeps if amount_minor is None else min(amount_minor, keeps)
     if amount <= 0:
         return None
     refund = uow.refunds.add({
         "id": str(uuid.uuid4()), "order_id": order.id, "amount_minor": amount, "currency": order.currency,
-        "reason": reason, "clause": clause, "due_by": due_by or refund_due_by(now, Market(order.market)),
+        "reason": reason[:REASON_MOST], "clause": clause, "due_by": due_by or refund_due_by(now, Market(order.market)),
         "state": PENDING,
         "created_at": now, "updated_at": now, "attempts": 1}, now=now)
     _record(uow, refund, REFUND.start("request", PENDING), actor=actor, now=now, fact=REFUND_REQUESTED)
