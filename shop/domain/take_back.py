@@ -130,11 +130,12 @@ def check_statement(description: str, same_type_and_function: bool) -> str:
 
 def check_collected_at(collected_at: datetime, *, requested_at: datetime, now: datetime) -> None:
     """The old device was collected at a moment that has come, not before it was asked for (it may
-    be another day than the delivery's, RS-V.5.4)."""
+    be another day than the delivery's, RS-V.5.4). To the second, as instants are shown: the
+    request's own second, as the API shows it, is not before it."""
     if as_utc(collected_at) > as_utc(now):
         raise InvalidInput("collected_at_in_future", "collected_at may not lie in the future",
                            clause=CLAUSE, field="collected_at")
-    if as_utc(collected_at) < as_utc(requested_at):
+    if as_utc(collected_at) < as_utc(requested_at).replace(microsecond=0):
         raise InvalidInput("collected_before_request", "collected_at lies before the take-back was requested",
                            clause=CLAUSE, field="collected_at")
 
