@@ -1,6 +1,6 @@
 """SQLModel tables of what follows a sale: its invoices and credit notes (RS-IV.8–10), conformity
-claims (RS-VI), complaints (RS-X) and force-majeure periods (RS-VIII, T-7). Conventions as in
-shop.adapters.tables."""
+claims (RS-VI), complaints (RS-X), force-majeure periods (RS-VIII, T-7) and take-backs of old devices
+(RS-V.5.4). Conventions as in shop.adapters.tables."""
 
 from __future__ import annotations
 
@@ -122,3 +122,29 @@ class ForceMajeurePeriod(SQLModel, table=True):
     ended_by: str | None = Field(default=None, max_length=120)
     moved: dict[str, int] | None = Field(default=None, sa_type=JSON)
     """How many of each kind of deadline its end moved (refunds, withdrawals, complaints, deliveries)."""
+
+
+class TakeBack(SQLModel, table=True):
+    """The free take-back of one old device for a device line of an order (RS-V.5.4,
+    shop.domain.take_back), at the order's delivery address as it was copied when requested;
+    written by shop.adapters.stores.take_backs alone."""
+
+    __tablename__ = "take_backs"
+    __table_args__ = (  # staff read the requested ones, oldest first; a request counts its line's
+        sa.Index("ix_take_backs_state_requested_at", "state", "requested_at", "id"),
+        sa.Index("ix_take_backs_line_id_state", "line_id", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
+    customer_id: int = Field(foreign_key="users.id", index=True)
+    line_id: int = Field(foreign_key="order_lines.id")
+    sku: str = Field(max_length=64)  # the line's: the new device the old one goes with
+    description: str = Field(max_length=500)  # the customer's: what the old device is
+    address: dict[str, str] = Field(sa_type=JSON)  # the order's delivery address: street, city, postal_code, country
+    state: str = Field(max_length=16)  # requested | collected | refused | cancelled
+    requested_at: datetime = instant()
+    collected_at: datetime | None = instant(nullable=True)  # staff's: when the old device was collected
+    reason: str | None = Field(default=None, max_length=500)  # staff's, for a refusal
+    closed_at: datetime | None = instant(nullable=True)  # when it was collected, refused or cancelled (recorded)
+    closed_by: str | None = Field(default=None, max_length=120)

@@ -1,6 +1,6 @@
 """SQLModel tables. Money is kept in minor units (integers); instants are UTC (T-5). The KZ perk
-bundle's tables are in shop.adapters.perk_tables; the invoices, complaints, conformity claims and
-force-majeure periods in shop.adapters.after_sale_tables."""
+bundle's tables are in shop.adapters.perk_tables; the invoices, complaints, conformity claims,
+force-majeure periods and take-backs in shop.adapters.after_sale_tables."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
 from shop.adapters.stores.service_cases import ServiceCaseStore
 from shop.adapters.stores.sweep import SweepStore
+from shop.adapters.stores.take_backs import TakeBackStore
 from shop.adapters.stores.timeline import TimelineStore
 from shop.adapters.stores.withdrawals import WithdrawalStore
 from shop.clock import system_now
@@ -88,5 +89,6 @@ class UnitOfWork:
     refunds = _Store(RefundStore)
     service_cases = _Store(ServiceCaseStore)  # repairs and warranty under the KZ perks
     sweep = _Store(SweepStore)  # reads only: what is owed near or past its deadline
+    take_backs = _Store(TakeBackStore)  # free take-back of old devices (RS-V.5.4)
     timeline = _Store(TimelineStore)
     withdrawals = _Store(WithdrawalStore)

@@ -39,6 +39,7 @@ from shop.web.responses import HealthOut, PublicOperation
 from shop.web.service_case_routes import ServiceCaseController
 from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
+from shop.web.take_back_routes import OpsTakeBackController, TakeBackController
 
 
 SWAGGER_ASSETS = "/schema/assets"
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                         ServiceCaseController,
                         DeviceController, ComplaintController, OpsComplaintController, ConformityClaimController,
                         OpsConformityClaimController, ForceMajeureController, InterruptionController,
-                        OpsInterruptionController,
+                        OpsInterruptionController, TakeBackController, OpsTakeBackController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )
