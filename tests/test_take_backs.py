@@ -329,3 +329,34 @@ async def test_the_same_idempotency_key_answers_the_same_take_back_RS_V_5_4(shop
     assert again.json() == first.json()
     assert problem(other) == (409, "idempotency_key_reused", None, None)
     assert len((await shop.http.get("/api/v1/take-backs", headers=customer)).json()) == 1
+
+
+async def test_a_take_back_not_yet_collected_lapses_with_its_cancelled_line_RS_V_5_4(shop):
+    """The customer's cancel, a line left out at confirmation and a failed delivery cancel the line: its
+    take-back waiting for collection lapses with it (on the timeline); a collected one stays."""
+    customer = await shop.customer()
+    cancelled = await shop.paid_order(customer, order_body(lines=[(PHONE, 1)]))
+    waiting = (await request(shop, customer, cancelled, line_of(cancelled, PHONE))).json()
+    await shop.http.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=customer)
+
+    left_out = await shop.paid_order(customer, order_body(lines=[(TWO_PHONES_SKU, 1), (CHARGER, 1)]))
+    of_left_out = (await request(shop, customer, left_out, line_of(left_out, TWO_PHONES_SKU))).json()
+    await shop.ops_post(f"/orders/{left_out['id']}/confirm", {"lines": [
+        {"line_id": line_of(left_out, TWO_PHONES_SKU), "available": False},
+        {"line_id": line_of(left_out, CHARGER), "available": True}]})
+
+    failed = await shop.shipped_order(customer, order_body(lines=[(TWO_PHONES_SKU, 1)]))
+    collected = (await request(shop, customer, failed, line_of(failed, TWO_PHONES_SKU))).json()
+    await shop.ops_post(f"/take-backs/{collected['id']}/collect", {"collected_at": collected["requested_at"]})
+    await shop.ops_post(f"/orders/{failed['id']}/delivery-failed", {"reason": "absent"})
+
+    mine = {item["id"]: item for item in (await shop.http.get("/api/v1/take-backs", headers=customer)).json()}
+    assert (mine[waiting["id"]]["state"], mine[of_left_out["id"]]["state"], mine[collected["id"]]["state"]) == \
+        ("cancelled", "cancelled", "collected")
+    entries = table_of(TimelineEntry)
+    rows = await shop.ctx.db.read(lambda uow: list(uow.connection.execute(
+        select(entries).where(entries.c.machine == "take-back", entries.c.event == "lapse")
+        .order_by(entries.c.id))))
+    assert [(row.subject_id, row.order_id) for row in rows] == [
+        (waiting["id"], cancelled["id"]), (of_left_out["id"], left_out["id"])]
+    assert rows[0].actor.startswith("customer:") and rows[1].actor.startswith("ops:")

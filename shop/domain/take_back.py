@@ -21,6 +21,9 @@ Decisions (the terms are silent):
 - Devices are the catalogue's categories `phone` and `tv` (`DEVICE_CATEGORIES`): electronic
   equipment with a function of its own that an old one of the same type replaces. Accessories
   (chargers, earbuds) and sets are not taken back.
+- A take-back not yet collected lapses when its line is cancelled (the order cancelled by either
+  side, a failed delivery): the Product it goes with is not delivered. A line withdrawn after
+  delivery (RS-VII) leaves it to staff: the old device may be on its way already.
 - One old device per unit of the line (a line of 2 phones: two take-backs); requested and collected
   take-backs count, refused and cancelled ones do not. The line must still be contracted (ordered
   or confirmed, not cancelled or withdrawn).
@@ -69,6 +72,9 @@ TAKE_BACK_STEPS: tuple[Step[TakeBackState], ...] = (
          "recorded reason"),
     Step("cancel", (T.REQUESTED,), T.CANCELLED, CLAUSE,
          "the customer calls the take-back off before it is collected"),
+    Step("lapse", (T.REQUESTED,), T.CANCELLED, CLAUSE,
+         "the order or the line it came with is cancelled before it was collected: no Product is delivered "
+         "under the contract, so there is nothing to take back"),
 )
 
 TAKE_BACK: Lifecycle[TakeBackState] = Lifecycle(

@@ -30,6 +30,7 @@ from shop.services.orders_common import (release_open_lines, tell_cancelled, tel
                                          units_of)
 from shop.services.perks import grant_bundles, revoke_unused, tie_devices
 from shop.services.refunds import open_refund, send_refund
+from shop.services.take_backs import lapse as lapse_take_backs
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +123,22 @@ def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_
     release_open_lines(uow, lines)
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)
     refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
-    _cancel_lines(uow, lines, event)
+    _cancel_lines(uow, order, lines, event, actor=actor, now=now, note=reason)
     tell_cancelled(uow, order, cause, clause, refund, now)
     return Done(order, [refund], uow.outbox.queued, cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
 
 
-def _cancel_lines(uow: UnitOfWork, lines: Sequence[Any], event: str) -> None:
+def _cancel_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], event: str, *, actor: str,
+                  now: datetime, note: str) -> None:
     """A line follows its order (shop.domain.order_lines): the order's cancelling `event` fired on
-    each line still open, after the refund was reckoned from them."""
+    each line still open, after the refund was reckoned from them; their take-backs not yet
+    collected lapse with them (RS-V.5.4)."""
     moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
              if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])
+    lapse_take_backs(uow, order.id, list(moves), actor=actor, now=now, note=note)
 
 
 def _revoke_perks(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime,
@@ -200,6 +206,8 @@ def _settle_lines(uow: UnitOfWork, order_id: str, lines: Sequence[Any], availabi
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
     uow.timeline.record_entries([entry(order_id, move, actor=actor, now=now, subject_id=line_id)
                                  for line_id, move in moves.items()])
+    left_out = [line_id for line_id, move in moves.items() if move.to_state == LineState.CANCELLED]
+    lapse_take_backs(uow, order_id, left_out, actor=actor, now=now, note="the line was not confirmed available")
 
 
 def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[Any]) -> None:
@@ -306,7 +314,7 @@ def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, ac
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=f"delivery failed: {reason.value}")
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
                          reason=f"delivery failed: {reason.value}", now=now)
-    _cancel_lines(uow, lines, "delivery_failed")
+    _cancel_lines(uow, order, lines, "delivery_failed", actor=actor, now=now, note=f"delivery failed: {reason.value}")
     tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)
     return Done(order, [refund], uow.outbox.queued)
 
@@ -329,5 +337,6 @@ def _installment_decision(uow: UnitOfWork, order_id: str, approved: bool, actor:
           reason="the instalment provider declined the payment")
     lines = uow.orders.lines(order.id)
     release_open_lines(uow, lines)
-    _cancel_lines(uow, lines, "decline_installments")
+    _cancel_lines(uow, order, lines, "decline_installments", actor=actor, now=now,
+                  note="the instalment provider declined the payment")
     return Done(order, emails=[tell_cancelled(uow, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now)])

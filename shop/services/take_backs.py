@@ -73,6 +73,15 @@ def _step(uow: UnitOfWork, take_back_id: str, event: str, *, actor: str, custome
     return take_back
 
 
+def lapse(uow: UnitOfWork, order_id: str, line_ids: list[int], *, actor: str, now: datetime, note: str) -> None:
+    """RS-V.5.4: the take-backs of lines just cancelled, not yet collected, lapse (the caller holds the
+    order's lock and cancels the lines in the same transaction)."""
+    for take_back in uow.take_backs.requested_of_lines(line_ids, lock=True):
+        transition = TAKE_BACK.fire(take_back.state, "lapse")
+        uow.take_backs.move(take_back, transition, closed_at=now, closed_by=actor)
+        uow.timeline.record(order_id, transition, actor=actor, now=now, subject_id=take_back.id, reason=note)
+
+
 async def collect(ctx: ShopContext, take_back_id: str, *, collected_at: datetime, actor: str) -> Any:
     """RS-V.5.4: staff collected the old device at `collected_at` (not in the future, not before it
     was asked for; any day, before or after the delivery)."""

@@ -23,6 +23,9 @@ _OF_CUSTOMER = (select(_take_backs).where(_c.customer_id == bindparam("b_custome
                 .order_by(_c.requested_at.desc(), _c.id))
 _REQUESTED = (select(_take_backs).where(_c.state == TakeBackState.REQUESTED.value)
               .order_by(_c.requested_at, _c.id).limit(bindparam("b_limit")))
+_OPEN_OF_LINES = (select(_take_backs).where(_c.line_id.in_(bindparam("b_lines", expanding=True)),
+                                             _c.state == TakeBackState.REQUESTED.value)
+                  .order_by(_c.requested_at, _c.id))
 _OF_LINE = (select(func.count()).select_from(_take_backs)
             .where(_c.line_id == bindparam("b_line"), _c.state.in_(bindparam("b_states", expanding=True))))
 
@@ -50,6 +53,14 @@ class TakeBackStore:
     def requested(self, *, limit: int) -> list[Row[Any]]:
         """Take-backs waiting for staff, the oldest first."""
         return list(self._db.execute(_REQUESTED, {"b_limit": limit}))
+
+    def requested_of_lines(self, line_ids: Iterable[int], *, lock: bool = False) -> list[Row[Any]]:
+        """The take-backs of these lines still waiting to be collected (locked when `lock`)."""
+        ids = list(line_ids)
+        if not ids:
+            return []
+        statement = _OPEN_OF_LINES.with_for_update() if lock else _OPEN_OF_LINES
+        return list(self._db.execute(statement, {"b_lines": ids}))
 
     def count_of_line(self, line_id: int, states: Iterable[str]) -> int:
         """How many of the line's take-backs are in one of `states`."""
