@@ -67,6 +67,7 @@ async def test_unpaid_card_order_is_cancelled_after_two_hours_RS_V_1(shop):
     assert report.intents_cancelled == 1
     cancelled = await shop.order(customer, order["id"])
     assert cancelled["state"] == "cancelled"
+    assert [line["state"] for line in cancelled["lines"]] == ["cancelled"]  # a line follows its order
     assert cancelled["timeline"][-1] | {"at": None} == {
         "at": None, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
         "actor": "system:expire-payments", "reason": "not paid by 2026-11-20T10:00:00Z", "clause": "RS-V.1"}
@@ -121,6 +122,7 @@ async def test_payment_made_in_time_but_reported_after_the_job_is_honoured_RS_V_
     assert response.json()["result"] == "paid"
     honoured = await shop.order(customer, order["id"])
     assert honoured["state"] == "paid"
+    assert [line["state"] for line in honoured["lines"]] == ["ordered"]  # ordered again with its order
     assert honoured["timeline"][-1]["event"] == "honour_timely_payment"
     assert honoured["refunds"] == []
     assert (await stock_of(shop, "rs-15t-12-256"))["reserved"] == 1

@@ -110,6 +110,19 @@ def test_lines_from_before_price_errors_were_never_corrected_and_name_no_market_
     command.upgrade(config, "head")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_lines_of_orders_cancelled_before_are_cancelled_with_them(kind, tmp_path, request):
+    """0020: a line follows its order; those of a delivered order stay as they were."""
+    url, config = database_at("0019", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *an_order(0, "delivered", "490154203237518"),
+                              *an_order(1, "cancelled", "356938035643809")]))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT order_id, state FROM order_lines ORDER BY order_id", {})]))
+    assert [tuple(row) for row in rows] == [("order-0", "confirmed"), ("order-1", "cancelled")]
+
+
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
 
 

@@ -221,6 +221,7 @@ async def test_payment_recorded_a_second_after_the_deadline_is_refunded_at_once_
     assert response.json()["result"] == "refunded"
     cancelled = await shop.order(customer, order["id"])
     assert cancelled["state"] == "cancelled" and events(cancelled) == ["place", "refund_late_payment"]
+    assert [line["state"] for line in cancelled["lines"]] == ["cancelled"]
     entry = cancelled["timeline"][-1]
     assert (entry["from_state"], entry["actor"], entry["clause"], entry["reason"]) == (
         "awaiting_payment", "stripe", "RS-V.1",

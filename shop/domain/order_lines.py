@@ -6,7 +6,9 @@ was delivered, are cancelled (their units go back to stock, anything paid for th
 
 The order's machine decides first; a line follows its order: its events carry the names of the
 order's events that move it (`cancel`, `out_of_stock`, `expire_payment`, …), so a service fires the
-order's event on the order and then on each of its open lines. A line the seller leaves out takes
+order's event on the order and then on each of its open lines (shop.services.orders_common
+`cancel_lines`; the expiry job moves a batch's lines in one statement, the orders' timeline entries
+standing for theirs). A line the seller leaves out takes
 `unavailable`, whether the order is confirmed in part or rejected.
 
 A delivered line stays `confirmed` until the customer withdraws from it (RS-VII.1, or RS-VI.7 for a

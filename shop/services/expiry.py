@@ -20,7 +20,7 @@ from shop.domain import notices
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.machine import Transition
 from shop.domain.markets import Market
-from shop.domain.order_lines import LineState
+from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.messages import render
 from shop.services.context import ShopContext
 
@@ -81,6 +81,7 @@ def _cancel_batch(uow: UnitOfWork, transition: Transition, now: datetime,
     ids = [order_id for order_id, _, _ in claimed]
     uow.timeline.record_for_orders(ids, transition, actor=ACTOR, now=now, reason_before_due="not paid by ")
     held = uow.orders.held_units(ids, cancelled=LineState.CANCELLED)
+    uow.orders.move_lines_of(ids, ORDER_LINE.fire(LineState.ORDERED, transition.event))  # a line follows its order
     _queue_notices(uow, ids, now, transition.clause)
     uow.outbox.queue_intent_cancellations(ids, CANCEL_INTENT, now)  # sent apart, after the commit
     # The stock last: every batch (and every order placed meanwhile) writes the same product rows,

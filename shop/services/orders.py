@@ -26,8 +26,8 @@ from shop.domain.price_errors import MarketPrice, check_price_error, check_reaso
 from shop.services.context import ShopContext
 from shop.services.invoices import issue_invoice
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import (release_open_lines, tell_cancelled, tell_confirmed, tell_delivered,
-                                         units_of)
+from shop.services.orders_common import (cancel_lines, release_open_lines, tell_cancelled, tell_confirmed,
+                                         tell_delivered, units_of)
 from shop.services.perks import grant_bundles, revoke_unused, tie_devices
 from shop.services.refunds import open_refund, send_refund
 from shop.services.take_backs import lapse as lapse_take_backs
@@ -123,22 +123,9 @@ def _cancel(uow: UnitOfWork, order_id: str, event: str, *, actor: str, customer_
     release_open_lines(uow, lines)
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=reason)
     refund = open_refund(uow, order, amount_minor=None, reason=reason, clause=clause, now=now)
-    _cancel_lines(uow, order, lines, event, actor=actor, now=now, note=reason)
+    cancel_lines(uow, order, lines, event, actor=actor, now=now, note=reason)
     tell_cancelled(uow, order, cause, clause, refund, now)
     return Done(order, [refund], uow.outbox.queued, cancel_intent=order.state == OrderState.AWAITING_PAYMENT)
-
-
-def _cancel_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], event: str, *, actor: str,
-                  now: datetime, note: str) -> None:
-    """A line follows its order (shop.domain.order_lines): the order's cancelling `event` fired on
-    each line still open, after the refund was reckoned from them; their take-backs not yet
-    collected lapse with them (RS-V.5.4)."""
-    moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
-             if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
-    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
-    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
-                                 for line_id, move in moves.items()])
-    lapse_take_backs(uow, order.id, list(moves), actor=actor, now=now, note=note)
 
 
 def _revoke_perks(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime,
@@ -314,7 +301,7 @@ def _delivery_failed(uow: UnitOfWork, order_id: str, reason: DeliveryFailure, ac
     _revoke_perks(uow, order, lines, actor=actor, now=now, note=f"delivery failed: {reason.value}")
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.3",
                          reason=f"delivery failed: {reason.value}", now=now)
-    _cancel_lines(uow, order, lines, "delivery_failed", actor=actor, now=now, note=f"delivery failed: {reason.value}")
+    cancel_lines(uow, order, lines, "delivery_failed", actor=actor, now=now, note=f"delivery failed: {reason.value}")
     tell_cancelled(uow, order, Cause.DELIVERY_FAILED, "RS-V.3", refund, now)
     return Done(order, [refund], uow.outbox.queued)
 
@@ -337,6 +324,6 @@ def _installment_decision(uow: UnitOfWork, order_id: str, approved: bool, actor:
           reason="the instalment provider declined the payment")
     lines = uow.orders.lines(order.id)
     release_open_lines(uow, lines)
-    _cancel_lines(uow, order, lines, "decline_installments", actor=actor, now=now,
+    cancel_lines(uow, order, lines, "decline_installments", actor=actor, now=now,
                   note="the instalment provider declined the payment")
     return Done(order, emails=[tell_cancelled(uow, order, Cause.INSTALMENTS_DECLINED, "RS-V.1", None, now)])

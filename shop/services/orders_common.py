@@ -16,8 +16,10 @@ from shop.domain.deadlines import withdrawal_deadline
 from shop.domain.markets import Market
 from shop.domain.money import Money
 from shop.domain.notices import Cause
-from shop.domain.order_lines import LineState
+from shop.adapters.stores.timeline import entry
+from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.services.mail import queue_notice
+from shop.services.take_backs import lapse as lapse_take_backs
 
 
 @dataclass
@@ -78,3 +80,16 @@ def tell_delivered(uow: UnitOfWork, order: Any, delivered_at: datetime, now: dat
 
 def _amount(refund: Any | None) -> Money | None:
     return Money(refund.amount_minor, refund.currency) if refund else None
+
+
+def cancel_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], event: str, *, actor: str,
+                 now: datetime, note: str) -> None:
+    """A line follows its order (shop.domain.order_lines): the order's cancelling `event` fired on
+    each line still open, after the refund was reckoned from them; their take-backs not yet
+    collected lapse with them (RS-V.5.4)."""
+    moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
+             if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])
+    lapse_take_backs(uow, order.id, list(moves), actor=actor, now=now, note=note)

@@ -15,13 +15,14 @@ from shop.domain.errors import DomainError
 from shop.domain.lifecycle import ORDER, OrderState, fire, paid_late
 from shop.domain.machine import Transition
 from shop.domain.notices import Cause
+from shop.domain.order_lines import ORDER_LINE, LineState
 from shop.domain.payment_events import PaymentCancelled, PaymentFailed, PaymentSucceeded
 from shop.domain.payment_facts import (
     PAYMENT_CANCELED, PAYMENT_FAILED, PAYMENT_SUCCEEDED, PaymentFact, fact_key,
 )
 from shop.services.context import ShopContext
 from shop.services.mail import send_after_answer
-from shop.services.orders_common import tell_cancelled, units_of
+from shop.services.orders_common import cancel_lines, tell_cancelled, units_of
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -182,8 +183,10 @@ def _refund_late_payment(uow: UnitOfWork, order: Order, *, paid_at: datetime, no
     uow.orders.move(order, transition, now)
     uow.timeline.record(order.id, transition, actor="stripe", now=now,
                         reason=f"paid at {_utc(paid_at)}, after the window that closed at {_utc(order.payment_due_at)}")
-    uow.products.release(units_of(uow.orders.open_lines(order.id)))
+    lines = [line for line in uow.orders.lines(order.id) if line.state != LineState.CANCELLED]
+    uow.products.release(units_of(lines))
     refund = open_refund(uow, order, amount_minor=None, clause="RS-V.1", reason=LATE_PAYMENT, now=now, actor="stripe")
+    cancel_lines(uow, order, lines, "refund_late_payment", actor="stripe", now=now, note=LATE_PAYMENT)
     return refund, tell_cancelled(uow, order, Cause.PAID_TOO_LATE, "RS-V.1", refund, now)
 
 
@@ -199,15 +202,24 @@ def _honour_timely_payment(uow: UnitOfWork, order: Order, *, paid_at: datetime, 
                           payment_due_at=order.payment_due_at, cancelled_by_event=uow.timeline.last_event(order.id))
     except DomainError:
         return False
+    # Every line of the order (none was confirmed before it expired): cancelled with it by the job,
+    # or still `ordered` when the job cancelled it before lines followed their order.
+    lines = [line for line in uow.orders.lines(order.id) if line.state in (LineState.ORDERED, LineState.CANCELLED)]
     held: Counter[str] = Counter()
-    for line in uow.orders.open_lines(order.id):
+    for line in lines:
         if not uow.products.reserve(line.sku, line.quantity):
             uow.products.release(held)  # RS-V.5.6: the units are gone; refund instead
             return False
         held[line.sku] += line.quantity
     uow.orders.move(order, transition, now)  # no longer cancelled: the move clears cancelled_at
-    uow.timeline.record(order.id, transition, actor="stripe", now=now,
-                        reason=f"paid at {paid_at.isoformat()}, within the window")
+    reason = f"paid at {paid_at.isoformat()}, within the window"
+    uow.timeline.record(order.id, transition, actor="stripe", now=now, reason=reason)
+    moves = {line.id: ORDER_LINE.fire(line.state, transition.event, now=now, paid_at=paid_at,
+                                      payment_due_at=order.payment_due_at, cancelled_by_event="expire_payment")
+             for line in lines if line.state == LineState.CANCELLED}  # the order's guard passed above
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order.id, move, actor="stripe", now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])
     return True
 
 

@@ -125,6 +125,8 @@ def statements(postgres: bool) -> dict[str, Any]:
                      "order_lines.order_id " + among + " AND order_lines.state != :cancelled GROUP BY order_lines.sku"
                      ).bindparams(ids),
         "release": "UPDATE products SET reserved=(products.reserved - :q) WHERE products.sku = :sku",
+        "lines_cancelled": text("UPDATE order_lines SET state=:cancelled WHERE order_lines.order_id " + among
+                                + " AND order_lines.state = :ordered").bindparams(ids),
         # The shop's wording has the order's number twice in the subject and the body (the local
         # language, then English; T-5), chosen by the order's market: here the RS wording only.
         "notices": text("INSERT INTO outbox_emails (order_id, \"to\", subject, body, kind, created_at, attempts, "
@@ -643,6 +645,7 @@ async def expire(url: str, now: datetime, log_path: str, batch_size: int = 2_000
                     "at": at, "from_state": "awaiting_payment", "to_state": "cancelled", "event": "expire_payment",
                     "actor": "system:expire-payments", "clause": "RS-V.1", "reason": "not paid by ", "ids": ids})
                 held = (await db.execute(sql["held"], {"ids": ids, "cancelled": "cancelled"})).all()
+                await db.execute(sql["lines_cancelled"], {"ids": ids, "ordered": "ordered", "cancelled": "cancelled"})
                 await db.execute(sql["notices"], {**wording, "kind": notice.kind, "now": at, "ids": ids,
                                                    "dot": ".", "token": secrets.token_hex(8)})
                 await db.execute(sql["stripe_commands"], {"now": at, "kind": "cancel_payment_intent", "ids": ids})

@@ -17,7 +17,6 @@ from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.lifecycle import OrderState
-from shop.domain.order_lines import LineState
 
 if TYPE_CHECKING:
     from shop.domain.machine import Transition
@@ -72,6 +71,9 @@ _LINE_OF_ORDERS = {"postgresql": _lines.c.order_id == any_(bindparam("b_ids", ty
 _HELD = {dialect: (select(_lines.c.sku, func.sum(_lines.c.quantity).label("quantity"))
                    .where(among, _lines.c.state != bindparam("b_cancelled")).group_by(_lines.c.sku))
          for dialect, among in _LINE_OF_ORDERS.items()}
+_MOVE_LINES_OF_ORDERS = {dialect: (update(_lines).where(among, _lines.c.state == bindparam("b_from"))
+                                   .values(state=bindparam("b_to")))
+                         for dialect, among in _LINE_OF_ORDERS.items()}
 
 
 def _claim(dialect: str) -> Any:
@@ -231,6 +233,12 @@ class OrderStore:
         return {row.sku: int(row.quantity) for row in self._db.execute(
             _HELD[self._db.dialect.name], {"b_ids": list(order_ids), "b_cancelled": cancelled})}
 
+    def move_lines_of(self, order_ids: Sequence[str], transition: Transition) -> None:
+        """The lines of these orders in the transition's source moved to its destination: one statement
+        (the expiry job's batch, whose orders' timelines stand for their lines)."""
+        self._db.execute(_MOVE_LINES_OF_ORDERS[self._db.dialect.name], {
+            "b_ids": list(order_ids), "b_from": str(transition.from_state), "b_to": str(transition.to_state)})
+
     # --- what a payment needs ---------------------------------------------------------------------
     def lock_for_payments(self, order_ids: Sequence[str]) -> list[Row[Any]]:
         """The orders (what a payment needs of them: `_PAYMENT_FACTS`), locked in the order of their
@@ -242,10 +250,6 @@ class OrderStore:
     def lock_by_payment_intent(self, payment_intent_id: str) -> Row[Any] | None:
         """The order a PaymentIntent whose metadata names none is for (`_PAYMENT_FACTS`), locked."""
         return fast.run(self._db, _PAYMENT_ORDER_BY_INTENT, {"b_intent": payment_intent_id}).first()
-
-    def open_lines(self, order_id: str) -> list[Row[Any]]:
-        """The order's lines not cancelled (their units held in stock), in the order of their ids."""
-        return list(self._db.execute(_OPEN_LINES, {"b_id": order_id}))
 
     # --- placing ------------------------------------------------------------------------------------
     def add_placed(self, orders: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]]
@@ -306,6 +310,3 @@ def _payment_orders_locked(count: int) -> fast.Statement:
     ids = [bindparam(f"id_{i}", type_=String) for i in range(count)]
     return fast.Statement(select(*_PAYMENT_FACTS).where(_orders.c.id.in_(ids)).order_by(_orders.c.id)
                           .with_for_update())
-_OPEN_LINES = (select(_lines.c.id, _lines.c.sku, _lines.c.quantity)
-               .where(_lines.c.order_id == bindparam("b_id"), _lines.c.state != LineState.CANCELLED.value)
-               .order_by(_lines.c.id))
