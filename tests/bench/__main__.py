@@ -508,6 +508,7 @@ async def expiry(kind: str, url: str, sqlite_file: Path | None, env: dict[str, s
     started = time.perf_counter()
     for statement in (
         "UPDATE orders SET state = 'awaiting_payment', cancelled_at = NULL WHERE id >= :lo AND id < :hi",
+        "UPDATE order_lines SET state = 'ordered' WHERE order_id >= :lo AND order_id < :hi",
         "DELETE FROM order_timeline WHERE event = 'expire_payment'",
         "DELETE FROM outbox_emails WHERE kind = 'order_cancelled'",
         "DELETE FROM stripe_commands",
