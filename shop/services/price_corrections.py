@@ -48,7 +48,7 @@ async def correct_prices(ctx: ShopContext, order_id: str, corrections: Sequence[
                            clause="RS-III.4")
         uow.orders.set_price_corrected({correction.line.id: correction.corrected_minor for correction in made})
         refund = open_refund(uow, order, amount_minor=amount, clause=CLAUSE, now=now, actor=actor,
-                             reason=f"price corrected: {reason}"[:200])
+                             reason=f"price corrected: {reason}")  # open_refund keeps its first 200 characters
         currency = order.currency
         queue_notice(uow, order, notices.price_corrected(
             Market(order.market), order.number,
