@@ -464,3 +464,32 @@ async def test_the_customers_own_cancel_is_confirmed_RS_V_5_4(shop, smtp):
     assert f"You cancelled your request {made['id']} for the free take-back of your old device ({OLD_PHONE})" in english
     assert "Stari uređaj nećemo preuzeti." in serbian and "We will not collect the old device." in english
 
+
+async def test_a_take_back_lapsing_with_its_cancelled_order_or_left_out_line_is_told_RS_V_5_4(shop, smtp):
+    """The order cancelled by the customer, and a line left out at confirmation: each tells the
+    customer the take-back is off, beside the cancellation's or the confirmation's own message."""
+    customer = await shop.customer()
+    email = shop.last_email
+    cancelled = await shop.paid_order(customer, order_body(lines=[(PHONE, 1)]))
+    waiting = (await request(shop, customer, cancelled, line_of(cancelled, PHONE))).json()
+    left_out = await shop.paid_order(customer, order_body(lines=[(TWO_PHONES_SKU, 1), (CHARGER, 1)]))
+    of_left_out = (await request(shop, customer, left_out, line_of(left_out, TWO_PHONES_SKU),
+                                 description="Redmi 9A")).json()
+
+    response = await shop.http.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=customer)
+    confirmed = await shop.ops_post(f"/orders/{left_out['id']}/confirm", {"lines": [
+        {"line_id": line_of(left_out, TWO_PHONES_SKU), "available": False},
+        {"line_id": line_of(left_out, CHARGER), "available": True}]})
+
+    assert response.status_code == 200 and confirmed.status_code == 200, (response.text, confirmed.text)
+    for order, made, sku, device in ((cancelled, waiting, PHONE, OLD_PHONE),
+                                     (left_out, of_left_out, TWO_PHONES_SKU, "Redmi 9A")):
+        message, text = await message_to(smtp, email, f"called off, order {order['number']}")
+        assert message["Subject"] == (f"Preuzimanje starog uređaja je otkazano, porudžbina {order['number']} / "
+                                      f"Take-back of your old device called off, order {order['number']}")
+        serbian, english = serbian_then_english(text)
+        assert f"Besplatno preuzimanje Vašeg starog uređaja ({device}, zahtev {made['id']}) je otkazano" in serbian
+        assert f"{name_of(order, sku)} iz porudžbine {order['number']}, otkazan je i neće biti isporučen" in serbian
+        assert f"The free take-back of your old device ({device}, request {made['id']}) is off" in english
+        assert f"{name_of(order, sku)} of order {order['number']}, was cancelled and will not be delivered" in english
+    await message_to(smtp, email, f"Porudžbina {cancelled['number']} je otkazana")  # the order's own, too

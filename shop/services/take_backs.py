@@ -1,9 +1,10 @@
 """The free take-back of an old device (RS-V.5.4): the customer asks for it for a device line of
 their paid order and may call it off; staff collect the old device, or refuse it. Each use case runs
 its rules in one transaction, the order locked first, then the take-back (the order's use cases lock
-it first); each step of the TAKE_BACK machine goes on the order's timeline. The customer is told of
-the request, the collection, the refusal and their own cancel by e-mail (shop.domain.notices: queued
-in the step's transaction, sent once the request has answered); not yet of a lapse."""
+it first); each step of the TAKE_BACK machine goes on the order's timeline, and the customer is told
+of it by e-mail (shop.domain.notices: queued in the step's transaction, sent once the request has
+answered). A lapse runs in the transaction of the order's cancellation, whose use case sends every
+e-mail it queued (`uow.outbox.queued`): the take-back's with the order's."""
 
 from __future__ import annotations
 
@@ -111,13 +112,17 @@ def _step(uow: UnitOfWork, take_back_id: str, event: str, *, actor: str, tell: C
     return _Done(take_back, uow.outbox.queued)
 
 
-def lapse(uow: UnitOfWork, order_id: str, line_ids: list[int], *, actor: str, now: datetime, note: str) -> None:
-    """RS-V.5.4: the take-backs of lines just cancelled, not yet collected, lapse (the caller holds the
-    order's lock and cancels the lines in the same transaction)."""
-    for take_back in uow.take_backs.requested_of_lines(line_ids, lock=True):
+def lapse(uow: UnitOfWork, order: Any, lines: Sequence[Any], *, actor: str, now: datetime, note: str) -> None:
+    """RS-V.5.4: the take-backs of `lines`, just cancelled, not yet collected, lapse, and the customer
+    is told (the caller holds the order's lock, cancels the lines in the same transaction and sends
+    every e-mail it queued)."""
+    names = {line.id: line.name for line in lines}
+    for take_back in uow.take_backs.requested_of_lines(list(names), lock=True):
         transition = TAKE_BACK.fire(take_back.state, "lapse")
         uow.take_backs.move(take_back, transition, closed_at=now, closed_by=actor)
-        uow.timeline.record(order_id, transition, actor=actor, now=now, subject_id=take_back.id, reason=note)
+        uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=take_back.id, reason=note)
+        queue_notice(uow, order, notices.take_back_lapsed(**_about(order, take_back, names[take_back.line_id])),
+                     now)
 
 
 async def collect(ctx: ShopContext, take_back_id: str, *, collected_at: datetime, actor: str) -> Any:
