@@ -243,7 +243,19 @@ def every_notice(market: Market) -> list[notices.Notice]:
                         "withdraw", "refuse_withdrawal", "receive_return") for remedy in ("repair", "replacement")],
         *([notices.perk_code(market, number, "google_ai_pro", "KZ-4.3", "https://shop.example/api/v1/perks/" + uid,
                              "ABCD", at)] if market == Market.KZ else []),  # the perks are KZ's alone
+        *(take_back_notices(market, number, uid) if market == Market.RS else []),  # the take-back is RS's alone
     ]
+
+
+def take_back_notices(market: Market, number: str, uid: str) -> list[notices.Notice]:
+    """Every message of a take-back (RS-V.5.4), the old device described at the longest the API takes."""
+    about = {"market": market, "number": number, "reference": uid, "device": "D" * 500,
+             "product": "Xiaomi 15T Pro 12GB/512GB"}
+    address = {"street": "S" * 200, "city": "C" * 200, "postal_code": "P" * 16, "country": "RS"}
+    return [notices.take_back_requested(**about, address=address),
+            notices.take_back_collected(**about, collected_at=datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)),
+            notices.take_back_refused(**about, reason="R" * 500),
+            notices.take_back_lapsed(**about), notices.take_back_cancelled(**about)]
 
 
 @pytest.mark.parametrize("market", list(Market))

@@ -1,7 +1,8 @@
 """The free take-back of an old device (RS-V.5.4): the rules on their own, then through the API on
 both databases: the customer asks for it for a device line of their paid RS order (one per unit),
 staff collect the old device on any day or refuse it, the customer may call it off before; every
-step on the order's timeline."""
+step on the order's timeline, and told to the customer by e-mail (read from the SMTP server on
+loopback), in Serbian and then in English."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from shop.domain.take_back import (
 )
 from tests.ops_support import set_clock
 from tests.support import RS_ADDRESS, order_body
+from tests.test_order_messages import message_to, outbox_rows
 
 OLD_PHONE = "Redmi Note 9, broken screen"
 PHONE, TWO_PHONES_SKU, CHARGER = "rs-15t-12-256", "rs-redmi-note-14-pro", "rs-charger-67w"
@@ -44,6 +46,17 @@ async def request(shop, customer, order, line_id: int, **overrides):
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def name_of(order, sku: str) -> str:
+    [name] = [line["name"] for line in order["lines"] if line["sku"] == sku]
+    return name
+
+
+def serbian_then_english(text: str) -> tuple[str, str]:
+    """The body's Serbian part and its English part, in that order (words as `message_to` gives them)."""
+    serbian, english = text.split(" -- ")
+    return serbian, english
 
 
 # --- the rules ------------------------------------------------------------------------------------------
@@ -329,6 +342,8 @@ async def test_the_same_idempotency_key_answers_the_same_take_back_RS_V_5_4(shop
     assert again.json() == first.json()
     assert problem(other) == (409, "idempotency_key_reused", None, None)
     assert len((await shop.http.get("/api/v1/take-backs", headers=customer)).json()) == 1
+    assert [row.kind for row in await outbox_rows(shop, order["id"]) if row.kind.startswith("take_back")] == \
+        ["take_back_requested"]  # the same key again tells the customer nothing new
 
 
 async def test_a_take_back_not_yet_collected_lapses_with_its_cancelled_line_RS_V_5_4(shop):
@@ -360,3 +375,121 @@ async def test_a_take_back_not_yet_collected_lapses_with_its_cancelled_line_RS_V
     assert [(row.subject_id, row.order_id) for row in rows] == [
         (waiting["id"], cancelled["id"]), (of_left_out["id"], left_out["id"])]
     assert rows[0].actor.startswith("customer:") and rows[1].actor.startswith("ops:")
+
+
+# --- the customer's e-mails -----------------------------------------------------------------------------
+
+async def test_the_customer_is_told_what_was_asked_where_it_is_collected_free_and_how_to_cancel_RS_V_5_4(
+        shop, smtp):
+    customer = await shop.customer()
+    email = shop.last_email
+    order = await shop.paid_order(customer)
+    number = order["number"]
+    made = (await request(shop, customer, order, line_of(order, PHONE))).json()
+
+    message, text = await message_to(smtp, email, f"with order {number} requested")
+
+    assert message["Subject"] == (f"Zahtev za preuzimanje starog uređaja uz porudžbinu {number} je primljen / "
+                                  f"Take-back of your old device with order {number} requested")
+    serbian, english = serbian_then_english(text)
+    for part in (serbian, english):
+        for fact in (made["id"], number, OLD_PHONE, name_of(order, PHONE), "Knez Mihailova 1, 11000 Beograd",
+                     "(RS-V.5.4)"):
+            assert fact in part, fact
+    assert f"Stari uređaj: {OLD_PHONE} Uz proizvod: {name_of(order, PHONE)}" in serbian
+    assert "Preuzimanje je besplatno" in serbian and "besplatno preuzimanje starog uređaja" in serbian
+    assert "Datum preuzimanja i datum isporuke mogu da se razlikuju" in serbian
+    assert "zahtev možete otkazati u svom nalogu sve dok stari uređaj ne bude preuzet" in serbian
+    assert "The take-back is free of charge" in english and "another date than the delivery" in english
+    assert "cancel the request in your account until the old device has been collected" in english
+
+
+async def test_collection_is_told_with_its_local_date_and_time_RS_V_5_4_T_5(shop, smtp):
+    """Collected at 13:05:30 UTC on 14 June 2027: 15:05:30 in Belgrade, summer time."""
+    customer = await shop.customer()
+    email = shop.last_email
+    order = await shop.paid_order(customer)
+    await set_clock(shop, "2027-06-14T10:00:00Z")
+    made = (await request(shop, customer, order, line_of(order, PHONE))).json()
+    await set_clock(shop, "2027-06-15T09:00:00Z")
+
+    collected = await shop.ops_post(f"/take-backs/{made['id']}/collect", {"collected_at": "2027-06-14T13:05:30Z"})
+
+    assert collected.status_code == 200, collected.text
+    message, text = await message_to(smtp, email, "was taken back")
+    assert message["Subject"] == (f"Vaš stari uređaj je preuzet, porudžbina {order['number']} / "
+                                  f"Your old device was taken back, order {order['number']}")
+    serbian, english = serbian_then_english(text)
+    assert f"Vaš stari uređaj ({OLD_PHONE}) besplatno smo preuzeli 14. jun 2027. 15:05:30 CEST" in serbian
+    assert f"We took back your old device ({OLD_PHONE}) free of charge on 14 June 2027, 15:05:30 CEST" in english
+    for part in (serbian, english):
+        assert name_of(order, PHONE) in part and made["id"] in part and "(RS-V.5.4" in part
+    assert "UTC" not in text
+
+
+async def test_a_refusal_tells_the_customer_staffs_reason_RS_V_5_4(shop, smtp):
+    customer = await shop.customer()
+    email = shop.last_email
+    order = await shop.paid_order(customer)
+    made = (await request(shop, customer, order, line_of(order, PHONE), description="an old laptop")).json()
+
+    refused = await shop.ops_post(f"/take-backs/{made['id']}/refuse", {"reason": " a laptop, not a phone "})
+
+    assert refused.status_code == 200, refused.text
+    message, text = await message_to(smtp, email, "was not taken back")
+    assert message["Subject"] == (f"Vaš stari uređaj nije preuzet, porudžbina {order['number']} / "
+                                  f"Your old device was not taken back, order {order['number']}")
+    serbian, english = serbian_then_english(text)
+    assert "Vaš stari uređaj (an old laptop) nismo preuzeli" in serbian
+    assert "istog tipa koji obavlja iste funkcije" in serbian and serbian.endswith("Obrazloženje: a laptop, not a phone")
+    assert "We did not take back your old device (an old laptop" in english
+    assert "of the same type that performs the same functions" in english
+    assert english.endswith("Reason: a laptop, not a phone")
+
+
+async def test_the_customers_own_cancel_is_confirmed_RS_V_5_4(shop, smtp):
+    customer = await shop.customer()
+    email = shop.last_email
+    order = await shop.paid_order(customer)
+    made = (await request(shop, customer, order, line_of(order, PHONE))).json()
+
+    cancelled = await shop.http.post(f"/api/v1/take-backs/{made['id']}/cancel", headers=customer)
+
+    assert cancelled.status_code == 200, cancelled.text
+    message, text = await message_to(smtp, email, "You cancelled the take-back")
+    assert message["Subject"] == (f"Otkazali ste preuzimanje starog uređaja, porudžbina {order['number']} / "
+                                  f"You cancelled the take-back of your old device, order {order['number']}")
+    serbian, english = serbian_then_english(text)
+    assert f"Otkazali ste zahtev {made['id']} za besplatno preuzimanje starog uređaja ({OLD_PHONE})" in serbian
+    assert f"You cancelled your request {made['id']} for the free take-back of your old device ({OLD_PHONE})" in english
+    assert "Stari uređaj nećemo preuzeti." in serbian and "We will not collect the old device." in english
+
+
+async def test_a_take_back_lapsing_with_its_cancelled_order_or_left_out_line_is_told_RS_V_5_4(shop, smtp):
+    """The order cancelled by the customer, and a line left out at confirmation: each tells the
+    customer the take-back is off, beside the cancellation's or the confirmation's own message."""
+    customer = await shop.customer()
+    email = shop.last_email
+    cancelled = await shop.paid_order(customer, order_body(lines=[(PHONE, 1)]))
+    waiting = (await request(shop, customer, cancelled, line_of(cancelled, PHONE))).json()
+    left_out = await shop.paid_order(customer, order_body(lines=[(TWO_PHONES_SKU, 1), (CHARGER, 1)]))
+    of_left_out = (await request(shop, customer, left_out, line_of(left_out, TWO_PHONES_SKU),
+                                 description="Redmi 9A")).json()
+
+    response = await shop.http.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=customer)
+    confirmed = await shop.ops_post(f"/orders/{left_out['id']}/confirm", {"lines": [
+        {"line_id": line_of(left_out, TWO_PHONES_SKU), "available": False},
+        {"line_id": line_of(left_out, CHARGER), "available": True}]})
+
+    assert response.status_code == 200 and confirmed.status_code == 200, (response.text, confirmed.text)
+    for order, made, sku, device in ((cancelled, waiting, PHONE, OLD_PHONE),
+                                     (left_out, of_left_out, TWO_PHONES_SKU, "Redmi 9A")):
+        message, text = await message_to(smtp, email, f"called off, order {order['number']}")
+        assert message["Subject"] == (f"Preuzimanje starog uređaja je otkazano, porudžbina {order['number']} / "
+                                      f"Take-back of your old device called off, order {order['number']}")
+        serbian, english = serbian_then_english(text)
+        assert f"Besplatno preuzimanje Vašeg starog uređaja ({device}, zahtev {made['id']}) je otkazano" in serbian
+        assert f"{name_of(order, sku)} iz porudžbine {order['number']}, otkazan je i neće biti isporučen" in serbian
+        assert f"The free take-back of your old device ({device}, request {made['id']}) is off" in english
+        assert f"{name_of(order, sku)} of order {order['number']}, was cancelled and will not be delivered" in english
+    await message_to(smtp, email, f"Porudžbina {cancelled['number']} je otkazana")  # the order's own, too

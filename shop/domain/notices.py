@@ -1,7 +1,7 @@
 """What the shop tells the customer, and when (RS-III.2, RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
-RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer of which
-market, with which facts. The wording, in the market's language with English after it and instants
-in its local time (T-5), is shop.messages'."""
+RS-V.5.4, RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer
+of which market, with which facts. The wording, in the market's language with English after it and
+instants in its local time (T-5), is shop.messages'."""
 
 from __future__ import annotations
 
@@ -144,3 +144,44 @@ def perk_code(market: Market, number: str, perk: str, clause: str, link: str, hi
     outbox keeps no code); its last characters (`hint`) let the customer tell it apart."""
     return Notice("perk_code", market, {"number": number, "perk": perk, "clause": clause, "link": link,
                                         "hint": hint, "use_by": use_by})
+
+
+# --- the free take-back of an old device (RS-V.5.4): the RS market's alone ---------------------------
+# Each names the order (`number`), the take-back (`reference`), the old device as the customer
+# described it (`device`) and the product of the line it goes with (`product`).
+
+def take_back_requested(market: Market, number: str, reference: str, device: str, product: str,
+                        address: Mapping[str, str]) -> Notice:
+    """RS-V.5.4: the free take-back is asked for, at the place of delivery (`address`: street, city,
+    postal_code, country, as copied onto the take-back); its date may differ from the delivery's.
+    The customer may call it off until it is collected."""
+    return Notice("take_back_requested", market, {"number": number, "reference": reference, "device": device,
+                                                  "product": product, "address": dict(address)})
+
+
+def take_back_collected(market: Market, number: str, reference: str, device: str, product: str,
+                        collected_at: datetime) -> Notice:
+    """RS-V.5.4: the old device was taken back, free of charge, at `collected_at`."""
+    return Notice("take_back_collected", market, {"number": number, "reference": reference, "device": device,
+                                                  "product": product, "collected_at": collected_at})
+
+
+def take_back_refused(market: Market, number: str, reference: str, device: str, product: str,
+                      reason: str) -> Notice:
+    """RS-V.5.4: the old device is not of the same type or function as the product: not taken back,
+    for staff's `reason`."""
+    return Notice("take_back_refused", market, {"number": number, "reference": reference, "device": device,
+                                                "product": product, "reason": reason})
+
+
+def take_back_lapsed(market: Market, number: str, reference: str, device: str, product: str) -> Notice:
+    """RS-V.5.4: the take-back goes with a product delivered; the order or the line was cancelled
+    before the old device was collected, so it is off."""
+    return Notice("take_back_lapsed", market, {"number": number, "reference": reference, "device": device,
+                                               "product": product})
+
+
+def take_back_cancelled(market: Market, number: str, reference: str, device: str, product: str) -> Notice:
+    """RS-V.5.4: the customer called the take-back off before it was collected."""
+    return Notice("take_back_cancelled", market, {"number": number, "reference": reference, "device": device,
+                                                  "product": product})

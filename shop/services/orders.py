@@ -180,21 +180,23 @@ def _confirm(uow: UnitOfWork, order_id: str, availability: Mapping[int, bool], a
         tell_confirmed(uow, order, available, unavailable, refund, now)
         issue_invoice(uow, order, available, now)  # RS-IV.8–9: of the contract, after the refund of the rest
         grant_bundles(uow, order, available, actor=actor, now=now)  # P-1: paid and confirmed
-    _settle_lines(uow, order.id, lines, availability, actor, now)
+    _settle_lines(uow, order, lines, availability, actor, now)
     return Done(order, [refund], uow.outbox.queued)
 
 
-def _settle_lines(uow: UnitOfWork, order_id: str, lines: Sequence[Any], availability: Mapping[int, bool],
+def _settle_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], availability: Mapping[int, bool],
                   actor: str, now: datetime) -> None:
     """RS-IV.6: each line confirmed available joins the contract, each other one is left out; every
-    line's move on the order's timeline (its subject the line), in one statement for all."""
+    line's move on the order's timeline (its subject the line), in one statement for all. A line left
+    out takes its take-backs not yet collected with it (RS-V.5.4), the customer told in the caller's
+    `uow.outbox.queued`."""
     moves = {line.id: ORDER_LINE.fire(line.state, "confirm" if availability[line.id] else "unavailable")
              for line in lines}
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
-    uow.timeline.record_entries([entry(order_id, move, actor=actor, now=now, subject_id=line_id)
+    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
                                  for line_id, move in moves.items()])
-    left_out = [line_id for line_id, move in moves.items() if move.to_state == LineState.CANCELLED]
-    lapse_take_backs(uow, order_id, left_out, actor=actor, now=now, note="the line was not confirmed available")
+    left_out = [line for line in lines if moves[line.id].to_state == LineState.CANCELLED]
+    lapse_take_backs(uow, order, left_out, actor=actor, now=now, note="the line was not confirmed available")
 
 
 def _check_names_every_line(availability: Mapping[int, bool], lines: Sequence[Any]) -> None:

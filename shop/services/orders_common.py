@@ -86,10 +86,10 @@ def cancel_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], event: str, 
                  now: datetime, note: str) -> None:
     """A line follows its order (shop.domain.order_lines): the order's cancelling `event` fired on
     each line still open, after the refund was reckoned from them; their take-backs not yet
-    collected lapse with them (RS-V.5.4)."""
+    collected lapse with them (RS-V.5.4), the customer told in the caller's `uow.outbox.queued`."""
     moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
              if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
     uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
     uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
                                  for line_id, move in moves.items()])
-    lapse_take_backs(uow, order.id, list(moves), actor=actor, now=now, note=note)
+    lapse_take_backs(uow, order, [line for line in lines if line.id in moves], actor=actor, now=now, note=note)
