@@ -34,7 +34,12 @@ Decisions (the contract says no more than the clause):
   (KZ-5.1: the proof of its one use, P-4). E-mails already sent stay as the record of what was sent
   (a confirmation's or an invoice's receipt, RS-IV.6, RS-IV.8–9).
 - **E-mails queued to the account and not yet sent are not sent**: they are deleted with the erasure
-  (they would carry the customer's data to an address the customer asked the shop to forget).
+  (they would carry the customer's data to an address the customer asked the shop to forget), but for
+  an invoice's or a credit note's, which the buyer is owed (RS-IV.8–10): it goes out as queued.
+- **Confirming**: the account's password, in the JSON body of DELETE /account (a password does not
+  belong in a header, which proxies log). A wrong one is 403 (the token is good, the confirmation is
+  not); 5 within 15 minutes are 429 with Retry-After, counted per account apart from logins. The answer
+  (200) is what is left of the account, as stored.
 """
 
 from __future__ import annotations
