@@ -3,12 +3,17 @@ Through the API on both databases."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from shop.adapters.tables import OutboxEmail, User, table_of
-from shop.domain.privacy import ERASED_BIRTH_DATE, ERASED_PASSWORD_HASH
+from shop.domain.errors import Conflict
+from shop.domain.privacy import (ERASED_BIRTH_DATE, ERASED_PASSWORD_HASH, CustomerMatters, check_erasable,
+                                 still_needed)
 from tests.ops_support import set_clock
 from tests.support import ShopClient, order_body
 from tests.test_order_messages import free_port
@@ -189,3 +194,40 @@ async def test_e_mails_queued_to_an_erased_account_are_not_sent_RS_XII(shop, mon
     assert await shop.ctx.db.read(unsent) > 0
     assert (await erase(shop, customer)).status_code == 200
     assert await shop.ctx.db.read(unsent) == 0
+
+
+# --- the rule alone (shop.domain.privacy), without a database -------------------------------------
+
+def perk(code: str, state: str, lapses_at: str | None) -> SimpleNamespace:
+    return SimpleNamespace(number="KZ-1", code=code, state=state, terms_version="kz-vip-2025-09-24",
+                           opens_at=None, lapses_at=None if lapses_at is None else datetime.fromisoformat(lapses_at))
+
+
+def test_an_unused_perk_redeemed_through_the_account_holds_it_others_go_with_the_device_RS_XII_KZ_4_2():
+    now = datetime(2026, 1, 10, 9, tzinfo=UTC)
+    matters = CustomerMatters(perks=[
+        perk("spotify", "waiting_for_activation", "2026-08-08T18:59:59+00:00"),  # its code e-mailed to the buyer
+        perk("lounge", "waiting_for_activation", "2025-10-31T18:59:59+00:00"),  # lapsed by the clock
+        perk("google_ai_pro", "open", "2026-03-31T18:59:59+00:00"),  # used in the partner's app
+        perk("screen_repair", "open", None),  # at a service centre, by the IMEI
+    ])
+
+    assert [str(held) for held in still_needed(matters, now)] == ["perk spotify of order KZ-1 (waiting_for_activation)"]
+
+
+def test_open_claims_complaints_take_backs_and_service_cases_hold_it_final_ones_do_not_RS_XII():
+    def rows(*states: str) -> list[SimpleNamespace]:
+        return [SimpleNamespace(number="RS-1", state=state) for state in states]
+
+    matters = CustomerMatters(withdrawals=rows("awaiting_return", "refunded"),
+                              conformity_claims=rows("remedy_refused", "remedied"),
+                              complaints=rows("received", "answered"), take_backs=rows("requested", "collected"),
+                              service_cases=rows("estimated", "repaired"), refunds=rows("failed", "succeeded"))
+
+    held = [held.state for held in still_needed(matters, datetime(2026, 1, 10, tzinfo=UTC))]
+
+    assert held == ["failed", "awaiting_return", "remedy_refused", "received", "requested", "estimated"]
+    with pytest.raises(Conflict) as refused:
+        check_erasable(still_needed(matters, datetime(2026, 1, 10, tzinfo=UTC)))
+    assert (refused.value.code, refused.value.clause) == ("account_still_needed", "RS-XII")
+    check_erasable(still_needed(CustomerMatters(refunds=rows("succeeded")), datetime(2026, 1, 10, tzinfo=UTC)))
