@@ -125,6 +125,8 @@ async def test_every_body_the_routes_send_is_what_the_document_declares(shop):
             responses.StockOut)
     mine = body_as(await shop.http.get(f"{API}/account", headers=customer), responses.StoredAccountOut)
     body_as(await shop.http.get(f"{API}/ops/accounts/{mine.id}", headers=ops), responses.StoredAccountOut)
+    body_as(await shop.http.request("DELETE", f"{API}/account", json={"password": "correct horse battery"},
+                                    headers=await shop.customer()), responses.StoredAccountOut)  # RS-XII
     for refusal in (await shop.http.post(f"{API}/orders", json={}, headers=customer),
                     await shop.http.get(f"{API}/orders"),
                     await shop.http.post(f"{API}/checkout/quote", json=order_body(market="KZ", lines=[("nope", 1)]))):

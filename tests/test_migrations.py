@@ -123,6 +123,20 @@ def test_the_lines_of_orders_cancelled_before_are_cancelled_with_them(kind, tmp_
     assert [tuple(row) for row in rows] == [("order-0", "confirmed"), ("order-1", "cancelled")]
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_accounts_from_before_erasure_are_not_erased_RS_XII(kind, tmp_path, request):
+    """0021: every account already there keeps its data and has no `erased_at`; down and up again."""
+    url, config = database_at("0020", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer()]))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT email, erased_at FROM users", {})]))
+    assert [tuple(row) for row in rows] == [("a@mail.example.rs", None)]
+    command.downgrade(config, "0020")
+    command.upgrade(config, "head")
+
+
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
 
 

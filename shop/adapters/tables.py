@@ -46,6 +46,7 @@ class User(SQLModel, table=True):
     guardian_consent_given_at: date | None = None  # RS-I.2
     is_ops: bool = False
     created_at: datetime = instant()
+    erased_at: datetime | None = instant(nullable=True)  # RS-XII: its personal data erased (shop.domain.privacy)
 
 
 class Product(SQLModel, table=True):

@@ -27,6 +27,7 @@ from shop.adapters.stores.orders import OrderStore
 from shop.adapters.stores.outbox import OutboxStore
 from shop.adapters.stores.perks import PerkStore
 from shop.adapters.stores.offers import OfferStore
+from shop.adapters.stores.privacy import PrivacyStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
 from shop.adapters.stores.service_cases import ServiceCaseStore
@@ -85,6 +86,7 @@ class UnitOfWork:
     orders = _Store(OrderStore)
     outbox = _Store(OutboxStore)
     perks = _Store(PerkStore)  # perk bundles and their perks (KZ)
+    privacy = _Store(PrivacyStore)  # reads only: what the contract may still need of a customer (RS-XII)
     products = _Store(ProductStore)
     refunds = _Store(RefundStore)
     service_cases = _Store(ServiceCaseStore)  # repairs and warranty under the KZ perks

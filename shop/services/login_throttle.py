@@ -70,6 +70,10 @@ class FailureCounter:
 class LoginThrottle:
     per_email: FailureCounter = field(default_factory=lambda: FailureCounter(FAILURES_PER_EMAIL))
     per_address: FailureCounter = field(default_factory=lambda: FailureCounter(FAILURES_PER_ADDRESS))
+    confirmations: FailureCounter = field(default_factory=lambda: FailureCounter(FAILURES_PER_EMAIL))
+    """Wrong passwords confirming an account's erasure (RS-XII), per account (its e-mail): the holder of a token
+    may not guess its password there either. Apart from logins, so a token's mistakes never lock
+    its owner out of logging in, nor one address's customers out of theirs."""
 
     def check(self, email: str, address: str, now: datetime) -> None:
         """Refuses (429) an attempt for an e-mail or from an address with too many recent failures,
@@ -88,6 +92,13 @@ class LoginThrottle:
         address's are not: one address trying many accounts stays counted)."""
         self.per_email.forget(email)
 
+    def check_confirmation(self, account: str, now: datetime) -> None:
+        """Refuses (429) a confirmation for an account with too many recent wrong passwords."""
+        wait = self.confirmations.wait(account, now)
+        if wait:
+            raise TooManyAttempts(wait, field="password")
+
     def clear(self) -> None:
         self.per_email.clear()
         self.per_address.clear()
+        self.confirmations.clear()

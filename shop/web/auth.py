@@ -1,7 +1,7 @@
 """Login tokens (JWT bearer) and the ops guard. A token carries the account id and whether it was
 staff when issued; every request reads the account by its primary key (`accounts.staff_rights`,
-one statement), so a deleted account's token is refused and a demoted account loses staff rights at
-once, not when its token expires."""
+one statement), so a deleted or erased account's token is refused (RS-XII: the same read skips an
+erased account) and a demoted account loses staff rights at once, not when its token expires."""
 
 from __future__ import annotations
 

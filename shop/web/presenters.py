@@ -37,7 +37,8 @@ def stored_account(user: Row[Any]) -> dict[str, Any]:
                if user.guardian_name is not None and user.guardian_consent_given_at is not None else None)
     return {"id": user.id, "email": user.email, "full_name": user.full_name,
             "birth_date": user.birth_date.isoformat(), "phone": user.phone, "is_ops": user.is_ops,
-            "registered_at": instant(user.created_at), "guardian_consent": consent}
+            "registered_at": instant(user.created_at), "guardian_consent": consent,
+            "erased_at": None if user.erased_at is None else instant(user.erased_at)}
 
 
 def product(row: Row[Any]) -> dict[str, Any]:

@@ -67,6 +67,8 @@ class StoredAccountOut(Out):
     registered_at: Instant
     guardian_consent: GuardianConsentOut | None
     """RS-I.2: the legal representative's consent a minor registered with (null for an adult)."""
+    erased_at: Instant | None
+    """RS-XII: when the customer erased the account and its personal data (null: never)."""
 
 
 class TokenOut(Out):

@@ -55,6 +55,12 @@ class LoginIn(Body):
     password: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200)]
 
 
+class EraseAccountIn(Body):
+    """RS-XII: the account's password confirms its erasure."""
+
+    password: Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200)]
+
+
 class AddressIn(Body):
     street: Text
     city: Text

@@ -1,5 +1,7 @@
-"""The one writer of accounts (users): registration, staff rights, the account behind a token, and
-the customers an order batch locks (RS-V.5.5)."""
+"""The one writer of accounts (users): registration, staff rights, the account behind a token, the
+customers an order batch locks (RS-V.5.5) and erasure (RS-XII). An erased account's row stays for
+the records that refer to it, but is no account to a token, a login or an order: the reads behind
+them find only accounts not erased (`_LIVE`), in the same one statement as before."""
 
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ Account = Row[Any]
 """A stored account: the columns of `users` by name (`account.email`)."""
 
 _users = table_of(User)
+_LIVE = _users.c.erased_at.is_(None)  # RS-XII: an erased account is gone
 _BY_ID = select(_users).where(_users.c.id == bindparam("id"))
-_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
+_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"), _LIVE)
 _ID_BY_EMAIL = select(_users.c.id).where(_users.c.email == bindparam("email"))
-_STAFF_RIGHTS = fast.Statement(select(_users.c.is_ops).where(_users.c.id == bindparam("id")))  # every request
+_STAFF_RIGHTS = fast.Statement(select(_users.c.is_ops).where(_users.c.id == bindparam("id"), _LIVE))  # every request
+_LOCK = select(_users).where(_users.c.id == bindparam("id")).with_for_update()
+_ERASE = update(_users).where(_users.c.id == bindparam("b_id")).returning(*_users.c)
 _ADD = insert(_users).returning(*_users.c)
 _MAKE_OPS = (update(_users).where(_users.c.email == bindparam("b_email"))
              .values(is_ops=True, password_hash=bindparam("b_password_hash")).returning(*_users.c))
@@ -35,7 +40,7 @@ def _lock_customers(count: int) -> fast.Statement:
     """The batch's customers locked in the order of their ids, one statement for each number of
     customers (an expanding IN would be rendered anew on every call)."""
     ids = [bindparam(f"id_{i}", type_=Integer) for i in range(count)]
-    return fast.Statement(select(_users.c.id, _users.c.email).where(_users.c.id.in_(ids))
+    return fast.Statement(select(_users.c.id, _users.c.email).where(_users.c.id.in_(ids), _LIVE)
                           .order_by(_users.c.id).with_for_update())
 
 
@@ -57,7 +62,8 @@ class AccountStore:
         return self._db.execute(_ID_BY_EMAIL, {"email": email}).first() is not None
 
     def staff_rights(self, account_id: int) -> bool | None:
-        """Whether the account is staff; None when there is no such account (one primary-key read)."""
+        """Whether the account is staff; None when there is no such account or it was erased (one
+        primary-key read)."""
         is_ops = fast.run(self._db, _STAFF_RIGHTS, {"id": account_id}).first()
         return None if is_ops is None else bool(is_ops[0])
 
@@ -78,10 +84,19 @@ class AccountStore:
             return self._db.execute(_DEMOTE_BY_EMAIL, {"b_email": email}).first()
         return self._db.execute(_DEMOTE_BY_ID, {"b_id": account_id}).first()
 
+    def lock(self, account_id: int) -> Account | None:
+        """The account, locked until the transaction ends (as an order batch locks its customers)."""
+        return self._db.execute(_LOCK, {"id": account_id}).first()
+
+    def erase(self, account_id: int, values: dict[str, Any]) -> Account:
+        """RS-XII: the account's columns replaced by `values` (shop.domain.privacy.erased_values)."""
+        return self._db.execute(_ERASE.values(**values), {"b_id": account_id}).one()
+
     def lock_customers(self, customer_ids: Sequence[int]) -> dict[int, str]:
         """Serialises each customer's orders so the per-customer limit holds under concurrency
         (RS-V.5.5): the customers locked, in the order of their ids; their e-mail addresses by id
-        (an account deleted meanwhile is missing)."""
+        (an account deleted or erased meanwhile is missing: the lock waits for an erasure's commit,
+        then reads the row as erased)."""
         ids = sorted(customer_ids)
         rows = fast.run(self._db, _lock_customers(len(ids)), {f"id_{i}": id_ for i, id_ in enumerate(ids)})
         return {row.id: row.email for row in rows}

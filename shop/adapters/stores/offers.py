@@ -1,7 +1,7 @@
 """Reads only: what an order's offer is checked against before anything is written or Stripe is
 called (shop.services.checkout.place_order), one statement a SKU: the product's facts with its free
 units as `available`, the customer's units of it in orders not cancelled as `ordered` (RS-V.5.5),
-the account's `account_is_ops` (RS-I.1; None: no such account) and the end of the product's
+the account's `account_is_ops` (RS-I.1; None: no such account, or erased, RS-XII) and the end of the product's
 market's technical interruption in effect as `interrupted_until` (RS-IV.4; None: orders are taken;
 about 7 µs a statement on SQLite). With an Idempotency-Key, the key's earlier answer comes with the
 first SKU's statement: one round trip fewer a keyed order on PostgreSQL than a statement of its own.
@@ -29,7 +29,8 @@ _earlier = _records.alias("earlier")
 _FACTS = select(
     *_products.c, available_units,
     units_ordered_of(bindparam("customer_id"), _products.c.sku).scalar_subquery().label("ordered"),
-    select(_users.c.is_ops).where(_users.c.id == bindparam("customer_id")).scalar_subquery().label("account_is_ops"),
+    select(_users.c.is_ops).where(_users.c.id == bindparam("customer_id"), _users.c.erased_at.is_(None))
+    .scalar_subquery().label("account_is_ops"),
     interrupted_until(_products.c.market, NOW),
 ).where(_products.c.sku == bindparam("sku"))
 _ANSWER_KEYS = tuple(_records.c.keys())

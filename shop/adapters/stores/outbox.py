@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, Table, any_, bindparam, case, insert, literal, select, update
+from sqlalchemy import String, Table, any_, bindparam, case, delete, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.after_sale_tables import Invoice
 from shop.adapters.stores import fast
 from shop.adapters.tables import Order, OutboxEmail, StripeCommand, User, UTCDateTime, table_of
 
@@ -21,6 +22,10 @@ LEASE = timedelta(minutes=5)
 
 _emails, _commands, _users, _orders = table_of(OutboxEmail), table_of(StripeCommand), table_of(User), table_of(Order)
 _EMAIL_KEYS = tuple(_emails.c.keys())
+_invoices = table_of(Invoice)
+_DROP_UNSENT = delete(_emails).where(  # RS-XII; an invoice's or credit note's e-mail stays owed (RS-IV.8-10)
+    _emails.c.to == bindparam("b_to"), _emails.c.sent_at.is_(None),
+    ~select(_invoices.c.id).where(_invoices.c.email_id == _emails.c.id).exists())
 _ADDRESS = select(_users.c.email).where(_users.c.id == bindparam("b_customer"))
 _MARK_EMAIL = (update(_emails).where(_emails.c.id == bindparam("b_id"))
                .values(attempts=_emails.c.attempts + 1, last_error=bindparam("b_error"),
@@ -58,6 +63,11 @@ class OutboxStore:
                         key=lambda row: row.id)  # new ids in the order of the VALUES list
         self.queued.extend(queued)
         return queued
+
+    def drop_unsent_to(self, address: str) -> int:
+        """RS-XII: e-mails queued to `address` and not sent yet are not sent (an erased account's),
+        but for an invoice's or a credit note's, which the buyer is owed (RS-IV.8-10). How many."""
+        return self._db.execute(_DROP_UNSENT, {"b_to": address}).rowcount
 
     def address_of(self, customer_id: int) -> str:
         return self._db.execute(_ADDRESS, {"b_customer": customer_id}).scalar_one()
