@@ -377,3 +377,25 @@ async def test_the_customer_sees_the_cases_under_each_perk_on_the_order_KZ_4_6(s
         (refused["id"], "refused", "cosmetic_damage", "2026-01-15T06:00:00Z"),
         (replaced["id"], "opened", None, None)]
     assert all(perk["service_cases"] == [] for perk in bundle["perks"] if perk["code"] != "screen_repair")
+
+
+# --- RS-IX: a commercial warranty adds to the legal guarantee -----------------------------------------
+
+async def test_a_repair_under_a_perk_adds_to_the_legal_guarantee_never_replaces_it_RS_IX(shop):
+    """The extended warranty (KZ-4.5) is a commercial warranty: a case open under it, or one refused
+    for an exclusion of its own list, takes nothing from the customer's claim for a lack of
+    conformity within 2 years of delivery (RS-VI.1), and the claim takes nothing from the perk."""
+    customer, order, imei = await sold_device(shop)
+    await set_clock(shop, "2025-10-03T06:00:00Z")
+    delivered = await shop.ops_post(f"/orders/{order['id']}/deliver", {"delivered_at": "2025-10-03T05:00:00Z"})
+    assert delivered.status_code == 200, delivered.text
+    await set_clock(shop, "2026-11-10T06:00:00Z")  # after the general 12 months, within the legal 2 years
+    opened = case_of(await open_case(shop, imei, "extended_warranty", "speaker dead"), 201)
+
+    claimed = await shop.http.post(f"/api/v1/orders/{order['id']}/conformity-claims", headers=customer, json={
+        "line_ids": [order["lines"][0]["id"]], "defect": "The speaker is dead.", "remedy": "repair"})
+
+    assert claimed.status_code == 201, claimed.text
+    assert claimed.json()["state"] == "claimed"
+    case = case_of(await shop.http.get(f"/api/v1/ops/service-cases/{opened['id']}", headers=await shop.ops()))
+    assert (case["state"], case["perk"]["state"]) == (opened["state"], "open")

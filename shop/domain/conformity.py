@@ -101,7 +101,9 @@ CONFORMITY_CLAIM: Lifecycle[ClaimState] = Lifecycle(
 def check_claim(*, delivered_at: datetime | None, market: Market, claimed_at: datetime, line_ids: Collection[int],
                 lines: Sequence[Any], held: Collection[int]) -> list[Any]:
     """RS-VI.1: the lines claimed, of a delivered order, within 2 years of its delivery (T-2), each
-    delivered and kept (`confirmed`: not withdrawn) and in no other open claim (`held`). The lines."""
+    delivered and kept (`confirmed`: not withdrawn) and in no other open claim (`held`). The lines.
+    A commercial warranty of the device (a KZ perk's repairs) is not asked about: it adds to the
+    legal guarantee, never replaces it (RS-IX)."""
     if delivered_at is None:
         raise Conflict("order_not_delivered", "a lack of conformity is claimed for delivered goods", clause="RS-VI.1")
     if not in_time(claimed_at, legal_guarantee_ends(delivered_at, market)):

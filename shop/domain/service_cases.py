@@ -15,6 +15,10 @@ one of its three repair perks, while that perk is open. Then:
 
 KZ-5.4: these terms prevail over the general warranty's: the warranty period is the perk's 24 months
 (its `use_by`, shop.domain.perks), not the general one, and a case is judged by the perk's rules here.
+
+RS-IX: these are commercial warranties; they add to the legal guarantee of conformity, never replace
+it. A case open, refused or done under a perk takes nothing from a claim under RS-VI
+(shop.domain.conformity reads no perk and no case), and a claim takes nothing from the perk.
 """
 
 from __future__ import annotations
