@@ -37,8 +37,8 @@ Decisions (the terms are silent):
   and e-mails its author the statement of reasons (12.4) in the same transaction; either way the
   notifier is e-mailed the decision with its reasons (12.5). A notice is decided once (409 after).
   Several notices of one review are each decided: a `remove` of a review already removed records the
-  decision, tells the notifier, and does not remove or tell the author again. Lock order: the notice,
-  then its review.
+  decision, tells the notifier, and does not remove or tell the author again (nor an author whose
+  account was erased: no address is left). Lock order: the notice, then its review.
 - **Blocking** is kept on the account's row (`blocked_at`, `blocked_reason`, `blocked_by`): staff
   block with a reason (1-500) and unblock when the problem is solved; block twice or unblock an account
   not blocked: 409. The user is e-mailed the block with its reason, and the unblocking. A blocked
