@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 import shop.adapters.after_sale_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 import shop.adapters.perk_tables  # noqa: F401
+import shop.adapters.review_tables  # noqa: F401
 import shop.adapters.tables  # noqa: F401
 from shop.adapters.database import Database
 from shop.settings import Settings

@@ -33,7 +33,8 @@ from tests.support import order_body  # noqa: E402
 
 API = "/api/v1"
 PUBLIC = {("post", "/auth/login"), ("post", "/auth/register"), ("get", "/products"), ("get", "/terms"),
-          ("post", "/checkout/quote"), ("get", "/health"), ("get", "/perks/eligibility"), ("get", "/interruptions"), ("put", "/test/clock"), ("delete", "/test/clock")}
+          ("post", "/checkout/quote"), ("get", "/health"), ("get", "/perks/eligibility"), ("get", "/interruptions"), ("put", "/test/clock"), ("delete", "/test/clock"),
+          ("get", "/products/{sku}/reviews"), ("post", "/reviews/{review_id}/notices")}
 METHODS = ("get", "put", "post", "delete", "patch")
 
 

@@ -160,7 +160,8 @@ def _operations_with_a_body() -> list[tuple[str, str]]:
     its path parameters filled with a value of the right shape that names nothing."""
     document = api_document()
     fill = {"{order_id}": "0f8c1e9a-1d1e-4f5b-9a57-6f0e1c2b3a4d", "{withdrawal_id}": "w-none",
-            "{case_id}": "c-none", "{perk_id}": "p-none", "{sku}": "no-such-sku", "{imei}": "490154203237518"}
+            "{case_id}": "c-none", "{perk_id}": "p-none", "{sku}": "no-such-sku", "{imei}": "490154203237518",
+            "{account_id}": "2147483647"}
     found = []
     for path, item in document["paths"].items():
         for method, operation in item.items():

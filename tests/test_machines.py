@@ -37,7 +37,8 @@ def name(value: object) -> str:
 def test_every_machine_is_registered_once_under_its_own_name():
     assert [machine.name for machine in MACHINES] == ["order", "order line", "refund", "withdrawal", "perk",
                                                        "service case", "complaint", "conformity claim",
-                                                       "force majeure", "technical interruption", "take-back"]
+                                                       "force majeure", "technical interruption", "take-back", "review",
+                                                       "content notice"]
     assert len({document_name(machine) for machine in MACHINES}) == len(MACHINES)
 
 

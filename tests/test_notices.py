@@ -244,7 +244,17 @@ def every_notice(market: Market) -> list[notices.Notice]:
         *([notices.perk_code(market, number, "google_ai_pro", "KZ-4.3", "https://shop.example/api/v1/perks/" + uid,
                              "ABCD", at)] if market == Market.KZ else []),  # the perks are KZ's alone
         *(take_back_notices(market, number, uid) if market == Market.RS else []),  # the take-back is RS's alone
+        *(review_notices(market, uid, at) if market == Market.RS else []),  # RS-XIII is the RS terms' alone
     ]
+
+
+def review_notices(market: Market, uid: str, at: datetime) -> list[notices.Notice]:
+    """Every message of reviews, notices of illegal content and blocks (RS-XIII), texts at the longest
+    the API takes."""
+    return [notices.content_notice_received(market, uid, uid, at),
+            *[notices.content_notice_decided(market, uid, uid, removed, "R" * 2000) for removed in (True, False)],
+            notices.review_removed(market, uid, "Xiaomi 15T Pro 12GB/512GB" * 8, uid, "R" * 2000, at),
+            notices.account_blocked(market, "R" * 500, at), notices.account_unblocked(market, at)]
 
 
 def take_back_notices(market: Market, number: str, uid: str) -> list[notices.Notice]:

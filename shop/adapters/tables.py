@@ -1,6 +1,7 @@
 """SQLModel tables. Money is kept in minor units (integers); instants are UTC (T-5). The KZ perk
 bundle's tables are in shop.adapters.perk_tables; the invoices, complaints, conformity claims,
-force-majeure periods and take-backs in shop.adapters.after_sale_tables."""
+force-majeure periods and take-backs in shop.adapters.after_sale_tables; reviews and notices of
+illegal content in shop.adapters.review_tables."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class User(SQLModel, table=True):
     is_ops: bool = False
     created_at: datetime = instant()
     erased_at: datetime | None = instant(nullable=True)  # RS-XII: its personal data erased (shop.domain.privacy)
+    blocked_at: datetime | None = instant(nullable=True)  # RS-XIII: blocked from reviews and notices for abuse
+    blocked_reason: str | None = Field(default=None, max_length=500)
+    blocked_by: str | None = Field(default=None, max_length=120)
 
 
 class Product(SQLModel, table=True):

@@ -30,6 +30,7 @@ from shop.adapters.stores.offers import OfferStore
 from shop.adapters.stores.privacy import PrivacyStore
 from shop.adapters.stores.products import ProductStore
 from shop.adapters.stores.refunds import RefundStore
+from shop.adapters.stores.reviews import ReviewStore
 from shop.adapters.stores.service_cases import ServiceCaseStore
 from shop.adapters.stores.sweep import SweepStore
 from shop.adapters.stores.take_backs import TakeBackStore
@@ -89,6 +90,7 @@ class UnitOfWork:
     privacy = _Store(PrivacyStore)  # reads only: what the contract may still need of a customer (RS-XII)
     products = _Store(ProductStore)
     refunds = _Store(RefundStore)
+    reviews = _Store(ReviewStore)  # reviews and notices of illegal content (RS-XIII)
     service_cases = _Store(ServiceCaseStore)  # repairs and warranty under the KZ perks
     sweep = _Store(SweepStore)  # reads only: what is owed near or past its deadline
     take_backs = _Store(TakeBackStore)  # free take-back of old devices (RS-V.5.4)

@@ -18,12 +18,14 @@ from shop.domain.machine import Lifecycle
 from shop.domain.order_lines import ORDER_LINE
 from shop.domain.perk_lifecycle import PERK
 from shop.domain.refunds import REFUND
+from shop.domain.reviews import CONTENT_NOTICE, REVIEW
 from shop.domain.service_cases import SERVICE_CASE
 from shop.domain.take_back import TAKE_BACK
 from shop.domain.withdrawal import WITHDRAWAL
 
 MACHINES: tuple[Lifecycle[Any], ...] = (ORDER, ORDER_LINE, REFUND, WITHDRAWAL, PERK, SERVICE_CASE, COMPLAINT,
-                                        CONFORMITY_CLAIM, FORCE_MAJEURE, INTERRUPTION, TAKE_BACK)
+                                        CONFORMITY_CLAIM, FORCE_MAJEURE, INTERRUPTION, TAKE_BACK, REVIEW,
+                                        CONTENT_NOTICE)
 
 
 def document_name(machine: Lifecycle[Any]) -> str:

@@ -1,5 +1,5 @@
 """What the shop tells the customer, and when (RS-III.2, RS-IV.5, RS-IV.6, RS-IV.8–9, RS-IV.10, RS-V.1, RS-V.3,
-RS-V.5.4, RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3): which message, to a customer
+RS-V.5.4, RS-V.5.6, RS-VI, RS-VII.1, RS-VII.6, RS-VII.7, RS-VII.10, RS-X.3, RS-XIII): which message, to a customer
 of which market, with which facts. The wording, in the market's language with English after it and
 instants in its local time (T-5), is shop.messages'."""
 
@@ -185,3 +185,38 @@ def take_back_cancelled(market: Market, number: str, reference: str, device: str
     """RS-V.5.4: the customer called the take-back off before it was collected."""
     return Notice("take_back_cancelled", market, {"number": number, "reference": reference, "device": device,
                                                   "product": product})
+
+
+# --- reviews, notices of illegal content, blocked accounts (RS-XIII): the RS market's alone ----------
+
+def content_notice_received(market: Market, reference: str, review: str, received_at: datetime) -> Notice:
+    """RS-XIII 12.5: the confirmation of receipt of a notice of illegal content about `review`."""
+    return Notice("content_notice_received", market, {"reference": reference, "review": review,
+                                                      "received_at": received_at})
+
+
+def content_notice_decided(market: Market, reference: str, review: str, removed: bool, reasons: str) -> Notice:
+    """RS-XIII 12.5: the notifier is told staff's decision on their notice, its reasons and the means
+    of redress."""
+    return Notice("content_notice_decided", market, {"reference": reference, "review": review,
+                                                     "removed": removed, "reasons": reasons})
+
+
+def review_removed(market: Market, review: str, product: str, notice: str, reasons: str,
+                   removed_at: datetime) -> Notice:
+    """RS-XIII 12.4: the author of a removed review is told, at the latest when it is removed, with a
+    clear and specific statement of reasons: the measure and its scope, that it followed a notice,
+    that a person decided it (no automated means) and the means of redress."""
+    return Notice("review_removed", market, {"review": review, "product": product, "notice": notice,
+                                             "reasons": reasons, "removed_at": removed_at})
+
+
+def account_blocked(market: Market, reason: str, blocked_at: datetime) -> Notice:
+    """RS-XIII: the user is told by e-mail that access to reviews and notices is blocked, and why,
+    until the problem is solved (ordering is not blocked)."""
+    return Notice("account_blocked", market, {"reason": reason, "blocked_at": blocked_at})
+
+
+def account_unblocked(market: Market, unblocked_at: datetime) -> Notice:
+    """RS-XIII: the problem is solved: access to reviews and notices is restored."""
+    return Notice("account_unblocked", market, {"unblocked_at": unblocked_at})

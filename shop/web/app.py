@@ -36,6 +36,7 @@ from shop.web.force_majeure_routes import ForceMajeureController
 from shop.web.interruption_routes import InterruptionController, OpsInterruptionController
 from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
+from shop.web.review_routes import OpsAccountBlockController, OpsContentNoticeController, ReviewController
 from shop.web.service_case_routes import ServiceCaseController
 from shop.web.schemas import StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                         DeviceController, ComplaintController, OpsComplaintController, ConformityClaimController,
                         OpsConformityClaimController, ForceMajeureController, InterruptionController,
                         OpsInterruptionController, TakeBackController, OpsTakeBackController,
+                        ReviewController, OpsContentNoticeController, OpsAccountBlockController,
                         *([TestClockController] if settings.is_test else [])],
         before_request=refuse_nul_in_path,
     )

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from shop.clock import system_now
@@ -105,10 +105,34 @@ def jwt_auth(secret_key: str) -> JWTAuth[Principal]:
         retrieve_user_handler=_principal,
         default_token_expiration=TOKEN_LIFETIME,
         exclude=[
-            "/api/v1/auth/", "/api/v1/terms", "/api/v1/products", "/api/v1/checkout/quote", "/api/v1/webhooks/",
+            # `/products$`: the catalogue alone; a product's reviews are read with no token and posted
+            # with one, on the same path: the public GET opts out (`PUBLIC_ROUTE`)
+            "/api/v1/auth/", "/api/v1/terms", "/api/v1/products$", "/api/v1/checkout/quote", "/api/v1/webhooks/",
             "/api/v1/perks/eligibility", "/api/v1/interruptions", "/api/v1/test/", "/schema", "/api/v1/health",
         ],
     )
+
+
+PUBLIC_ROUTE = {"exclude_from_auth": True}
+"""A route's `opt`: anyone may call it without a token, where its path alone cannot say so (a path
+that also has a route needing one)."""
+
+
+async def optional_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller of a public route that takes a token when one is sent (RS-XIII: a notice of
+    illegal content is anyone's, but not a blocked account's from its token): None without an
+    Authorization header; a header that is not a good token of an existing account is a 401, as on
+    any other route."""
+    auth: JWTAuth[Principal] = connection.app.state["jwt"]
+    header = connection.headers.get(auth.auth_header)
+    if not header:
+        return None
+    token = auth.token_cls.decode(header.partition(" ")[-1], auth.token_secret, auth.algorithm,  # as Litestar's
+                                  verify_exp=auth.verify_expiry, verify_nbf=auth.verify_not_before)
+    principal = await _principal(token, connection)
+    if principal is None:
+        raise NotAuthorizedException("the account behind this token no longer exists")
+    return principal
 
 
 def issue_token(auth: JWTAuth[Principal], user_id: int, is_ops: bool) -> str:

@@ -38,7 +38,9 @@ def stored_account(user: Row[Any]) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "full_name": user.full_name,
             "birth_date": user.birth_date.isoformat(), "phone": user.phone, "is_ops": user.is_ops,
             "registered_at": instant(user.created_at), "guardian_consent": consent,
-            "erased_at": None if user.erased_at is None else instant(user.erased_at)}
+            "erased_at": None if user.erased_at is None else instant(user.erased_at),
+            "blocked": None if user.blocked_at is None else {"at": instant(user.blocked_at),
+                                                             "reason": user.blocked_reason, "by": user.blocked_by}}
 
 
 def product(row: Row[Any]) -> dict[str, Any]:

@@ -55,6 +55,12 @@ class GuardianConsentOut(Out):
     given_at: date
 
 
+class BlockOut(Out):
+    at: Instant
+    reason: str
+    by: Annotated[str, msgspec.Meta(description="the staff member who blocked the account")]
+
+
 class StoredAccountOut(Out):
     """An account as stored (GET /account, GET /ops/accounts/{id})."""
 
@@ -69,6 +75,9 @@ class StoredAccountOut(Out):
     """RS-I.2: the legal representative's consent a minor registered with (null for an adult)."""
     erased_at: Instant | None
     """RS-XII: when the customer erased the account and its personal data (null: never)."""
+    blocked: BlockOut | None
+    """RS-XIII: blocked from posting reviews and notices for abuse, until the problem is solved (null: not
+    blocked); ordering is not blocked."""
 
 
 class TokenOut(Out):

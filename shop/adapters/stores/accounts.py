@@ -1,7 +1,9 @@
 """The one writer of accounts (users): registration, staff rights, the account behind a token, the
-customers an order batch locks (RS-V.5.5) and erasure (RS-XII). An erased account's row stays for
-the records that refer to it, but is no account to a token, a login or an order: the reads behind
-them find only accounts not erased (`_LIVE`), in the same one statement as before."""
+customers an order batch locks (RS-V.5.5), erasure (RS-XII) and blocking for abuse (RS-XIII: read
+only by the use cases of reviews and notices, never on a token's or an order's path). An erased
+account's row stays for the records that refer to it, but is no account to a token, a login or an
+order: the reads behind them find only accounts not erased (`_LIVE`), in the same one statement as
+before."""
 
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ _MAKE_OPS = (update(_users).where(_users.c.email == bindparam("b_email"))
              .values(is_ops=True, password_hash=bindparam("b_password_hash")).returning(*_users.c))
 _DEMOTE_BY_EMAIL = (update(_users).where(_users.c.email == bindparam("b_email")).values(is_ops=False)
                     .returning(*_users.c))
+_BLOCK = (update(_users).where(_users.c.id == bindparam("b_id"))
+          .values(blocked_at=bindparam("b_at"), blocked_reason=bindparam("b_reason"), blocked_by=bindparam("b_by"))
+          .returning(*_users.c))
 _DEMOTE_BY_ID = update(_users).where(_users.c.id == bindparam("b_id")).values(is_ops=False).returning(*_users.c)
 # In the order of their ids, so two batches never wait for each other in a circle; the addresses for
 # the e-mails come with them. (SQLite has no FOR UPDATE: its write lock is the database's.)
@@ -100,3 +105,7 @@ class AccountStore:
         ids = sorted(customer_ids)
         rows = fast.run(self._db, _lock_customers(len(ids)), {f"id_{i}": id_ for i, id_ in enumerate(ids)})
         return {row.id: row.email for row in rows}
+
+    def block(self, account_id: int, *, at: Any, reason: str | None, by: str | None) -> Account:
+        """RS-XIII: the account blocked from reviews and notices (`at` None: unblocked); the row as written."""
+        return self._db.execute(_BLOCK, {"b_id": account_id, "b_at": at, "b_reason": reason, "b_by": by}).one()

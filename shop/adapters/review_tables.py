@@ -1,0 +1,57 @@
+"""SQLModel tables of the website's functionalities (RS-XIII): customers' reviews of products and
+notices of illegal content about them (shop.domain.reviews). A block of an account for abuse is on
+its `users` row (shop.adapters.tables.User). Conventions as in shop.adapters.tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from shop.adapters.tables import instant
+
+
+class Review(SQLModel, table=True):
+    """A customer's review of a product (RS-XIII); written by shop.adapters.stores.reviews alone."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (  # one review per customer and product; the public list: a product's published, newest first
+        sa.UniqueConstraint("customer_id", "sku", name="uq_reviews_customer_id_sku"),
+        sa.Index("ix_reviews_sku_state_posted_at", "sku", "state", "posted_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    sku: str = Field(foreign_key="products.sku", max_length=64)
+    customer_id: int = Field(foreign_key="users.id")
+    rating: int  # 1 … 5
+    text: str = Field(max_length=2000)
+    state: str = Field(max_length=16)  # published | removed
+    posted_at: datetime = instant()
+    removed_at: datetime | None = instant(nullable=True)
+    removed_by: str | None = Field(default=None, max_length=120)
+    removal_reasons: str | None = Field(default=None, max_length=2000)  # the statement of reasons (12.4)
+    notice_id: str | None = Field(default=None, max_length=36)  # the notice whose decision removed it
+
+
+class ContentNotice(SQLModel, table=True):
+    """A notice that a review is illegal content (RS-XIII, 12.5) and staff's decision on it; written
+    by shop.adapters.stores.reviews alone."""
+
+    __tablename__ = "content_notices"
+    __table_args__ = (  # staff read the undecided ones, oldest first
+        sa.Index("ix_content_notices_state_received_at", "state", "received_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    review_id: str = Field(foreign_key="reviews.id", index=True, max_length=36)
+    explanation: str = Field(max_length=5000)  # why the content is illegal
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    customer_id: int | None = Field(default=None, foreign_key="users.id")  # sent with a token
+    state: str = Field(max_length=16)  # received | decided
+    received_at: datetime = instant()
+    decision: str | None = Field(default=None, max_length=16)  # removed | kept
+    reasons: str | None = Field(default=None, max_length=2000)
+    decided_at: datetime | None = instant(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=120)
