@@ -88,9 +88,10 @@ def test_the_seller_cancels_for_a_price_error_until_delivery_has_started_RS_III_
             "price_error_not_allowed", "RS-III.2", 409)
 
 
-def test_nothing_is_fulfilled_before_payment_RS_V_1():
+def test_nothing_is_fulfilled_before_payment_RS_V_1_RS_IV_7():
     for state in INITIAL_STATES:
         assert not {"confirm", "ship", "deliver"} & set(allowed_events(state))
+    assert {state for state in OrderState if "confirm" in allowed_events(state)} == {OrderState.PAID}
 
 
 def test_deliver_refuses_delivered_at_in_the_future_RS_VII_1():

@@ -6,6 +6,10 @@ Placing the order creates it (RS-IV.1: the customer's order is the offer): `ORDE
 S.AWAITING_PAYMENT)` for a card order, which must be paid within 2 hours, or `ORDER.start("place",
 S.AWAITING_INSTALLMENT_APPROVAL)` for an instalment order, which waits for the provider (RS-V.1).
 
+RS-IV.7, payment comes before delivery: the table lets the seller confirm only a `paid` order, and
+ship only a confirmed one; an order unpaid in its window, or whose payment came late, the seller
+cancels (`expire_payment`, `refund_late_payment`).
+
 The module-level names (`fire`, `allowed_events`, `STEPS`, …) are the order machine's, kept for the
 callers written before there was more than one machine.
 """
