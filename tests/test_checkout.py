@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -573,3 +573,38 @@ def test_order_numbers_name_market_and_day_and_do_not_repeat():
 
     assert len(numbers) == 100_000
     assert all(re.fullmatch(r"RS261122-[0-9A-HJKMNP-TV-Z]{12}", number) for number in numbers)
+
+
+# --- RS-V.5.7: some products are delivered only to some areas; delivery is signed for ----------------
+
+async def test_a_product_delivered_only_to_some_areas_says_so_and_is_refused_elsewhere_RS_V_5_7(shop):
+    """The TV is delivered by courier only to Belgrade's and Novi Sad's postal codes (the catalogue
+    shows them); an order elsewhere is refused naming the postal code; a phone goes anywhere."""
+    customer = await shop.customer()
+    catalogue = {item["sku"]: item for item in (await shop.http.get("/api/v1/products", params={"market": "RS"})).json()}
+    assert (catalogue["rs-tv-a-55"]["delivery_areas"], catalogue["rs-15t-12-256"]["delivery_areas"]) == (["11", "21"], [])
+    nis = {"street": "Obrenovićeva 1", "city": "Niš", "postal_code": "18000", "country": "RS"}
+
+    refused = await shop.http.post("/api/v1/orders", headers=customer, json=order_body(
+        lines=[("rs-tv-a-55", 1)], delivery={**order_body()["delivery"], "address": nis}))
+    phone = await shop.http.post("/api/v1/orders", headers=customer, json=order_body(
+        delivery={**order_body()["delivery"], "address": nis}))
+    novi_sad = await shop.http.post("/api/v1/orders", headers=customer, json=order_body(
+        lines=[("rs-tv-a-55", 1)], delivery={**order_body()["delivery"], "address": {**nis, "postal_code": "21000"}}))
+
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["clause"], refused.json()["field"]) == (
+        "outside_delivery_area", "RS-V.5.7", "delivery.address.postal_code")
+    assert phone.status_code == 201 and novi_sad.status_code == 201, (phone.text, novi_sad.text)
+
+
+async def test_who_signed_for_the_parcel_is_kept_with_the_delivery_RS_V_5_7(shop):
+    customer = await shop.customer()
+    shipped = await shop.shipped_order(customer, order_body(lines=[("rs-charger-67w", 1)]))
+    delivered_at = datetime.now(UTC).isoformat()  # after the shipment, not in the future
+
+    response = await shop.ops_post(f"/orders/{shipped['id']}/deliver",
+                                   {"delivered_at": delivered_at, "signed_by": "Ana Anić"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["timeline"][-1]["reason"].endswith(", signed for by Ana Anić")

@@ -73,6 +73,9 @@ class Product(SQLModel, table=True):
     returnable: bool = True  # RS-VII.14
     requires_imei: bool = False
     delivery_methods: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-V.2
+    # RS-V.5.7: the postal code prefixes a courier delivers it to; [] anywhere in the market
+    delivery_areas: list[str] = Field(default_factory=list, sa_type=JSON,
+                                      sa_column_kwargs={"server_default": sa.text("'[]'")})
     set_items: list[str] = Field(default_factory=list, sa_type=JSON)  # RS-VII.13
 
     @property

@@ -1,5 +1,5 @@
 """The quote: every line, every charge, VAT, the total and the expected delivery date, computed
-before anything is reserved (RS-III.1, RS-III.3, RS-V.2, RS-V.5.1, RS-V.5.2, RS-V.5.5, RS-XV)."""
+before anything is reserved (RS-III.1, RS-III.3, RS-V.2, RS-V.5.1, RS-V.5.2, RS-V.5.5, RS-V.5.7, RS-XV)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class ProductFacts(Protocol):
     requires_imei: bool
     returnable: bool
     delivery_methods: list[str]
+    delivery_areas: list[str]  # RS-V.5.7: postal code prefixes a courier delivers it to; [] everywhere
     set_items: list[str]
 
     @property
@@ -116,6 +117,22 @@ def merged_lines(lines: Sequence[LineRequest]) -> dict[str, int]:
             )
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
     return quantities
+
+
+def check_delivery_area(product: ProductFacts, delivery: DeliveryRequest) -> None:
+    """RS-V.5.7: some products are delivered only to some areas, as the catalogue says of each
+    (`delivery_areas`: postal code prefixes; none: anywhere in the market, RS-V.5.1). A courier
+    delivery of such a product goes to an address whose postal code begins with one of them; a
+    pickup at a store is the customer's collection, wherever the store is."""
+    if not product.delivery_areas or delivery.method is DeliveryMethod.STORE_PICKUP or delivery.address is None:
+        return
+    postal_code = delivery.address.postal_code.strip()
+    if not any(postal_code.startswith(area) for area in product.delivery_areas):
+        raise InvalidInput(
+            "outside_delivery_area",
+            f"{product.name} is delivered only to postal codes beginning {', '.join(product.delivery_areas)}",
+            clause="RS-V.5.7", field="delivery.address.postal_code",
+        )
 
 
 def checked_delivery(market: Market, delivery: DeliveryRequest) -> DeliveryRequest:
@@ -210,6 +227,7 @@ def quote(
                 f"{product.name} is not delivered by {delivery.method.value}",
                 clause="RS-V.2", field="delivery.method",
             )
+        check_delivery_area(product, delivery)
         unit = Money(product.price_minor, product.currency)
         total = unit * quantity
         lines.append(QuoteLine(product, quantity, unit, total, vat_part(total, vat_rate),

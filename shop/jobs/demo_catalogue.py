@@ -16,7 +16,7 @@ def _product(market: str, sku: str, name: str, model: str, category: str, price_
         "price_minor": price_minor, "currency": {"RS": "RSD", "KZ": "KZT"}[market],
         "on_hand": INITIAL_STOCK, "requires_imei": category == "phone", "delivery_methods": BOTH,
         "max_per_customer": 2 if category == "phone" else 5, "returnable": True, "set_items": [],
-        **extra,
+        "delivery_areas": [], **extra,
     }
 
 
@@ -41,8 +41,10 @@ def demo_products() -> list[dict[str, Any]]:
             # RS-VII.13: withdrawal covers the whole set.
             _product(market, f"{m}-band-9-set", "Xiaomi Smart Band 9 Active Set", "Xiaomi Smart Band 9 Active",
                      "set", band_set, set_items=["Xiaomi Smart Band 9 Active", "Spare strap", "Charging cable"]),
-            # RS-V.2: delivery methods may differ by product.
+            # RS-V.2: delivery methods may differ by product; RS-V.5.7: so may the areas delivered to
+            # (the two largest cities' postal codes)
             _product(market, f"{m}-tv-a-55", "Xiaomi TV A 55 2025", "Xiaomi TV A 55 2025", "tv", tv,
-                     delivery_methods=["courier"], max_per_customer=2),
+                     delivery_methods=["courier"], max_per_customer=2,
+                     delivery_areas={"RS": ["11", "21"], "KZ": ["050", "010"]}[market]),
         ]
     return products

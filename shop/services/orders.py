@@ -273,18 +273,22 @@ def _checked_devices(imeis: Mapping[int, Sequence[str]], lines: Sequence[Any]) -
     return checked
 
 
-async def deliver(ctx: ShopContext, order_id: str, delivered_at: datetime, *, actor: str) -> None:
+async def deliver(ctx: ShopContext, order_id: str, delivered_at: datetime, *, actor: str,
+                  signed_by: str | None = None) -> None:
     """The carrier's proof of delivery: possession starts the withdrawal period (RS-VII.1), and the
-    customer is told when it ends."""
-    email = await ctx.db.transaction(lambda uow: _deliver(uow, order_id, delivered_at, actor))
+    customer is told when it ends. Who signed for it, where the carrier's proof names them
+    (RS-V.5.7: delivery is signed for), is kept on the timeline with it."""
+    email = await ctx.db.transaction(lambda uow: _deliver(uow, order_id, delivered_at, actor, signed_by))
     send_after_answer(ctx, [email])
 
 
-def _deliver(uow: UnitOfWork, order_id: str, delivered_at: datetime, actor: str) -> Any:
+def _deliver(uow: UnitOfWork, order_id: str, delivered_at: datetime, actor: str, signed_by: str | None) -> Any:
     order = uow.orders.get(order_id, lock=True)
     now = uow.now()
+    signed = f", signed for by {signed_by.strip()}" if signed_by and signed_by.strip() else ""
     _move(uow, order, "deliver", actor=actor, now=now, facts={"delivered_at": delivered_at},
-          delivered_at=delivered_at, shipped_at=order.shipped_at, reason=f"delivered at {delivered_at.isoformat()}")
+          delivered_at=delivered_at, shipped_at=order.shipped_at,
+          reason=f"delivered at {delivered_at.isoformat()}{signed}")
     return tell_delivered(uow, order, delivered_at, now)
 
 

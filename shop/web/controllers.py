@@ -181,7 +181,7 @@ class OpsController(Controller):
     @post("/orders/{order_id:str}/deliver", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def deliver(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],
                       data: JSONBody[DeliverIn]) -> OrderOut:
-        await orders.deliver(ctx, order_id, data.delivered_at, actor=request.user.actor)
+        await orders.deliver(ctx, order_id, data.delivered_at, actor=request.user.actor, signed_by=data.signed_by)
         return await order_json(ctx, order_id)
 
     @post("/orders/{order_id:str}/delivery-failed", status_code=200, responses=problems(413, *OPS_PROBLEMS))

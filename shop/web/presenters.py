@@ -49,7 +49,7 @@ def product(row: Row[Any]) -> dict[str, Any]:
         "category": row.category, "price": money(row.price_minor, row.currency),
         "vat_rate": row.vat_rate, "in_stock": row.available,
         "max_per_customer": row.max_per_customer, "returnable": row.returnable,
-        "delivery_methods": row.delivery_methods, "set_items": row.set_items,
+        "delivery_methods": row.delivery_methods, "delivery_areas": row.delivery_areas, "set_items": row.set_items,
     }
 
 

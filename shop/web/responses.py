@@ -108,6 +108,8 @@ class ProductOut(Out):
     max_per_customer: int
     returnable: bool
     delivery_methods: list[DeliveryMethod]
+    delivery_areas: Annotated[list[str], msgspec.Meta(
+        description="RS-V.5.7: a courier delivers it only to postal codes beginning so; empty: anywhere")]
     set_items: list[str]
 
 

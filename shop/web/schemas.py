@@ -142,6 +142,9 @@ class ShipIn(Body):
 
 class DeliverIn(Body):
     delivered_at: Instant
+    signed_by: Annotated[str, msgspec.Meta(
+        pattern=NO_NUL, max_length=200,
+        description="RS-V.5.7: who signed for the parcel, as the carrier's proof names them")] | None = None
 
     def __post_init__(self) -> None:
         supported_instant("delivered_at", self.delivered_at)
