@@ -97,6 +97,7 @@ async def shop(http: httpx.AsyncClient, localstripe: LocalStripe) -> AsyncIterat
         uow.products.add_missing(products)
 
     await ctx.db.transaction(clean)
+    http.app.state["notice_throttle"].clear()  # the app lives for the session: each test's notices its own
     client = ShopClient(http, localstripe)
     yield client
     await ctx.background.drain()  # the e-mails a test's requests left to send: none leaks into the next

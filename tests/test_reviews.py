@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from shop.services.login_throttle import NOTICES_PER_ADDRESS, NOTICES_PER_EMAIL
 from tests.ops_support import set_clock
 from tests.support import order_body
 from tests.test_order_messages import message_to
@@ -199,3 +200,25 @@ async def test_only_staff_decide_notices_and_block_accounts_RS_XIII(shop):
         method = "GET" if body is None else "POST"
         answer = await shop.http.request(method, f"/api/v1/ops{path}", json=body, headers=customer)
         assert answer.status_code == 403, (path, answer.text)
+
+
+async def test_notices_to_one_address_or_from_one_client_are_bounded_an_hour_RS_XIII(shop, smtp):
+    """Each notice mails its receipt to the address it gives, and anyone may send one: at most 5 an
+    hour to one e-mail address (then 429 naming `email`, with Retry-After), 20 from one client; an
+    hour on, the address is free again."""
+    _, _, review = await reviewed(shop)
+    review_id = review["id"]
+    await set_clock(shop, "2027-06-01T08:00:00Z")  # after the delivery and the review, whenever they were
+    target = notifier()
+    for _ in range(NOTICES_PER_EMAIL):
+        assert (await notify(shop, review_id, target)).status_code == 201
+    refused = await notify(shop, review_id, target)
+    assert problem(refused)[:2] == (429, "too_many_attempts") and refused.json()["field"] == "email"
+    assert int(refused.headers["Retry-After"]) == 3600
+    for _ in range(NOTICES_PER_ADDRESS - NOTICES_PER_EMAIL):  # other addresses, the same client
+        assert (await notify(shop, review_id, notifier())).status_code == 201
+    from_client = await notify(shop, review_id, notifier())
+    assert problem(from_client)[:2] == (429, "too_many_attempts") and from_client.json().get("field") is None
+
+    await set_clock(shop, "2027-06-01T09:00:00Z")
+    assert (await notify(shop, review_id, target)).status_code == 201

@@ -26,9 +26,9 @@ class TooManyAttempts(DomainError):
     status = 429
     title = "Too many attempts"
 
-    def __init__(self, retry_after: int, field: str | None) -> None:
+    def __init__(self, retry_after: int, field: str | None, what: str = "failed logins") -> None:
         super().__init__("too_many_attempts",
-                         f"too many failed logins; try again in {retry_after} seconds", field=field)
+                         f"too many {what}; try again in {retry_after} seconds", field=field)
         self.retry_after = retry_after
 
 
@@ -102,3 +102,36 @@ class LoginThrottle:
         self.per_email.clear()
         self.per_address.clear()
         self.confirmations.clear()
+
+
+NOTICE_WINDOW = timedelta(hours=1)
+NOTICES_PER_EMAIL = 5
+NOTICES_PER_ADDRESS = 20
+
+
+@dataclass
+class NoticeThrottle:
+    """Notices of illegal content (RS-XIII 12.5) come from anyone, with no account, and each sends
+    its receipt to the e-mail address it gives: without a bound, a way to make the shop mail any
+    address. At most `NOTICES_PER_EMAIL` an hour to one address and `NOTICES_PER_ADDRESS` from one
+    client; every notice received counts."""
+
+    per_email: FailureCounter = field(
+        default_factory=lambda: FailureCounter(NOTICES_PER_EMAIL, window=NOTICE_WINDOW))
+    per_address: FailureCounter = field(
+        default_factory=lambda: FailureCounter(NOTICES_PER_ADDRESS, window=NOTICE_WINDOW))
+
+    def check(self, email: str, address: str, now: datetime) -> None:
+        """Refuses (429) a notice to an e-mail or from a client with too many within the hour."""
+        for counter, key, name in ((self.per_email, email, "email"), (self.per_address, address, None)):
+            wait = counter.wait(key, now)
+            if wait:
+                raise TooManyAttempts(wait, field=name, what="notices")
+
+    def received(self, email: str, address: str, now: datetime) -> None:
+        self.per_email.failed(email, now)
+        self.per_address.failed(address, now)
+
+    def clear(self) -> None:
+        self.per_email.clear()
+        self.per_address.clear()

@@ -21,7 +21,7 @@ from shop.domain.calendar import public_holidays
 from shop.domain.errors import NotFound
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
-from shop.services.login_throttle import LoginThrottle
+from shop.services.login_throttle import LoginThrottle, NoticeThrottle
 from shop.settings import Settings, SettingsError
 from shop.web.account_routes import MyAccountController, OpsAccountController
 from shop.web.auth import jwt_auth
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
                                          css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
                                          standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js")]),
         debug=False,
-        state={"ctx": ctx, "jwt": auth, "login_throttle": LoginThrottle()},
+        state={"ctx": ctx, "jwt": auth, "login_throttle": LoginThrottle(), "notice_throttle": NoticeThrottle()},
     )
 
 

@@ -401,7 +401,8 @@ WHY = {
          "taken, an Idempotency-Key reused with another body).",
     413: "The body is too large.",
     422: "Well-formed but refused by a rule of the contract (its `clause`) or the shop (its `code`).",
-    429: "Too many failed logins; `Retry-After` says when to try again.",
+    429: "Too many attempts (failed logins, wrong passwords, notices of illegal content); `Retry-After` says "
+         "when to try again.",
     503: "Stripe could not be reached, or the market is in an announced technical interruption (RS-IV.4, "
          "`Retry-After` says when it ends); nothing was changed.",
 }

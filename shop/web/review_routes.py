@@ -143,17 +143,23 @@ class ReviewController(Controller):
         return [review_json(shown) for shown in await reviews.of_product(ctx, sku)]  # type: ignore[misc]
 
     @post("/reviews/{review_id:str}/notices", status_code=201, operation_class=PublicOperation, opt=PUBLIC_ROUTE,
-          responses=problems(400, 401, 403, 404, 413, 422))
+          responses=problems(400, 401, 403, 404, 413, 422, 429))
     async def notify(self, ctx: Ctx, request: Request[Any, Any, Any], review_id: FromPath[str],
                      data: JSONBody[NoticeIn]) -> NoticeOut:
         """RS-XIII 12.5: anyone's notice that a published review is illegal content, with why, their
         name and e-mail and their statement of good faith (false: 422 `good_faith`); its receipt is
         confirmed at once by e-mail, and the decision follows. No token is needed; one that is sent
-        must be good (401), and not a blocked account's (403 `account_blocked`)."""
+        must be good (401), and not a blocked account's (403 `account_blocked`). At most 5 an hour to
+        one e-mail address and 20 from one client (429 with `Retry-After`)."""
         caller = await optional_principal(request)
-        return notice_json(await reviews.notify(  # type: ignore[return-value]
-            ctx, review_id, explanation=data.explanation, name=data.name, email=normalised_email(data.email),
-            good_faith=data.good_faith, customer_id=None if caller is None else caller.id))
+        email, address, now = normalised_email(data.email), request.client.host if request.client else "unknown", \
+            await ctx.now()
+        throttle = request.app.state["notice_throttle"]
+        throttle.check(email, address, now)  # 429: each notice mails its receipt to the address it gives
+        notice = await reviews.notify(ctx, review_id, explanation=data.explanation, name=data.name, email=email,
+                                      good_faith=data.good_faith, customer_id=None if caller is None else caller.id)
+        throttle.received(email, address, now)
+        return notice_json(notice)  # type: ignore[return-value]
 
 
 class OpsContentNoticeController(Controller):
