@@ -189,7 +189,7 @@ async def grant_reduction(ctx: ShopContext, claim_id: str, *, amount_minor: int,
         lines = _claimed_lines(uow, order, claim)
         check_reduction(amount_minor, lines)
         refund = open_refund(uow, order, amount_minor=amount_minor, clause="RS-VI.8", now=now, actor=actor,
-                             reason=f"price reduction: {', '.join(line.sku for line in lines)}"[:200],
+                             reason=f"price reduction: {', '.join(line.sku for line in lines)}",
                              due_by=refund_due_by(claim.statement_at or now, Market(order.market)))
         claim = _step(uow, order, claim, "grant_reduction", actor=actor, now=now, note=note,
                       amount=Money(amount_minor, order.currency), reduction_minor=amount_minor,
@@ -218,7 +218,7 @@ async def receive_return(ctx: ShopContext, claim_id: str, *, note: str | None, a
     def work(uow: UnitOfWork, order: Any, claim: Any, now: datetime) -> Done:
         lines = _claimed_lines(uow, order, claim)
         refund = open_refund(uow, order, amount_minor=lines_price(lines), clause="RS-VI.10", now=now, actor=actor,
-                             reason=f"withdrawal for non-conformity: {', '.join(line.sku for line in lines)}"[:200],
+                             reason=f"withdrawal for non-conformity: {', '.join(line.sku for line in lines)}",
                              due_by=refund_due_by(now, Market(order.market)))
         claim = _step(uow, order, claim, "receive_return", actor=actor, now=now, note=note, goods_back_at=now,
                       amount=Money(lines_price(lines), order.currency), refund_id=None if refund is None else refund.id)

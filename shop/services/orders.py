@@ -16,7 +16,6 @@ from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.devices import checked_imei
 from shop.domain.errors import Conflict, InvalidInput
-from shop.adapters.stores.timeline import entry
 from shop.domain.lifecycle import ORDER, OrderState
 from shop.domain.markets import Market
 from shop.domain.notices import Cause
@@ -26,8 +25,8 @@ from shop.domain.price_errors import MarketPrice, check_price_error, check_reaso
 from shop.services.context import ShopContext
 from shop.services.invoices import issue_invoice
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.orders_common import (cancel_lines, release_open_lines, tell_cancelled, tell_confirmed,
-                                         tell_delivered, units_of)
+from shop.services.orders_common import (cancel_lines, move_lines, release_open_lines, tell_cancelled,
+                                         tell_confirmed, tell_delivered, units_of)
 from shop.services.perks import grant_bundles, revoke_unused, tie_devices
 from shop.services.refunds import open_refund, send_refund
 from shop.services.take_backs import lapse as lapse_take_backs
@@ -192,9 +191,7 @@ def _settle_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], availabilit
     `uow.outbox.queued`."""
     moves = {line.id: ORDER_LINE.fire(line.state, "confirm" if availability[line.id] else "unavailable")
              for line in lines}
-    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
-    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
-                                 for line_id, move in moves.items()])
+    move_lines(uow, order.id, moves, actor=actor, now=now)
     left_out = [line for line in lines if moves[line.id].to_state == LineState.CANCELLED]
     lapse_take_backs(uow, order, left_out, actor=actor, now=now, note="the line was not confirmed available")
 

@@ -3,7 +3,7 @@ every cancellation (units back to stock, the customer told why)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +14,7 @@ from shop.domain import notices
 from shop.domain.checkout import order_vat
 from shop.domain.deadlines import withdrawal_deadline
 from shop.domain.markets import Market
+from shop.domain.machine import Transition
 from shop.domain.money import Money
 from shop.domain.notices import Cause
 from shop.adapters.stores.timeline import entry
@@ -89,7 +90,14 @@ def cancel_lines(uow: UnitOfWork, order: Any, lines: Sequence[Any], event: str, 
     collected lapse with them (RS-V.5.4), the customer told in the caller's `uow.outbox.queued`."""
     moves = {line.id: ORDER_LINE.fire(line.state, event) for line in lines
              if line.state not in (LineState.CANCELLED, LineState.WITHDRAWN)}
-    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
-    uow.timeline.record_entries([entry(order.id, move, actor=actor, now=now, subject_id=line_id)
-                                 for line_id, move in moves.items()])
+    move_lines(uow, order.id, moves, actor=actor, now=now)
     lapse_take_backs(uow, order, [line for line in lines if line.id in moves], actor=actor, now=now, note=note)
+
+
+def move_lines(uow: UnitOfWork, order_id: str, moves: Mapping[int, Transition[Any]], *, actor: str,
+               now: datetime) -> None:
+    """Lines moved by their ORDER_LINE transitions (by line id): their states in one statement, each
+    move on the order's timeline (its subject the line) in another."""
+    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
+    uow.timeline.record_entries([entry(order_id, move, actor=actor, now=now, subject_id=line_id)
+                                 for line_id, move in moves.items()])

@@ -22,7 +22,7 @@ from shop.domain.payment_facts import (
 )
 from shop.services.context import ShopContext
 from shop.services.mail import send_after_answer
-from shop.services.orders_common import cancel_lines, tell_cancelled, units_of
+from shop.services.orders_common import cancel_lines, move_lines, tell_cancelled, units_of
 from shop.services.refunds import open_refund, send_refund
 
 log = logging.getLogger(__name__)
@@ -217,9 +217,7 @@ def _honour_timely_payment(uow: UnitOfWork, order: Order, *, paid_at: datetime, 
     moves = {line.id: ORDER_LINE.fire(line.state, transition.event, now=now, paid_at=paid_at,
                                       payment_due_at=order.payment_due_at, cancelled_by_event="expire_payment")
              for line in lines if line.state == LineState.CANCELLED}  # the order's guard passed above
-    uow.orders.set_line_states({line_id: move.to_state for line_id, move in moves.items()})
-    uow.timeline.record_entries([entry(order.id, move, actor="stripe", now=now, subject_id=line_id)
-                                 for line_id, move in moves.items()])
+    move_lines(uow, order.id, moves, actor="stripe", now=now)
     return True
 
 

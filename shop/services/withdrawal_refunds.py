@@ -106,7 +106,7 @@ def _refund(uow: UnitOfWork, order: Any, withdrawal: Any, transition: Any, lines
     owed = refund_owed(order, lines, whole_order=whole_order, deduction_minor=deduction_minor)
     refund = open_refund(uow, order, amount_minor=owed.amount_minor, clause="RS-VII.10", now=now, actor=actor,
                          due_by=withdrawal.refund_due_by,
-                         reason=f"withdrawal: {', '.join(line.sku for line in lines)}"[:200])
+                         reason=f"withdrawal: {', '.join(line.sku for line in lines)}")
     withdrawal = uow.withdrawals.move(withdrawal, transition, refund_id=refund.id if refund else None)
     uow.timeline.record(order.id, transition, actor=actor, now=now, subject_id=withdrawal.id,
                         reason=f"{owed.amount_minor} {order.currency} owed "
