@@ -52,12 +52,27 @@ async def test_token_of_deleted_user_is_401(shop):
     await shop.ctx.db.transaction(lambda uow: uow.connection.execute(delete(users).where(users.c.email == shop.last_email)))
 
     for response in await customer_calls(shop, customer):
-        assert_problem(response, 401)
+        assert_problem(response, 401, code="account_not_found", field="Authorization")
 
 
-async def test_token_of_unknown_user_is_401(shop):
-    for response in await customer_calls(shop, bearer(shop, 987654)):
-        assert_problem(response, 401)
+async def test_token_of_unknown_user_is_401_account_not_found_on_every_kind_of_route(shop):
+    """One answer for a token whose account is gone, whichever step reads the account: the token's
+    own read (orders, the account, an ops route), the order's use case (which reads it itself), or a
+    public route that takes a token when one is sent (a notice of illegal content, RS-XIII)."""
+    token = bearer(shop, 987654)
+    calls = await customer_calls(shop, token) + [
+        await shop.http.post("/api/v1/reviews/1/notices", headers=token, json={
+            "explanation": "It names a person.", "name": "Marko Marković", "email": "m@mail.example.rs",
+            "good_faith": True}),
+        await shop.http.get("/api/v1/ops/payments/flagged", headers=bearer(shop, 987654, True))]
+
+    for response in calls:
+        assert_problem(response, 401, code="account_not_found", field="Authorization")
+
+
+async def test_token_that_names_no_account_is_401_not_authenticated(shop):
+    for response in await customer_calls(shop, bearer(shop, "abc")):
+        assert_problem(response, 401, code="not_authenticated")
 
 
 @pytest.mark.parametrize("sub", ["abc", "0", "-1", " 7", "+7", "7.0", "1e3", "\u0667", "99999999999999999999",

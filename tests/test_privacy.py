@@ -82,7 +82,7 @@ async def test_an_account_whose_orders_are_all_finished_is_erased_and_its_orders
     for gone in (await shop.http.get(ACCOUNT, headers=customer), await shop.http.get("/api/v1/orders", headers=customer),
                  await shop.http.post("/api/v1/orders", json=order_body(), headers=customer),
                  await erase(shop, customer)):
-        assert_problem(gone, 401)
+        assert_problem(gone, 401, code="account_not_found", field="Authorization")  # RS-XII, on every route
     assert_problem(await shop.http.post(LOGIN, json={"email": email, "password": PASSWORD}), 401,
                    code="invalid_credentials")
     staff = await shop.ops()

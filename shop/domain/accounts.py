@@ -8,13 +8,19 @@ from datetime import date, datetime
 from email_validator import EmailNotValidError, validate_email
 
 from shop.domain.calendar import local_date
-from shop.domain.errors import InvalidInput
+from shop.domain.errors import InvalidInput, Unauthorized
 from shop.domain.markets import Market
 
 AGE_OF_LEGAL_CAPACITY = 18  # RS-I.2
 MIN_PASSWORD_LENGTH = 10
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 """A birth date before it is a typing error (0001-01-01), not a customer."""
+
+
+def account_gone() -> Unauthorized:
+    """A token whose account was deleted or erased (RS-XII): 401 `account_not_found` on every route,
+    whichever step notices it (the token's own read, or a use case reading the account itself)."""
+    return Unauthorized("account_not_found", "the account behind this token no longer exists", field="Authorization")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from shop.adapters.stores.accounts import Account
 from shop.adapters.unit_of_work import UnitOfWork
-from shop.domain.errors import Forbidden, Unauthorized
+from shop.domain.accounts import account_gone
+from shop.domain.errors import Forbidden
 from shop.domain.privacy import check_erasable, erased_values, still_needed
 from shop.services.accounts import password_matches
 from shop.services.context import ShopContext
@@ -22,7 +23,7 @@ async def erase_account(ctx: ShopContext, throttle: LoginThrottle, account_id: i
     now = await ctx.now()
     account = await ctx.db.read(lambda uow: uow.accounts.get(account_id))
     if account is None or account.erased_at is not None:
-        raise _gone()
+        raise account_gone()
     key = account.email  # as a login counts its failures (ids are the database's to give again)
     throttle.check_confirmation(key, now)
     if not await password_matches(ctx, account.password_hash, password):
@@ -35,13 +36,9 @@ async def erase_account(ctx: ShopContext, throttle: LoginThrottle, account_id: i
 def _erase(uow: UnitOfWork, account_id: int, confirmed_hash: str, now: datetime) -> Account:
     account = uow.accounts.lock(account_id)  # before reading its orders: an order placed meanwhile waits
     if account is None or account.erased_at is not None:
-        raise _gone()
+        raise account_gone()
     if account.password_hash != confirmed_hash:  # re-keyed since the password was checked
         raise Forbidden("wrong_password", "the password does not match the account's", field="password")
     check_erasable(still_needed(uow.privacy.matters_of(account_id), now))  # RS-XII
     uow.outbox.drop_unsent_to(account.email)
     return uow.accounts.erase(account_id, erased_values(account_id, now))
-
-
-def _gone() -> Unauthorized:
-    return Unauthorized("account_not_found", "the account behind this token no longer exists", field="Authorization")

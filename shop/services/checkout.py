@@ -13,6 +13,7 @@ from typing import Any
 from shop.adapters.stores.idempotency import KeyTaken
 from shop.adapters.stripe_gateway import CreatedIntent, PaymentProviderError
 from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain.accounts import account_gone
 from shop.domain.checkout import OrderRequest, Quote, check_orderable, check_terms, quote
 from shop.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unauthorized
 from shop.domain.interruptions import refuse_new_orders
@@ -135,15 +136,12 @@ def _check_customer_account(uow: UnitOfWork, products: dict[str, Any], customer_
     else:  # no product of the order exists: the account alone
         is_ops = uow.accounts.staff_rights(customer_id)
     if is_ops is None:
-        raise _account_gone()
+        raise account_gone()
     if is_ops:
         raise Forbidden("ops_cannot_order", "an operations account cannot place customer orders; "
                         "use a customer account", field="Authorization")
 
 
-def _account_gone() -> Unauthorized:
-    return Unauthorized("account_not_found", "the account behind this token no longer exists",
-                        field="Authorization")
 
 
 async def _place(ctx: ShopContext, offer: Offer) -> Placed:
@@ -205,7 +203,7 @@ def write_orders(uow: UnitOfWork, offers: list[Offer]
                                         for offer in offers for line in offer.priced.lines])
     for offer in offers:
         if offer.customer_id not in addresses:  # deleted since the offer was read
-            raise _account_gone()
+            raise account_gone()
         check_orderable(offer.priced, {sku: units for (customer_id, sku), units in ordered.items()
                                        if customer_id == offer.customer_id})
         for line in offer.priced.lines:

@@ -14,11 +14,12 @@ from typing import Any
 from shop.adapters.stores.idempotency import KeyTaken
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
+from shop.domain.accounts import account_gone
 from shop.domain.complaints import (
     COMPLAINT, About, AnswerBy, Channel, Complainant, ComplaintState, answer_due_by, check_complainant,
     check_received_at, check_statement, staff_channel,
 )
-from shop.domain.errors import InvalidInput, Unauthorized
+from shop.domain.errors import InvalidInput
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
@@ -51,8 +52,7 @@ async def complain(ctx: ShopContext, statement: Statement, *, customer_id: int, 
     def receive(uow: UnitOfWork) -> _Received:
         account = uow.accounts.get(customer_id)
         if account is None:
-            raise Unauthorized("account_not_found", "the account behind this token no longer exists",
-                               field="Authorization")
+            raise account_gone()
         order = None if statement.order_id is None else uow.orders.get(statement.order_id, customer_id=customer_id)
         now = uow.now()
         complainant = Complainant(name or account.full_name, answer_by, account.email, postal_address)

@@ -14,7 +14,8 @@ from typing import Any
 from shop.adapters.stores.idempotency import KeyTaken
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
-from shop.domain.errors import NotFound, Unauthorized
+from shop.domain.accounts import account_gone
+from shop.domain.errors import NotFound
 from shop.domain.markets import Market
 from shop.domain.notices import Notice
 from shop.domain.reviews import (
@@ -49,8 +50,7 @@ def _account(uow: UnitOfWork, customer_id: int) -> Any:
     """The account behind a token, not blocked (RS-XIII)."""
     account = uow.accounts.get(customer_id)
     if account is None or account.erased_at is not None:
-        raise Unauthorized("account_not_found", "the account behind this token no longer exists",
-                           field="Authorization")
+        raise account_gone()
     check_not_blocked(account)
     return account
 

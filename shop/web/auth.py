@@ -16,6 +16,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from shop.clock import system_now
+from shop.domain.accounts import account_gone
 from shop.services.accounts import staff_rights
 
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -49,9 +50,10 @@ def _account_id(sub: str) -> int | None:
 
 
 async def _principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    """None (401) unless `sub` is an account id, `ops` a boolean and the account exists; staff rights
-    only while the token AND the account say so (a demoted account loses them at once; a promoted
-    one logs in again)."""
+    """None (401 `not_authenticated`) unless `sub` is an account id and `ops` a boolean; 401
+    `account_not_found` when the account was deleted or erased (as a use case reading it says);
+    staff rights only while the token AND the account say so (a demoted account loses them at once;
+    a promoted one logs in again)."""
     account_id, ops = _account_id(token.sub), token.extras.get("ops")
     if account_id is None or not isinstance(ops, bool):
         return None
@@ -59,7 +61,7 @@ async def _principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any
         return Principal(account_id, ops)  # its use case reads the account in its own first statement
     is_ops = await staff_rights(connection.app.state["ctx"], account_id)
     if is_ops is None:
-        return None
+        raise account_gone()
     return Principal(account_id, ops and is_ops)
 
 
@@ -131,7 +133,7 @@ async def optional_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> 
                                   verify_exp=auth.verify_expiry, verify_nbf=auth.verify_not_before)
     principal = await _principal(token, connection)
     if principal is None:
-        raise NotAuthorizedException("the account behind this token no longer exists")
+        raise NotAuthorizedException("the token does not name an account")
     return principal
 
 
