@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
+from shop.domain.errors import InvalidInput, NotFound
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.orders_common import OrderAggregate
@@ -19,9 +20,29 @@ async def order_view(ctx: ShopContext, order_id: str, *, customer_id: int | None
         lambda uow: aggregates(uow, [uow.orders.get(order_id, customer_id=customer_id)])[0])
 
 
-async def orders_of_customer(ctx: ShopContext, customer_id: int) -> list[OrderAggregate]:
-    """The customer's orders, newest first, each as a whole."""
-    return await ctx.db.read(lambda uow: aggregates(uow, uow.orders.of_customer(customer_id)))
+PAGE = 20
+"""Orders a page of the customer's list, unless the storefront asks for another number."""
+PAGE_MOST = 100
+"""Orders a page at most: each comes with its lines, timeline, refunds, invoices…, and a customer's
+expired orders pile up (a page of every order of a customer who placed thousands would be megabytes,
+and past SQLite's 32,766 bound parameters, a failure)."""
+
+
+async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int = PAGE,
+                             before: str | None = None) -> tuple[list[OrderAggregate], bool]:
+    """A page of the customer's orders, newest first, each as a whole: at most `limit`, those placed
+    after the order `before` (the previous page's last, which must be the customer's: 422 naming
+    `before` otherwise); and whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[list[OrderAggregate], bool]:
+        if before is not None:
+            try:
+                uow.orders.get(before, customer_id=customer_id)
+            except NotFound:
+                raise InvalidInput("unknown_cursor", f"no order {before} of yours to continue from",
+                                   field="before") from None
+        orders = uow.orders.of_customer(customer_id, limit=limit + 1, before=before)
+        return aggregates(uow, orders[:limit]), len(orders) > limit
+    return await ctx.db.read(page)
 
 
 def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:

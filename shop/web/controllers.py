@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -19,7 +21,7 @@ from shop.services import (
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import order_view, orders_of_customer
+from shop.services.order_views import PAGE, PAGE_MOST, order_view, orders_of_customer
 from shop.web import presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
 from shop.web.errors import PROBLEM, domain_error
@@ -28,7 +30,7 @@ from shop.web.responses import (
     StockOut, TermsOut, TokenOut, WithdrawalOut, problems,
 )
 from shop.web.schemas import (
-    INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
+    INT_MAX, NO_NUL, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
     OrderIn, PriceCorrectionIn, PriceErrorIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn,
     StatementIn, StockIn, WithdrawalIn,
 )
@@ -38,6 +40,9 @@ MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or
 FlaggedLimit = Annotated[int, QueryParameter(ge=1, le=ledger.MOST_FLAGGED, description="facts a page")]
 FlaggedBefore = Annotated[int | None, QueryParameter(
     ge=1, le=INT_MAX, description="the page after the one whose last fact had this id (its `next_before`)")]
+OrdersLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="orders a page")]
+OrdersBefore = Annotated[str | None, QueryParameter(
+    max_length=36, pattern=NO_NUL, description="the page after the one whose last order had this id (the `Link` header's)")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
@@ -123,10 +128,19 @@ class OrderController(Controller):
                 else await order_json(ctx, placed.order_id or "", customer_id=principal.id))
         return Response(body, status_code=201)
 
-    @get("/orders", responses=problems(401))
-    async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[OrderOut]:
-        """The customer's orders, newest first: four statements however many (shop.services.order_views)."""
-        return [presenters.order(order) for order in await orders_of_customer(ctx, request.user.id)]
+    @get("/orders", responses=problems(400, 401, 422), response_headers=[ResponseHeader(
+        name="Link", documentation_only=True,
+        description='the next page, when there is one (RFC 8288): `</api/v1/orders?limit=20&before=…>; rel="next"`')])
+    async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any], limit: OrdersLimit = PAGE,
+                          before: OrdersBefore = None) -> Response[list[OrderOut]]:
+        """The customer's orders, newest first, a page at a time: the same few statements however
+        many orders a page holds (shop.services.order_views); the next page's address in `Link`."""
+        page, more = await orders_of_customer(ctx, request.user.id, limit=limit, before=before)
+        body = [presenters.order(order) for order in page]
+        if not more:
+            return Response(body)
+        after = f"/api/v1/orders?{urlencode({'limit': limit, 'before': page[-1].order.id})}"
+        return Response(body, headers={"Link": f'<{after}>; rel="next"'})
 
     @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
     async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:

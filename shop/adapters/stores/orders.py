@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, any_, bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy import Integer, String, and_, any_, bindparam, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,11 @@ _GET = select(_orders).where(_orders.c.id == bindparam("b_id"))
 _GET_LOCKED = _GET.with_for_update()
 _LINES = select(_lines).where(_lines.c.order_id == bindparam("b_id")).order_by(_lines.c.id)
 _OF_CUSTOMER = (select(_orders).where(_orders.c.customer_id == bindparam("b_customer"))
-                .order_by(_orders.c.placed_at.desc()))
+                .order_by(_orders.c.placed_at.desc(), _orders.c.id.desc()).limit(bindparam("b_limit")))
+_CURSOR_PLACED_AT = select(_orders.c.placed_at).where(_orders.c.id == bindparam("b_before")).scalar_subquery()
+_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(or_(
+    _orders.c.placed_at < _CURSOR_PLACED_AT,
+    and_(_orders.c.placed_at == _CURSOR_PLACED_AT, _orders.c.id < bindparam("b_before"))))
 _LINES_OF = (select(_lines).where(_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
              .order_by(_lines.c.id))
 _TIMELINE_OF = (select(_timeline).where(_timeline.c.order_id.in_(bindparam("b_ids", expanding=True)))
@@ -121,9 +125,13 @@ class OrderStore:
     def lines(self, order_id: str) -> list[Row[Any]]:
         return list(self._db.execute(_LINES, {"b_id": order_id}))
 
-    def of_customer(self, customer_id: int) -> list[Row[Any]]:
-        """The customer's orders, newest first."""
-        return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+    def of_customer(self, customer_id: int, *, limit: int, before: str | None = None) -> list[Row[Any]]:
+        """The customer's orders, newest first (placed, then id): at most `limit`, those after the
+        order `before` when given (a page's last; the caller makes sure it is the customer's)."""
+        if before is None:
+            return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id, "b_limit": limit}))
+        return list(self._db.execute(_OF_CUSTOMER_BEFORE,
+                                     {"b_customer": customer_id, "b_limit": limit, "b_before": before}))
 
     def known(self, order_ids: Sequence[str]) -> set[str]:
         """Which of these orders exist (500 ids a statement)."""
