@@ -24,8 +24,8 @@ PAGE = 20
 """Orders a page of the customer's list, unless the storefront asks for another number."""
 PAGE_MOST = 100
 """Orders a page at most: each comes with its lines, timeline, refunds, invoices…, and a customer's
-expired orders pile up (a page of every order of a customer who placed thousands would be megabytes,
-and past SQLite's 32,766 bound parameters, a failure)."""
+expired orders pile up, and a page of every order of a customer who placed thousands would be
+megabytes, read in statements of thousands of bound ids."""
 
 
 async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int = PAGE,
