@@ -125,7 +125,8 @@ class OrderController(Controller):
 
     @get("/orders", responses=problems(401))
     async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[OrderOut]:
-        """The customer's orders, newest first: four statements however many (shop.services.order_views)."""
+        """The customer's orders, newest first, each with what followed its sale: nine statements however
+        many (shop.services.order_views)."""
         return [presenters.order(order) for order in await orders_of_customer(ctx, request.user.id)]
 
     @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
