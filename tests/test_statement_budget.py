@@ -13,6 +13,8 @@ from shop.services import checkout
 from shop.services.expiry import expire_unpaid_orders
 from tests.bench.capture import kinds, recording
 from tests.support import order_body
+from tests.test_complaints import body as complaint_body
+from tests.test_order_after_sale import CASES, after_sale
 
 PLACED = "2026-11-20T08:00:00Z"
 AFTER_DUE = datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)
@@ -154,10 +156,12 @@ async def test_an_expiry_batch_costs_the_same_statements_for_one_order_or_many_R
 
 
 async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(shop):
-    """A page of orders is read in six statements (the orders, then their lines, timelines,
-    refunds, withdrawals and invoices, each for all of them), not five more for each order."""
+    """A page of orders is read in nine statements (the orders, then their lines, timelines, refunds,
+    withdrawals, invoices, conformity claims, complaints and take-backs, each for all of them), not
+    eight more for each order, nor one more for each claim (RS-VI), complaint (RS-X) or take-back
+    (RS-V.5.4) they have."""
     customer = await shop.customer()
-    await shop.place(customer)
+    first = await shop.place(customer)
     await shop.ctx.background.drain()
 
     async def listed() -> list[str]:
@@ -167,7 +171,12 @@ async def test_the_order_list_costs_the_same_statements_for_one_order_or_many(sh
         return [statement for statement in statements if "order" in statement or "refunds" in statement]
 
     one = await listed()
-    await shop.place(customer)
+    shipped = await shop.shipped_order(customer)
+    delivered = await shop.ops_post(f"/orders/{shipped['id']}/deliver", {"delivered_at": datetime.now(UTC).isoformat()})
+    await after_sale(shop, customer, delivered.json())
+    await shop.http.post("/api/v1/complaints", json=complaint_body(order_id=first["id"]), headers=customer)
     await shop.ctx.background.drain()
     two = await listed()
-    assert shop_statements(one) == shop_statements(two) == "SELECT×6"
+    orders = (await shop.http.get("/api/v1/orders", headers=customer)).json()
+    assert [[len(order[kind]) for kind in CASES] for order in orders] == [[1, 1, 1], [0, 1, 0]]
+    assert shop_statements(one) == shop_statements(two) == "SELECT×9"

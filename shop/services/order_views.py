@@ -1,5 +1,6 @@
-"""What the customer and staff read of orders: each order with its lines, timeline, refunds and
-invoices, a page of them in six statements however many orders it holds."""
+"""What the customer and staff read of orders: each order with its lines, timeline, refunds, invoices
+and what followed its sale (conformity claims, complaints, take-backs), a page of them in nine
+statements however many orders it holds."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ async def order_view(ctx: ShopContext, order_id: str, *, customer_id: int | None
 PAGE = 20
 """Orders a page of the customer's list, unless the storefront asks for another number."""
 PAGE_MOST = 100
-"""Orders a page at most: each comes with its lines, timeline, refunds, invoices…, and a customer's
+"""Orders a page at most: each comes with its lines, timeline, refunds, invoices…; a customer's
 expired orders pile up, and a page of every order of a customer who placed thousands would be
 megabytes, read in statements of thousands of bound ids."""
 
@@ -46,16 +47,21 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int =
 
 
 def aggregates(uow: UnitOfWork, orders: Sequence[Any]) -> list[OrderAggregate]:
-    """These orders with their lines, timelines, refunds, withdrawals, invoices and (KZ) perk bundles:
-    six statements for all of them, nine when one is a KZ order with perk bundles."""
+    """These orders with their lines, timelines, refunds, withdrawals, invoices, conformity claims
+    (RS-VI), the complaints that name them (RS-X), take-backs (RS-V.5.4) and (KZ) perk bundles: nine
+    statements for all of them with the orders' own, twelve when one is a KZ order with perk bundles."""
     ids = [order.id for order in orders]
     lines, timeline, refunds = uow.orders.pieces(ids)
     withdrawals = uow.withdrawals.of_orders(ids)
     invoices = uow.invoices.of_orders(ids)
+    claims = uow.conformity_claims.of_orders(ids)
+    complaints = uow.complaints.of_orders(ids)
+    take_backs = uow.take_backs.of_orders(ids)
     bundles = uow.perks.of_orders(ids) if any(order.market == Market.KZ for order in orders) else {}
     now = uow.now() if bundles else None
     cases = uow.service_cases.of_orders(list(bundles)) if bundles else {}
     return [OrderAggregate(order, lines.get(order.id, []), timeline.get(order.id, []), refunds.get(order.id, []),
                            withdrawals.get(order.id, []), as_of(bundles.get(order.id, []), now, cases) if now else [],
-                           invoices.get(order.id, []))
+                           invoices.get(order.id, []), conformity_claims=claims.get(order.id, ()),
+                           complaints=complaints.get(order.id, ()), take_backs=take_backs.get(order.id, ()))
             for order in orders]

@@ -26,7 +26,8 @@ from shop.services.take_backs import lapse as lapse_take_backs
 @dataclass
 class OrderAggregate:
     """An order with its lines, timeline and refunds, as rows (read, or just written and given back
-    by INSERT … RETURNING: the same attributes)."""
+    by INSERT … RETURNING: the same attributes), and what followed its sale. An order just placed
+    has none of the rest: they default to empty, and placing it reads nothing more (shop.services.checkout)."""
 
     order: Any
     lines: Sequence[Any]
@@ -35,6 +36,9 @@ class OrderAggregate:
     withdrawals: Sequence[Any] = ()  # WithdrawalView: a withdrawal's row and the ids of its lines
     perks: Sequence[Any] = ()  # BundleNow: a device's perk bundle, each perk's state as of the read (KZ)
     invoices: Sequence[Any] = ()  # the invoice and the credit notes (RS-IV.8–10), oldest first
+    conformity_claims: Sequence[Any] = ()  # RS-VI, oldest first
+    complaints: Sequence[Any] = ()  # RS-X: those that name the order, the earliest received first
+    take_backs: Sequence[Any] = ()  # RS-V.5.4: old devices taken back for its lines, oldest first
 
 
 def units_of(lines: Sequence[Any]) -> dict[str, int]:

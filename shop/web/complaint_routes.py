@@ -11,23 +11,20 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from shop.domain.accounts import normalised_email
-from shop.domain.complaints import About, AnswerBy, Complainant, answered_late
+from shop.domain.complaints import About, AnswerBy, Complainant
 from shop.domain.markets import Market
 from shop.services import complaints
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.web.auth import Principal, ops_only
-from shop.web.presenters import instant
-from shop.web.responses import Instant, Out, problems
+from shop.web import presenters
+from shop.web.after_sale_responses import AboutName, AnswerByName, ComplaintOut
+from shop.web.responses import problems
 from shop.web.schemas import NO_NUL, Body, supported_instant
 from shop.web.schemas import Instant as InstantIn
 
 Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-AboutName = Annotated[Literal["product", "contract", "service"], msgspec.Meta(
-    description="RS-X.1: a product, the contract or the service")]
-AnswerByName = Annotated[Literal["email", "post"], msgspec.Meta(
-    description="RS-X.2: an electronic answer to the e-mail address, or a written one to the postal address")]
 Description = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=5000,
                                           description="RS-X.2: a detailed description and justification")]
 Remedy = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=1000,
@@ -78,44 +75,11 @@ class AnswerIn(Body):
     answer: Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=5000)]
 
 
-# --- responses -------------------------------------------------------------------------------------
-
-class ComplaintOut(Out):
-    id: str
-    state: Literal["received", "answered"]
-    market: Literal["RS", "KZ"]
-    channel: Literal["web", "email", "phone", "post"]
-    about: AboutName
-    order_id: str | None
-    name: str
-    answer_by: AnswerByName
-    email: str | None
-    postal_address: str | None
-    description: str
-    remedy: str
-    received_at: Instant
-    answer_due_by: Annotated[Instant, msgspec.Meta(description="RS-X.3: 8 days from its receipt (T-1)")]
-    answered_at: Instant | None
-    answered_late: Annotated[bool, msgspec.Meta(description="RS-X.3: answered after answer_due_by")]
-    answer: str | None
-
-
-def complaint_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id, "state": row.state, "market": row.market, "channel": row.channel, "about": row.about,
-        "order_id": row.order_id, "name": row.name, "answer_by": row.answer_by, "email": row.email,
-        "postal_address": row.postal_address, "description": row.description, "remedy": row.remedy,
-        "received_at": instant(row.received_at), "answer_due_by": instant(row.answer_due_by),
-        "answered_at": instant(row.answered_at), "answered_late": answered_late(row.answered_at, row.answer_due_by),
-        "answer": row.answer,
-    }
-
-
 def _answer(made: Any) -> Response[ComplaintOut]:
     """A complaint just received (201), or the Idempotency-Key's kept answer."""
     if isinstance(made, Kept):
         return Response(made.body, status_code=made.status_code)
-    return Response(complaint_json(made), status_code=201)  # type: ignore[arg-type]
+    return Response(presenters.complaint(made), status_code=201)  # type: ignore[arg-type]
 
 
 def _statement(data: ComplaintIn | StaffComplaintIn) -> complaints.Statement:
@@ -135,18 +99,18 @@ class ComplaintController(Controller):
         claim = claim_for(f"{request.user.id} POST /complaints", idempotency_key, data)
         made = await complaints.complain(ctx, _statement(data), customer_id=request.user.id,
                                          answer_by=AnswerBy(data.answer_by), postal_address=data.postal_address,
-                                         name=data.name, claim=claim, present=complaint_json)
+                                         name=data.name, claim=claim, present=presenters.complaint)
         return _answer(made)
 
     @get("/", responses=problems(401))
     async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[ComplaintOut]:
         """The customer's complaints, newest first."""
-        return [complaint_json(row) for row in  # type: ignore[misc]
+        return [presenters.complaint(row) for row in  # type: ignore[misc]
                 await complaints.of_customer(ctx, request.user.id)]
 
     @get("/{complaint_id:str}", responses=problems(400, 401, 404))
     async def show(self, ctx: Ctx, request: Request[Principal, Any, Any], complaint_id: FromPath[str]) -> ComplaintOut:
-        return complaint_json(  # type: ignore[return-value]
+        return presenters.complaint(  # type: ignore[return-value]
             await complaints.one(ctx, complaint_id, customer_id=request.user.id))
 
 
@@ -166,22 +130,22 @@ class OpsComplaintController(Controller):
         claim = claim_for(f"{request.user.id} POST /ops/complaints", idempotency_key, data)
         made = await complaints.record(ctx, _statement(data), who, channel=data.channel,
                                        received_at=data.received_at, actor=request.user.actor, claim=claim,
-                                       present=complaint_json)
+                                       present=presenters.complaint)
         return _answer(made)
 
     @get("/", responses=problems(401, 403))
     async def open(self, ctx: Ctx) -> list[ComplaintOut]:
         """Complaints not yet answered, the earliest due first (RS-X.3)."""
-        return [complaint_json(row) for row in await complaints.open_complaints(ctx)]  # type: ignore[misc]
+        return [presenters.complaint(row) for row in await complaints.open_complaints(ctx)]  # type: ignore[misc]
 
     @get("/{complaint_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, complaint_id: FromPath[str]) -> ComplaintOut:
-        return complaint_json(await complaints.one(ctx, complaint_id))  # type: ignore[return-value]
+        return presenters.complaint(await complaints.one(ctx, complaint_id))  # type: ignore[return-value]
 
     @post("/{complaint_id:str}/answer", status_code=200, responses=problems(400, 401, 403, 404, 409, 413, 422))
     async def answer(self, ctx: Ctx, request: Request[Principal, Any, Any], complaint_id: FromPath[str],
                      data: JSONBody[AnswerIn]) -> ComplaintOut:
         """RS-X.3: the answer, due within 8 days of receipt (a late one is recorded as late); e-mailed
         when the complainant asked for an electronic answer, posted by staff otherwise (RS-X.2)."""
-        return complaint_json(await complaints.answer(  # type: ignore[return-value]
+        return presenters.complaint(await complaints.answer(  # type: ignore[return-value]
             ctx, complaint_id, text=data.answer, actor=request.user.actor))

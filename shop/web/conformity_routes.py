@@ -15,8 +15,9 @@ from shop.services import conformity
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.web.auth import Principal, ops_only
-from shop.web.presenters import instant, money
-from shop.web.responses import Instant, Money, Out, problems
+from shop.web import presenters
+from shop.web.after_sale_responses import ConformityClaimOut
+from shop.web.responses import problems
 from shop.web.schemas import INT_MAX, NO_NUL, Body, LineIds
 
 Ctx = NamedDependency[ShopContext]
@@ -24,8 +25,6 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 Note = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 PROBLEMS = (400, 401, 404, 409, 413, 422)
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 413, 422)
-ClaimStateName = Literal["claimed", "remedying", "remedied", "rejected", "remedy_refused", "reduction_requested",
-                         "reduced", "withdrawal_requested", "withdrawn"]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -53,35 +52,6 @@ class ReductionIn(Body):
     note: Note | None = None
 
 
-# --- responses -------------------------------------------------------------------------------------
-
-class ConformityClaimOut(Out):
-    id: str
-    order_id: str
-    line_ids: list[int]
-    defect: str
-    remedy: Literal["repair", "replacement"]
-    state: Annotated[ClaimStateName, msgspec.Meta(description="docs/lifecycle-conformity-claim.md")]
-    claimed_at: Instant
-    updated_at: Instant
-    reason: Annotated[str | None, msgspec.Meta(description="staff's, for a rejection or a refusal")]
-    statement_at: Annotated[Instant | None, msgspec.Meta(
-        description="RS-VI.8: when the customer asked for a reduction or withdrew")]
-    reduction: Money | None
-    goods_back_at: Instant | None
-    refund_id: str | None
-
-
-def claim_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id, "order_id": row.order_id, "line_ids": list(row.line_ids), "defect": row.defect,
-        "remedy": row.remedy, "state": row.state, "claimed_at": instant(row.claimed_at),
-        "updated_at": instant(row.updated_at), "reason": row.reason, "statement_at": instant(row.statement_at),
-        "reduction": None if row.reduction_minor is None else money(row.reduction_minor, row.currency),
-        "goods_back_at": instant(row.goods_back_at), "refund_id": row.refund_id,
-    }
-
-
 class ConformityClaimController(Controller):
     tags = ["conformity claims"]
 
@@ -92,34 +62,35 @@ class ConformityClaimController(Controller):
         chooses repair or replacement. With an Idempotency-Key, the same key answers the same claim."""
         key = claim_for(f"{request.user.id} POST /orders/{order_id}/conformity-claims", idempotency_key, data)
         made = await conformity.make_claim(ctx, order_id, customer_id=request.user.id, line_ids=data.line_ids,
-                                           defect=data.defect, remedy=Remedy(data.remedy), key=key, present=claim_json)
+                                           defect=data.defect, remedy=Remedy(data.remedy), key=key,
+                                           present=presenters.conformity_claim)
         if isinstance(made, Kept):
             return Response(made.body, status_code=made.status_code)
-        return Response(claim_json(made), status_code=201)
+        return Response(presenters.conformity_claim(made), status_code=201)
 
     @get("/conformity-claims", responses=problems(401))
     async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[ConformityClaimOut]:
         """The customer's claims, newest first."""
-        return [claim_json(row) for row in  # type: ignore[misc]
+        return [presenters.conformity_claim(row) for row in  # type: ignore[misc]
                 await conformity.of_customer(ctx, request.user.id)]
 
     @get("/conformity-claims/{claim_id:str}", responses=problems(400, 401, 404))
     async def show(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str]) -> ConformityClaimOut:
-        return claim_json(await conformity.one(ctx, claim_id, customer_id=request.user.id))  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.one(ctx, claim_id, customer_id=request.user.id))  # type: ignore[return-value]
 
     @post("/conformity-claims/{claim_id:str}/price-reduction", status_code=200, responses=problems(*PROBLEMS))
     async def ask_reduction(self, ctx: Ctx, request: Request[Principal, Any, Any],
                             claim_id: FromPath[str]) -> ConformityClaimOut:
         """RS-VI.7: a price reduction, once the remedy was refused or while it fails; refunded within 14
         days of now when staff grant it (RS-VI.8)."""
-        return claim_json(await conformity.ask_reduction(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.ask_reduction(  # type: ignore[return-value]
             ctx, claim_id, customer_id=request.user.id))
 
     @post("/conformity-claims/{claim_id:str}/withdrawal", status_code=200, responses=problems(*PROBLEMS))
     async def withdraw(self, ctx: Ctx, request: Request[Principal, Any, Any],
                        claim_id: FromPath[str]) -> ConformityClaimOut:
         """RS-VI.7: the customer withdraws from the claimed lines for their lack of conformity."""
-        return claim_json(await conformity.withdraw(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.withdraw(  # type: ignore[return-value]
             ctx, claim_id, customer_id=request.user.id))
 
 
@@ -132,36 +103,36 @@ class OpsConformityClaimController(Controller):
     async def open(self, ctx: Ctx) -> list[ConformityClaimOut]:
         """Claims not settled yet (claimed, remedying, remedy refused, a reduction or withdrawal asked
         for), the longest waiting first."""
-        return [claim_json(row) for row in await conformity.open_claims(ctx)]  # type: ignore[misc]
+        return [presenters.conformity_claim(row) for row in await conformity.open_claims(ctx)]  # type: ignore[misc]
 
     @get("/{claim_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, claim_id: FromPath[str]) -> ConformityClaimOut:
-        return claim_json(await conformity.one(ctx, claim_id))  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.one(ctx, claim_id))  # type: ignore[return-value]
 
     @post("/{claim_id:str}/accept", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def accept(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str]) -> ConformityClaimOut:
         """RS-VI.6: the repair or replacement chosen, in reasonable time at the seller's cost."""
-        return claim_json(await conformity.accept(ctx, claim_id, actor=request.user.actor))  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.accept(ctx, claim_id, actor=request.user.actor))  # type: ignore[return-value]
 
     @post("/{claim_id:str}/complete", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def complete(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str],
                        data: JSONBody[NoteIn | None] = None) -> ConformityClaimOut:
         """RS-VI.6: the repair or replacement is done."""
-        return claim_json(await conformity.complete(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.complete(  # type: ignore[return-value]
             ctx, claim_id, note=data.note if data else None, actor=request.user.actor))
 
     @post("/{claim_id:str}/reject", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def reject(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str],
                      data: JSONBody[ReasonIn]) -> ConformityClaimOut:
         """RS-VI.3: no lack of conformity the seller answers for (a deviation told and expressly accepted)."""
-        return claim_json(await conformity.reject(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.reject(  # type: ignore[return-value]
             ctx, claim_id, reason=data.reason, actor=request.user.actor))
 
     @post("/{claim_id:str}/refuse-remedy", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def refuse_remedy(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str],
                             data: JSONBody[ReasonIn]) -> ConformityClaimOut:
         """RS-VI.5: repair and replacement both impossible or excessively costly."""
-        return claim_json(await conformity.refuse_remedy(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.refuse_remedy(  # type: ignore[return-value]
             ctx, claim_id, reason=data.reason, actor=request.user.actor))
 
     @post("/{claim_id:str}/grant-reduction", status_code=200, responses=problems(*OPS_PROBLEMS, 503))
@@ -169,19 +140,19 @@ class OpsConformityClaimController(Controller):
                               data: JSONBody[ReductionIn]) -> ConformityClaimOut:
         """RS-VI.8: a proportional reduction (at most the lines' price), refunded within 14 days of the
         customer's statement."""
-        return claim_json(await conformity.grant_reduction(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.grant_reduction(  # type: ignore[return-value]
             ctx, claim_id, amount_minor=data.amount_minor, note=data.note, actor=request.user.actor))
 
     @post("/{claim_id:str}/refuse-withdrawal", status_code=200, responses=problems(*OPS_PROBLEMS))
     async def refuse_withdrawal(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str],
                                 data: JSONBody[ReasonIn]) -> ConformityClaimOut:
         """RS-VI.9: a minor lack of conformity: the withdrawal refused, the lines kept."""
-        return claim_json(await conformity.refuse_withdrawal(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.refuse_withdrawal(  # type: ignore[return-value]
             ctx, claim_id, reason=data.reason, actor=request.user.actor))
 
     @post("/{claim_id:str}/receive-return", status_code=200, responses=problems(*OPS_PROBLEMS, 503))
     async def receive_return(self, ctx: Ctx, request: Request[Principal, Any, Any], claim_id: FromPath[str],
                              data: JSONBody[NoteIn | None] = None) -> ConformityClaimOut:
         """RS-VI.10: the goods or proof of their return are back: their price refunded within 14 days."""
-        return claim_json(await conformity.receive_return(  # type: ignore[return-value]
+        return presenters.conformity_claim(await conformity.receive_return(  # type: ignore[return-value]
             ctx, claim_id, note=data.note if data else None, actor=request.user.actor))

@@ -133,8 +133,8 @@ class OrderController(Controller):
         description='the next page, when there is one (RFC 8288): `</api/v1/orders?limit=20&before=…>; rel="next"`')])
     async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any], limit: OrdersLimit = PAGE,
                           before: OrdersBefore = None) -> Response[list[OrderOut]]:
-        """The customer's orders, newest first, a page at a time: the same few statements however
-        many orders a page holds (shop.services.order_views); the next page's address in `Link`."""
+        """The customer's orders, newest first, a page at a time, each with what followed its sale: nine
+        statements however many a page holds (shop.services.order_views); the next page in `Link`."""
         page, more = await orders_of_customer(ctx, request.user.id, limit=limit, before=before)
         body = [presenters.order(order) for order in page]
         if not more:

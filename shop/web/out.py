@@ -1,5 +1,5 @@
-"""The building blocks of every response Struct (shop.web.responses, shop.web.perk_responses):
-strict (unknown members refused), keyword-only, with the shop's instants, dates and money."""
+"""The building blocks of every response Struct (shop.web.responses, shop.web.perk_responses, …):
+strict (unknown members refused), keyword-only, with the shop's instants, dates, money and addresses."""
 
 from __future__ import annotations
 
@@ -20,3 +20,10 @@ class Out(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class Money(Out):
     amount_minor: int
     currency: str
+
+
+class AddressOut(Out):
+    street: str
+    city: str
+    postal_code: str
+    country: str

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from shop.domain.complaints import answered_late
 from shop.domain.deadlines import order_deadlines
 from shop.domain.checkout import Quote
 from shop.domain.markets import Market
@@ -188,6 +189,9 @@ def order(agg: OrderAggregate) -> dict[str, Any]:
         "withdrawals": _withdrawals(agg),
         "invoices": invoices(agg.invoices),
         "perks": [perk_bundle(bundle) for bundle in agg.perks],
+        "conformity_claims": [conformity_claim(row) for row in agg.conformity_claims],
+        "complaints": [complaint(row) for row in agg.complaints],
+        "take_backs": [take_back(row) for row in agg.take_backs],
     }
     if o.payment_intent_id:
         body["payment"] = {"provider": "stripe", "payment_intent_id": o.payment_intent_id,
@@ -244,3 +248,38 @@ def perk(row: Any, state: str, terms: Any, cases: Sequence[Any] = ()) -> dict[st
             "redeemed_at": instant(row.redeemed_at), "code_hint": row.code_hint,
             "service_cases": [{"id": c.id, "kind": c.kind, "state": c.state, "opened_at": instant(c.opened_at),
                                "closed_at": instant(c.closed_at), "exclusion": c.exclusion} for c in cases]}
+
+
+def conformity_claim(row: Any) -> dict[str, Any]:
+    """A claim under the legal guarantee of conformity (RS-VI): its routes' body and an order's item
+    (after_sale_responses.ConformityClaimOut)."""
+    return {
+        "id": row.id, "order_id": row.order_id, "line_ids": list(row.line_ids), "defect": row.defect,
+        "remedy": row.remedy, "state": row.state, "claimed_at": instant(row.claimed_at),
+        "updated_at": instant(row.updated_at), "reason": row.reason, "statement_at": instant(row.statement_at),
+        "reduction": None if row.reduction_minor is None else money(row.reduction_minor, row.currency),
+        "goods_back_at": instant(row.goods_back_at), "refund_id": row.refund_id,
+    }
+
+
+def complaint(row: Any) -> dict[str, Any]:
+    """A complaint and its answer (RS-X): its routes' body and an order's item (ComplaintOut)."""
+    return {
+        "id": row.id, "state": row.state, "market": row.market, "channel": row.channel, "about": row.about,
+        "order_id": row.order_id, "name": row.name, "answer_by": row.answer_by, "email": row.email,
+        "postal_address": row.postal_address, "description": row.description, "remedy": row.remedy,
+        "received_at": instant(row.received_at), "answer_due_by": instant(row.answer_due_by),
+        "answered_at": instant(row.answered_at), "answered_late": answered_late(row.answered_at, row.answer_due_by),
+        "answer": row.answer,
+    }
+
+
+def take_back(row: Any) -> dict[str, Any]:
+    """The take-back of an old device (RS-V.5.4) as its customer sees it: their routes' body and an
+    order's item (TakeBackOut)."""
+    return {
+        "id": row.id, "order_id": row.order_id, "line_id": row.line_id, "sku": row.sku,
+        "description": row.description, "address": dict(row.address), "state": row.state,
+        "requested_at": instant(row.requested_at), "collected_at": instant(row.collected_at),
+        "reason": row.reason, "closed_at": instant(row.closed_at),
+    }

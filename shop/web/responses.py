@@ -19,7 +19,8 @@ from litestar.openapi.spec import Operation
 
 from shop.domain.delivery import DeliveryMethod
 from shop.domain.markets import Market
-from shop.web.out import Decimal, Instant, LocalDate, Money, Out  # the routes take them from here too
+from shop.web.out import AddressOut, Decimal, Instant, LocalDate, Money, Out  # the routes take them from here too
+from shop.web.after_sale_responses import ComplaintOut, ConformityClaimOut, TakeBackOut
 from shop.web.invoice_responses import CorrectedInvoiceOut, InvoiceOut
 from shop.web.perk_responses import PerkBundleOut, PerkEligibilityOut, RedeemedPerkOut
 
@@ -169,13 +170,6 @@ class OrderLineOut(Out):
         description="RS-III.2: refunded of the line's price because it was charged above its correct price")]
 
 
-class AddressOut(Out):
-    street: str
-    city: str
-    postal_code: str
-    country: str
-
-
 class DeliveryOut(Out):
     method: DeliveryMethod
     recipient: str
@@ -290,6 +284,14 @@ class OrderOut(Out):
     invoices: list[InvoiceOut]
     perks: Annotated[list[PerkBundleOut], msgspec.Meta(
         description="KZ: the VIP bundle of each qualifying device (P-1), each perk's state")]
+    conformity_claims: Annotated[list[ConformityClaimOut], msgspec.Meta(
+        description="RS-VI: the order's conformity claims, oldest first, as GET /conformity-claims/{id} answers each")]
+    complaints: Annotated[list[ComplaintOut], msgspec.Meta(
+        description="RS-X: the complaints that name the order, oldest received first, as GET /complaints/{id} "
+                    "answers each (one without an order is on none)")]
+    take_backs: Annotated[list[TakeBackOut], msgspec.Meta(
+        description="RS-V.5.4: the take-backs of old devices for the order's lines, oldest first, as GET "
+                    "/take-backs lists each")]
     payment: PaymentOut | msgspec.UnsetType = msgspec.UNSET
     """Card orders only."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -14,14 +14,14 @@ from shop.services import take_backs
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.web.auth import Principal, ops_only
-from shop.web.presenters import instant
-from shop.web.responses import AddressOut, Instant, Out, problems
+from shop.web import presenters
+from shop.web.after_sale_responses import TakeBackOut
+from shop.web.responses import problems
 from shop.web.schemas import NO_NUL, Body, RowId, supported_instant
 from shop.web.schemas import Instant as InstantIn
 
 Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-TakeBackStateName = Literal["requested", "collected", "refused", "cancelled"]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -52,36 +52,13 @@ class RefuseIn(Body):
 
 # --- responses -------------------------------------------------------------------------------------
 
-class TakeBackOut(Out):
-    id: str
-    order_id: str
-    line_id: int
-    sku: Annotated[str, msgspec.Meta(description="the line's product: the new device the old one goes with")]
-    description: str
-    address: Annotated[AddressOut, msgspec.Meta(description="where it is collected: the order's delivery address")]
-    state: Annotated[TakeBackStateName, msgspec.Meta(description="docs/lifecycle-take-back.md")]
-    requested_at: Instant
-    collected_at: Instant | None
-    reason: Annotated[str | None, msgspec.Meta(description="staff's, for a refusal")]
-    closed_at: Annotated[Instant | None, msgspec.Meta(description="when it was collected, refused or cancelled")]
-
-
 class OpsTakeBackOut(TakeBackOut):
     customer_id: int
     closed_by: str | None
 
 
-def take_back_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id, "order_id": row.order_id, "line_id": row.line_id, "sku": row.sku,
-        "description": row.description, "address": dict(row.address), "state": row.state,
-        "requested_at": instant(row.requested_at), "collected_at": instant(row.collected_at),
-        "reason": row.reason, "closed_at": instant(row.closed_at),
-    }
-
-
 def ops_json(row: Any) -> dict[str, Any]:
-    return {**take_back_json(row), "customer_id": row.customer_id, "closed_by": row.closed_by}
+    return {**presenters.take_back(row), "customer_id": row.customer_id, "closed_by": row.closed_by}
 
 
 class TakeBackController(Controller):
@@ -97,22 +74,22 @@ class TakeBackController(Controller):
         made = await take_backs.request(ctx, order_id, customer_id=request.user.id, line_id=data.line_id,
                                         description=data.description,
                                         same_type_and_function=data.same_type_and_function, key=key,
-                                        present=take_back_json)
+                                        present=presenters.take_back)
         if isinstance(made, Kept):
             return Response(made.body, status_code=made.status_code)
-        return Response(take_back_json(made), status_code=201)  # type: ignore[arg-type]
+        return Response(presenters.take_back(made), status_code=201)  # type: ignore[arg-type]
 
     @get("/take-backs", responses=problems(401))
     async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[TakeBackOut]:
         """The customer's take-backs, newest first."""
-        return [take_back_json(row) for row in  # type: ignore[misc]
+        return [presenters.take_back(row) for row in  # type: ignore[misc]
                 await take_backs.of_customer(ctx, request.user.id)]
 
     @post("/take-backs/{take_back_id:str}/cancel", status_code=200, responses=problems(400, 401, 404, 409))
     async def cancel(self, ctx: Ctx, request: Request[Principal, Any, Any],
                      take_back_id: FromPath[str]) -> TakeBackOut:
         """The customer calls the take-back off before it is collected (409 after)."""
-        return take_back_json(await take_backs.cancel(  # type: ignore[return-value]
+        return presenters.take_back(await take_backs.cancel(  # type: ignore[return-value]
             ctx, take_back_id, customer_id=request.user.id))
 
 

@@ -1,8 +1,9 @@
 """The one writer of complaints (RS-X): received, moved along the COMPLAINT lifecycle with its answer,
-read by id, by customer, and the open ones by their deadline."""
+read by id, by customer, by the orders they name, and the open ones by their deadline."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ _ADD = insert(_complaints).returning(*_complaints.c)
 _BY_ID = select(_complaints).where(_complaints.c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam("b_customer"))
                 .order_by(_complaints.c.received_at.desc(), _complaints.c.id))
+_OF_ORDERS = (select(_complaints).where(_complaints.c.order_id.in_(bindparam("b_ids", expanding=True)))
+              .order_by(_complaints.c.received_at, _complaints.c.id))
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
          .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
 _RUNNING = (select(_complaints.c.id, _complaints.c.answer_due_by.label("due"),
@@ -49,6 +52,15 @@ class ComplaintStore:
     def of_customer(self, customer_id: int) -> list[Row[Any]]:
         """The customer's complaints, newest first."""
         return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
+        """The complaints that name these orders, by order id, the earliest received first: one statement
+        however many orders (a complaint without an order is on none)."""
+        found: dict[str, list[Row[Any]]] = {}
+        if order_ids:
+            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+                found.setdefault(row.order_id, []).append(row)
+        return found
 
     def open(self, *, limit: int) -> list[Row[Any]]:
         """Complaints not yet answered, the earliest due first."""

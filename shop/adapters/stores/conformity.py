@@ -1,8 +1,10 @@
 """The one writer of conformity claims (RS-VI): a claim for lines of a delivered order, moved along
-the CONFORMITY_CLAIM lifecycle with the facts of each step, read by id, by order and by customer."""
+the CONFORMITY_CLAIM lifecycle with the facts of each step, read by id, by order, by a page of orders
+and by customer."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,8 @@ _OPEN_OF_ORDER = select(_claims.c.line_ids).where(_claims.c.order_id == bindpara
                                                   _claims.c.state.in_([state.value for state in OPEN]))
 _OF_CUSTOMER = (select(_claims).where(_claims.c.customer_id == bindparam("b_customer"))
                 .order_by(_claims.c.claimed_at.desc(), _claims.c.id))
+_OF_ORDERS = (select(_claims).where(_claims.c.order_id.in_(bindparam("b_ids", expanding=True)))
+              .order_by(_claims.c.claimed_at, _claims.c.id))
 _OPEN = (select(_claims).where(_claims.c.state.in_([state.value for state in OPEN]))
          .order_by(_claims.c.updated_at, _claims.c.id).limit(bindparam("b_limit")))
 
@@ -49,6 +53,14 @@ class ConformityClaimStore:
     def of_customer(self, customer_id: int) -> list[Row[Any]]:
         """The customer's claims, newest first."""
         return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
+        """The claims of these orders, by order id, oldest first: one statement however many orders."""
+        found: dict[str, list[Row[Any]]] = {}
+        if order_ids:
+            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+                found.setdefault(row.order_id, []).append(row)
+        return found
 
     def open(self, *, limit: int) -> list[Row[Any]]:
         """Claims waiting on staff or the customer, the longest waiting first (by their last step)."""

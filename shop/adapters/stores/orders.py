@@ -142,7 +142,7 @@ class OrderStore:
 
     def pieces(self, order_ids: Sequence[str]) -> tuple[dict[str, list[Row[Any]]], ...]:
         """The lines, timeline entries and refunds of these orders, by order id: three statements
-        however many orders (a page of them is read in four, not 3N+1)."""
+        however many orders, not 3N (the rest of a page: shop.services.order_views)."""
         found: tuple[dict[str, list[Row[Any]]], ...] = ({}, {}, {})
         if not order_ids:
             return found

@@ -1,9 +1,10 @@
 """The one writer of take-backs of old devices (RS-V.5.4): requested, moved along the TAKE_BACK
-lifecycle, read by id, by customer, the requested ones for staff, and counted by line."""
+lifecycle, read by id, by customer, by a page of orders, the requested ones for staff, and counted by
+line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -21,6 +22,8 @@ _ADD = insert(_take_backs).returning(*_c)
 _BY_ID = select(_take_backs).where(_c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_take_backs).where(_c.customer_id == bindparam("b_customer"))
                 .order_by(_c.requested_at.desc(), _c.id))
+_OF_ORDERS = (select(_take_backs).where(_c.order_id.in_(bindparam("b_ids", expanding=True)))
+              .order_by(_c.requested_at, _c.id))
 _REQUESTED = (select(_take_backs).where(_c.state == TakeBackState.REQUESTED.value)
               .order_by(_c.requested_at, _c.id).limit(bindparam("b_limit")))
 _OPEN_OF_LINES = (select(_take_backs).where(_c.line_id.in_(bindparam("b_lines", expanding=True)),
@@ -49,6 +52,14 @@ class TakeBackStore:
     def of_customer(self, customer_id: int) -> list[Row[Any]]:
         """The customer's take-backs, newest first."""
         return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+
+    def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
+        """The take-backs of these orders, by order id, oldest first: one statement however many orders."""
+        found: dict[str, list[Row[Any]]] = {}
+        if order_ids:
+            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+                found.setdefault(row.order_id, []).append(row)
+        return found
 
     def requested(self, *, limit: int) -> list[Row[Any]]:
         """Take-backs waiting for staff, the oldest first."""
