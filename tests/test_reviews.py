@@ -8,7 +8,11 @@ but still orders. E-mails are read from the SMTP server on loopback, picked by t
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
+import pytest
+
+from shop.domain.reviews import decide_by, decided_late
 from shop.services.login_throttle import NOTICES_PER_ADDRESS, NOTICES_PER_EMAIL
 from tests.ops_support import set_clock
 from tests.support import order_body
@@ -222,3 +226,42 @@ async def test_notices_to_one_address_or_from_one_client_are_bounded_an_hour_RS_
 
     await set_clock(shop, "2027-06-01T09:00:00Z")
     assert (await notify(shop, review_id, target)).status_code == 201
+
+
+# --- notices decided without undue delay (12.5) ------------------------------------------------------
+
+@pytest.mark.parametrize(("received_at", "due"), [
+    ("2026-11-10T08:00:00Z", "2026-11-13T22:59:59Z"),  # Tuesday: Wed 11 Nov is a holiday, so Thu 12 and Fri 13
+    ("2026-11-12T23:30:00Z", "2026-11-17T22:59:59Z"),  # Friday 00:30 in Belgrade: its local day, then Mon, Tue
+    ("2026-11-14T10:00:00Z", "2026-11-17T22:59:59Z"),  # a Saturday: Monday and Tuesday
+    ("2026-04-09T10:00:00Z", "2026-04-15T21:59:59Z"),  # Thursday before Orthodox Easter (10-13 Apr): Tue, Wed
+])
+def test_a_notice_is_due_for_decision_by_the_end_of_the_2nd_working_day_after_its_receipt_RS_XIII(received_at, due):
+    decided = datetime.fromisoformat(received_at)
+
+    assert f"{decide_by(decided):%Y-%m-%dT%H:%M:%SZ}" == due
+    assert not decided_late(None, decide_by(decided))  # undecided is not late: the sweep lists it
+    assert decided_late(decide_by(decided) + timedelta(seconds=1), decide_by(decided))
+
+
+async def test_the_notifier_and_staff_see_by_when_a_notice_is_decided_and_a_late_decision_is_shown_RS_XIII(shop):
+    _, _, review = await reviewed(shop)
+    await set_clock(shop, "2026-11-10T08:00:00Z")  # Tuesday, 09:00 in Belgrade
+    in_time = (await notify(shop, review["id"], notifier())).json()
+    late = (await notify(shop, review["id"], notifier())).json()
+
+    assert in_time["decide_by"] == late["decide_by"] == "2026-11-13T22:59:59Z"  # the notifier's answer
+    waiting = (await shop.http.get("/api/v1/ops/content-notices", headers=await shop.ops())).json()
+    assert {(item["id"], item["decide_by"], item["decided_late"]) for item in waiting} == {
+        (in_time["id"], "2026-11-13T22:59:59Z", False), (late["id"], "2026-11-13T22:59:59Z", False)}
+    await set_clock(shop, "2026-11-13T22:59:59Z")
+    on_the_last_second = await shop.ops_post(f"/content-notices/{in_time['id']}/decide",
+                                             {"decision": "keep", "reasons": "An opinion; nothing illegal."})
+    await set_clock(shop, "2026-11-13T23:00:00Z")
+    after_it = await shop.ops_post(f"/content-notices/{late['id']}/decide",
+                                   {"decision": "keep", "reasons": "An opinion; nothing illegal."})
+
+    assert (on_the_last_second.status_code, on_the_last_second.json()["decided_late"]) == (200, False)
+    assert (after_it.status_code, after_it.json()["decided_late"]) == (200, True)  # late, still decided
+    assert after_it.json()["decide_by"] == "2026-11-13T22:59:59Z"
+

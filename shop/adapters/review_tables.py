@@ -39,8 +39,9 @@ class ContentNotice(SQLModel, table=True):
     by shop.adapters.stores.reviews alone."""
 
     __tablename__ = "content_notices"
-    __table_args__ = (  # staff read the undecided ones, oldest first
+    __table_args__ = (  # staff read the undecided ones, oldest first; `make sweep` by their deadline
         sa.Index("ix_content_notices_state_received_at", "state", "received_at", "id"),
+        sa.Index("ix_content_notices_state_decide_by", "state", "decide_by", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -51,7 +52,9 @@ class ContentNotice(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="users.id")  # sent with a token
     state: str = Field(max_length=16)  # received | decided
     received_at: datetime = instant()
+    decide_by: datetime = instant()  # RS-XIII 12.5: 2 working days (shop.domain.reviews.decide_by)
     decision: str | None = Field(default=None, max_length=16)  # removed | kept
     reasons: str | None = Field(default=None, max_length=2000)
     decided_at: datetime | None = instant(nullable=True)
     decided_by: str | None = Field(default=None, max_length=120)
+
