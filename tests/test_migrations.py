@@ -166,6 +166,22 @@ def test_notices_from_before_get_their_decision_deadline_RS_XIII(kind, tmp_path,
     command.upgrade(config, "head")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_account_blocked_before_has_its_block_as_its_history_RS_XIII(kind, tmp_path, request):
+    """0025: an account blocked before it has that block, not lifted, as its history; one not blocked
+    has none. Down and up again."""
+    url, config = database_at("0024", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *a_notice()[:1], (
+        "UPDATE users SET blocked_at = :at, blocked_reason = 'spam', blocked_by = 'ops:9' WHERE id = 1", {"at": AT})]))
+
+    command.upgrade(config, "head")
+
+    blocks = asyncio.run(run_sql(url, [("SELECT account_id, blocked_by, reason, unblocked_at FROM account_blocks", {})]))
+    assert [tuple(row) for row in blocks] == [(1, "ops:9", "spam", None)]
+    command.downgrade(config, "0024")
+    command.upgrade(config, "head")
+
+
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
 
 

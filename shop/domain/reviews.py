@@ -51,14 +51,17 @@ Decisions (the terms are silent):
   account was erased: no address is left). Lock order: the notice, then its review.
 - **Blocking** is kept on the account's row (`blocked_at`, `blocked_reason`, `blocked_by`): staff
   block with a reason (1-500) and unblock when the problem is solved; block twice or unblock an account
-  not blocked: 409.
+  not blocked: 409, and nothing is written. Each block is also kept in the account's block history,
+  one entry a block (who, when, why; who lifted it, when), written with the row in the same
+  transaction, so the history never says other than the row: at most one entry is open (not lifted),
+  the account's current block. Staff see it on the account; the customer does not (staff's names).
   The user is e-mailed the block with its reason, and the unblocking. A blocked account may not post
   reviews or notices from its token (403 `account_blocked`, RS-XIII); a notice sent without a token
   is anyone's and is taken. "These services" are the website's functionalities of XIII, not the
   purchase contract: a blocked account keeps logging in, ordering and its orders, so nothing of the
   block is read on the order's or the token's path: only the review and notice use cases read it,
   with the account they read anyway. Its published reviews stay (removing content is a notice's or
-  staff's decision on that content). An erased account cannot be blocked (404).
+  staff's decision on that content). An erased account cannot be blocked (404); its history stays.
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ def _live_account(uow: UnitOfWork, account_id: int) -> Any:
 
 async def block(ctx: ShopContext, account_id: int, *, reason: str, actor: str) -> Any:
     """RS-XIII: staff block the account from reviews and notices, for `reason`, until the problem is
-    solved; the user is told by e-mail."""
+    solved (kept in its block history too); the user is told by e-mail."""
     def work(uow: UnitOfWork) -> _Done:
         account = _live_account(uow, account_id)
         why = check_block(account, reason)
@@ -202,12 +202,14 @@ async def block(ctx: ShopContext, account_id: int, *, reason: str, actor: str) -
     return done.made
 
 
-async def unblock(ctx: ShopContext, account_id: int) -> Any:
-    """RS-XIII: the problem is solved: the block is lifted and the user told."""
+async def unblock(ctx: ShopContext, account_id: int, *, actor: str) -> Any:
+    """RS-XIII: the problem is solved: the block is lifted (who, when: in its block history) and the
+    user told."""
     def work(uow: UnitOfWork) -> _Done:
         check_unblock(_live_account(uow, account_id))
-        account = uow.accounts.block(account_id, at=None, reason=None, by=None)
-        _tell(uow, notices.account_unblocked(MARKET, uow.now()), account.email)
+        now = uow.now()
+        account = uow.accounts.unblock(account_id, at=now, by=actor)
+        _tell(uow, notices.account_unblocked(MARKET, now), account.email)
         return _Done(account, uow.outbox.queued)
 
     done = await ctx.db.transaction(work)

@@ -198,11 +198,15 @@ class OpsAccountBlockController(Controller):
     async def block(self, ctx: Ctx, request: Request[Principal, Any, Any], account_id: AccountId,
                     data: JSONBody[BlockIn]) -> StoredAccountOut:
         """RS-XIII: block the account from posting reviews and notices for abuse, until the problem is
-        solved; the user is e-mailed the reason. It keeps logging in, ordering and its orders."""
+        solved; the user is e-mailed the reason. It keeps logging in, ordering and its orders. Each
+        block is kept in the account's block history (GET /ops/accounts/{id})."""
         return presenters.stored_account(await reviews.block(  # type: ignore[return-value]
             ctx, account_id, reason=data.reason, actor=request.user.actor))
 
     @post("/{account_id:int}/unblock", status_code=200, responses=problems(400, 401, 403, 404, 409))
-    async def unblock(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:
-        """RS-XIII: the problem is solved: the block is lifted and the user e-mailed."""
-        return presenters.stored_account(await reviews.unblock(ctx, account_id))  # type: ignore[return-value]
+    async def unblock(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                      account_id: AccountId) -> StoredAccountOut:
+        """RS-XIII: the problem is solved: the block is lifted (who and when: in the account's block
+        history, GET /ops/accounts/{id}) and the user e-mailed."""
+        return presenters.stored_account(await reviews.unblock(  # type: ignore[return-value]
+            ctx, account_id, actor=request.user.actor))
