@@ -45,7 +45,7 @@ ops-demote: migrate ## take staff rights from an account at once (its tokens too
 expire-payments: migrate ## cancel card orders unpaid after 2 hours (RS-V.1); NOW=<ISO instant> judges as of then
 	$(RUN) python -m shop.jobs expire-payments $(if $(NOW),--now "$(NOW)")
 
-sweep: migrate ## list refunds, returns, unused perks and unanswered complaints due within 2 working days or overdue (RS-VII.7, RS-VII.10, P-2, RS-X.3); NOW=<ISO instant>
+sweep: migrate ## list refunds, returns, unused perks, unanswered complaints and undecided notices due within 2 working days or overdue (RS-VII.7, RS-VII.10, P-2, RS-X.3, RS-XIII); NOW=<ISO instant>
 	$(RUN) python -m shop.jobs sweep $(if $(NOW),--now "$(NOW)")
 
 expire-perks: migrate ## record perks opened or expired by the clock (P-2, T-1); NOW=<ISO instant>

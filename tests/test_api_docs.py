@@ -125,7 +125,11 @@ async def test_every_body_the_routes_send_is_what_the_document_declares(shop):
     body_as(await shop.http.put(f"{API}/ops/products/rs-charger-67w/stock", json={"in_stock": 7}, headers=ops),
             responses.StockOut)
     mine = body_as(await shop.http.get(f"{API}/account", headers=customer), responses.StoredAccountOut)
-    body_as(await shop.http.get(f"{API}/ops/accounts/{mine.id}", headers=ops), responses.StoredAccountOut)
+    assert (await shop.ops_post(f"/accounts/{mine.id}/block", {"reason": "spam"})).status_code == 200
+    assert (await shop.ops_post(f"/accounts/{mine.id}/unblock")).status_code == 200
+    assert (await shop.ops_post(f"/accounts/{mine.id}/block", {"reason": "spam again"})).status_code == 200
+    shown = body_as(await shop.http.get(f"{API}/ops/accounts/{mine.id}", headers=ops), responses.OpsAccountOut)
+    assert [block.unblocked_at is None for block in shown.blocks] == [False, True]  # RS-XIII: both typed
     body_as(await shop.http.request("DELETE", f"{API}/account", json={"password": "correct horse battery"},
                                     headers=await shop.customer()), responses.StoredAccountOut)  # RS-XII
     for refusal in (await shop.http.post(f"{API}/orders", json={}, headers=customer),

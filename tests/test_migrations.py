@@ -137,6 +137,51 @@ def test_accounts_from_before_erasure_are_not_erased_RS_XII(kind, tmp_path, requ
     command.upgrade(config, "head")
 
 
+def a_notice() -> list[tuple[str, dict[str, object]]]:
+    """A product, customer 2's review of it and a notice about it received at AT, as at 0023."""
+    return [("INSERT INTO users (id, email, password_hash, full_name, birth_date, is_ops, created_at) "
+             "VALUES (2, 'b@mail.example.rs', 'x', 'C D', :born, false, :at)", {"born": date(1990, 1, 1), "at": AT}), (
+        "INSERT INTO products (sku, market, name, model, category, price_minor, currency, vat_rate, on_hand, "
+        "reserved, max_per_customer, returnable, requires_imei, delivery_methods, set_items) VALUES ('rs-15t', "
+        "'RS', 'Xiaomi 15T', '15T', 'phone', 1, 'RSD', '0.20', 1, 0, 5, true, true, '[]', '[]')", {}), (
+        "INSERT INTO reviews (id, sku, customer_id, rating, text, state, posted_at) "
+        "VALUES ('review-1', 'rs-15t', 2, 5, 'good', 'published', :at)", {"at": AT}), (
+        "INSERT INTO content_notices (id, review_id, explanation, name, email, state, received_at) "
+        "VALUES ('notice-1', 'review-1', 'why', 'E F', 'e@example.rs', 'received', :at)", {"at": AT})]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_notices_from_before_get_their_decision_deadline_RS_XIII(kind, tmp_path, request):
+    """0024: a notice received before it is due by the end of the 2nd working day after its receipt
+    (received Friday 30 Oct 2026: Tuesday 3 Nov 23:59:59 Belgrade). Down and up again."""
+    url, config = database_at("0023", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *a_notice()]))
+
+    command.upgrade(config, "0024")
+
+    [notice] = asyncio.run(run_sql(url, [("SELECT decide_by FROM content_notices", {})]))
+    due = notice[0] if isinstance(notice[0], datetime) else datetime.fromisoformat(notice[0])
+    assert due.replace(tzinfo=None) == datetime(2026, 11, 3, 22, 59, 59, 999999)
+    command.downgrade(config, "0023")
+    command.upgrade(config, "head")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_account_blocked_before_has_its_block_as_its_history_RS_XIII(kind, tmp_path, request):
+    """0025: an account blocked before it has that block, not lifted, as its history; one not blocked
+    has none. Down and up again."""
+    url, config = database_at("0024", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *a_notice()[:1], (
+        "UPDATE users SET blocked_at = :at, blocked_reason = 'spam', blocked_by = 'ops:9' WHERE id = 1", {"at": AT})]))
+
+    command.upgrade(config, "head")
+
+    blocks = asyncio.run(run_sql(url, [("SELECT account_id, blocked_by, reason, unblocked_at FROM account_blocks", {})]))
+    assert [tuple(row) for row in blocks] == [(1, "ops:9", "spam", None)]
+    command.downgrade(config, "0024")
+    command.upgrade(config, "head")
+
+
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as the shop stores it
 
 

@@ -38,8 +38,8 @@ async def test_sweep_lists_a_perk_within_14_days_of_its_last_moment_and_one_past
     [lapsed] = passed.lines
     assert (lapsed.status, lapsed.kind, lapsed.subject_id) == ("passed", "perk", near.subject_id)
     assert "lapsed unused" in lapsed.note and "make expire-perks" in lapsed.note
-    assert passed.summary().endswith("(0 refunds, 0 returns, 0 withdrawals, 0 perks, 0 complaints)")
-    assert "1 passed (0 refunds, 0 returns, 0 withdrawals, 1 perks, 0 complaints)" in passed.summary()
+    assert passed.summary().endswith("(0 refunds, 0 returns, 0 withdrawals, 0 perks, 0 complaints, 0 notices)")
+    assert "1 passed (0 refunds, 0 returns, 0 withdrawals, 1 perks, 0 complaints, 0 notices)" in passed.summary()
 
 
 async def test_a_perk_recorded_expired_or_used_is_no_longer_listed_P_2(shop):

@@ -7,8 +7,15 @@ but still orders. E-mails are read from the SMTP server on loopback, picked by t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import datetime, timedelta
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from shop.domain.reviews import decide_by, decided_late
+from shop.services.accounts import make_ops_user
 from shop.services.login_throttle import NOTICES_PER_ADDRESS, NOTICES_PER_EMAIL
 from tests.ops_support import set_clock
 from tests.support import order_body
@@ -222,3 +229,131 @@ async def test_notices_to_one_address_or_from_one_client_are_bounded_an_hour_RS_
 
     await set_clock(shop, "2027-06-01T09:00:00Z")
     assert (await notify(shop, review_id, target)).status_code == 201
+
+
+# --- notices decided without undue delay (12.5) ------------------------------------------------------
+
+@pytest.mark.parametrize(("received_at", "due"), [
+    ("2026-11-10T08:00:00Z", "2026-11-13T22:59:59Z"),  # Tuesday: Wed 11 Nov is a holiday, so Thu 12 and Fri 13
+    ("2026-11-12T23:30:00Z", "2026-11-17T22:59:59Z"),  # Friday 00:30 in Belgrade: its local day, then Mon, Tue
+    ("2026-11-14T10:00:00Z", "2026-11-17T22:59:59Z"),  # a Saturday: Monday and Tuesday
+    ("2026-04-09T10:00:00Z", "2026-04-15T21:59:59Z"),  # Thursday before Orthodox Easter (10-13 Apr): Tue, Wed
+])
+def test_a_notice_is_due_for_decision_by_the_end_of_the_2nd_working_day_after_its_receipt_RS_XIII(received_at, due):
+    decided = datetime.fromisoformat(received_at)
+
+    assert f"{decide_by(decided):%Y-%m-%dT%H:%M:%SZ}" == due
+    assert not decided_late(None, decide_by(decided))  # undecided is not late: the sweep lists it
+    assert decided_late(decide_by(decided) + timedelta(seconds=1), decide_by(decided))
+
+
+async def test_the_notifier_and_staff_see_by_when_a_notice_is_decided_and_a_late_decision_is_shown_RS_XIII(shop):
+    _, _, review = await reviewed(shop)
+    await set_clock(shop, "2026-11-10T08:00:00Z")  # Tuesday, 09:00 in Belgrade
+    in_time = (await notify(shop, review["id"], notifier())).json()
+    late = (await notify(shop, review["id"], notifier())).json()
+
+    assert in_time["decide_by"] == late["decide_by"] == "2026-11-13T22:59:59Z"  # the notifier's answer
+    waiting = (await shop.http.get("/api/v1/ops/content-notices", headers=await shop.ops())).json()
+    assert {(item["id"], item["decide_by"], item["decided_late"]) for item in waiting} == {
+        (in_time["id"], "2026-11-13T22:59:59Z", False), (late["id"], "2026-11-13T22:59:59Z", False)}
+    await set_clock(shop, "2026-11-13T22:59:59Z")
+    on_the_last_second = await shop.ops_post(f"/content-notices/{in_time['id']}/decide",
+                                             {"decision": "keep", "reasons": "An opinion; nothing illegal."})
+    await set_clock(shop, "2026-11-13T23:00:00Z")
+    after_it = await shop.ops_post(f"/content-notices/{late['id']}/decide",
+                                   {"decision": "keep", "reasons": "An opinion; nothing illegal."})
+
+    assert (on_the_last_second.status_code, on_the_last_second.json()["decided_late"]) == (200, False)
+    assert (after_it.status_code, after_it.json()["decided_late"]) == (200, True)  # late, still decided
+    assert after_it.json()["decide_by"] == "2026-11-13T22:59:59Z"
+
+
+# --- the block history ---------------------------------------------------------------------------------
+
+async def block_history(shop, account: int) -> list[dict]:
+    response = await shop.http.get(f"/api/v1/ops/accounts/{account}", headers=await shop.ops())
+    assert response.status_code == 200, response.text
+    return response.json()["blocks"]
+
+
+async def test_staff_see_who_blocked_an_account_when_and_why_and_who_lifted_each_block_RS_XIII(shop):
+    customer = await shop.customer()
+    account = await account_id(shop, customer)
+    staff = "ops:" + str(await account_id(shop, await shop.ops()))
+    await make_ops_user(shop.ctx, "ops2@shop.example.rs", "ops password 456")
+    colleague_headers = await shop.login("ops2@shop.example.rs", "ops password 456")
+    colleague = "ops:" + str(await account_id(shop, colleague_headers))
+
+    await set_clock(shop, "2026-11-02T09:00:00Z")
+    assert (await shop.ops_post(f"/accounts/{account}/block", {"reason": "Advertising another shop."})).status_code \
+        == 200
+    await set_clock(shop, "2026-11-02T10:00:00Z")
+    twice = await shop.ops_post(f"/accounts/{account}/block", {"reason": "Something else."})
+    await set_clock(shop, "2026-11-05T12:00:00Z")
+    lifted = await shop.http.post(f"/api/v1/ops/accounts/{account}/unblock", headers=colleague_headers)
+    await set_clock(shop, "2026-11-05T13:00:00Z")
+    not_blocked = await shop.ops_post(f"/accounts/{account}/unblock")
+    await set_clock(shop, "2026-11-20T08:00:00Z")
+    again = await shop.http.post(f"/api/v1/ops/accounts/{account}/block", json={"reason": "Fake reviews."},
+                                 headers=colleague_headers)
+
+    assert problem(twice)[:2] == (409, "account_already_blocked")  # as before; and the history says nothing of it
+    assert lifted.status_code == 200 and problem(not_blocked)[:2] == (409, "account_not_blocked")
+    assert again.status_code == 200, again.text
+    assert await block_history(shop, account) == [
+        {"blocked_at": "2026-11-02T09:00:00Z", "blocked_by": staff, "reason": "Advertising another shop.",
+         "unblocked_at": "2026-11-05T12:00:00Z", "unblocked_by": colleague},
+        {"blocked_at": "2026-11-20T08:00:00Z", "blocked_by": colleague, "reason": "Fake reviews.",
+         "unblocked_at": None, "unblocked_by": None}]
+    shown = (await shop.http.get(f"/api/v1/ops/accounts/{account}", headers=await shop.ops())).json()
+    assert shown["blocked"] == {"at": "2026-11-20T08:00:00Z", "reason": "Fake reviews.", "by": colleague}
+    assert "blocks" not in (await shop.http.get("/api/v1/account", headers=customer)).json()  # staff's names
+
+
+async def test_two_blocks_at_once_leave_one_block_in_the_history_RS_XIII(shop):
+    account = await account_id(shop, await shop.customer())
+    await shop.ops()
+
+    answers = await asyncio.gather(*(shop.ops_post(f"/accounts/{account}/block", {"reason": f"reason {n}"})
+                                     for n in range(2)))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    [block] = await block_history(shop, account)
+    assert block["unblocked_at"] is None
+    assert block["reason"] == next(answer.json()["blocked"]["reason"] for answer in answers
+                                   if answer.status_code == 200)
+
+
+async def test_the_database_keeps_at_most_one_block_of_an_account_open_RS_XIII(shop):
+    account = await account_id(shop, await shop.customer())
+
+    def block_twice(uow) -> None:
+        uow.accounts.block(account, at=uow.now(), reason="one", by="ops:1")
+        uow.accounts.block(account, at=uow.now(), reason="two", by="ops:1")
+
+    with pytest.raises(IntegrityError):
+        await shop.ctx.db.transaction(block_twice)
+    assert await block_history(shop, account) == []  # the transaction rolled back whole
+
+
+async def test_a_block_reason_of_500_characters_is_kept_and_one_longer_refused_naming_it_RS_XIII(shop):
+    account = await account_id(shop, await shop.customer())
+
+    longer = await shop.ops_post(f"/accounts/{account}/block", {"reason": "R" * 501})
+    kept = await shop.ops_post(f"/accounts/{account}/block", {"reason": "R" * 500})
+
+    assert (longer.status_code, longer.json()["field"]) == (400, "reason")
+    assert kept.status_code == 200, kept.text
+    assert [block["reason"] for block in await block_history(shop, account)] == ["R" * 500]
+
+
+async def test_the_ops_view_of_an_account_is_staffs_alone_and_404_for_none_RS_XIII(shop):
+    customer = await shop.customer()
+    account = await account_id(shop, customer)
+
+    assert (await shop.http.get(f"/api/v1/ops/accounts/{account}")).status_code == 401
+    assert (await shop.http.get(f"/api/v1/ops/accounts/{account}", headers=customer)).status_code == 403
+    missing = await shop.http.get("/api/v1/ops/accounts/2147483647", headers=await shop.ops())
+    assert problem(missing)[:2] == (404, "account_not_found")
+    assert await block_history(shop, account) == []

@@ -1,16 +1,19 @@
 """`make sweep` on SQLite and PostgreSQL: what the shop owes near or past its deadline, across a month
 of test-clock time. "Near" is within 2 working days on the market's calendar (T-3): in Serbia,
 11 Nov 2026 (a Wednesday) is Armistice Day, and 14-15 Nov a weekend. Refunds owed (RS-III.4,
-RS-VII.10), returns not back in time (RS-VII.7) and withdrawals still without a label (RS-VII.10)."""
+RS-VII.10), returns not back in time (RS-VII.7), withdrawals still without a label (RS-VII.10),
+complaints not answered (RS-X.3) and notices of illegal content not decided (RS-XIII)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from shop.domain.markets import Market
 from shop.services.sweep import sweep
 from tests.ops_support import set_clock
 from tests.test_refunds import cancel_while_stripe_is_out_of_reach
+from tests.test_reviews import notifier, notify, reviewed
 from tests.support import ShopClient, order_body, run_task
 
 CHARGER = "rs-charger-67w"
@@ -146,8 +149,8 @@ async def test_the_same_list_twice_page_by_page_or_whole_with_its_summary(shop):
     assert first.text()[0] == "== passed (2)"
     assert first.text()[1].startswith("passed 2026-10-19T09:00:00Z return") and owed["number"] in first.text()[2]
     assert first.summary() == ("sweep as of 2026-11-10T08:00:00Z: 4 listed; 2 passed (1 refunds, 1 returns, "
-                               "0 withdrawals, 0 perks, 0 complaints), 2 near, within 2 working days, perks 14 days "
-                               "(1 refunds, 0 returns, 1 withdrawals, 0 perks, 0 complaints)")
+                               "0 withdrawals, 0 perks, 0 complaints, 0 notices), 2 near, within 2 working days, "
+                               "perks 14 days (1 refunds, 0 returns, 1 withdrawals, 0 perks, 0 complaints, 0 notices)")
 
 
 async def test_complaints_not_answered_are_listed_by_their_deadline_RS_X_3(shop):
@@ -184,3 +187,40 @@ async def test_make_sweep_runs_as_a_task_on_the_shops_clock(shop, settings):
     assert lines[0] == "== passed (1)"
     assert lines[1].startswith(f"passed 2026-11-03T22:59:59Z refund     {owed['number']} [RS-IV.5]")
     assert lines[-1].startswith("sweep as of 2026-11-10T08:00:00Z: 1 listed; 1 passed")
+
+
+async def test_notices_not_decided_are_listed_by_their_deadline_RS_XIII(shop):
+    """RS-XIII 12.5, decided within 2 working days of receipt: received Thursday 5 Nov (due Monday 9:
+    passed on Tuesday 10), Monday 9 Nov (due Thursday 12, the 11th a holiday: near) and Tuesday 10 Nov
+    (due Friday 13: near from its receipt); one decided is not listed, nor anything in KZ."""
+    _, _, review = await reviewed(shop)
+
+    async def notice_at(received_at: str) -> dict[str, Any]:
+        await set_clock(shop, received_at)
+        response = await notify(shop, review["id"], notifier())
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    late = await notice_at("2026-11-05T10:00:00Z")
+    decided = await notice_at("2026-11-05T11:00:00Z")
+    near = await notice_at("2026-11-09T10:00:00Z")
+    today = await notice_at(TUESDAY_BEFORE_THE_HOLIDAY)
+    assert (await shop.ops_post(f"/content-notices/{decided['id']}/decide",
+                                {"decision": "keep", "reasons": "Nothing illegal."})).status_code == 200
+
+    report = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY))
+
+    assert [(line.status, line.kind, line.order_number, line.clause, line.subject_id) for line in report.lines] == [
+        ("passed", "notice", "-", "RS-XIII", late["id"]), ("near", "notice", "-", "RS-XIII", near["id"]),
+        ("near", "notice", "-", "RS-XIII", today["id"])]
+    assert [f"{line.due_by:%Y-%m-%dT%H:%M:%SZ}" for line in report.lines] == [
+        late["decide_by"], near["decide_by"], today["decide_by"]] == [
+        "2026-11-09T22:59:59Z", "2026-11-12T22:59:59Z", "2026-11-13T22:59:59Z"]
+    assert report.lines[0].note == (f"notice of illegal content about review {review['id']} of {review['sku']}, "
+                                    "received 2026-11-05: its decision is late")
+    assert report.lines[1].note.endswith("received 2026-11-09: decide it and tell the notifier")
+    assert [title for title, _ in report.groups()] == ["passed", "due 2026-11-12", "due 2026-11-13"]
+    assert report.count("passed", "notice") == 1 and report.count("near", "notice") == 2
+    assert (await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY), markets=[Market.KZ])).lines == []
+    paged = await sweep(shop.ctx, instant(TUESDAY_BEFORE_THE_HOLIDAY), batch=1)
+    assert paged.text() == report.text()

@@ -1,6 +1,7 @@
-"""SQLModel tables of the website's functionalities (RS-XIII): customers' reviews of products and
-notices of illegal content about them (shop.domain.reviews). A block of an account for abuse is on
-its `users` row (shop.adapters.tables.User). Conventions as in shop.adapters.tables."""
+"""SQLModel tables of the website's functionalities (RS-XIII): customers' reviews of products,
+notices of illegal content about them and the history of blocks of accounts (shop.domain.reviews).
+An account's current block is on its `users` row (shop.adapters.tables.User). Conventions as in
+shop.adapters.tables."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class ContentNotice(SQLModel, table=True):
     by shop.adapters.stores.reviews alone."""
 
     __tablename__ = "content_notices"
-    __table_args__ = (  # staff read the undecided ones, oldest first
+    __table_args__ = (  # staff read the undecided ones, oldest first; `make sweep` by their deadline
         sa.Index("ix_content_notices_state_received_at", "state", "received_at", "id"),
+        sa.Index("ix_content_notices_state_decide_by", "state", "decide_by", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -51,7 +53,29 @@ class ContentNotice(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="users.id")  # sent with a token
     state: str = Field(max_length=16)  # received | decided
     received_at: datetime = instant()
+    decide_by: datetime = instant()  # RS-XIII 12.5: 2 working days (shop.domain.reviews.decide_by)
     decision: str | None = Field(default=None, max_length=16)  # removed | kept
     reasons: str | None = Field(default=None, max_length=2000)
     decided_at: datetime | None = instant(nullable=True)
     decided_by: str | None = Field(default=None, max_length=120)
+
+
+class AccountBlock(SQLModel, table=True):
+    """One block of an account for abuse (RS-XIII): who blocked it, when and why, and who lifted it,
+    when (NULL: it is the account's current block, as on its `users` row). Written with the row by
+    shop.adapters.stores.accounts alone."""
+
+    __tablename__ = "account_blocks"
+    __table_args__ = (  # an account's history in order; at most one block not lifted, kept by the database
+        sa.Index("ix_account_blocks_account_id", "account_id", "id"),
+        sa.Index("uq_account_blocks_open", "account_id", unique=True,
+                 postgresql_where=sa.text("unblocked_at IS NULL"), sqlite_where=sa.text("unblocked_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="users.id")
+    blocked_at: datetime = instant()
+    blocked_by: str = Field(max_length=120)
+    reason: str = Field(max_length=500)
+    unblocked_at: datetime | None = instant(nullable=True)
+    unblocked_by: str | None = Field(default=None, max_length=120)

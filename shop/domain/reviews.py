@@ -32,6 +32,16 @@ Decisions (the terms are silent):
   is not published (removed, unknown) answers 404. Anyone may send one without an account; `name`
   (1-200), `email` (a valid address, where the receipt and decision go), `explanation` (1-5000) and
   `good_faith: true` (false: 422 naming the field). No de-duplication: every notice is decided.
+- **Decided within 2 working days** (12.5 asks "timely, diligent and objective" and the notifier
+  told "without undue delay"; it gives no number): a notice is due for its decision by the end of the
+  2nd working day of the RS market's calendar after the local day it was received (T-3: Monday to
+  Friday less the public holidays; received on Tuesday 10 Nov 2026, the 11th a holiday: Friday 13 Nov
+  23:59:59 Belgrade). Its `decide_by` is stored when it is received and shown to the notifier and to
+  staff; `make sweep` lists every undecided notice by it (near from its receipt: the deadline is as
+  short as the sweep's "near"; past it, late). A late decision is still a decision (shown as
+  `decided_late`), never refused. Force majeure does not move it (T-7 suspends the contract's
+  periods; this one is the shop's own measure of "without undue delay", which an impediment
+  already excuses).
 - **The decision** is staff's (no automated means): `remove` or `keep`, always with `reasons` (1-2000,
   the statement of reasons). `remove` removes the review (REVIEW `remove`, the reasons kept on it)
   and e-mails its author the statement of reasons (12.4) in the same transaction; either way the
@@ -41,13 +51,17 @@ Decisions (the terms are silent):
   account was erased: no address is left). Lock order: the notice, then its review.
 - **Blocking** is kept on the account's row (`blocked_at`, `blocked_reason`, `blocked_by`): staff
   block with a reason (1-500) and unblock when the problem is solved; block twice or unblock an account
-  not blocked: 409. The user is e-mailed the block with its reason, and the unblocking. A blocked
-  account may not post reviews or notices from its token (403 `account_blocked`, RS-XIII); a notice
-  sent without a token is anyone's and is taken. "These services" are the website's functionalities
-  of XIII, not the purchase contract: a blocked account keeps logging in, ordering and its orders,
-  so nothing of the block is read on the order's or the token's path: only the review and notice use
-  cases read it, with the account they read anyway. Its published reviews stay (removing content is
-  a notice's or staff's decision on that content). An erased account cannot be blocked (404).
+  not blocked: 409, and nothing is written. Each block is also kept in the account's block history,
+  one entry a block (who, when, why; who lifted it, when), written with the row in the same
+  transaction, so the history never says other than the row: at most one entry is open (not lifted),
+  the account's current block. Staff see it on the account; the customer does not (staff's names).
+  The user is e-mailed the block with its reason, and the unblocking. A blocked account may not post
+  reviews or notices from its token (403 `account_blocked`, RS-XIII); a notice sent without a token
+  is anyone's and is taken. "These services" are the website's functionalities of XIII, not the
+  purchase contract: a blocked account keeps logging in, ordering and its orders, so nothing of the
+  block is read on the order's or the token's path: only the review and notice use cases read it,
+  with the account they read anyway. Its published reviews stay (removing content is a notice's or
+  staff's decision on that content). An erased account cannot be blocked (404); its history stays.
 """
 
 from __future__ import annotations
@@ -55,6 +69,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from datetime import datetime
+
+from shop.domain.calendar import add_working_days, end_of_local_day, in_time, local_date
 from shop.domain.errors import Conflict, Forbidden, InvalidInput
 from shop.domain.machine import Lifecycle, Step
 from shop.domain.markets import Market
@@ -66,6 +83,7 @@ MAX_EXPLANATION = 5000
 MAX_REASONS = 2000
 MAX_BLOCK_REASON = 500
 MOST_LISTED = 100  # the public list of a product's reviews (Decision)
+DECIDE_WORKING_DAYS = 2  # RS-XIII 12.5: "without undue delay" (Decision)
 
 
 class ReviewState(StrEnum):
@@ -99,7 +117,8 @@ DECISIONS = {"remove": Decision.REMOVED, "keep": Decision.KEPT}
 CONTENT_NOTICE: Lifecycle[NoticeState] = Lifecycle("content notice", NoticeState, (
     Step("receive", (), NoticeState.RECEIVED, CLAUSE,
          "anyone notifies that a published review is illegal, saying why, with name, e-mail and good "
-         "faith; the receipt is confirmed at once by e-mail (12.5)"),
+         "faith; the receipt is confirmed at once by e-mail (12.5); the decision is due within 2 working "
+         "days (decide_by)"),
     Step("remove", (NoticeState.RECEIVED,), NoticeState.DECIDED, CLAUSE,
          "staff decide the content illegal: the review is removed, its author told the statement of "
          "reasons (12.4), the notifier told the decision (12.5)"),
@@ -168,6 +187,19 @@ def check_notice(explanation: str, name: str, good_faith: bool) -> tuple[str, st
         raise InvalidInput("notifier_name_missing", "a notice gives the notifier's name", clause=CLAUSE,
                            field="name")
     return why, who
+
+
+def decide_by(received_at: datetime) -> datetime:
+    """RS-XIII 12.5 (Decision): a notice is decided by the end of the 2nd working day of the RS
+    calendar after the local day it was received (T-3)."""
+    market = Market.RS
+    return end_of_local_day(add_working_days(local_date(received_at, market), DECIDE_WORKING_DAYS, market), market)
+
+
+def decided_late(decided_at: datetime | None, due_by: datetime) -> bool:
+    """A decision taken after its `decide_by` (none yet is not late: `make sweep` lists an undecided
+    notice past it)."""
+    return decided_at is not None and not in_time(decided_at, due_by)
 
 
 def decision_of(word: str) -> Decision:

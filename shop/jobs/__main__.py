@@ -101,8 +101,9 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
 
 
 async def sweep(settings: Settings, now_arg: str | None) -> None:
-    """RS-VII.7, RS-VII.10, RS-III.4: list every refund still owed and every return or withdrawal
-    whose deadline is within 2 working days or passed, grouped by deadline, and a summary. Reads only."""
+    """RS-VII.7, RS-VII.10, RS-III.4, P-2, RS-X.3, RS-XIII: list every refund still owed, every return
+    or withdrawal, unused perk, unanswered complaint and undecided notice of illegal content whose
+    deadline is near or passed, grouped by deadline, and a summary. Reads only."""
     from shop.services.sweep import sweep as sweep_owed
 
     def progress(rows: int, seconds: float) -> None:

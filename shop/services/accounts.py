@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -135,6 +136,17 @@ async def staff_rights(ctx: ShopContext, user_id: int) -> bool | None:
     """Whether the account is staff; None when there is no such account. Every authenticated request
     asks (shop.web.auth): one primary-key read."""
     return await ctx.db.read(lambda uow: uow.accounts.staff_rights(user_id))
+
+
+async def account_for_staff(ctx: ShopContext, user_id: int) -> tuple[Account, list[Any]]:
+    """The stored account and its block history (RS-XIII), read together."""
+    def read(uow: UnitOfWork) -> tuple[Account | None, list[Any]]:
+        return uow.accounts.get(user_id), uow.accounts.blocks(user_id)
+
+    user, blocks = await ctx.db.read(read)
+    if user is None:
+        raise NotFound("account_not_found", "no such account")
+    return user, blocks
 
 
 async def account(ctx: ShopContext, user_id: int) -> Account:

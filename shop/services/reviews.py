@@ -21,7 +21,7 @@ from shop.domain.notices import Notice
 from shop.domain.reviews import (
     CONTENT_NOTICE, MOST_LISTED, REVIEW, Decision, NoticeState, ReviewState, check_block, check_first,
     check_market, check_not_blocked, check_notice, check_purchase, check_reasons, check_review, check_unblock,
-    decision_of, display_name,
+    decide_by, decision_of, display_name,
 )
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
@@ -121,7 +121,8 @@ async def of_product(ctx: ShopContext, sku: str) -> list[Shown]:
 async def notify(ctx: ShopContext, review_id: str, *, explanation: str, name: str, email: str, good_faith: bool,
                  customer_id: int | None) -> Any:
     """RS-XIII 12.5: anyone's notice that a published review is illegal content, its receipt
-    confirmed at once by e-mail; from a token, not a blocked account's."""
+    confirmed at once by e-mail, due for a decision within 2 working days (`decide_by`); from a token,
+    not a blocked account's."""
     why, who = check_notice(explanation, name, good_faith)
 
     def work(uow: UnitOfWork) -> _Done:
@@ -132,7 +133,8 @@ async def notify(ctx: ShopContext, review_id: str, *, explanation: str, name: st
         transition = CONTENT_NOTICE.start("receive", NoticeState.RECEIVED)
         notice = uow.reviews.add_notice({
             "id": str(uuid.uuid4()), "review_id": review.id, "explanation": why, "name": who, "email": email,
-            "customer_id": customer_id, "state": transition.to_state.value, "received_at": now})
+            "customer_id": customer_id, "state": transition.to_state.value, "received_at": now,
+            "decide_by": decide_by(now)})
         _tell(uow, notices.content_notice_received(MARKET, notice.id, review.id, now), email)
         return _Done(notice, uow.outbox.queued)
 
@@ -186,7 +188,7 @@ def _live_account(uow: UnitOfWork, account_id: int) -> Any:
 
 async def block(ctx: ShopContext, account_id: int, *, reason: str, actor: str) -> Any:
     """RS-XIII: staff block the account from reviews and notices, for `reason`, until the problem is
-    solved; the user is told by e-mail."""
+    solved (kept in its block history too); the user is told by e-mail."""
     def work(uow: UnitOfWork) -> _Done:
         account = _live_account(uow, account_id)
         why = check_block(account, reason)
@@ -200,12 +202,14 @@ async def block(ctx: ShopContext, account_id: int, *, reason: str, actor: str) -
     return done.made
 
 
-async def unblock(ctx: ShopContext, account_id: int) -> Any:
-    """RS-XIII: the problem is solved: the block is lifted and the user told."""
+async def unblock(ctx: ShopContext, account_id: int, *, actor: str) -> Any:
+    """RS-XIII: the problem is solved: the block is lifted (who, when: in its block history) and the
+    user told."""
     def work(uow: UnitOfWork) -> _Done:
         check_unblock(_live_account(uow, account_id))
-        account = uow.accounts.block(account_id, at=None, reason=None, by=None)
-        _tell(uow, notices.account_unblocked(MARKET, uow.now()), account.email)
+        now = uow.now()
+        account = uow.accounts.unblock(account_id, at=now, by=actor)
+        _tell(uow, notices.account_unblocked(MARKET, now), account.email)
         return _Done(account, uow.outbox.queued)
 
     done = await ctx.db.transaction(work)

@@ -10,6 +10,8 @@
   P-2), for staff to remind the customer; past it, the perk has lapsed and `make expire-perks` has
   not recorded it yet;
 - complaints not yet answered by their `answer_due_by` (RS-X.3: within 8 days of receipt);
+- notices of illegal content not yet decided by their `decide_by` (RS-XIII 12.5: within 2 working
+  days of receipt, shop.domain.reviews; so each is near from the day it comes in);
 - and, first, the markets in a declared force-majeure period (T-7).
 
 "Near" is on the market's calendar (T-3): due by the end of the 2nd working day after today's
@@ -33,6 +35,7 @@ from shop.domain.complaints import ComplaintState
 from shop.domain.markets import Market, market_info
 from shop.domain.perk_lifecycle import UNUSED, state_at
 from shop.domain.refunds import RefundState
+from shop.domain.reviews import NoticeState
 from shop.domain.withdrawal import WithdrawalState
 from shop.services.context import ShopContext
 
@@ -41,22 +44,22 @@ PERK_NEAR = timedelta(days=14)  # P-2: a perk about to lapse unused, listed for 
 UNUSED_PERKS = tuple(state.value for state in UNUSED)
 OWED_REFUNDS = (RefundState.PENDING.value, RefundState.FAILED.value)
 PASSED, NEAR = "passed", "near"
-REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT = "refund", "return", "withdrawal", "perk", "complaint"
-KINDS = (REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT)
+REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT, NOTICE = "refund", "return", "withdrawal", "perk", "complaint", "notice"
+KINDS = (REFUND, RETURN, WITHDRAWAL, PERK, COMPLAINT, NOTICE)
 BATCH = 1000
 PROGRESS_ROWS, PROGRESS_SECONDS = 5000, 5.0
 
 
 @dataclass(frozen=True)
 class SweepLine:
-    """One thing owed: a refund, a return awaited, a withdrawal without its label, a perk unused, or a
-    complaint's answer."""
+    """One thing owed: a refund, a return awaited, a withdrawal without its label, a perk unused, a
+    complaint's answer, or the decision on a notice of illegal content."""
 
     status: str  # passed | near
     due_by: datetime
     due_on: date  # the deadline's local date in its market
-    kind: str  # refund | return | withdrawal | perk | complaint
-    order_number: str  # "-": a complaint about no order
+    kind: str  # refund | return | withdrawal | perk | complaint | notice
+    order_number: str  # "-": a complaint about no order, a notice
     clause: str
     owed_minor: int | None  # None: no money owed (a perk)
     currency: str
@@ -173,6 +176,16 @@ def _complaint(row: Any, now: datetime) -> SweepLine:
                  currency=market_info(market).currency, note=note)
 
 
+def _notice(row: Any, now: datetime) -> SweepLine:
+    """RS-XIII 12.5: a notice of illegal content not decided, due within 2 working days of its receipt."""
+    market = Market(row.market)
+    note = (f"notice of illegal content about review {row.review_id} of {row.sku}, received "
+            f"{to_local(row.received_at, market):%Y-%m-%d}: "
+            + ("decide it and tell the notifier" if in_time(now, row.due) else "its decision is late"))
+    return _line(row, now, kind=NOTICE, clause="RS-XIII", owed_minor=None, currency=market_info(market).currency,
+                 note=note)
+
+
 def _with_note(line: SweepLine, note: str) -> SweepLine:
     return SweepLine(**{**line.__dict__, "note": note})
 
@@ -196,6 +209,9 @@ SOURCES: tuple[tuple[Read, Callable[[Any, datetime], SweepLine], Callable[[datet
         UNUSED_PERKS, market=market.value, until=until, after=after, limit=limit), _perk, perk_near_until),
     (lambda uow, market, until, after, limit: uow.sweep.complaints_due(
         ComplaintState.RECEIVED.value, market=market.value, until=until, after=after, limit=limit), _complaint,
+     near_until),
+    (lambda uow, market, until, after, limit: uow.sweep.notices_due(
+        NoticeState.RECEIVED.value, market=market.value, until=until, after=after, limit=limit), _notice,
      near_until),
 )
 

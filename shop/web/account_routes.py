@@ -14,7 +14,7 @@ from shop.services import account_erasure, accounts
 from shop.services.context import ShopContext
 from shop.web import presenters
 from shop.web.auth import LARGEST_ID, Principal, ops_only
-from shop.web.responses import StoredAccountOut, problems
+from shop.web.responses import OpsAccountOut, StoredAccountOut, problems
 from shop.web.schemas import EraseAccountIn
 
 Ctx = NamedDependency[ShopContext]
@@ -52,9 +52,10 @@ class OpsAccountController(Controller):
     guards = [ops_only]
 
     @get("/{account_id:int}", responses=problems(400, 401, 403, 404))
-    async def show(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:
-        """Any account as stored, with the guardian's consent (RS-I.2)."""
-        return presenters.stored_account(await accounts.account(ctx, account_id))
+    async def show(self, ctx: Ctx, account_id: AccountId) -> OpsAccountOut:
+        """Any account as stored, with the guardian's consent (RS-I.2) and its block history (RS-XIII:
+        who blocked it, when and why; who lifted each block, when)."""
+        return presenters.ops_account(*await accounts.account_for_staff(ctx, account_id))  # type: ignore[return-value]
 
     @post("/{account_id:int}/demote", status_code=200, responses=problems(400, 401, 403, 404))
     async def demote(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:

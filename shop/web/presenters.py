@@ -44,6 +44,14 @@ def stored_account(user: Row[Any]) -> dict[str, Any]:
                                                              "reason": user.blocked_reason, "by": user.blocked_by}}
 
 
+def ops_account(user: Row[Any], blocks: list[Row[Any]]) -> dict[str, Any]:
+    """The account as stored and its block history (RS-XIII), for staff."""
+    return {**stored_account(user), "blocks": [
+        {"blocked_at": instant(block.blocked_at), "blocked_by": block.blocked_by, "reason": block.reason,
+         "unblocked_at": instant(block.unblocked_at),
+         "unblocked_by": block.unblocked_by} for block in blocks]}
+
+
 def product(row: Row[Any]) -> dict[str, Any]:
     return {
         "sku": row.sku, "name": row.name, "model": row.model, "market": row.market,

@@ -64,7 +64,7 @@ class BlockOut(Out):
 
 
 class StoredAccountOut(Out):
-    """An account as stored (GET /account, GET /ops/accounts/{id})."""
+    """An account as stored (GET /account; GET /ops/accounts/{id} adds its block history)."""
 
     id: int
     email: str
@@ -80,6 +80,24 @@ class StoredAccountOut(Out):
     blocked: BlockOut | None
     """RS-XIII: blocked from posting reviews and notices for abuse, until the problem is solved (null: not
     blocked); ordering is not blocked."""
+
+
+class BlockEntryOut(Out):
+    """RS-XIII: one block of the account's history."""
+
+    blocked_at: Instant
+    blocked_by: Annotated[str, msgspec.Meta(description="the staff member who blocked the account")]
+    reason: str
+    unblocked_at: Annotated[Instant | None, msgspec.Meta(
+        description="when the problem was solved and the block lifted (null: the account's current block)")]
+    unblocked_by: Annotated[str | None, msgspec.Meta(description="the staff member who lifted it")]
+
+
+class OpsAccountOut(StoredAccountOut):
+    """An account as stored, for staff (GET /ops/accounts/{id}): with its block history."""
+
+    blocks: Annotated[list[BlockEntryOut], msgspec.Meta(description=(
+        "RS-XIII: every block of the account, the first first; the last is `blocked` while it is not lifted"))]
 
 
 class TokenOut(Out):

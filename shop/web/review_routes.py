@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from shop.domain.accounts import normalised_email
+from shop.domain.reviews import decided_late
 from shop.services import reviews
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
@@ -78,6 +79,8 @@ class NoticeOut(Out):
     review_id: str
     state: Annotated[Literal["received", "decided"], msgspec.Meta(description="docs/lifecycle-content-notice.md")]
     received_at: Instant
+    decide_by: Annotated[Instant, msgspec.Meta(description=(
+        "RS-XIII 12.5: the decision is due by the end of the 2nd working day (RS calendar) after its receipt"))]
 
 
 class OpsNoticeOut(NoticeOut):
@@ -89,6 +92,7 @@ class OpsNoticeOut(NoticeOut):
     reasons: str | None
     decided_at: Instant | None
     decided_by: str | None
+    decided_late: Annotated[bool, msgspec.Meta(description="RS-XIII 12.5: decided after decide_by")]
 
 
 class ReviewedNoticeOut(OpsNoticeOut):
@@ -105,13 +109,15 @@ def review_json(shown: reviews.Shown) -> dict[str, Any]:
 
 
 def notice_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "review_id": row.review_id, "state": row.state, "received_at": instant(row.received_at)}
+    return {"id": row.id, "review_id": row.review_id, "state": row.state, "received_at": instant(row.received_at),
+            "decide_by": instant(row.decide_by)}
 
 
 def ops_notice_json(row: Any) -> dict[str, Any]:
     return {**notice_json(row), "explanation": row.explanation, "name": row.name, "email": row.email,
             "customer_id": row.customer_id, "decision": row.decision, "reasons": row.reasons,
-            "decided_at": instant(row.decided_at), "decided_by": row.decided_by}
+            "decided_at": instant(row.decided_at), "decided_by": row.decided_by,
+            "decided_late": decided_late(row.decided_at, row.decide_by)}
 
 
 def reviewed_notice_json(row: Any) -> dict[str, Any]:
@@ -149,7 +155,8 @@ class ReviewController(Controller):
         """RS-XIII 12.5: anyone's notice that a published review is illegal content, with why, their
         name and e-mail and their statement of good faith (false: 422 `good_faith`); its receipt is
         confirmed at once by e-mail, and the decision follows. No token is needed; one that is sent
-        must be good (401), and not a blocked account's (403 `account_blocked`). At most 5 an hour to
+        must be good (401), and not a blocked account's (403 `account_blocked`). The decision is due by
+        `decide_by`, the end of the 2nd working day (RS calendar) after its receipt. At most 5 an hour to
         one e-mail address and 20 from one client (429 with `Retry-After`)."""
         caller = await optional_principal(request)
         email, address, now = normalised_email(data.email), request.client.host if request.client else "unknown", \
@@ -170,7 +177,7 @@ class OpsContentNoticeController(Controller):
     @get("/", responses=problems(401, 403))
     async def undecided(self, ctx: Ctx) -> list[ReviewedNoticeOut]:
         """RS-XIII 12.5: notices waiting for a decision, the oldest first (at most 200), each with the
-        review it is about."""
+        review it is about and its `decide_by` (2 working days after its receipt)."""
         return [reviewed_notice_json(row) for row in await reviews.undecided(ctx)]  # type: ignore[misc]
 
     @post("/{notice_id:str}/decide", status_code=200, responses=problems(400, 401, 403, 404, 409, 413, 422))
@@ -191,11 +198,15 @@ class OpsAccountBlockController(Controller):
     async def block(self, ctx: Ctx, request: Request[Principal, Any, Any], account_id: AccountId,
                     data: JSONBody[BlockIn]) -> StoredAccountOut:
         """RS-XIII: block the account from posting reviews and notices for abuse, until the problem is
-        solved; the user is e-mailed the reason. It keeps logging in, ordering and its orders."""
+        solved; the user is e-mailed the reason. It keeps logging in, ordering and its orders. Each
+        block is kept in the account's block history (GET /ops/accounts/{id})."""
         return presenters.stored_account(await reviews.block(  # type: ignore[return-value]
             ctx, account_id, reason=data.reason, actor=request.user.actor))
 
     @post("/{account_id:int}/unblock", status_code=200, responses=problems(400, 401, 403, 404, 409))
-    async def unblock(self, ctx: Ctx, account_id: AccountId) -> StoredAccountOut:
-        """RS-XIII: the problem is solved: the block is lifted and the user e-mailed."""
-        return presenters.stored_account(await reviews.unblock(ctx, account_id))  # type: ignore[return-value]
+    async def unblock(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                      account_id: AccountId) -> StoredAccountOut:
+        """RS-XIII: the problem is solved: the block is lifted (who and when: in the account's block
+        history, GET /ops/accounts/{id}) and the user e-mailed."""
+        return presenters.stored_account(await reviews.unblock(  # type: ignore[return-value]
+            ctx, account_id, actor=request.user.actor))

@@ -1,13 +1,15 @@
 """The one writer of accounts (users): registration, staff rights, the account behind a token, the
 customers an order batch locks (RS-V.5.5), erasure (RS-XII) and blocking for abuse (RS-XIII: read
-only by the use cases of reviews and notices, never on a token's or an order's path). An erased
-account's row stays for the records that refer to it, but is no account to a token, a login or an
+only by the use cases of reviews and notices, never on a token's or an order's path; each block and
+its lifting also written to the account's block history, `account_blocks`, in the same call). An
+erased account's row stays for the records that refer to it, but is no account to a token, a login or an
 order: the reads behind them find only accounts not erased (`_LIVE`), in the same one statement as
 before."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -15,13 +17,14 @@ from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
+from shop.adapters.review_tables import AccountBlock
 from shop.adapters.stores import fast
 from shop.adapters.tables import User, table_of
 
 Account = Row[Any]
 """A stored account: the columns of `users` by name (`account.email`)."""
 
-_users = table_of(User)
+_users, _blocks = table_of(User), table_of(AccountBlock)
 _LIVE = _users.c.erased_at.is_(None)  # RS-XII: an erased account is gone
 _BY_ID = select(_users).where(_users.c.id == bindparam("id"))
 _BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"), _LIVE)
@@ -37,6 +40,11 @@ _DEMOTE_BY_EMAIL = (update(_users).where(_users.c.email == bindparam("b_email"))
 _BLOCK = (update(_users).where(_users.c.id == bindparam("b_id"))
           .values(blocked_at=bindparam("b_at"), blocked_reason=bindparam("b_reason"), blocked_by=bindparam("b_by"))
           .returning(*_users.c))
+_OPEN_BLOCK = insert(_blocks).values(account_id=bindparam("b_id"), blocked_at=bindparam("b_at"),
+                                     blocked_by=bindparam("b_by"), reason=bindparam("b_reason"))
+_LIFT_BLOCK = (update(_blocks).where(_blocks.c.account_id == bindparam("b_id"), _blocks.c.unblocked_at.is_(None))
+               .values(unblocked_at=bindparam("b_at"), unblocked_by=bindparam("b_by")).returning(_blocks.c.id))
+_BLOCKS_OF = select(_blocks).where(_blocks.c.account_id == bindparam("b_id")).order_by(_blocks.c.id)
 _DEMOTE_BY_ID = update(_users).where(_users.c.id == bindparam("b_id")).values(is_ops=False).returning(*_users.c)
 # In the order of their ids, so two batches never wait for each other in a circle; the addresses for
 # the e-mails come with them. (SQLite has no FOR UPDATE: its write lock is the database's.)
@@ -106,6 +114,21 @@ class AccountStore:
         rows = fast.run(self._db, _lock_customers(len(ids)), {f"id_{i}": id_ for i, id_ in enumerate(ids)})
         return {row.id: row.email for row in rows}
 
-    def block(self, account_id: int, *, at: Any, reason: str | None, by: str | None) -> Account:
-        """RS-XIII: the account blocked from reviews and notices (`at` None: unblocked); the row as written."""
-        return self._db.execute(_BLOCK, {"b_id": account_id, "b_at": at, "b_reason": reason, "b_by": by}).one()
+    def block(self, account_id: int, *, at: datetime, reason: str, by: str) -> Account:
+        """RS-XIII: the account blocked from reviews and notices, and the block opened in its history
+        (a block already open: IntegrityError, the unique index); the row as written."""
+        values = {"b_id": account_id, "b_at": at, "b_reason": reason, "b_by": by}
+        self._db.execute(_OPEN_BLOCK, values)
+        return self._db.execute(_BLOCK, values).one()
+
+    def unblock(self, account_id: int, *, at: datetime, by: str) -> Account:
+        """RS-XIII: the block lifted, on the row and in its history (who, when); the row as written."""
+        lifted = self._db.execute(_LIFT_BLOCK, {"b_id": account_id, "b_at": at, "b_by": by}).all()
+        if len(lifted) != 1:  # the row said blocked: its history has exactly one block open
+            raise RuntimeError(f"account {account_id}: {len(lifted)} blocks open in its history")
+        return self._db.execute(_BLOCK, {"b_id": account_id, "b_at": None, "b_reason": None, "b_by": None}).one()
+
+    def blocks(self, account_id: int) -> list[Row[Any]]:
+        """RS-XIII: the account's block history, the first block first (`blocked_at`, `blocked_by`,
+        `reason`, `unblocked_at`, `unblocked_by`)."""
+        return list(self._db.execute(_BLOCKS_OF, {"b_id": account_id}))

@@ -1,6 +1,7 @@
-"""What the sweep reads (RS-VII.7, RS-VII.10, RS-III.4, P-2): refunds still owed, returns awaited,
-withdrawals without a label and unused perks about to lapse, each with its order's number, due by a
-given instant in one market.
+"""What the sweep reads (RS-VII.7, RS-VII.10, RS-III.4, P-2, RS-X.3, RS-XIII): refunds still owed,
+returns awaited, withdrawals without a label, unused perks about to lapse, complaints not answered
+and notices of illegal content not decided, each with its order's number ("-": none), due by a given
+instant in one market.
 
 Reads only: it writes nothing, so it is safe to run twice and from two machines at once. Each
 method reads one page, ordered by (deadline, id) and resumed after the last key of the page before
@@ -13,16 +14,18 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import BundlePerk
 from shop.adapters.after_sale_tables import Complaint
-from shop.adapters.tables import Order, OrderLine, Refund, Withdrawal, WithdrawalLine, table_of
+from shop.adapters.review_tables import ContentNotice, Review
+from shop.adapters.tables import Order, OrderLine, Product, Refund, Withdrawal, WithdrawalLine, table_of
 
 _refunds, _orders = table_of(Refund), table_of(Order)
 _withdrawals, _covered, _lines = table_of(Withdrawal), table_of(WithdrawalLine), table_of(OrderLine)
 _perks, _complaints = table_of(BundlePerk), table_of(Complaint)
+_notices, _reviews, _products = table_of(ContentNotice), table_of(Review), table_of(Product)
 
 Key = tuple[datetime, str]
 
@@ -81,6 +84,13 @@ _COMPLAINTS = _page(  # a complaint may name no order: its own market, the order
     .where(_complaints.c.state == bindparam("b_state")),
     _complaints.c.answer_due_by, _complaints.c.id, market=_complaints.c.market)
 
+_NOTICES = _page(  # a notice names no order: the market of the product its review is about
+    select(_notices.c.id, _notices.c.decide_by.label("due"), _notices.c.received_at, _notices.c.review_id,
+           _reviews.c.sku, _products.c.market, literal("-").label("order_number"))
+    .join(_reviews, _reviews.c.id == _notices.c.review_id).join(_products, _products.c.sku == _reviews.c.sku)
+    .where(_notices.c.state == bindparam("b_state")),
+    _notices.c.decide_by, _notices.c.id, market=_products.c.market)
+
 _RETURNS = _withdrawals_due(_withdrawals.c.return_due_by)
 _STATEMENTS = _withdrawals_due(_withdrawals.c.refund_due_by)
 
@@ -125,3 +135,10 @@ class SweepStore:
         """Complaints in `state` (not answered) of the market whose answer is due by `until` (RS-X.3),
         with `order_number` ("-" without an order): the index on (state, answer_due_by, id)."""
         return self._read(_COMPLAINTS, {"b_state": state, "b_market": market, "b_until": until}, after, limit)
+
+    def notices_due(self, state: str, *, market: str, until: datetime, after: Key | None = None,
+                    limit: int = 1000) -> list[Row[Any]]:
+        """Notices of illegal content in `state` (not decided) about reviews of the market's products
+        whose decision is due by `until` (RS-XIII 12.5), with `review_id`, `sku` and `order_number`
+        ("-"): the index on (state, decide_by, id)."""
+        return self._read(_NOTICES, {"b_state": state, "b_market": market, "b_until": until}, after, limit)
