@@ -66,10 +66,9 @@ Decisions (the terms are silent):
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
-from datetime import datetime
 
 from shop.domain.calendar import add_working_days, end_of_local_day, in_time, local_date
 from shop.domain.errors import Conflict, Forbidden, InvalidInput
