@@ -3,6 +3,7 @@ event loop and outside any transaction (issue 16, Security and Tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ import pytest_asyncio
 from argon2 import PasswordHasher
 from sqlalchemy import delete
 
+from shop.adapters.password_work import PasswordWork, PasswordWorkBusy
 from shop.adapters.tables import User, table_of
 from shop.services import accounts
 from shop.services.login_throttle import FAILURES_PER_ADDRESS, FAILURES_PER_EMAIL, WINDOW
@@ -278,3 +280,55 @@ async def test_tests_hash_at_the_cheapest_profile_and_production_at_the_default(
     assert (production.memory_cost, production.time_cost) == (profiles.RFC_9106_LOW_MEMORY.memory_cost,
                                                               profiles.RFC_9106_LOW_MEMORY.time_cost)
     assert production.verify(stored, PASSWORD)  # a hash carries its cost: verified under any profile
+
+
+# --- a bounded number of hashes at once ----------------------------------------------------------
+
+
+async def test_password_work_runs_at_most_its_bound_at_once_and_refuses_past_its_queue():
+    """At the production profile a hash takes 64 MiB: however many arrive, at most `at_once` run
+    (memory bounded), `waiting_most` wait their turn, and the next is refused at once (503)."""
+    work = PasswordWork(at_once=2, waiting_most=3)
+    release, lock = threading.Event(), threading.Lock()
+    running, most_running = [0], [0]
+
+    def hash_slowly(n: int) -> int:
+        with lock:
+            running[0] += 1
+            most_running[0] = max(most_running[0], running[0])
+        release.wait(5)
+        with lock:
+            running[0] -= 1
+        return n
+
+    started = [asyncio.create_task(work.run(hash_slowly, n)) for n in range(5)]
+    await asyncio.sleep(0.05)  # all five handed over: two running, three waiting
+    with pytest.raises(PasswordWorkBusy) as refused:
+        await work.run(hash_slowly, 5)
+    release.set()
+
+    assert await asyncio.gather(*started) == [0, 1, 2, 3, 4]
+    assert (most_running[0], work.in_hand, refused.value.retry_after, refused.value.status) == (2, 0, 1, 503)
+    assert await work.run(hash_slowly, 6) == 6  # room again
+    work.close()
+
+
+@pytest.mark.parametrize("path", [REGISTER, LOGIN])
+async def test_registering_and_logging_in_past_the_hashing_queue_is_503_with_retry_after(shop, throttle, path):
+    """The app's own bound (2 at once, 64 waiting) taken up: the next is refused at once, and nothing
+    is written: the account is not registered, the failure not counted."""
+    body = person() if path == REGISTER else {"email": "nobody@mail.example.rs", "password": "wrong password"}
+    work, release = shop.ctx.password_work, threading.Event()
+    busy = [asyncio.create_task(work.run(release.wait, 5)) for _ in range(work.at_once + work.waiting_most)]
+    await asyncio.sleep(0.05)
+    try:
+        refused = await shop.http.post(path, json=body)
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+
+    assert_problem(refused, 503, code="password_work_busy")
+    assert refused.headers["Retry-After"] == "1"
+    assert len(throttle.per_address) == 0
+    if path == REGISTER:
+        assert (await shop.http.post(REGISTER, json=body)).status_code == 201  # never half-registered

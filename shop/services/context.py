@@ -8,6 +8,7 @@ from datetime import datetime
 from shop.adapters.background import Background
 from shop.adapters.database import Database
 from shop.adapters.mailer import SmtpMailer
+from shop.adapters.password_work import PasswordWork
 from shop.adapters.stripe_gateway import StripeGateway
 from shop.clock import system_now
 from shop.settings import Settings
@@ -22,6 +23,8 @@ class ShopContext:
     """Transactions and reads as functions of a unit of work (shop.adapters.database)."""
     background: Background = field(default_factory=Background)
     """What runs after a request has answered (its e-mails); awaited by `aclose`."""
+    password_work: PasswordWork = field(default_factory=PasswordWork)
+    """Argon2 hashes and verifications, a bounded number at once (shop.adapters.password_work)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ShopContext:
@@ -37,6 +40,7 @@ class ShopContext:
 
     async def aclose(self) -> None:
         await self.background.drain()
+        self.password_work.close()
         await self.stripe.aclose()
         await self.db.dispose()
 

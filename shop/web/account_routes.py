@@ -30,7 +30,7 @@ class MyAccountController(Controller):
         """The caller's account as stored, with the guardian's consent it registered with (RS-I.2)."""
         return presenters.stored_account(await accounts.account(ctx, request.user.id))
 
-    @delete("", status_code=200, responses=problems(400, 401, 403, 409, 413, 429))
+    @delete("", status_code=200, responses=problems(400, 401, 403, 409, 413, 429, 503))
     async def erase(self, ctx: Ctx, request: Request[Principal, Any, Any],
                     data: JSONBody[EraseAccountIn]) -> StoredAccountOut:
         """RS-XII: erase the caller's account, its password confirming it (a JSON body: a password

@@ -62,7 +62,7 @@ class AccountController(Controller):
     path = "/auth"
     tags = ["accounts"]
 
-    @post("/register", status_code=201, operation_class=PublicOperation, responses=problems(400, 409, 413, 422))
+    @post("/register", status_code=201, operation_class=PublicOperation, responses=problems(400, 409, 413, 422, 503))
     async def register(self, ctx: Ctx, data: JSONBody[RegisterIn]) -> AccountOut:
         """RS-I.1, RS-I.2: a customer account; under 18 only with a guardian's consent."""
         consent = data.guardian_consent.to_domain() if data.guardian_consent else None
@@ -71,9 +71,10 @@ class AccountController(Controller):
         return {"id": user.id, "email": user.email, "full_name": user.full_name,
                 "birth_date": user.birth_date.isoformat()}
 
-    @post("/login", status_code=200, operation_class=PublicOperation, responses=problems(400, 401, 413, 429))
+    @post("/login", status_code=200, operation_class=PublicOperation, responses=problems(400, 401, 413, 429, 503))
     async def login(self, ctx: Ctx, data: JSONBody[LoginIn], request: Request[Any, Any, Any]) -> TokenOut:
-        """Too many failed logins for the e-mail or from the address: 429 with Retry-After."""
+        """Too many failed logins for the e-mail or from the address: 429 with Retry-After; too many
+        logins and registrations at once: 503 with Retry-After (shop.adapters.password_work)."""
         address = request.client.host if request.client else "unknown"
         user = await accounts.log_in(ctx, request.app.state["login_throttle"], data.email, data.password,
                                      address=address)
