@@ -9,6 +9,7 @@ from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.errors import InvalidInput, NotFound
+from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.orders_common import OrderAggregate
@@ -42,6 +43,31 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int =
                 raise InvalidInput("unknown_cursor", f"no order {before} of yours to continue from",
                                    field="before") from None
         orders = uow.orders.of_customer(customer_id, limit=limit + 1, before=before)
+        return aggregates(uow, orders[:limit]), len(orders) > limit
+    return await ctx.db.read(page)
+
+
+QUEUES = (OrderState.AWAITING_PAYMENT, OrderState.AWAITING_INSTALLMENT_APPROVAL, OrderState.PAID,
+          OrderState.CONFIRMED, OrderState.SHIPPED)
+"""The states staff list orders by: each an order waiting for someone (the customer's payment, the
+instalment lender, staff's confirmation, the shipment, the delivery), so each list is as long as the
+work in hand. A final state (delivered, cancelled, withdrawn) only grows: its orders are opened by id."""
+
+
+async def orders_in_state(ctx: ShopContext, state: OrderState, *, market: Market | None = None,
+                          limit: int = PAGE, after: str | None = None) -> tuple[list[OrderAggregate], bool]:
+    """Staff's work queue: a page of the orders in `state` (of `market`), the longest placed first,
+    each as a whole: at most `limit`, those placed after the order `after` (the previous page's last,
+    wherever it is now: staff move orders on while they page; 422 naming `after` if there is no such
+    order); and whether more follow. A final state: 422 naming `state`."""
+    if state not in QUEUES:
+        raise InvalidInput("not_a_work_queue", f"orders are listed by a state still waiting for someone "
+                           f"({', '.join(QUEUES)}), not by {state}: open a {state} order by its id", field="state")
+
+    def page(uow: UnitOfWork) -> tuple[list[OrderAggregate], bool]:
+        if after is not None and not uow.orders.known([after]):
+            raise InvalidInput("unknown_cursor", f"no order {after} to continue from", field="after")
+        orders = uow.orders.in_state(state.value, market=market.value if market else None, limit=limit + 1, after=after)
         return aggregates(uow, orders[:limit]), len(orders) > limit
     return await ctx.db.read(page)
 

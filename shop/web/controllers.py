@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.clock import system_now
 from shop.domain.errors import NotFound
+from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market, market_info
 from shop.domain.price_errors import CorrectPrice, MarketPrice
 from shop.services import (
@@ -21,7 +22,7 @@ from shop.services import (
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import PAGE, PAGE_MOST, order_view, orders_of_customer
+from shop.services.order_views import PAGE, PAGE_MOST, order_view, orders_in_state, orders_of_customer
 from shop.web import presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
 from shop.web.errors import PROBLEM, domain_error
@@ -43,6 +44,11 @@ FlaggedBefore = Annotated[int | None, QueryParameter(
 OrdersLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="orders a page")]
 OrdersBefore = Annotated[str | None, QueryParameter(
     max_length=36, pattern=NO_NUL, description="the page after the one whose last order had this id (the `Link` header's)")]
+OrdersAfter = Annotated[str | None, QueryParameter(
+    max_length=36, pattern=NO_NUL, description="the page after the one whose last order had this id (the `Link` header's)")]
+QueueState = Annotated[OrderState, QueryParameter(name="state", description=(
+    "the state the orders wait in: awaiting_payment, awaiting_installment_approval, paid, confirmed or shipped"))]
+QueueMarket = Annotated[Market | None, QueryParameter(description="RS or KZ; both when left out")]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
@@ -177,6 +183,22 @@ class OpsController(Controller):
     path = "/ops"
     tags = ["operations"]
     guards = [ops_only]
+
+    @get("/orders", responses=problems(400, 401, 403, 422), response_headers=[ResponseHeader(
+        name="Link", documentation_only=True,
+        description='the next page, when there is one (RFC 8288): `</api/v1/ops/orders?state=paid&limit=20&after=…>; rel="next"`')])
+    async def orders_in_state(self, ctx: Ctx, waiting_in: QueueState, market: QueueMarket = None,
+                              limit: OrdersLimit = PAGE, after: OrdersAfter = None) -> Response[list[OrderOut]]:
+        """Staff's work queues: the orders waiting in `state` (for payment, the instalment decision,
+        confirmation, shipment or delivery), of one market or both, the longest placed first, a page
+        at a time; the next page's address in `Link`. Open one by its id for its payment ledger."""
+        page, more = await orders_in_state(ctx, waiting_in, market=market, limit=limit, after=after)
+        body = [presenters.order(order) for order in page]
+        if not more:
+            return Response(body)
+        query = {"state": waiting_in.value, **({"market": market.value} if market else {}), "limit": limit,
+                 "after": page[-1].order.id}
+        return Response(body, headers={"Link": f'</api/v1/ops/orders?{urlencode(query)}>; rel="next"'})
 
     @post("/orders/{order_id:str}/confirm", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def confirm(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],

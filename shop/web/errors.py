@@ -36,15 +36,25 @@ def domain_error(_: Request, error: DomainError) -> Response[dict[str, Any]]:
     return answer
 
 
-def validation_error(_: Request, error: ValidationException) -> Response[dict[str, Any]]:
+def validation_error(request: Request, error: ValidationException) -> Response[dict[str, Any]]:
     errors = [
-        {"field": _field_name(item), "message": item.get("message", "")}
+        {"field": _public_name(request, _field_name(item), item.get("source")), "message": item.get("message", "")}
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]
     field = errors[0]["field"] if errors else _missing_parameter(str(error.detail))
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(error.detail)
     return problem(400, "Invalid request", detail, "validation_error", field=field, errors=errors)
+
+
+def _public_name(request: Request, name: str, source: Any) -> str:
+    """A parameter's name as the client sends it: Litestar reports the handler's argument, which
+    differs where a name is reserved (`state`: `QueryParameter(name="state")` on another argument)."""
+    if source not in ("query", "header", "cookie"):
+        return name
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(name)
+    alias = getattr(parameter.kwarg_definition, "name", None) if parameter is not None else None
+    return alias if isinstance(alias, str) and alias else name
 
 
 def _missing_parameter(detail: str) -> str | None:

@@ -44,6 +44,15 @@ _CURSOR_PLACED_AT = select(_orders.c.placed_at).where(_orders.c.id == bindparam(
 _OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(or_(
     _orders.c.placed_at < _CURSOR_PLACED_AT,
     and_(_orders.c.placed_at == _CURSOR_PLACED_AT, _orders.c.id < bindparam("b_before"))))
+_CURSOR_AFTER = select(_orders.c.placed_at).where(_orders.c.id == bindparam("b_after")).scalar_subquery()
+_AFTER_CURSOR = or_(_orders.c.placed_at > _CURSOR_AFTER,
+                    and_(_orders.c.placed_at == _CURSOR_AFTER, _orders.c.id > bindparam("b_after")))
+_IN_STATE = (select(_orders).where(_orders.c.state == bindparam("b_state"))
+             .order_by(_orders.c.placed_at, _orders.c.id).limit(bindparam("b_limit")))
+_IN_STATE_OF = {  # (of one market, after a cursor): the statement
+    (of_market, after): _IN_STATE.where(*([_orders.c.market == bindparam("b_market")] if of_market else []),
+                                        *([_AFTER_CURSOR] if after else []))
+    for of_market in (False, True) for after in (False, True)}
 _LINES_OF = (select(_lines).where(_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
              .order_by(_lines.c.id))
 _TIMELINE_OF = (select(_timeline).where(_timeline.c.order_id.in_(bindparam("b_ids", expanding=True)))
@@ -132,6 +141,16 @@ class OrderStore:
             return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id, "b_limit": limit}))
         return list(self._db.execute(_OF_CUSTOMER_BEFORE,
                                      {"b_customer": customer_id, "b_limit": limit, "b_before": before}))
+
+    def in_state(self, state: str, *, market: str | None, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """The orders in `state` (of `market`, when given), the longest placed first (placed, then
+        id): at most `limit`, those after the order `after` when given, wherever that order is now."""
+        values: dict[str, Any] = {"b_state": state, "b_limit": limit}
+        if market is not None:
+            values["b_market"] = market
+        if after is not None:
+            values["b_after"] = after
+        return list(self._db.execute(_IN_STATE_OF[market is not None, after is not None], values))
 
     def known(self, order_ids: Sequence[str]) -> set[str]:
         """Which of these orders exist (500 ids a statement)."""
