@@ -63,6 +63,8 @@ async def test_public_routes_need_no_token_in_the_document_and_the_others_do(sho
     ("get", "/orders/{order_id}", {"200", "401", "404"}),
     ("post", "/ops/orders/{order_id}/ship", {"200", "400", "401", "403", "404", "409", "413", "422"}),
     ("get", "/ops/payments/flagged", {"200", "400", "401", "403"}),
+    ("get", "/ops/withdrawals", {"200", "400", "401", "403", "422"}),
+    ("get", "/ops/service-cases", {"200", "400", "401", "403", "422"}),
 ])
 async def test_every_status_a_route_answers_is_documented_with_the_problem_body(shop, method, path, statuses):
     operation = (await operations(shop))[(method, path)]

@@ -82,6 +82,9 @@ class ServiceCase(SQLModel, table=True):
     moved along its own lifecycle; staff record which exclusion applies, if any."""
 
     __tablename__ = "service_cases"
+    __table_args__ = (  # staff's work queue reads the cases of a state, the oldest opened first
+        sa.Index("ix_service_cases_state_opened_at", "state", "opened_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     perk_id: str = Field(foreign_key="perks.id", index=True, max_length=36)

@@ -8,6 +8,7 @@ by the step that uses them (KZ-4.6 the screen replaced, KZ-4.7 the estimate acce
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,7 +148,23 @@ def _view(uow: UnitOfWork, case: Any, perk: Any, now: datetime, *, order: Any = 
     customer = uow.accounts.get(order.customer_id)
     bundle = uow.perks.bundle(perk.bundle_id)
     assert customer is not None  # an order's customer is never deleted (orders.customer_id's key)
-    shared = service_centre_data(name=customer.full_name, phone=customer.phone or order.delivery.get("phone"),
-                                 email=customer.email, model=bundle.model, imei=case.imei)
-    return CaseView(case, perk, state_now(perk, now),
-                    shared)
+    return _as_of(case, perk, now, name=customer.full_name, phone=customer.phone or order.delivery.get("phone"),
+                  email=customer.email, model=bundle.model)
+
+
+def views(uow: UnitOfWork, cases: Sequence[Any], now: datetime) -> list[CaseView]:
+    """These cases as `show` answers each, their perks and holders read in one statement whatever
+    their number (a page of staff's work queue)."""
+    perks = uow.perks.with_holders([case.perk_id for case in cases])
+    found = []
+    for case in cases:
+        perk = perks[case.perk_id]
+        found.append(_as_of(case, perk, now, name=perk.full_name, email=perk.email, model=perk.model,
+                            phone=perk.customer_phone or perk.delivery.get("phone")))
+    return found
+
+
+def _as_of(case: Any, perk: Any, now: datetime, *, name: str, phone: str | None, email: str, model: str
+           ) -> CaseView:
+    shared = service_centre_data(name=name, phone=phone, email=email, model=model, imei=case.imei)  # KZ-5.1
+    return CaseView(case, perk, state_now(perk, now), shared)

@@ -15,6 +15,7 @@ from shop.domain.errors import NotFound
 from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market, market_info
 from shop.domain.price_errors import CorrectPrice, MarketPrice
+from shop.domain.withdrawal import WithdrawalState
 from shop.services import (
     accounts, catalogue, checkout, ledger, orders, price_corrections, refunds, test_clock, withdrawal_refunds,
     withdrawals,
@@ -23,12 +24,13 @@ from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.services.order_views import PAGE, PAGE_MOST, order_view, orders_in_state, orders_of_customer
-from shop.web import presenters
+from shop.services.work_queues import withdrawals_waiting
+from shop.web import paging, presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
 from shop.web.errors import PROBLEM, domain_error
 from shop.web.responses import (
-    AccountOut, ClockOut, FlaggedPaymentsOut, OpsOrderOut, OrderOut, ProductOut, PublicOperation, QuoteOut,
-    StockOut, TermsOut, TokenOut, WithdrawalOut, problems,
+    AccountOut, ClockOut, FlaggedPaymentsOut, OpsOrderOut, OrderOut, ProductOut, PublicOperation, QueuedWithdrawalOut,
+    QuoteOut, StockOut, TermsOut, TokenOut, WithdrawalOut, problems,
 )
 from shop.web.schemas import (
     INT_MAX, NO_NUL, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
@@ -49,6 +51,12 @@ OrdersAfter = Annotated[str | None, QueryParameter(
 QueueState = Annotated[OrderState, QueryParameter(name="state", description=(
     "the state the orders wait in: awaiting_payment, awaiting_installment_approval, paid, confirmed or shipped"))]
 QueueMarket = Annotated[Market | None, QueryParameter(description="RS or KZ; both when left out")]
+WithdrawalQueue = Annotated[WithdrawalState, QueryParameter(name="state", description=(
+    "the state the withdrawals wait in: requested (a return label to issue, RS-VII.7) or awaiting_return "
+    "(the goods to receive)"))]
+WithdrawalsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="withdrawals a page")]
+WithdrawalsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last withdrawal had this id (the `Link` header's)"))]
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
@@ -58,6 +66,12 @@ OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)
 def withdrawal_json(made: withdrawals.WithdrawalAggregate) -> Json:
     return presenters.withdrawal(made.withdrawal, made.lines,
                                  redeemed_perks=[(perk, perk.line_id) for perk in made.redeemed_perks])
+
+
+def queued_withdrawal_json(made: withdrawals.WithdrawalAggregate) -> Json:
+    """A withdrawal of staff's work queue: as its routes answer it, with its order's id, number, market."""
+    w = made.withdrawal
+    return {**withdrawal_json(made), "order_id": w.order_id, "order_number": w.order_number, "market": w.market}
 
 
 async def order_json(ctx: ShopContext, order_id: str, *, customer_id: int | None = None) -> Json:
@@ -184,21 +198,31 @@ class OpsController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @get("/orders", responses=problems(400, 401, 403, 422), response_headers=[ResponseHeader(
-        name="Link", documentation_only=True,
-        description='the next page, when there is one (RFC 8288): `</api/v1/ops/orders?state=paid&limit=20&after=…>; rel="next"`')])
+    @get("/orders", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/orders?state=paid&limit=20&after=…"))
     async def orders_in_state(self, ctx: Ctx, waiting_in: QueueState, market: QueueMarket = None,
                               limit: OrdersLimit = PAGE, after: OrdersAfter = None) -> Response[list[OrderOut]]:
         """Staff's work queues: the orders waiting in `state` (for payment, the instalment decision,
         confirmation, shipment or delivery), of one market or both, the longest placed first, a page
         at a time; the next page's address in `Link`. Open one by its id for its payment ledger."""
-        page, more = await orders_in_state(ctx, waiting_in, market=market, limit=limit, after=after)
-        body = [presenters.order(order) for order in page]
-        if not more:
-            return Response(body)
-        query = {"state": waiting_in.value, **({"market": market.value} if market else {}), "limit": limit,
-                 "after": page[-1].order.id}
-        return Response(body, headers={"Link": f'</api/v1/ops/orders?{urlencode(query)}>; rel="next"'})
+        found, more = await orders_in_state(ctx, waiting_in, market=market, limit=limit, after=after)
+        query = {"state": waiting_in.value, **({"market": market.value} if market else {}), "limit": limit}
+        return paging.page([presenters.order(order) for order in found], path="/api/v1/ops/orders", query=query,
+                           after=found[-1].order.id if more else None)
+
+    @get("/withdrawals", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/withdrawals?state=requested&limit=20&after=…"))
+    async def withdrawals_waiting(self, ctx: Ctx, waiting_in: WithdrawalQueue, market: QueueMarket = None,
+                                  limit: WithdrawalsLimit = PAGE, after: WithdrawalsAfter = None
+                                  ) -> Response[list[QueuedWithdrawalOut]]:
+        """Staff's work queue of withdrawals (RS-VII): those waiting in `state`, `requested` for the
+        return label (RS-VII.7) by the refund's deadline (RS-VII.10), `awaiting_return` for the goods by
+        their return deadline (RS-VII.7); the earliest due first, of one market or both, a page at a
+        time, the next page's address in `Link`. A final state is no queue (422)."""
+        found, more = await withdrawals_waiting(ctx, waiting_in, market=market, limit=limit, after=after)
+        query = {"state": waiting_in.value, **({"market": market.value} if market else {}), "limit": limit}
+        return paging.page([queued_withdrawal_json(made) for made in found], path="/api/v1/ops/withdrawals",
+                           query=query, after=found[-1].withdrawal.id if more else None)
 
     @post("/orders/{order_id:str}/confirm", status_code=200, responses=problems(413, *OPS_PROBLEMS))
     async def confirm(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str],

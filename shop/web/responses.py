@@ -270,6 +270,14 @@ class WithdrawalOut(Out):
                     "refund decision (diminished value); the unused ones are revoked when it is refunded")]
 
 
+class QueuedWithdrawalOut(WithdrawalOut):
+    """A withdrawal in staff's work queue (GET /ops/withdrawals): its routes' body, and its order."""
+
+    order_id: str
+    order_number: str
+    market: Market
+
+
 class PaymentOut(Out):
     provider: Literal["stripe"]
     payment_intent_id: str

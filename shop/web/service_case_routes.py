@@ -1,20 +1,24 @@
 """Service cases under the KZ repair perks (KZ-4.5, KZ-4.6, KZ-4.7), for staff only: open one for a
 device the shop sold, refuse it for an exclusion of its perk, refer a screen beyond repair to the
 standard warranty, estimate, the customer's answer, complete; each answer shows the case, its perk's
-state and what is shared with the service centre (KZ-5.1)."""
+state and what is shared with the service centre (KZ-5.1). The cases waiting in a state are staff's
+work queue (`GET /ops/service-cases?state=`, shop.services.work_queues)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from shop.domain.service_cases import MOST_MINOR, Estimate, customer_pays
+from shop.domain.service_cases import MOST_MINOR, Estimate, ServiceCaseState, customer_pays
 from shop.services import service_cases
 from shop.services.context import ShopContext
+from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.work_queues import service_cases_waiting
+from shop.web import paging
 from shop.web.auth import Principal, ops_only
 from shop.web.presenters import instant, money
 from shop.web.responses import Instant, Money, Out, problems
@@ -25,6 +29,12 @@ Note = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 Minor = Annotated[int, msgspec.Meta(ge=0, le=MOST_MINOR, description="KZT minor units (tiyn)")]
 CaseKindName = Literal["extended_warranty", "screen_repair", "free_labour_repair"]
 PROBLEMS = (400, 401, 403, 404, 409, 413, 422)
+CaseQueue = Annotated[ServiceCaseState, QueryParameter(name="state", description=(
+    "the state the cases wait in: opened (for staff: refuse, refer, estimate or repair), estimated (for the "
+    "customer's answer, KZ-4.7) or accepted (for the repair)"))]
+CasesLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="service cases a page")]
+CasesAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last case had this id (the `Link` header's)"))]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -178,6 +188,17 @@ class ServiceCaseController(Controller):
         KZ-4.7 the accepted repair."""
         return case_json(await service_cases.complete(  # type: ignore[return-value]
             ctx, case_id, note=data.note if data else None, actor=request.user.actor))
+
+    @get("/service-cases", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/service-cases?state=opened&limit=20&after=…"))
+    async def waiting(self, ctx: Ctx, waiting_in: CaseQueue, limit: CasesLimit = PAGE, after: CasesAfter = None
+                      ) -> Response[list[ServiceCaseOut]]:
+        """Staff's work queue of service cases (KZ-4.5, KZ-4.6, KZ-4.7): those waiting in `state`, the
+        oldest opened first, a page at a time, each as `GET /ops/service-cases/{id}` answers it; the next
+        page's address in `Link`. A final state is no queue (422)."""
+        found, more = await service_cases_waiting(ctx, waiting_in, limit=limit, after=after)
+        return paging.page([case_json(view) for view in found], path="/api/v1/ops/service-cases",
+                           query={"state": waiting_in.value, "limit": limit}, after=found[-1].case.id if more else None)
 
     @get("/service-cases/{case_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, case_id: FromPath[str]) -> ServiceCaseOut:

@@ -1,6 +1,6 @@
 """The one writer of perk bundles and their perks (P-1 … P-4, KZ-1): bundles made with their perks,
 tied to the device's IMEI when it ships, each perk moved along the PERK lifecycle with the facts of
-its step; read by order, by device, by id."""
+its step; read by order, by device, by id (with their holder, for a page of service cases)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import BundlePerk, DeviceActivation, PerkBundle, ServiceCase
-from shop.adapters.tables import Order, table_of
+from shop.adapters.tables import Order, User, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
 from shop.domain.perks import PERK_CODES
 from shop.domain.service_cases import OPEN_STATES
 
 _bundles, _perks, _orders = table_of(PerkBundle), table_of(BundlePerk), table_of(Order)
-_cases, _activations = table_of(ServiceCase), table_of(DeviceActivation)
+_cases, _activations, _users = table_of(ServiceCase), table_of(DeviceActivation), table_of(User)
 _ADD_BUNDLES = insert(_bundles)
 _ADD_PERKS = insert(_perks)
 _PERK = select(_perks).where(_perks.c.id == bindparam("b_id"))
@@ -43,6 +43,11 @@ _ON_LINES_IN = (select(_perks, _bundles.c.line_id).join(_bundles, _bundles.c.id 
                 .where(_bundles.c.line_id.in_(bindparam("b_line_ids", expanding=True)),
                        _perks.c.state.in_(bindparam("b_states", expanding=True)))
                 .order_by(_bundles.c.line_id, _bundles.c.unit, _perks.c.id))
+_WITH_HOLDERS = (select(_perks, _bundles.c.model, _users.c.full_name, _users.c.phone.label("customer_phone"),
+                        _users.c.email, _orders.c.delivery)
+                 .join(_bundles, _bundles.c.id == _perks.c.bundle_id).join(_orders, _orders.c.id == _perks.c.order_id)
+                 .join(_users, _users.c.id == _orders.c.customer_id)
+                 .where(_perks.c.id.in_(bindparam("b_ids", expanding=True))))
 _IS_DUE = and_(
     or_(and_(_perks.c.state.in_(bindparam("b_unused", expanding=True)), _perks.c.lapses_at < bindparam("b_now")),
         and_(_perks.c.state == bindparam("b_activated"), _perks.c.opens_at <= bindparam("b_now"))),
@@ -138,6 +143,14 @@ class PerkStore:
         if not line_ids:
             return []
         return list(self._db.execute(_ON_LINES_IN, {"b_line_ids": list(line_ids), "b_states": list(states)}))
+
+    def with_holders(self, perk_ids: Collection[str]) -> dict[str, Row[Any]]:
+        """These perks by id, not locked, each with what a service case under it shows (KZ-5.1): its
+        device's `model`, its customer's `full_name`, `customer_phone` and `email`, and its order's
+        `delivery` (its phone): one statement."""
+        if not perk_ids:
+            return {}
+        return {row.id: row for row in self._db.execute(_WITH_HOLDERS, {"b_ids": list(set(perk_ids))})}
 
     def claim_due(self, *, unused: Collection[str], activated: str, now: datetime, limit: int) -> list[Row[Any]]:
         """The perks the clock has a step due for at `now` (unused and past `lapses_at`, or activated

@@ -1,6 +1,7 @@
 """The one writer of service cases (KZ-4.5 … KZ-4.7): a case opened under a perk, moved along the
-SERVICE_CASE lifecycle with the facts of each step, read by id and counted open by perk. The perk
-itself moves through shop.adapters.stores.perks."""
+SERVICE_CASE lifecycle with the facts of each step, read by id, counted open by perk and listed for
+staff by state, the oldest opened first (their work queue). The perk itself moves through
+shop.adapters.stores.perks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import ServiceCase
@@ -23,6 +24,14 @@ _BY_ID = select(_cases).where(_cases.c.id == bindparam("b_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _OF_ORDERS = (select(_cases).where(_cases.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_cases.c.opened_at, _cases.c.id))
+_previous = _cases.alias("previous")
+_PREVIOUS_OPENED_AT = select(_previous.c.opened_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
+_IN_STATE = (select(_cases).where(_cases.c.state == bindparam("b_state"))  # ix_service_cases_state_opened_at
+             .order_by(_cases.c.opened_at, _cases.c.id).limit(bindparam("b_limit")))
+_IN_STATE_AFTER = _IN_STATE.where(or_(
+    _cases.c.opened_at > _PREVIOUS_OPENED_AT,
+    and_(_cases.c.opened_at == _PREVIOUS_OPENED_AT, _cases.c.id > bindparam("b_after"))))
+_KNOWN = select(_cases.c.id).where(_cases.c.id == bindparam("b_id"))
 _OPEN_OF_PERK = (select(func.count()).select_from(_cases)
                  .where(_cases.c.perk_id == bindparam("b_perk_id"),
                         _cases.c.state.in_([state.value for state in OPEN_STATES])))
@@ -41,6 +50,16 @@ class ServiceCaseStore:
         if row is None:
             raise NotFound("service_case_not_found", f"no service case {case_id}")
         return row
+
+    def known(self, case_id: str) -> bool:
+        return self._db.execute(_KNOWN, {"b_id": case_id}).first() is not None
+
+    def in_state(self, state: str, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """The cases in `state`, the oldest opened first (opened, then id): at most `limit`, those
+        after the case `after` when given, wherever that case is now."""
+        if after is None:
+            return list(self._db.execute(_IN_STATE, {"b_state": state, "b_limit": limit}))
+        return list(self._db.execute(_IN_STATE_AFTER, {"b_state": state, "b_limit": limit, "b_after": after}))
 
     def open_of_perk(self, perk_id: str) -> int:
         """How many cases of this perk are not closed (the caller holds the perk's lock)."""

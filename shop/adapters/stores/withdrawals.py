@@ -1,5 +1,6 @@
 """The one writer of withdrawals and the lines they cover (RS-VII): a statement recorded with its
-lines, moved along the withdrawal lifecycle with the facts of each step, read with its lines."""
+lines, moved along the withdrawal lifecycle with the facts of each step, read with its lines, and
+listed for staff by state and deadline (their work queue)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -44,6 +45,36 @@ _OF_ORDERS = (select(_withdrawals, _covered.c.line_id, _covered.c.receipt)
               .join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
               .where(_withdrawals.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_withdrawals.c.recorded_at, _withdrawals.c.id, _covered.c.line_id))
+_LINES_OF_MANY = (select(_lines, _covered.c.receipt, _covered.c.withdrawal_id)
+                  .join(_covered, _covered.c.line_id == _lines.c.id)
+                  .where(_covered.c.withdrawal_id.in_(bindparam("b_ids", expanding=True)))
+                  .order_by(_covered.c.withdrawal_id, _lines.c.id))
+_DEADLINES = {"refund_due_by": _withdrawals.c.refund_due_by, "return_due_by": _withdrawals.c.return_due_by}
+"""The deadlines a queue of withdrawals is read by: each the second column of an index on
+(state, deadline, id) (migration 0011), so a page is read in the index's order."""
+_previous = _withdrawals.alias("previous")
+
+
+def _queue(due: Any, of_market: bool, after: bool) -> Any:
+    """The withdrawals in a state, by `due` then id, with their order's number and market; of one
+    market and after the cursor withdrawal's place in that order when asked."""
+    statement = (select(_withdrawals, _orders.c.number.label("order_number"), _orders.c.market)
+                 .join(_orders, _orders.c.id == _withdrawals.c.order_id)
+                 .where(_withdrawals.c.state == bindparam("b_state"))
+                 .order_by(due, _withdrawals.c.id).limit(bindparam("b_limit")))
+    if of_market:
+        statement = statement.where(_orders.c.market == bindparam("b_market"))
+    if after:
+        cursor_due = select(_previous.c[due.name]).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
+        statement = statement.where(or_(due > cursor_due,
+                                        and_(due == cursor_due, _withdrawals.c.id > bindparam("b_after"))))
+    return statement
+
+
+_IN_STATE_OF = {(name, of_market, after): _queue(due, of_market, after)
+                for name, due in _DEADLINES.items() for of_market in (False, True) for after in (False, True)}
+_HAS_DEADLINE = {name: select(_withdrawals.c.id).where(_withdrawals.c.id == bindparam("b_id"), due.is_not(None))
+                 for name, due in _DEADLINES.items()}
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,32 @@ class WithdrawalStore:
     def lines(self, withdrawal_id: str) -> list[Row[Any]]:
         """The order lines the withdrawal covers, each with its `receipt` (None until the goods are back)."""
         return list(self._db.execute(_LINES_OF, {"b_id": withdrawal_id}))
+
+    def lines_of(self, withdrawal_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
+        """The order lines each of these withdrawals covers, each with its `receipt`, by withdrawal
+        id: one statement."""
+        found: dict[str, list[Row[Any]]] = {}
+        if withdrawal_ids:
+            for row in self._db.execute(_LINES_OF_MANY, {"b_ids": list(withdrawal_ids)}):
+                found.setdefault(row.withdrawal_id, []).append(row)
+        return found
+
+    def in_state(self, state: str, *, by: str, market: str | None, limit: int, after: str | None = None
+                 ) -> list[Row[Any]]:
+        """The withdrawals in `state` (of orders of `market`, when given), earliest `by` first (the
+        deadline `refund_due_by` or `return_due_by`, then id), each with its `order_number` and
+        `market`: at most `limit`, those after the withdrawal `after` in that order when given,
+        wherever that withdrawal is now."""
+        values: dict[str, Any] = {"b_state": state, "b_limit": limit}
+        if market is not None:
+            values["b_market"] = market
+        if after is not None:
+            values["b_after"] = after
+        return list(self._db.execute(_IN_STATE_OF[by, market is not None, after is not None], values))
+
+    def has_deadline(self, withdrawal_id: str, by: str) -> bool:
+        """Whether there is such a withdrawal and it has the deadline `by` (a place in that queue's order)."""
+        return self._db.execute(_HAS_DEADLINE[by], {"b_id": withdrawal_id}).first() is not None
 
     def withdrawn_lines(self, order_id: str) -> set[int]:
         """The ids of the order's lines some withdrawal covers."""

@@ -1,0 +1,28 @@
+"""Staff's work queues a page at a time (GET /ops/orders, /ops/withdrawals, /ops/service-cases):
+`limit` items (1 … 100, 20 unless asked), `after` the previous page's last item, and the next page's
+address in a `Link` header (RFC 8288) when more follow."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from litestar import Response
+from litestar.datastructures import ResponseHeader
+
+T = TypeVar("T")
+
+
+def link_header(example: str) -> list[ResponseHeader]:
+    """`response_headers=` of a queue's route: the `Link` header, documented (it is sent only when
+    more follow)."""
+    return [ResponseHeader(name="Link", documentation_only=True,
+                           description=f'the next page, when there is one (RFC 8288): `<{example}>; rel="next"`')]
+
+
+def page(body: T, *, path: str, query: dict[str, Any], after: str | None) -> Response[T]:
+    """The page's answer. `after`: its last item's id when more follow (None: no more), then `Link`
+    names the next page, `path` with `query` (the same filters and `limit`) and that `after`."""
+    if after is None:
+        return Response(body)
+    return Response(body, headers={"Link": f'<{path}?{urlencode({**query, "after": after})}>; rel="next"'})
