@@ -12,8 +12,8 @@ from tests.test_order_list import next_page
 
 QUEUE = "/api/v1/ops/orders"
 LATER = "2099-06-01T08:{:02d}:00Z"
-"""Orders placed on the test clock after every other test's (the session's database is shared), so
-a page `after` the first of them holds only this test's."""
+"""The test clock's minutes the orders are placed at: a page `after` the first of them holds the
+others, as a storefront pages on from where it was."""
 
 
 async def place_at(shop, customer, minute: int, market: str = "RS", **overrides) -> dict:
