@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from shop.adapters.tables import IdempotencyRecord, Order, OrderLine, Product, table_of
+from shop.services.idempotency import KEY_KEPT, forget_old_keys
 from tests.support import KZ_ADDRESS, order_body
 
 QUOTE = "/api/v1/checkout/quote"
@@ -608,3 +609,22 @@ async def test_who_signed_for_the_parcel_is_kept_with_the_delivery_RS_V_5_7(shop
 
     assert response.status_code == 200, response.text
     assert response.json()["timeline"][-1]["reason"].endswith(", signed for by Ana Anić")
+
+
+async def test_keys_are_kept_24_hours_then_forgotten_in_batches_and_a_forgotten_key_starts_anew(shop):
+    """As Stripe keeps its own: a key's answer is kept at least 24 hours, then `make expire-payments`
+    forgets it (each record holds a whole order's answer: kept for ever, they would only pile up)."""
+    await shop.http.put("/api/v1/test/clock", json={"now": "2026-11-10T08:00:00Z"})
+    placed_at = datetime(2026, 11, 10, 8, tzinfo=UTC)
+    customer = await shop.customer()
+    first = [await keyed(shop, customer, f"key-{n}", order_body(lines=[(CHARGER, 1)])) for n in range(3)]
+
+    kept = await forget_old_keys(shop.ctx, placed_at + KEY_KEPT)  # 24 hours to the second: still kept
+    replayed = await keyed(shop, customer, "key-0", order_body(lines=[(CHARGER, 1)]))
+    forgotten = await forget_old_keys(shop.ctx, placed_at + KEY_KEPT + timedelta(seconds=1), at_once=2)
+    anew = await keyed(shop, customer, "key-0", order_body(lines=[(CHARGER, 1)]))
+
+    assert [response.status_code for response in first] == [201] * 3
+    assert (kept, replayed.json()["id"]) == (0, first[0].json()["id"])
+    assert forgotten == 3 and await rows(shop, IdempotencyRecord) == 1  # anew's own
+    assert anew.status_code == 201 and anew.json()["id"] not in {response.json()["id"] for response in first}

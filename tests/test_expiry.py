@@ -169,6 +169,7 @@ async def test_make_task_reads_the_same_test_clock_as_the_server_RS_V_1(shop, se
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith(f"cancelled {order['number']} ({order['id']}): not paid by 2026-11-20T10:00:00Z")
     assert lines[-1].startswith("expire-payments as of 2026-11-20T10:00:01Z: 1 orders cancelled")
+    assert lines[-1].endswith("; 0 Idempotency-Keys older than 24 hours forgotten")  # the job forgets them
     assert (await shop.order(customer, order["id"]))["state"] == "cancelled"
 
 

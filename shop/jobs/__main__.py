@@ -74,6 +74,7 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
     """RS-V.1: cancel card orders whose 2-hour payment window has passed; then send what earlier
     requests left owed: PaymentIntent cancellations, refunds never answered by Stripe, e-mails."""
     from shop.services.expiry import expire_unpaid_orders, send_queued_cancellations
+    from shop.services.idempotency import forget_old_keys
     from shop.services.mail import send_queued_emails
     from shop.services.refunds import settle_pending_refunds
 
@@ -92,12 +93,13 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
         refunds = await settle_pending_refunds(ctx, now, on_settled=show_refund)
         await _cancel_orphan_intents(ctx, now)
         mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
+        forgotten = await forget_old_keys(ctx, now)
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "
           f"refunds taken up {refunds.total()}: succeeded {refunds['succeeded']}, still pending "
           f"{refunds['pending']}, failed {refunds['failed']} (for staff to retry); "
-          f"{mailed} e-mails sent")
+          f"{mailed} e-mails sent; {forgotten} Idempotency-Keys older than 24 hours forgotten")
 
 
 async def sweep(settings: Settings, now_arg: str | None) -> None:

@@ -11,13 +11,18 @@ holds (the key's one answer, never a second order).
 
 The record of a created order is written in the transaction (the group commit batch) that writes
 the order, its answer built from the values written: a keyed order costs one row more, not one
-transaction more."""
+transaction more.
+
+A key is kept 24 hours at least, as Stripe keeps its own (KEY_KEPT): `make expire-payments`, which
+runs more often than every 6 hours, forgets older ones (`forget_old_keys`), so the records (each
+with a whole order's answer, the customer's address in it) do not pile up for ever; a key reused
+after that starts a new request, as at Stripe."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -27,6 +32,10 @@ from shop.domain.errors import Conflict, InvalidInput
 from shop.services.context import ShopContext
 
 MAX_KEY_LENGTH = 255
+KEY_KEPT = timedelta(hours=24)
+"""How long a key's answer is kept at least (Stripe: keys "at least 24 hours old" may be removed)."""
+FORGET_AT_ONCE = 5_000
+"""Records forgotten a transaction: SQLite's one writer (the orders) waits for each batch, not all."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +103,13 @@ async def remember_refusal(ctx: ShopContext, claim: IdempotencyClaim, status: in
     record = await ctx.db.transaction(remember)
     assert record is not None  # written above or by the twin; a record is never deleted
     return record
+
+
+async def forget_old_keys(ctx: ShopContext, now: datetime, *, at_once: int = FORGET_AT_ONCE) -> int:
+    """Forgets the keys kept longer than KEY_KEPT before `now`, a batch a transaction; how many."""
+    forgotten, before = 0, now - KEY_KEPT
+    while True:
+        batch = await ctx.db.transaction(lambda uow: uow.idempotency.forget_older_than(before, limit=at_once))
+        forgotten += batch
+        if batch < at_once:
+            return forgotten

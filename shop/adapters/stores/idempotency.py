@@ -1,12 +1,12 @@
 """The one writer of Idempotency-Key records (shop.services.idempotency): an answer kept once per
-key, never changed, never deleted."""
+key, never changed; forgotten once old (`forget_older_than`, by `make expire-payments`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,12 @@ from shop.adapters.tables import IdempotencyRecord, table_of
 _records = table_of(IdempotencyRecord)
 _RECORD = fast.Statement(select(_records).where(_records.c.scope == bindparam("scope"),
                                                   _records.c.key == bindparam("key")))
+_OLDEST = (select(_records.c.scope, _records.c.key).where(_records.c.created_at < bindparam("b_before"))
+           .limit(bindparam("b_limit")))
+_FORGET = delete(_records).where(tuple_(_records.c.scope, _records.c.key).in_(_OLDEST))
+"""A batch of records kept before an instant: no index on `created_at` (every keyed order would
+maintain it); the records are stored in the order they were kept, so the old ones come first in a
+scan and a batch is found near the table's start."""
 _REMEMBER_UNLESS_TAKEN = {"postgresql": postgresql.insert(_records).on_conflict_do_nothing(),
                           "sqlite": sqlite.insert(_records).on_conflict_do_nothing()}
 
@@ -42,6 +48,10 @@ class IdempotencyStore:
             fast.insert_rows(self._db, _records, records)
         except IntegrityError:
             raise KeyTaken from None
+
+    def forget_older_than(self, before: Any, *, limit: int) -> int:
+        """Forgets at most `limit` records kept before `before`; how many."""
+        return self._db.execute(_FORGET, {"b_before": before, "b_limit": limit}).rowcount
 
     def remember_unless_taken(self, record: dict[str, Any]) -> None:
         """Keeps this answer unless the key has one already (then that one stays)."""
