@@ -20,9 +20,10 @@ _RECORD = fast.Statement(select(_records).where(_records.c.scope == bindparam("s
 _OLDEST = (select(_records.c.scope, _records.c.key).where(_records.c.created_at < bindparam("b_before"))
            .limit(bindparam("b_limit")))
 _FORGET = delete(_records).where(tuple_(_records.c.scope, _records.c.key).in_(_OLDEST))
-"""A batch of records kept before an instant: no index on `created_at` (every keyed order would
-maintain it); the records are stored in the order they were kept, so the old ones come first in a
-scan and a batch is found near the table's start."""
+"""A batch of records kept before an instant, in no particular order: no index on `created_at`
+(every keyed order would maintain it). Records are mostly stored in the order they were kept, so a
+scan finds the old ones early (PostgreSQL may put new rows into space freed by old ones: a batch then
+reads further, with the same result); the table holds about a day of keys."""
 _REMEMBER_UNLESS_TAKEN = {"postgresql": postgresql.insert(_records).on_conflict_do_nothing(),
                           "sqlite": sqlite.insert(_records).on_conflict_do_nothing()}
 
