@@ -315,7 +315,7 @@ async def test_password_work_runs_at_most_its_bound_at_once_and_refuses_past_its
 
 @pytest.mark.parametrize("path", [REGISTER, LOGIN])
 async def test_registering_and_logging_in_past_the_hashing_queue_is_503_with_retry_after(shop, throttle, path):
-    """The app's own bound (2 at once, 64 waiting) taken up: the next is refused at once, and nothing
+    """The app's own bound (AT_ONCE running, WAITING_MOST waiting) taken up: the next is refused at once, and nothing
     is written: the account is not registered, the failure not counted."""
     body = person() if path == REGISTER else {"email": "nobody@mail.example.rs", "password": "wrong password"}
     work, release = shop.ctx.password_work, threading.Event()
