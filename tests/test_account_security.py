@@ -135,6 +135,25 @@ async def test_ops_demote_endpoint_demotes_another_account_at_once(shop):
     assert_problem(await shop.http.post(f"/api/v1/ops/accounts/{2**40}/demote", headers=staff), 400)
 
 
+async def test_staff_find_an_account_by_its_email_in_any_case(shop):
+    staff = await shop.ops()
+    await shop.customer()
+    email = shop.last_email
+    user = await stored_user(shop, email)
+
+    found = await shop.http.get("/api/v1/ops/accounts", params={"email": email.upper()}, headers=staff)
+    by_id = await shop.http.get(f"/api/v1/ops/accounts/{user.id}", headers=staff)
+    nobody = await shop.http.get("/api/v1/ops/accounts", params={"email": "nobody@mail.example.rs"}, headers=staff)
+
+    assert (found.status_code, found.json()) == (200, [by_id.json()])
+    assert (nobody.status_code, nobody.json()) == (200, [])
+    assert_problem(await shop.http.get("/api/v1/ops/accounts", params={"email": "not an address"}, headers=staff),
+                   422, code="invalid_email", field="email")
+    assert_problem(await shop.http.get("/api/v1/ops/accounts", headers=staff), 400, field="email")
+    assert_problem(await shop.http.get("/api/v1/ops/accounts", params={"email": email},
+                                       headers=await shop.customer()), 403)
+
+
 async def test_make_ops_demote_task_demotes_at_once(shop, settings):
     staff = await shop.ops()
     done = run_task(settings, "ops-demote", "OPS@shop.example.rs")

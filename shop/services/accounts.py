@@ -138,6 +138,17 @@ async def staff_rights(ctx: ShopContext, user_id: int) -> bool | None:
     return await ctx.db.read(lambda uow: uow.accounts.staff_rights(user_id))
 
 
+async def find_for_staff(ctx: ShopContext, email: str) -> list[tuple[Account, list[Any]]]:
+    """The account registered with this e-mail (as a login reads it: normalised, not erased), with
+    its block history: none or one, for staff who know a customer by address, not by id."""
+    address = normalised_email(email)
+
+    def read(uow: UnitOfWork) -> list[tuple[Account, list[Any]]]:
+        user = uow.accounts.by_email(address)
+        return [] if user is None else [(user, uow.accounts.blocks(user.id))]
+    return await ctx.db.read(read)
+
+
 async def account_for_staff(ctx: ShopContext, user_id: int) -> tuple[Account, list[Any]]:
     """The stored account and its block history (RS-XIII), read together."""
     def read(uow: UnitOfWork) -> tuple[Account | None, list[Any]]:

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 
 from shop.services import account_erasure, accounts
 from shop.services.context import ShopContext
 from shop.web import presenters
 from shop.web.auth import LARGEST_ID, Principal, ops_only
 from shop.web.responses import OpsAccountOut, StoredAccountOut, problems
-from shop.web.schemas import EraseAccountIn
+from shop.web.schemas import NO_NUL, EraseAccountIn
 
 Ctx = NamedDependency[ShopContext]
 AccountId = Annotated[int, Parameter(ge=1, le=LARGEST_ID, description="the account's id")]
+EmailQuery = Annotated[str, QueryParameter(max_length=320, pattern=NO_NUL, description="the account's e-mail address")]
 
 
 class MyAccountController(Controller):
@@ -50,6 +51,13 @@ class OpsAccountController(Controller):
     path = "/ops/accounts"
     tags = ["operations"]
     guards = [ops_only]
+
+    @get("", responses=problems(400, 401, 403, 422))
+    async def find(self, ctx: Ctx, email: EmailQuery) -> list[OpsAccountOut]:
+        """The account registered with this e-mail (any case; an erased one is gone), as `GET
+        /ops/accounts/{id}` shows it: none or one, for staff who know a customer by address."""
+        return [presenters.ops_account(*found)  # type: ignore[misc]
+                for found in await accounts.find_for_staff(ctx, email)]
 
     @get("/{account_id:int}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, account_id: AccountId) -> OpsAccountOut:
