@@ -25,10 +25,6 @@ from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
 
-MOST_LISTED = 200
-"""Open complaints listed for staff at most at once (the earliest due first)."""
-
-
 @dataclass(frozen=True)
 class Statement:
     """What a complaint says (RS-X.1, RS-X.2): its subject, description and justification, the
@@ -181,6 +177,14 @@ async def one(ctx: ShopContext, complaint_id: str, *, customer_id: int | None = 
     return await ctx.db.read(lambda uow: uow.complaints.get(complaint_id, customer_id=customer_id))
 
 
-async def open_complaints(ctx: ShopContext, *, limit: int = MOST_LISTED) -> list[Any]:
-    """Complaints not yet answered, the earliest due first (RS-X.3)."""
-    return await ctx.db.read(lambda uow: uow.complaints.open(limit=limit))
+async def open_complaints(ctx: ShopContext, *, limit: int, after: str | None = None
+                          ) -> tuple[list[Any], bool]:
+    """A page of the complaints not yet answered, the earliest due first (RS-X.3): at most `limit`,
+    those after the complaint `after` wherever it is now (none such: 422 naming `after`); and
+    whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
+        if after is not None and not uow.complaints.known(after):
+            raise InvalidInput("unknown_cursor", f"no complaint {after} to continue from", field="after")
+        rows = uow.complaints.open(limit=limit + 1, after=after)
+        return rows[:limit], len(rows) > limit
+    return await ctx.db.read(page)

@@ -244,10 +244,14 @@ async def one(ctx: ShopContext, claim_id: str, *, customer_id: int | None = None
     return await ctx.db.read(lambda uow: uow.conformity_claims.get(claim_id, customer_id=customer_id))
 
 
-MOST_LISTED = 200
-"""Open claims listed for staff at most at once."""
-
-
-async def open_claims(ctx: ShopContext, *, limit: int = MOST_LISTED) -> list[Any]:
-    """Claims not settled yet, the longest waiting first: staff's list of what to act on."""
-    return await ctx.db.read(lambda uow: uow.conformity_claims.open(limit=limit))
+async def open_claims(ctx: ShopContext, *, limit: int, after: str | None = None
+                      ) -> tuple[list[Any], bool]:
+    """A page of the claims not settled yet, the longest waiting first: staff's list of what to act
+    on. At most `limit`, those after the claim `after` wherever it is now (none such: 422 naming
+    `after`); and whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
+        if after is not None and not uow.conformity_claims.known(after):
+            raise InvalidInput("unknown_cursor", f"no conformity claim {after} to continue from", field="after")
+        rows = uow.conformity_claims.open(limit=limit + 1, after=after)
+        return rows[:limit], len(rows) > limit
+    return await ctx.db.read(page)

@@ -15,7 +15,7 @@ from shop.adapters.stores.idempotency import KeyTaken
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.accounts import account_gone
-from shop.domain.errors import NotFound
+from shop.domain.errors import InvalidInput, NotFound
 from shop.domain.markets import Market
 from shop.domain.notices import Notice
 from shop.domain.reviews import (
@@ -27,8 +27,6 @@ from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
 
-MOST_UNDECIDED = 200
-"""Undecided notices listed for staff at most at once (the oldest first)."""
 MARKET = Market.RS
 """RS-XIII is the RS terms': its messages are the RS market's (Serbian, then English)."""
 
@@ -143,9 +141,16 @@ async def notify(ctx: ShopContext, review_id: str, *, explanation: str, name: st
     return done.made
 
 
-async def undecided(ctx: ShopContext, *, limit: int = MOST_UNDECIDED) -> list[Any]:
-    """Notices waiting for staff's decision, the oldest first."""
-    return await ctx.db.read(lambda uow: uow.reviews.undecided(limit=limit))
+async def undecided(ctx: ShopContext, *, limit: int, after: str | None = None) -> tuple[list[Any], bool]:
+    """A page of the notices waiting for staff's decision, the oldest first: at most `limit`, those
+    after the notice `after` wherever it is now (none such: 422 naming `after`); and whether more
+    follow."""
+    def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
+        if after is not None and not uow.reviews.notice_known(after):
+            raise InvalidInput("unknown_cursor", f"no notice {after} to continue from", field="after")
+        rows = uow.reviews.undecided(limit=limit + 1, after=after)
+        return rows[:limit], len(rows) > limit
+    return await ctx.db.read(page)
 
 
 async def decide(ctx: ShopContext, notice_id: str, *, decision: str, reasons: str, actor: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
+from shop.domain.errors import InvalidInput
 from shop.domain.markets import Market
 from shop.domain.notices import Notice
 from shop.domain.take_back import (
@@ -26,10 +27,6 @@ from shop.domain.take_back import (
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import queue_notice, send_after_answer
-
-MOST_LISTED = 200
-"""Requested take-backs listed for staff at most at once (the oldest first)."""
-
 
 @dataclass(frozen=True)
 class _Done:
@@ -155,6 +152,13 @@ async def of_customer(ctx: ShopContext, customer_id: int) -> list[Any]:
     return await ctx.db.read(lambda uow: uow.take_backs.of_customer(customer_id))
 
 
-async def requested(ctx: ShopContext, *, limit: int = MOST_LISTED) -> list[Any]:
-    """Take-backs waiting to be collected or refused, the oldest first."""
-    return await ctx.db.read(lambda uow: uow.take_backs.requested(limit=limit))
+async def requested(ctx: ShopContext, *, limit: int, after: str | None = None) -> tuple[list[Any], bool]:
+    """A page of the take-backs waiting to be collected or refused, the oldest first: at most
+    `limit`, those after the take-back `after` wherever it is now (none such: 422 naming `after`);
+    and whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
+        if after is not None and not uow.take_backs.known(after):
+            raise InvalidInput("unknown_cursor", f"no take-back {after} to continue from", field="after")
+        rows = uow.take_backs.requested(limit=limit + 1, after=after)
+        return rows[:limit], len(rows) > limit
+    return await ctx.db.read(page)

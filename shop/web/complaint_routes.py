@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.domain.accounts import normalised_email
 from shop.domain.complaints import About, AnswerBy, Complainant
@@ -16,8 +16,9 @@ from shop.domain.markets import Market
 from shop.services import complaints
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
+from shop.services.order_views import PAGE, PAGE_MOST
 from shop.web.auth import Principal, ops_only
-from shop.web import presenters
+from shop.web import paging, presenters
 from shop.web.after_sale_responses import AboutName, AnswerByName, ComplaintOut
 from shop.web.responses import problems
 from shop.web.schemas import NO_NUL, Body, supported_instant
@@ -32,6 +33,9 @@ Remedy = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=10
 Address = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 Name = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200, description="RS-X.2: name and surname")]
 OrderId = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=36)]
+ComplaintsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="complaints a page")]
+ComplaintsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last complaint had this id (the `Link` header's)"))]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -133,10 +137,16 @@ class OpsComplaintController(Controller):
                                        present=presenters.complaint)
         return _answer(made)
 
-    @get("/", responses=problems(401, 403))
-    async def open(self, ctx: Ctx) -> list[ComplaintOut]:
-        """Complaints not yet answered, the earliest due first (RS-X.3)."""
-        return [presenters.complaint(row) for row in await complaints.open_complaints(ctx)]  # type: ignore[misc]
+    @get("/", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/complaints?limit=20&after=…"))
+    async def open(self, ctx: Ctx, limit: ComplaintsLimit = PAGE, after: ComplaintsAfter = None
+                   ) -> Response[list[ComplaintOut]]:
+        """Complaints not yet answered, the earliest due first (RS-X.3), a page at a time; the next
+        page's address in `Link`."""
+        found, more = await complaints.open_complaints(ctx, limit=limit, after=after)
+        return paging.page([presenters.complaint(row) for row in found],  # type: ignore[misc]
+                           path="/api/v1/ops/complaints", query={"limit": limit},
+                           after=found[-1].id if more else None)
 
     @get("/{complaint_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, complaint_id: FromPath[str]) -> ComplaintOut:

@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.domain.conformity import Remedy
 from shop.services import conformity
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
+from shop.services.order_views import PAGE, PAGE_MOST
 from shop.web.auth import Principal, ops_only
-from shop.web import presenters
+from shop.web import paging, presenters
 from shop.web.after_sale_responses import ConformityClaimOut
 from shop.web.responses import problems
 from shop.web.schemas import INT_MAX, NO_NUL, Body, LineIds
@@ -25,6 +26,9 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 Note = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 PROBLEMS = (400, 401, 404, 409, 413, 422)
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 413, 422)
+ClaimsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="claims a page")]
+ClaimsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last claim had this id (the `Link` header's)"))]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -99,11 +103,16 @@ class OpsConformityClaimController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @get("/", responses=problems(401, 403))
-    async def open(self, ctx: Ctx) -> list[ConformityClaimOut]:
+    @get("/", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/conformity-claims?limit=20&after=…"))
+    async def open(self, ctx: Ctx, limit: ClaimsLimit = PAGE, after: ClaimsAfter = None
+                   ) -> Response[list[ConformityClaimOut]]:
         """Claims not settled yet (claimed, remedying, remedy refused, a reduction or withdrawal asked
-        for), the longest waiting first."""
-        return [presenters.conformity_claim(row) for row in await conformity.open_claims(ctx)]  # type: ignore[misc]
+        for), the longest waiting first, a page at a time; the next page's address in `Link`."""
+        found, more = await conformity.open_claims(ctx, limit=limit, after=after)
+        return paging.page([presenters.conformity_claim(row) for row in found],  # type: ignore[misc]
+                           path="/api/v1/ops/conformity-claims", query={"limit": limit},
+                           after=found[-1].id if more else None)
 
     @get("/{claim_id:str}", responses=problems(400, 401, 403, 404))
     async def show(self, ctx: Ctx, claim_id: FromPath[str]) -> ConformityClaimOut:

@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, QueryParameter
 
 from shop.domain.accounts import normalised_email
 from shop.domain.reviews import decided_late
 from shop.services import reviews
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.web import presenters
+from shop.services.order_views import PAGE, PAGE_MOST
+from shop.web import paging, presenters
 from shop.web.auth import LARGEST_ID, PUBLIC_ROUTE, Principal, ops_only, optional_principal
 from shop.web.presenters import instant
 from shop.web.responses import Instant, Out, PublicOperation, StoredAccountOut, problems
@@ -27,6 +28,9 @@ Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 AccountId = Annotated[int, Parameter(ge=1, le=LARGEST_ID, description="the account's id")]
 Reasons = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=2000)]
+NoticesLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="notices a page")]
+NoticesAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last notice had this id (the `Link` header's)"))]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -174,11 +178,17 @@ class OpsContentNoticeController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @get("/", responses=problems(401, 403))
-    async def undecided(self, ctx: Ctx) -> list[ReviewedNoticeOut]:
-        """RS-XIII 12.5: notices waiting for a decision, the oldest first (at most 200), each with the
-        review it is about and its `decide_by` (2 working days after its receipt)."""
-        return [reviewed_notice_json(row) for row in await reviews.undecided(ctx)]  # type: ignore[misc]
+    @get("/", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/content-notices?limit=20&after=…"))
+    async def undecided(self, ctx: Ctx, limit: NoticesLimit = PAGE, after: NoticesAfter = None
+                        ) -> Response[list[ReviewedNoticeOut]]:
+        """RS-XIII 12.5: notices waiting for a decision, the oldest first, each with the review it is
+        about and its `decide_by` (2 working days after its receipt), a page at a time; the next
+        page's address in `Link`."""
+        found, more = await reviews.undecided(ctx, limit=limit, after=after)
+        return paging.page([reviewed_notice_json(row) for row in found],  # type: ignore[misc]
+                           path="/api/v1/ops/content-notices", query={"limit": limit},
+                           after=found[-1].id if more else None)
 
     @post("/{notice_id:str}/decide", status_code=200, responses=problems(400, 401, 403, 404, 409, 413, 422))
     async def decide(self, ctx: Ctx, request: Request[Principal, Any, Any], notice_id: FromPath[str],

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shop.services import take_backs
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
+from shop.services.order_views import PAGE, PAGE_MOST
 from shop.web.auth import Principal, ops_only
-from shop.web import presenters
+from shop.web import paging, presenters
 from shop.web.after_sale_responses import TakeBackOut
 from shop.web.responses import problems
 from shop.web.schemas import NO_NUL, Body, RowId, supported_instant
@@ -22,6 +23,9 @@ from shop.web.schemas import Instant as InstantIn
 
 Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
+TakeBacksLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="take-backs a page")]
+TakeBacksAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last take-back had this id (the `Link` header's)"))]
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -98,10 +102,15 @@ class OpsTakeBackController(Controller):
     tags = ["operations"]
     guards = [ops_only]
 
-    @get("/", responses=problems(401, 403))
-    async def requested(self, ctx: Ctx) -> list[OpsTakeBackOut]:
-        """Take-backs waiting to be collected or refused, the oldest first (at most 200)."""
-        return [ops_json(row) for row in await take_backs.requested(ctx)]  # type: ignore[misc]
+    @get("/", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/take-backs?limit=20&after=…"))
+    async def requested(self, ctx: Ctx, limit: TakeBacksLimit = PAGE, after: TakeBacksAfter = None
+                        ) -> Response[list[OpsTakeBackOut]]:
+        """Take-backs waiting to be collected or refused, the oldest first, a page at a time; the next
+        page's address in `Link`."""
+        found, more = await take_backs.requested(ctx, limit=limit, after=after)
+        return paging.page([ops_json(row) for row in found], path="/api/v1/ops/take-backs",  # type: ignore[misc]
+                           query={"limit": limit}, after=found[-1].id if more else None)
 
     @post("/{take_back_id:str}/collect", status_code=200, responses=problems(400, 401, 403, 404, 409, 413, 422))
     async def collect(self, ctx: Ctx, request: Request[Principal, Any, Any], take_back_id: FromPath[str],

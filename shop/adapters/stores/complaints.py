@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Complaint
@@ -25,6 +25,12 @@ _OF_ORDERS = (select(_complaints).where(_complaints.c.order_id.in_(bindparam("b_
               .order_by(_complaints.c.received_at, _complaints.c.id))
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
          .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
+_previous = _complaints.alias("previous")
+_PREVIOUS_DUE = select(_previous.c.answer_due_by).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
+_OPEN_AFTER = _OPEN.where(or_(
+    _complaints.c.answer_due_by > _PREVIOUS_DUE,
+    and_(_complaints.c.answer_due_by == _PREVIOUS_DUE, _complaints.c.id > bindparam("b_after"))))
+_KNOWN = select(_complaints.c.id).where(_complaints.c.id == bindparam("b_id"))
 _RUNNING = (select(_complaints.c.id, _complaints.c.answer_due_by.label("due"),
                    _complaints.c.received_at.label("since"))
             .where(_complaints.c.market == bindparam("b_market"), _complaints.c.answer_due_by > bindparam("b_start"),
@@ -62,9 +68,15 @@ class ComplaintStore:
                 found.setdefault(row.order_id, []).append(row)
         return found
 
-    def open(self, *, limit: int) -> list[Row[Any]]:
-        """Complaints not yet answered, the earliest due first."""
-        return list(self._db.execute(_OPEN, {"b_limit": limit}))
+    def open(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """Complaints not yet answered, the earliest due first (answer_due_by, then id): at most
+        `limit`, those after the complaint `after` when given, wherever that complaint is now."""
+        if after is None:
+            return list(self._db.execute(_OPEN, {"b_limit": limit}))
+        return list(self._db.execute(_OPEN_AFTER, {"b_limit": limit, "b_after": after}))
+
+    def known(self, complaint_id: str) -> bool:
+        return self._db.execute(_KNOWN, {"b_id": complaint_id}).first() is not None
 
     def move(self, complaint: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
         """The complaint in the transition's destination, with `facts` beside it; the row as written."""

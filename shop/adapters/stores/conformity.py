@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import ConformityClaim
@@ -28,6 +28,11 @@ _OF_ORDERS = (select(_claims).where(_claims.c.order_id.in_(bindparam("b_ids", ex
               .order_by(_claims.c.claimed_at, _claims.c.id))
 _OPEN = (select(_claims).where(_claims.c.state.in_([state.value for state in OPEN]))
          .order_by(_claims.c.updated_at, _claims.c.id).limit(bindparam("b_limit")))
+_previous = _claims.alias("previous")
+_PREVIOUS_UPDATED_AT = select(_previous.c.updated_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
+_OPEN_AFTER = _OPEN.where(or_(_claims.c.updated_at > _PREVIOUS_UPDATED_AT,
+                              and_(_claims.c.updated_at == _PREVIOUS_UPDATED_AT, _claims.c.id > bindparam("b_after"))))
+_KNOWN = select(_claims.c.id).where(_claims.c.id == bindparam("b_id"))
 
 
 class ConformityClaimStore:
@@ -62,9 +67,16 @@ class ConformityClaimStore:
                 found.setdefault(row.order_id, []).append(row)
         return found
 
-    def open(self, *, limit: int) -> list[Row[Any]]:
-        """Claims waiting on staff or the customer, the longest waiting first (by their last step)."""
-        return list(self._db.execute(_OPEN, {"b_limit": limit}))
+    def open(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """Claims waiting on staff or the customer, the longest waiting first (by their last step,
+        `updated_at`, then id): at most `limit`, those after the claim `after` when given, wherever
+        that claim is now."""
+        if after is None:
+            return list(self._db.execute(_OPEN, {"b_limit": limit}))
+        return list(self._db.execute(_OPEN_AFTER, {"b_limit": limit, "b_after": after}))
+
+    def known(self, claim_id: str) -> bool:
+        return self._db.execute(_KNOWN, {"b_id": claim_id}).first() is not None
 
     def move(self, claim: Row[Any], transition: Transition, *, now: datetime, **facts: Any) -> Row[Any]:
         """The claim in the transition's destination, with `facts` beside it; the row as written."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,11 @@ _REVIEWED = (_r.sku.label("review_sku"), _r.rating.label("review_rating"), _r.te
 _UNDECIDED = (select(*_n, *_REVIEWED).join(_reviews, _r.id == _n.review_id)
               .where(_n.state == NoticeState.RECEIVED.value)
               .order_by(_n.received_at, _n.id).limit(bindparam("b_limit")))
+_previous = _notices.alias("previous")
+_PREVIOUS_RECEIVED_AT = select(_previous.c.received_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
+_UNDECIDED_AFTER = _UNDECIDED.where(or_(_n.received_at > _PREVIOUS_RECEIVED_AT,
+                                        and_(_n.received_at == _PREVIOUS_RECEIVED_AT, _n.id > bindparam("b_after"))))
+_KNOWN_NOTICE = select(_n.id).where(_n.id == bindparam("b_id"))
 
 
 class ReviewStore:
@@ -94,10 +99,16 @@ class ReviewStore:
             raise NotFound("content_notice_not_found", f"no notice {notice_id}")
         return row
 
-    def undecided(self, *, limit: int) -> list[Row[Any]]:
-        """Notices waiting for staff's decision, the oldest first, each with its review's `review_sku`,
-        `review_rating`, `review_text` and `review_state`."""
-        return list(self._db.execute(_UNDECIDED, {"b_limit": limit}))
+    def undecided(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """Notices waiting for staff's decision, the oldest first (received_at, then id), each with its
+        review's `review_sku`, `review_rating`, `review_text` and `review_state`: at most `limit`,
+        those after the notice `after` when given, wherever that notice is now."""
+        if after is None:
+            return list(self._db.execute(_UNDECIDED, {"b_limit": limit}))
+        return list(self._db.execute(_UNDECIDED_AFTER, {"b_limit": limit, "b_after": after}))
+
+    def notice_known(self, notice_id: str) -> bool:
+        return self._db.execute(_KNOWN_NOTICE, {"b_id": notice_id}).first() is not None
 
     def decide(self, notice: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
         statement = (update(_notices).where(_n.id == notice.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import TakeBack
@@ -26,6 +26,12 @@ _OF_ORDERS = (select(_take_backs).where(_c.order_id.in_(bindparam("b_ids", expan
               .order_by(_c.requested_at, _c.id))
 _REQUESTED = (select(_take_backs).where(_c.state == TakeBackState.REQUESTED.value)
               .order_by(_c.requested_at, _c.id).limit(bindparam("b_limit")))
+_previous = _take_backs.alias("previous")
+_PREVIOUS_REQUESTED_AT = (select(_previous.c.requested_at).where(_previous.c.id == bindparam("b_after"))
+                          .scalar_subquery())
+_REQUESTED_AFTER = _REQUESTED.where(or_(_c.requested_at > _PREVIOUS_REQUESTED_AT,
+                                        and_(_c.requested_at == _PREVIOUS_REQUESTED_AT, _c.id > bindparam("b_after"))))
+_KNOWN = select(_c.id).where(_c.id == bindparam("b_id"))
 _OPEN_OF_LINES = (select(_take_backs).where(_c.line_id.in_(bindparam("b_lines", expanding=True)),
                                              _c.state == TakeBackState.REQUESTED.value)
                   .order_by(_c.requested_at, _c.id))
@@ -61,9 +67,15 @@ class TakeBackStore:
                 found.setdefault(row.order_id, []).append(row)
         return found
 
-    def requested(self, *, limit: int) -> list[Row[Any]]:
-        """Take-backs waiting for staff, the oldest first."""
-        return list(self._db.execute(_REQUESTED, {"b_limit": limit}))
+    def requested(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """Take-backs waiting for staff, the oldest first (requested_at, then id): at most `limit`,
+        those after the take-back `after` when given, wherever that take-back is now."""
+        if after is None:
+            return list(self._db.execute(_REQUESTED, {"b_limit": limit}))
+        return list(self._db.execute(_REQUESTED_AFTER, {"b_limit": limit, "b_after": after}))
+
+    def known(self, take_back_id: str) -> bool:
+        return self._db.execute(_KNOWN, {"b_id": take_back_id}).first() is not None
 
     def requested_of_lines(self, line_ids: Iterable[int], *, lock: bool = False) -> list[Row[Any]]:
         """The take-backs of these lines still waiting to be collected (locked when `lock`)."""
