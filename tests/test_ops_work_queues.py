@@ -6,9 +6,9 @@ KZ-4.7), the oldest opened first. A page at a time, the next page in a `Link` he
 after the previous page's last item wherever staff have moved it since. Without them staff had no
 way to find the labels to issue before the refund falls due, nor the cases to act on.
 
-The session's database is shared: each list is read `after` this test's own first item (its marker),
-on the test clock in 2099 for withdrawals, after every other test's records, and for service cases
-within the perks' purchase window (KZ-4.6: purchases until 25 Sep 2026), on days no other test uses."""
+Each list is read `after` the test's first item (its marker), as a page continues from the one
+before: on the test clock in 2099 for withdrawals, and for service cases within the perks' purchase
+window (KZ-4.6: purchases until 25 Sep 2026)."""
 
 from __future__ import annotations
 
