@@ -17,6 +17,7 @@ from shop.domain.errors import InvalidInput, TransitionRefused
 from shop.adapters.tables import TimelineEntry, table_of
 from shop.domain.markets import Market
 from tests.ops_support import set_clock
+from tests.test_order_list import next_page
 from tests.test_order_messages import message_to
 
 RECEIVED = "2026-11-03T09:00:00Z"  # a Tuesday, 10:00 in Belgrade
@@ -110,6 +111,32 @@ async def test_a_customer_complains_about_an_order_and_is_told_when_the_answer_i
     stranger = await shop.customer()
     assert (await shop.http.get(f"/api/v1/complaints/{made['id']}", headers=stranger)).status_code == 404
     assert (await shop.http.get("/api/v1/complaints", headers=stranger)).json() == []
+
+
+async def test_the_customers_complaints_come_a_page_at_a_time_newest_first(shop):
+    """As the order list: a customer may file any number of complaints (RS-X.1), so the list is paged,
+    the next page's address in `Link`; a page continues only from a complaint of one's own."""
+    customer, stranger = await shop.customer(), await shop.customer()
+    made = []
+    for minute in (0, 1, 2, 2, 3):  # two at 08:02, on either side of the first page's end
+        await set_clock(shop, f"2026-11-10T08:{minute:02d}:00Z")
+        response = await shop.http.post("/api/v1/complaints", json=body(about="service", market="RS"),
+                                        headers=customer)
+        assert response.status_code == 201, response.text
+        made.append((minute, response.json()["id"]))
+
+    pages, address = [], "/api/v1/complaints?limit=2"
+    while address is not None:
+        response = await shop.http.get(address, headers=customer)
+        assert response.status_code == 200, response.text
+        pages.append([complaint["id"] for complaint in response.json()])
+        address = next_page(response)
+
+    assert [complaint_id for page in pages for complaint_id in page] == [
+        complaint_id for _, complaint_id in sorted(made, reverse=True)]
+    assert [len(page) for page in pages] == [2, 2, 1]
+    refused = await shop.http.get(f"/api/v1/complaints?before={made[0][1]}", headers=stranger)
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (422, "unknown_cursor", "before")
 
 
 async def test_a_complaint_and_its_answer_are_on_its_orders_timeline_RS_X_1_RS_X_3(shop):

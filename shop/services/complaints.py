@@ -19,7 +19,7 @@ from shop.domain.complaints import (
     COMPLAINT, About, AnswerBy, Channel, Complainant, ComplaintState, answer_due_by, check_complainant,
     check_received_at, check_statement, staff_channel,
 )
-from shop.domain.errors import InvalidInput
+from shop.domain.errors import InvalidInput, NotFound
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
@@ -168,8 +168,21 @@ async def answer(ctx: ShopContext, complaint_id: str, *, text: str, actor: str) 
     return made.complaint
 
 
-async def of_customer(ctx: ShopContext, customer_id: int) -> list[Any]:
-    return await ctx.db.read(lambda uow: uow.complaints.of_customer(customer_id))
+async def of_customer(ctx: ShopContext, customer_id: int, *, limit: int, before: str | None = None
+                      ) -> tuple[list[Any], bool]:
+    """A page of the customer's complaints, newest first: at most `limit`, those received after the
+    complaint `before` (the previous page's last, which must be theirs: 422 naming `before`
+    otherwise); and whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
+        if before is not None:
+            try:
+                uow.complaints.get(before, customer_id=customer_id)
+            except NotFound:
+                raise InvalidInput("unknown_cursor", f"no complaint {before} of yours to continue from",
+                                   field="before") from None
+        rows = uow.complaints.of_customer(customer_id, limit=limit + 1, before=before)
+        return rows[:limit], len(rows) > limit
+    return await ctx.db.read(page)
 
 
 async def one(ctx: ShopContext, complaint_id: str, *, customer_id: int | None = None) -> Any:

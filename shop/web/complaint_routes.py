@@ -4,6 +4,7 @@ those that came by e-mail, phone or post, the open ones by deadline, and the ans
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -34,6 +35,8 @@ Address = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 Name = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200, description="RS-X.2: name and surname")]
 OrderId = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=36)]
 ComplaintsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="complaints a page")]
+ComplaintsBefore = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+    "the page after the one whose last complaint had this id (the `Link` header's)"))]
 ComplaintsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
     "the page after the one whose last complaint had this id (the `Link` header's)"))]
 
@@ -106,11 +109,17 @@ class ComplaintController(Controller):
                                          name=data.name, claim=claim, present=presenters.complaint)
         return _answer(made)
 
-    @get("/", responses=problems(401))
-    async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[ComplaintOut]:
-        """The customer's complaints, newest first."""
-        return [presenters.complaint(row) for row in  # type: ignore[misc]
-                await complaints.of_customer(ctx, request.user.id)]
+    @get("/", responses=problems(400, 401, 422),
+         response_headers=paging.link_header("/api/v1/complaints?limit=20&before=…"))
+    async def mine(self, ctx: Ctx, request: Request[Principal, Any, Any], limit: ComplaintsLimit = PAGE,
+                   before: ComplaintsBefore = None) -> Response[list[ComplaintOut]]:
+        """The customer's complaints, newest first, a page at a time; the next page's address in `Link`."""
+        found, more = await complaints.of_customer(ctx, request.user.id, limit=limit, before=before)
+        body = [presenters.complaint(row) for row in found]
+        if not more:
+            return Response(body)
+        after = f"/api/v1/complaints?{urlencode({'limit': limit, 'before': found[-1].id})}"
+        return Response(body, headers={"Link": f'<{after}>; rel="next"'})
 
     @get("/{complaint_id:str}", responses=problems(400, 401, 404))
     async def show(self, ctx: Ctx, request: Request[Principal, Any, Any], complaint_id: FromPath[str]) -> ComplaintOut:

@@ -20,7 +20,12 @@ _complaints = table_of(Complaint)
 _ADD = insert(_complaints).returning(*_complaints.c)
 _BY_ID = select(_complaints).where(_complaints.c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam("b_customer"))
-                .order_by(_complaints.c.received_at.desc(), _complaints.c.id))
+                .order_by(_complaints.c.received_at.desc(), _complaints.c.id.desc()).limit(bindparam("b_limit")))
+_mine = _complaints.alias("mine")
+_RECEIVED_BEFORE = select(_mine.c.received_at).where(_mine.c.id == bindparam("b_before")).scalar_subquery()
+_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(or_(
+    _complaints.c.received_at < _RECEIVED_BEFORE,
+    and_(_complaints.c.received_at == _RECEIVED_BEFORE, _complaints.c.id < bindparam("b_before"))))
 _OF_ORDERS = (select(_complaints).where(_complaints.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_complaints.c.received_at, _complaints.c.id))
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
@@ -55,9 +60,13 @@ class ComplaintStore:
             raise NotFound("complaint_not_found", f"no complaint {complaint_id}")
         return row
 
-    def of_customer(self, customer_id: int) -> list[Row[Any]]:
-        """The customer's complaints, newest first."""
-        return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id}))
+    def of_customer(self, customer_id: int, *, limit: int, before: str | None = None) -> list[Row[Any]]:
+        """The customer's complaints, newest first (received, then id): at most `limit`, those after
+        the complaint `before` when given (a page's last; the caller makes sure it is theirs)."""
+        if before is None:
+            return list(self._db.execute(_OF_CUSTOMER, {"b_customer": customer_id, "b_limit": limit}))
+        return list(self._db.execute(_OF_CUSTOMER_BEFORE,
+                                     {"b_customer": customer_id, "b_limit": limit, "b_before": before}))
 
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
         """The complaints that name these orders, by order id, the earliest received first: one statement
