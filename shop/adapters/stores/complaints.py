@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Complaint
+from shop.adapters.stores import grouped
 from shop.adapters.tables import table_of
 from shop.domain.complaints import ComplaintState
 from shop.domain.errors import NotFound
@@ -71,11 +72,7 @@ class ComplaintStore:
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
         """The complaints that name these orders, by order id, the earliest received first: one statement
         however many orders (a complaint without an order is on none)."""
-        found: dict[str, list[Row[Any]]] = {}
-        if order_ids:
-            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
-                found.setdefault(row.order_id, []).append(row)
-        return found
+        return grouped(self._db, _OF_ORDERS, order_ids)
 
     def open(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
         """Complaints not yet answered, the earliest due first (answer_due_by, then id): at most

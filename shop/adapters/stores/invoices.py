@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Invoice, InvoiceSeries
+from shop.adapters.stores import grouped
 from shop.adapters.tables import OutboxEmail, table_of
 from shop.domain.invoices import DocumentKind
 
@@ -63,8 +64,4 @@ class InvoiceStore:
     def of_orders(self, order_ids: Sequence[str]) -> dict[str, list[Row[Any]]]:
         """The documents of these orders, oldest first, each with the address it was sent to and when
         the shop's mail server accepted it (`email_accepted_at`): one statement however many orders."""
-        found: dict[str, list[Row[Any]]] = {}
-        if order_ids:
-            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
-                found.setdefault(row.order_id, []).append(row)
-        return found
+        return grouped(self._db, _OF_ORDERS, order_ids)

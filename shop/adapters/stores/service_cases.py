@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import ServiceCase
+from shop.adapters.stores import grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -73,8 +74,4 @@ class ServiceCaseStore:
 
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
         """The cases of these orders' devices, by perk id, oldest first: one statement."""
-        found: dict[str, list[Row[Any]]] = {}
-        if order_ids:
-            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
-                found.setdefault(row.perk_id, []).append(row)
-        return found
+        return grouped(self._db, _OF_ORDERS, order_ids, by="perk_id")

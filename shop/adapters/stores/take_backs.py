@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import TakeBack
+from shop.adapters.stores import grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -61,11 +62,7 @@ class TakeBackStore:
 
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[Row[Any]]]:
         """The take-backs of these orders, by order id, oldest first: one statement however many orders."""
-        found: dict[str, list[Row[Any]]] = {}
-        if order_ids:
-            for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
-                found.setdefault(row.order_id, []).append(row)
-        return found
+        return grouped(self._db, _OF_ORDERS, order_ids)
 
     def requested(self, *, limit: int, after: str | None = None) -> list[Row[Any]]:
         """Take-backs waiting for staff, the oldest first (requested_at, then id): at most `limit`,
