@@ -4,7 +4,7 @@ all of them, each with its lines, timeline, refunds and invoices, grows without 
 
 from __future__ import annotations
 
-from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.pages import PAGE, PAGE_MOST
 from tests.ops_support import set_clock
 from tests.support import order_body
 from tests.test_accounts import assert_problem

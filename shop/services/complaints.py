@@ -24,6 +24,7 @@ from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
+from shop.services.pages import cut
 
 @dataclass(frozen=True)
 class Statement:
@@ -181,7 +182,7 @@ async def of_customer(ctx: ShopContext, customer_id: int, *, limit: int, before:
                 raise InvalidInput("unknown_cursor", f"no complaint {before} of yours to continue from",
                                    field="before") from None
         rows = uow.complaints.of_customer(customer_id, limit=limit + 1, before=before)
-        return rows[:limit], len(rows) > limit
+        return cut(rows, limit)
     return await ctx.db.read(page)
 
 
@@ -199,5 +200,5 @@ async def open_complaints(ctx: ShopContext, *, limit: int, after: str | None = N
         if after is not None and not uow.complaints.known(after):
             raise InvalidInput("unknown_cursor", f"no complaint {after} to continue from", field="after")
         rows = uow.complaints.open(limit=limit + 1, after=after)
-        return rows[:limit], len(rows) > limit
+        return cut(rows, limit)
     return await ctx.db.read(page)

@@ -13,6 +13,7 @@ from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.orders_common import OrderAggregate
+from shop.services.pages import PAGE, cut
 from shop.services.perks import as_of
 
 
@@ -20,14 +21,6 @@ async def order_view(ctx: ShopContext, order_id: str, *, customer_id: int | None
     """The order as a whole; 404 when there is none or, for a customer, it is not theirs."""
     return await ctx.db.read(
         lambda uow: aggregates(uow, [uow.orders.get(order_id, customer_id=customer_id)])[0])
-
-
-PAGE = 20
-"""Orders a page of the customer's list, unless the storefront asks for another number."""
-PAGE_MOST = 100
-"""Orders a page at most: each comes with its lines, timeline, refunds, invoices…; a customer's
-expired orders pile up, and a page of every order of a customer who placed thousands would be
-megabytes, read in statements of thousands of bound ids."""
 
 
 async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int = PAGE,
@@ -43,7 +36,8 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int =
                 raise InvalidInput("unknown_cursor", f"no order {before} of yours to continue from",
                                    field="before") from None
         orders = uow.orders.of_customer(customer_id, limit=limit + 1, before=before)
-        return aggregates(uow, orders[:limit]), len(orders) > limit
+        found, more = cut(orders, limit)
+        return aggregates(uow, found), more
     return await ctx.db.read(page)
 
 
@@ -68,7 +62,8 @@ async def orders_in_state(ctx: ShopContext, state: OrderState, *, market: Market
         if after is not None and not uow.orders.known([after]):
             raise InvalidInput("unknown_cursor", f"no order {after} to continue from", field="after")
         orders = uow.orders.in_state(state.value, market=market.value if market else None, limit=limit + 1, after=after)
-        return aggregates(uow, orders[:limit]), len(orders) > limit
+        found, more = cut(orders, limit)
+        return aggregates(uow, found), more
     return await ctx.db.read(page)
 
 

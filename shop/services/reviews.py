@@ -26,6 +26,7 @@ from shop.domain.reviews import (
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
+from shop.services.pages import cut
 
 MARKET = Market.RS
 """RS-XIII is the RS terms': its messages are the RS market's (Serbian, then English)."""
@@ -149,7 +150,7 @@ async def undecided(ctx: ShopContext, *, limit: int, after: str | None = None) -
         if after is not None and not uow.reviews.notice_known(after):
             raise InvalidInput("unknown_cursor", f"no notice {after} to continue from", field="after")
         rows = uow.reviews.undecided(limit=limit + 1, after=after)
-        return rows[:limit], len(rows) > limit
+        return cut(rows, limit)
     return await ctx.db.read(page)
 
 

@@ -27,6 +27,7 @@ from shop.domain.take_back import (
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import queue_notice, send_after_answer
+from shop.services.pages import cut
 
 @dataclass(frozen=True)
 class _Done:
@@ -160,5 +161,5 @@ async def requested(ctx: ShopContext, *, limit: int, after: str | None = None) -
         if after is not None and not uow.take_backs.known(after):
             raise InvalidInput("unknown_cursor", f"no take-back {after} to continue from", field="after")
         rows = uow.take_backs.requested(limit=limit + 1, after=after)
-        return rows[:limit], len(rows) > limit
+        return cut(rows, limit)
     return await ctx.db.read(page)

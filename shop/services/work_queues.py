@@ -30,7 +30,7 @@ from shop.domain.markets import Market
 from shop.domain.service_cases import OPEN_STATES, ServiceCaseState
 from shop.domain.withdrawal import WithdrawalState
 from shop.services.context import ShopContext
-from shop.services.order_views import PAGE
+from shop.services.pages import PAGE, cut
 from shop.services.perks import redeemed_on_lines
 from shop.services.service_cases import CaseView, views
 from shop.services.withdrawals import WithdrawalAggregate
@@ -65,7 +65,8 @@ async def withdrawals_waiting(ctx: ShopContext, state: WithdrawalState, *, marke
                                "continue from", field="after")
         rows = uow.withdrawals.in_state(state.value, by=by, market=market.value if market else None,
                                         limit=limit + 1, after=after)
-        return _withdrawals(uow, rows[:limit]), len(rows) > limit
+        found, more = cut(rows, limit)
+        return _withdrawals(uow, found), more
     return await ctx.db.read(page)
 
 
@@ -93,5 +94,6 @@ async def service_cases_waiting(ctx: ShopContext, state: ServiceCaseState, *, li
         if after is not None and not uow.service_cases.known(after):
             raise InvalidInput("unknown_cursor", f"no service case {after} to continue from", field="after")
         cases = uow.service_cases.in_state(state.value, limit=limit + 1, after=after)
-        return views(uow, cases[:limit], uow.now()), len(cases) > limit
+        found, more = cut(cases, limit)
+        return views(uow, found, uow.now()), more
     return await ctx.db.read(page)

@@ -17,7 +17,7 @@ from shop.domain.markets import Market
 from shop.services import complaints
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.pages import PAGE, PAGE_MOST
 from shop.web.auth import Principal, ops_only
 from shop.web import paging, presenters
 from shop.web.after_sale_responses import AboutName, AnswerByName, ComplaintOut

@@ -14,7 +14,7 @@ from shop.domain.conformity import Remedy
 from shop.services import conformity
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.pages import PAGE, PAGE_MOST
 from shop.web.auth import Principal, ops_only
 from shop.web import paging, presenters
 from shop.web.after_sale_responses import ConformityClaimOut

@@ -23,7 +23,8 @@ from shop.services import (
 from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import PAGE, PAGE_MOST, order_view, orders_in_state, orders_of_customer
+from shop.services.order_views import order_view, orders_in_state, orders_of_customer
+from shop.services.pages import PAGE, PAGE_MOST
 from shop.services.work_queues import withdrawals_waiting
 from shop.web import paging, presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only

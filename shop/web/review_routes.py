@@ -17,7 +17,7 @@ from shop.domain.reviews import decided_late
 from shop.services import reviews
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.pages import PAGE, PAGE_MOST
 from shop.web import paging, presenters
 from shop.web.auth import LARGEST_ID, PUBLIC_ROUTE, Principal, ops_only, optional_principal
 from shop.web.presenters import instant

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from shop.domain.service_cases import MOST_MINOR, Estimate, ServiceCaseState, customer_pays
 from shop.services import service_cases
 from shop.services.context import ShopContext
-from shop.services.order_views import PAGE, PAGE_MOST
+from shop.services.pages import PAGE, PAGE_MOST
 from shop.services.work_queues import service_cases_waiting
 from shop.web import paging
 from shop.web.auth import Principal, ops_only
