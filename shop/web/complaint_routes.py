@@ -4,7 +4,6 @@ those that came by e-mail, phone or post, the open ones by deadline, and the ans
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -115,11 +114,8 @@ class ComplaintController(Controller):
                    before: ComplaintsBefore = None) -> Response[list[ComplaintOut]]:
         """The customer's complaints, newest first, a page at a time; the next page's address in `Link`."""
         found, more = await complaints.of_customer(ctx, request.user.id, limit=limit, before=before)
-        body = [presenters.complaint(row) for row in found]
-        if not more:
-            return Response(body)
-        after = f"/api/v1/complaints?{urlencode({'limit': limit, 'before': found[-1].id})}"
-        return Response(body, headers={"Link": f'<{after}>; rel="next"'})
+        return paging.page([presenters.complaint(row) for row in found], path="/api/v1/complaints",  # type: ignore[misc]
+                           query={"limit": limit}, after=found[-1].id if more else None, cursor="before")
 
     @get("/{complaint_id:str}", responses=problems(400, 401, 404))
     async def show(self, ctx: Ctx, request: Request[Principal, Any, Any], complaint_id: FromPath[str]) -> ComplaintOut:

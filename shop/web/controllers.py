@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
-from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -150,19 +148,15 @@ class OrderController(Controller):
                 else await order_json(ctx, placed.order_id or "", customer_id=principal.id))
         return Response(body, status_code=201)
 
-    @get("/orders", responses=problems(400, 401, 422), response_headers=[ResponseHeader(
-        name="Link", documentation_only=True,
-        description='the next page, when there is one (RFC 8288): `</api/v1/orders?limit=20&before=…>; rel="next"`')])
+    @get("/orders", responses=problems(400, 401, 422),
+         response_headers=paging.link_header("/api/v1/orders?limit=20&before=…"))
     async def list_orders(self, ctx: Ctx, request: Request[Principal, Any, Any], limit: OrdersLimit = PAGE,
                           before: OrdersBefore = None) -> Response[list[OrderOut]]:
         """The customer's orders, newest first, a page at a time, each with what followed its sale: nine
         statements however many a page holds (shop.services.order_views); the next page in `Link`."""
-        page, more = await orders_of_customer(ctx, request.user.id, limit=limit, before=before)
-        body = [presenters.order(order) for order in page]
-        if not more:
-            return Response(body)
-        after = f"/api/v1/orders?{urlencode({'limit': limit, 'before': page[-1].order.id})}"
-        return Response(body, headers={"Link": f'<{after}>; rel="next"'})
+        found, more = await orders_of_customer(ctx, request.user.id, limit=limit, before=before)
+        return paging.page([presenters.order(order) for order in found], path="/api/v1/orders",
+                           query={"limit": limit}, after=found[-1].order.id if more else None, cursor="before")
 
     @get("/orders/{order_id:str}", responses=problems(400, 401, 404))
     async def get_order(self, ctx: Ctx, request: Request[Principal, Any, Any], order_id: FromPath[str]) -> OrderOut:

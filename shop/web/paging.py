@@ -21,9 +21,10 @@ def link_header(example: str) -> list[ResponseHeader]:
                            description=f'the next page, when there is one (RFC 8288): `<{example}>; rel="next"`')]
 
 
-def page(body: T, *, path: str, query: dict[str, Any], after: str | None) -> Response[T]:
+def page(body: T, *, path: str, query: dict[str, Any], after: str | None, cursor: str = "after") -> Response[T]:
     """The page's answer. `after`: its last item's id when more follow (None: no more), then `Link`
-    names the next page, `path` with `query` (the same filters and `limit`) and that `after`."""
+    names the next page, `path` with `query` (the same filters and `limit`) and that id as `cursor`
+    (`before` for a customer's own lists, newest first)."""
     if after is None:
         return Response(body)
-    return Response(body, headers={"Link": f'<{path}?{urlencode({**query, "after": after})}>; rel="next"'})
+    return Response(body, headers={"Link": f'<{path}?{urlencode({**query, cursor: after})}>; rel="next"'})
