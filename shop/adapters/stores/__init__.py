@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
 
 
@@ -19,3 +20,15 @@ def grouped(connection: Connection, statement: Any, ids: Collection[str], *, by:
         for row in connection.execute(statement, {"b_ids": list(ids)}):
             found.setdefault(getattr(row, by), []).append(row)
     return found
+
+
+def after_row(table: Table, by: str, *, cursor: str = "b_after", newest_first: bool = False) -> ColumnElement[bool]:
+    """The rows after the one whose id the bind parameter `cursor` names, in the order (`by`, id),
+    ascending or `newest_first`: the next page of a list, wherever that row is now (its `by` read by
+    a scalar subquery on an alias of the table)."""
+    previous = table.alias("previous")
+    at = select(previous.c[by]).where(previous.c.id == bindparam(cursor)).scalar_subquery()
+    column, row_id = table.c[by], table.c.id
+    if newest_first:
+        return or_(column < at, and_(column == at, row_id < bindparam(cursor)))
+    return or_(column > at, and_(column == at, row_id > bindparam(cursor)))

@@ -7,11 +7,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Complaint
-from shop.adapters.stores import grouped
+from shop.adapters.stores import after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.complaints import ComplaintState
 from shop.domain.errors import NotFound
@@ -22,20 +22,12 @@ _ADD = insert(_complaints).returning(*_complaints.c)
 _BY_ID = select(_complaints).where(_complaints.c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam("b_customer"))
                 .order_by(_complaints.c.received_at.desc(), _complaints.c.id.desc()).limit(bindparam("b_limit")))
-_mine = _complaints.alias("mine")
-_RECEIVED_BEFORE = select(_mine.c.received_at).where(_mine.c.id == bindparam("b_before")).scalar_subquery()
-_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(or_(
-    _complaints.c.received_at < _RECEIVED_BEFORE,
-    and_(_complaints.c.received_at == _RECEIVED_BEFORE, _complaints.c.id < bindparam("b_before"))))
+_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(after_row(_complaints, "received_at", cursor="b_before", newest_first=True))
 _OF_ORDERS = (select(_complaints).where(_complaints.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_complaints.c.received_at, _complaints.c.id))
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
          .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
-_previous = _complaints.alias("previous")
-_PREVIOUS_DUE = select(_previous.c.answer_due_by).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
-_OPEN_AFTER = _OPEN.where(or_(
-    _complaints.c.answer_due_by > _PREVIOUS_DUE,
-    and_(_complaints.c.answer_due_by == _PREVIOUS_DUE, _complaints.c.id > bindparam("b_after"))))
+_OPEN_AFTER = _OPEN.where(after_row(_complaints, "answer_due_by"))
 _KNOWN = select(_complaints.c.id).where(_complaints.c.id == bindparam("b_id"))
 _RUNNING = (select(_complaints.c.id, _complaints.c.answer_due_by.label("due"),
                    _complaints.c.received_at.label("since"))

@@ -8,11 +8,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import ConformityClaim
-from shop.adapters.stores import grouped
+from shop.adapters.stores import after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.conformity import OPEN
 from shop.domain.errors import NotFound
@@ -29,10 +29,7 @@ _OF_ORDERS = (select(_claims).where(_claims.c.order_id.in_(bindparam("b_ids", ex
               .order_by(_claims.c.claimed_at, _claims.c.id))
 _OPEN = (select(_claims).where(_claims.c.state.in_([state.value for state in OPEN]))
          .order_by(_claims.c.updated_at, _claims.c.id).limit(bindparam("b_limit")))
-_previous = _claims.alias("previous")
-_PREVIOUS_UPDATED_AT = select(_previous.c.updated_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
-_OPEN_AFTER = _OPEN.where(or_(_claims.c.updated_at > _PREVIOUS_UPDATED_AT,
-                              and_(_claims.c.updated_at == _PREVIOUS_UPDATED_AT, _claims.c.id > bindparam("b_after"))))
+_OPEN_AFTER = _OPEN.where(after_row(_claims, "updated_at"))
 _KNOWN = select(_claims.c.id).where(_claims.c.id == bindparam("b_id"))
 
 

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, and_, any_, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import Integer, String, any_, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from shop.adapters.stores import fast
+from shop.adapters.stores import after_row, fast
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
 from shop.domain.errors import Conflict, NotFound
@@ -40,13 +40,8 @@ _GET_LOCKED = _GET.with_for_update()
 _LINES = select(_lines).where(_lines.c.order_id == bindparam("b_id")).order_by(_lines.c.id)
 _OF_CUSTOMER = (select(_orders).where(_orders.c.customer_id == bindparam("b_customer"))
                 .order_by(_orders.c.placed_at.desc(), _orders.c.id.desc()).limit(bindparam("b_limit")))
-_CURSOR_PLACED_AT = select(_orders.c.placed_at).where(_orders.c.id == bindparam("b_before")).scalar_subquery()
-_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(or_(
-    _orders.c.placed_at < _CURSOR_PLACED_AT,
-    and_(_orders.c.placed_at == _CURSOR_PLACED_AT, _orders.c.id < bindparam("b_before"))))
-_CURSOR_AFTER = select(_orders.c.placed_at).where(_orders.c.id == bindparam("b_after")).scalar_subquery()
-_AFTER_CURSOR = or_(_orders.c.placed_at > _CURSOR_AFTER,
-                    and_(_orders.c.placed_at == _CURSOR_AFTER, _orders.c.id > bindparam("b_after")))
+_OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(after_row(_orders, "placed_at", cursor="b_before", newest_first=True))
+_AFTER_CURSOR = after_row(_orders, "placed_at")
 _IN_STATE = (select(_orders).where(_orders.c.state == bindparam("b_state"))
              .order_by(_orders.c.placed_at, _orders.c.id).limit(bindparam("b_limit")))
 _IN_STATE_OF = {  # (of one market, after a cursor): the statement

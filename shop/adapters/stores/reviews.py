@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from shop.adapters.review_tables import ContentNotice, Review
+from shop.adapters.stores import after_row
 from shop.adapters.tables import Order, OrderLine, User, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -41,10 +42,7 @@ _REVIEWED = (_r.sku.label("review_sku"), _r.rating.label("review_rating"), _r.te
 _UNDECIDED = (select(*_n, *_REVIEWED).join(_reviews, _r.id == _n.review_id)
               .where(_n.state == NoticeState.RECEIVED.value)
               .order_by(_n.received_at, _n.id).limit(bindparam("b_limit")))
-_previous = _notices.alias("previous")
-_PREVIOUS_RECEIVED_AT = select(_previous.c.received_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
-_UNDECIDED_AFTER = _UNDECIDED.where(or_(_n.received_at > _PREVIOUS_RECEIVED_AT,
-                                        and_(_n.received_at == _PREVIOUS_RECEIVED_AT, _n.id > bindparam("b_after"))))
+_UNDECIDED_AFTER = _UNDECIDED.where(after_row(_notices, "received_at"))
 _KNOWN_NOTICE = select(_n.id).where(_n.id == bindparam("b_id"))
 
 

@@ -9,11 +9,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import ServiceCase
-from shop.adapters.stores import grouped
+from shop.adapters.stores import after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -25,13 +25,9 @@ _BY_ID = select(_cases).where(_cases.c.id == bindparam("b_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _OF_ORDERS = (select(_cases).where(_cases.c.order_id.in_(bindparam("b_ids", expanding=True)))
               .order_by(_cases.c.opened_at, _cases.c.id))
-_previous = _cases.alias("previous")
-_PREVIOUS_OPENED_AT = select(_previous.c.opened_at).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
 _IN_STATE = (select(_cases).where(_cases.c.state == bindparam("b_state"))  # ix_service_cases_state_opened_at
              .order_by(_cases.c.opened_at, _cases.c.id).limit(bindparam("b_limit")))
-_IN_STATE_AFTER = _IN_STATE.where(or_(
-    _cases.c.opened_at > _PREVIOUS_OPENED_AT,
-    and_(_cases.c.opened_at == _PREVIOUS_OPENED_AT, _cases.c.id > bindparam("b_after"))))
+_IN_STATE_AFTER = _IN_STATE.where(after_row(_cases, "opened_at"))
 _KNOWN = select(_cases.c.id).where(_cases.c.id == bindparam("b_id"))
 _OPEN_OF_PERK = (select(func.count()).select_from(_cases)
                  .where(_cases.c.perk_id == bindparam("b_perk_id"),

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import TakeBack
-from shop.adapters.stores import grouped
+from shop.adapters.stores import after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -27,11 +27,7 @@ _OF_ORDERS = (select(_take_backs).where(_c.order_id.in_(bindparam("b_ids", expan
               .order_by(_c.requested_at, _c.id))
 _REQUESTED = (select(_take_backs).where(_c.state == TakeBackState.REQUESTED.value)
               .order_by(_c.requested_at, _c.id).limit(bindparam("b_limit")))
-_previous = _take_backs.alias("previous")
-_PREVIOUS_REQUESTED_AT = (select(_previous.c.requested_at).where(_previous.c.id == bindparam("b_after"))
-                          .scalar_subquery())
-_REQUESTED_AFTER = _REQUESTED.where(or_(_c.requested_at > _PREVIOUS_REQUESTED_AT,
-                                        and_(_c.requested_at == _PREVIOUS_REQUESTED_AT, _c.id > bindparam("b_after"))))
+_REQUESTED_AFTER = _REQUESTED.where(after_row(_take_backs, "requested_at"))
 _KNOWN = select(_c.id).where(_c.id == bindparam("b_id"))
 _OPEN_OF_LINES = (select(_take_backs).where(_c.line_id.in_(bindparam("b_lines", expanding=True)),
                                              _c.state == TakeBackState.REQUESTED.value)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
+from shop.adapters.stores import after_row
 from shop.adapters.tables import Order, OrderLine, Withdrawal, WithdrawalLine, table_of
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.machine import Transition
@@ -52,7 +53,6 @@ _LINES_OF_MANY = (select(_lines, _covered.c.receipt, _covered.c.withdrawal_id)
 _DEADLINES = {"refund_due_by": _withdrawals.c.refund_due_by, "return_due_by": _withdrawals.c.return_due_by}
 """The deadlines a queue of withdrawals is read by: each the second column of an index on
 (state, deadline, id) (migration 0011), so a page is read in the index's order."""
-_previous = _withdrawals.alias("previous")
 
 
 def _queue(due: Any, of_market: bool, after: bool) -> Any:
@@ -65,9 +65,7 @@ def _queue(due: Any, of_market: bool, after: bool) -> Any:
     if of_market:
         statement = statement.where(_orders.c.market == bindparam("b_market"))
     if after:
-        cursor_due = select(_previous.c[due.name]).where(_previous.c.id == bindparam("b_after")).scalar_subquery()
-        statement = statement.where(or_(due > cursor_due,
-                                        and_(due == cursor_due, _withdrawals.c.id > bindparam("b_after"))))
+        statement = statement.where(after_row(_withdrawals, due.name))
     return statement
 
 
