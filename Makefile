@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen --no-sync
 export DATABASE_URL ?= sqlite:///shop.db
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments sweep expire-perks activations diagram test bench clean
+.PHONY: help setup run serve migrate seed ops-user ops-demote expire-payments sweep expire-perks activations diagram test fuzz bench clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifec
 TEST_WORKERS ?= 2
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe; TEST_WORKERS=2 processes
 	$(RUN) pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+fuzz: setup ## the fuzz test alone, deeper: FUZZ_EXAMPLES (default 150) cases per operation and token
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(RUN) pytest -n $(TEST_WORKERS) tests/test_fuzz.py $(PYTEST_ARGS)
 
 bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~4 min)
 	$(RUN) python -m tests.bench

@@ -97,7 +97,10 @@ async def shop(http: httpx.AsyncClient, localstripe: LocalStripe) -> AsyncIterat
         uow.products.add_missing(products)
 
     await ctx.db.transaction(clean)
-    http.app.state["notice_throttle"].clear()  # the app lives for the session: each test's notices its own
+    # The app lives for the session: each test's failed logins and notices are its own (a fuzz run's
+    # wrong passwords from the one test address would otherwise lock the next tests' logins out).
+    http.app.state["login_throttle"].clear()
+    http.app.state["notice_throttle"].clear()
     client = ShopClient(http, localstripe)
     yield client
     await ctx.background.drain()  # the e-mails a test's requests left to send: none leaks into the next
