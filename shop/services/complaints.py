@@ -24,7 +24,7 @@ from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
-from shop.services.pages import cut
+from shop.services.pages import cut, unknown_cursor
 
 @dataclass(frozen=True)
 class Statement:
@@ -179,8 +179,7 @@ async def of_customer(ctx: ShopContext, customer_id: int, *, limit: int, before:
             try:
                 uow.complaints.get(before, customer_id=customer_id)
             except NotFound:
-                raise InvalidInput("unknown_cursor", f"no complaint {before} of yours to continue from",
-                                   field="before") from None
+                raise unknown_cursor("complaint", before, field="before", of_yours=True) from None
         rows = uow.complaints.of_customer(customer_id, limit=limit + 1, before=before)
         return cut(rows, limit)
     return await ctx.db.read(page)
@@ -198,7 +197,7 @@ async def open_complaints(ctx: ShopContext, *, limit: int, after: str | None = N
     whether more follow."""
     def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
         if after is not None and not uow.complaints.known(after):
-            raise InvalidInput("unknown_cursor", f"no complaint {after} to continue from", field="after")
+            raise unknown_cursor("complaint", after)
         rows = uow.complaints.open(limit=limit + 1, after=after)
         return cut(rows, limit)
     return await ctx.db.read(page)

@@ -26,7 +26,7 @@ from shop.domain.order_lines import ORDER_LINE
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.pages import cut
+from shop.services.pages import cut, unknown_cursor
 from shop.services.perks import revoke_unused
 from shop.services.refunds import open_refund, send_refund
 
@@ -252,7 +252,7 @@ async def open_claims(ctx: ShopContext, *, limit: int, after: str | None = None
     `after`); and whether more follow."""
     def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
         if after is not None and not uow.conformity_claims.known(after):
-            raise InvalidInput("unknown_cursor", f"no conformity claim {after} to continue from", field="after")
+            raise unknown_cursor("conformity claim", after)
         rows = uow.conformity_claims.open(limit=limit + 1, after=after)
         return cut(rows, limit)
     return await ctx.db.read(page)

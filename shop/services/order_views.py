@@ -13,7 +13,7 @@ from shop.domain.lifecycle import OrderState
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
 from shop.services.orders_common import OrderAggregate
-from shop.services.pages import PAGE, cut
+from shop.services.pages import PAGE, cut, unknown_cursor
 from shop.services.perks import as_of
 
 
@@ -33,8 +33,7 @@ async def orders_of_customer(ctx: ShopContext, customer_id: int, *, limit: int =
             try:
                 uow.orders.get(before, customer_id=customer_id)
             except NotFound:
-                raise InvalidInput("unknown_cursor", f"no order {before} of yours to continue from",
-                                   field="before") from None
+                raise unknown_cursor("order", before, field="before", of_yours=True) from None
         orders = uow.orders.of_customer(customer_id, limit=limit + 1, before=before)
         found, more = cut(orders, limit)
         return aggregates(uow, found), more
@@ -60,7 +59,7 @@ async def orders_in_state(ctx: ShopContext, state: OrderState, *, market: Market
 
     def page(uow: UnitOfWork) -> tuple[list[OrderAggregate], bool]:
         if after is not None and not uow.orders.known([after]):
-            raise InvalidInput("unknown_cursor", f"no order {after} to continue from", field="after")
+            raise unknown_cursor("order", after)
         orders = uow.orders.in_state(state.value, market=market.value if market else None, limit=limit + 1, after=after)
         found, more = cut(orders, limit)
         return aggregates(uow, found), more

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+from shop.domain.errors import InvalidInput
+
 T = TypeVar("T")
 
 PAGE = 20
@@ -19,3 +21,10 @@ megabytes, read in statements of thousands of bound ids."""
 def cut(rows: Sequence[T], limit: int) -> tuple[list[T], bool]:
     """The page of `rows`, read `limit + 1` at most, and whether more follow it."""
     return list(rows[:limit]), len(rows) > limit
+
+
+def unknown_cursor(what: str, cursor: str, *, field: str = "after", of_yours: bool = False) -> InvalidInput:
+    """The 422 for a page asked to continue from `cursor`, which names no `what` of the list (or,
+    for a customer's list, none of theirs), naming the query parameter."""
+    whose = " of yours" if of_yours else ""
+    return InvalidInput("unknown_cursor", f"no {what} {cursor}{whose} to continue from", field=field)

@@ -15,7 +15,7 @@ from shop.adapters.stores.idempotency import KeyTaken
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
 from shop.domain.accounts import account_gone
-from shop.domain.errors import InvalidInput, NotFound
+from shop.domain.errors import NotFound
 from shop.domain.markets import Market
 from shop.domain.notices import Notice
 from shop.domain.reviews import (
@@ -26,7 +26,7 @@ from shop.domain.reviews import (
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import notice_row, send_after_answer
-from shop.services.pages import cut
+from shop.services.pages import cut, unknown_cursor
 
 MARKET = Market.RS
 """RS-XIII is the RS terms': its messages are the RS market's (Serbian, then English)."""
@@ -148,7 +148,7 @@ async def undecided(ctx: ShopContext, *, limit: int, after: str | None = None) -
     follow."""
     def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
         if after is not None and not uow.reviews.notice_known(after):
-            raise InvalidInput("unknown_cursor", f"no notice {after} to continue from", field="after")
+            raise unknown_cursor("notice", after)
         rows = uow.reviews.undecided(limit=limit + 1, after=after)
         return cut(rows, limit)
     return await ctx.db.read(page)

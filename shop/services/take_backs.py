@@ -17,7 +17,6 @@ from typing import Any
 
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain import notices
-from shop.domain.errors import InvalidInput
 from shop.domain.markets import Market
 from shop.domain.notices import Notice
 from shop.domain.take_back import (
@@ -27,7 +26,7 @@ from shop.domain.take_back import (
 from shop.services.context import ShopContext
 from shop.services.idempotency import IdempotencyClaim, Kept, answer_row, earlier_answer, remember_answers
 from shop.services.mail import queue_notice, send_after_answer
-from shop.services.pages import cut
+from shop.services.pages import cut, unknown_cursor
 
 @dataclass(frozen=True)
 class _Done:
@@ -159,7 +158,7 @@ async def requested(ctx: ShopContext, *, limit: int, after: str | None = None) -
     and whether more follow."""
     def page(uow: UnitOfWork) -> tuple[list[Any], bool]:
         if after is not None and not uow.take_backs.known(after):
-            raise InvalidInput("unknown_cursor", f"no take-back {after} to continue from", field="after")
+            raise unknown_cursor("take-back", after)
         rows = uow.take_backs.requested(limit=limit + 1, after=after)
         return cut(rows, limit)
     return await ctx.db.read(page)

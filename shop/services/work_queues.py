@@ -30,7 +30,7 @@ from shop.domain.markets import Market
 from shop.domain.service_cases import OPEN_STATES, ServiceCaseState
 from shop.domain.withdrawal import WithdrawalState
 from shop.services.context import ShopContext
-from shop.services.pages import PAGE, cut
+from shop.services.pages import PAGE, cut, unknown_cursor
 from shop.services.perks import redeemed_on_lines
 from shop.services.service_cases import CaseView, views
 from shop.services.withdrawals import WithdrawalAggregate
@@ -92,7 +92,7 @@ async def service_cases_waiting(ctx: ShopContext, state: ServiceCaseState, *, li
 
     def page(uow: UnitOfWork) -> tuple[list[CaseView], bool]:
         if after is not None and not uow.service_cases.known(after):
-            raise InvalidInput("unknown_cursor", f"no service case {after} to continue from", field="after")
+            raise unknown_cursor("service case", after)
         cases = uow.service_cases.in_state(state.value, limit=limit + 1, after=after)
         found, more = cut(cases, limit)
         return views(uow, found, uow.now()), more
