@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from shop.domain.accounts import normalised_email
 from shop.domain.complaints import About, AnswerBy, Complainant
@@ -16,7 +16,7 @@ from shop.domain.markets import Market
 from shop.services import complaints
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.web.auth import Principal, ops_only
 from shop.web import paging, presenters
 from shop.web.after_sale_responses import AboutName, AnswerByName, ComplaintOut
@@ -33,11 +33,9 @@ Remedy = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=10
 Address = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 Name = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=200, description="RS-X.2: name and surname")]
 OrderId = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=36)]
-ComplaintsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="complaints a page")]
-ComplaintsBefore = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last complaint had this id (the `Link` header's)"))]
-ComplaintsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last complaint had this id (the `Link` header's)"))]
+ComplaintsLimit = paging.limit("complaints")
+ComplaintsBefore = paging.cursor("complaint")
+ComplaintsAfter = paging.cursor("complaint")
 
 
 # --- requests --------------------------------------------------------------------------------------

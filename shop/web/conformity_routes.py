@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from shop.domain.conformity import Remedy
 from shop.services import conformity
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.web.auth import Principal, ops_only
 from shop.web import paging, presenters
 from shop.web.after_sale_responses import ConformityClaimOut
@@ -26,9 +26,8 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 Note = Annotated[str, msgspec.Meta(pattern=NO_NUL, max_length=500)]
 PROBLEMS = (400, 401, 404, 409, 413, 422)
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 413, 422)
-ClaimsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="claims a page")]
-ClaimsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last claim had this id (the `Link` header's)"))]
+ClaimsLimit = paging.limit("claims")
+ClaimsAfter = paging.cursor("claim")
 
 
 # --- requests --------------------------------------------------------------------------------------

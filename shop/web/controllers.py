@@ -22,7 +22,7 @@ from shop.services.accounts import Registration
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
 from shop.services.order_views import order_view, orders_in_state, orders_of_customer
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.services.work_queues import withdrawals_waiting
 from shop.web import paging, presenters
 from shop.web.auth import ACCOUNT_READ_BY_USE_CASE, Principal, issue_token, ops_only
@@ -32,7 +32,7 @@ from shop.web.responses import (
     QuoteOut, StockOut, TermsOut, TokenOut, WithdrawalOut, problems,
 )
 from shop.web.schemas import (
-    INT_MAX, NO_NUL, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
+    INT_MAX, CancelIn, ClockIn, ConfirmIn, DeliverIn, DeliveryFailedIn, InstallmentDecisionIn, LoginIn,
     OrderIn, PriceCorrectionIn, PriceErrorIn, ProofIn, QuoteIn, ReceiveIn, RegisterIn, RejectIn, ShipIn,
     StatementIn, StockIn, WithdrawalIn,
 )
@@ -42,20 +42,17 @@ MarketParam = Annotated[Market, QueryParameter(name="market", description="RS or
 FlaggedLimit = Annotated[int, QueryParameter(ge=1, le=ledger.MOST_FLAGGED, description="facts a page")]
 FlaggedBefore = Annotated[int | None, QueryParameter(
     ge=1, le=INT_MAX, description="the page after the one whose last fact had this id (its `next_before`)")]
-OrdersLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="orders a page")]
-OrdersBefore = Annotated[str | None, QueryParameter(
-    max_length=36, pattern=NO_NUL, description="the page after the one whose last order had this id (the `Link` header's)")]
-OrdersAfter = Annotated[str | None, QueryParameter(
-    max_length=36, pattern=NO_NUL, description="the page after the one whose last order had this id (the `Link` header's)")]
+OrdersLimit = paging.limit("orders")
+OrdersBefore = paging.cursor("order")
+OrdersAfter = paging.cursor("order")
 QueueState = Annotated[OrderState, QueryParameter(name="state", description=(
     "the state the orders wait in: awaiting_payment, awaiting_installment_approval, paid, confirmed or shipped"))]
 QueueMarket = Annotated[Market | None, QueryParameter(description="RS or KZ; both when left out")]
 WithdrawalQueue = Annotated[WithdrawalState, QueryParameter(name="state", description=(
     "the state the withdrawals wait in: requested (a return label to issue, RS-VII.7) or awaiting_return "
     "(the goods to receive)"))]
-WithdrawalsLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="withdrawals a page")]
-WithdrawalsAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last withdrawal had this id (the `Link` header's)"))]
+WithdrawalsLimit = paging.limit("withdrawals")
+WithdrawalsAfter = paging.cursor("withdrawal")
 Json = dict[str, Any]
 Ctx = NamedDependency[ShopContext]
 OPS_PROBLEMS = (400, 401, 403, 404, 409, 422)

@@ -1,17 +1,34 @@
 """Staff's work queues and lists a page at a time (GET /ops/orders, /ops/withdrawals, /ops/service-cases,
 /ops/complaints, /ops/conformity-claims, /ops/take-backs, /ops/content-notices):
 `limit` items (1 … 100, 20 unless asked), `after` the previous page's last item, and the next page's
-address in a `Link` header (RFC 8288) when more follow."""
+address in a `Link` header (RFC 8288) when more follow. The customer's own lists (GET /orders,
+/complaints) go the same way, newest first, their cursor named `before`."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Response
 from litestar.datastructures import ResponseHeader
+from litestar.params import QueryParameter
+
+from shop.services.pages import PAGE_MOST
+from shop.web.schemas import NO_NUL
 
 T = TypeVar("T")
+
+
+def limit(items: str) -> Any:
+    """The `limit` query parameter of a list of `items`: 1 … PAGE_MOST a page."""
+    return Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description=f"{items} a page")]
+
+
+def cursor(item: str) -> Any:
+    """The `after` (or `before`) query parameter of a list of `item`s: the previous page's last one,
+    as its `Link` header names it."""
+    return Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
+        f"the page after the one whose last {item} had this id (the `Link` header's)"))]
 
 
 def link_header(example: str) -> list[ResponseHeader]:

@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from shop.domain.accounts import normalised_email
 from shop.domain.reviews import decided_late
 from shop.services import reviews
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.web import paging, presenters
 from shop.web.auth import LARGEST_ID, PUBLIC_ROUTE, Principal, ops_only, optional_principal
 from shop.web.presenters import instant
@@ -28,9 +28,8 @@ Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 AccountId = Annotated[int, Parameter(ge=1, le=LARGEST_ID, description="the account's id")]
 Reasons = Annotated[str, msgspec.Meta(pattern=NO_NUL, min_length=1, max_length=2000)]
-NoticesLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="notices a page")]
-NoticesAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last notice had this id (the `Link` header's)"))]
+NoticesLimit = paging.limit("notices")
+NoticesAfter = paging.cursor("notice")
 
 
 # --- requests --------------------------------------------------------------------------------------

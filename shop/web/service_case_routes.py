@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from shop.domain.service_cases import MOST_MINOR, Estimate, ServiceCaseState, customer_pays
 from shop.services import service_cases
 from shop.services.context import ShopContext
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.services.work_queues import service_cases_waiting
 from shop.web import paging
 from shop.web.auth import Principal, ops_only
@@ -32,9 +32,8 @@ PROBLEMS = (400, 401, 403, 404, 409, 413, 422)
 CaseQueue = Annotated[ServiceCaseState, QueryParameter(name="state", description=(
     "the state the cases wait in: opened (for staff: refuse, refer, estimate or repair), estimated (for the "
     "customer's answer, KZ-4.7) or accepted (for the repair)"))]
-CasesLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="service cases a page")]
-CasesAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last case had this id (the `Link` header's)"))]
+CasesLimit = paging.limit("service cases")
+CasesAfter = paging.cursor("case")
 
 
 # --- requests --------------------------------------------------------------------------------------

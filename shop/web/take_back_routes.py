@@ -8,12 +8,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from shop.services import take_backs
 from shop.services.context import ShopContext
 from shop.services.idempotency import Kept, claim_for
-from shop.services.pages import PAGE, PAGE_MOST
+from shop.services.pages import PAGE
 from shop.web.auth import Principal, ops_only
 from shop.web import paging, presenters
 from shop.web.after_sale_responses import TakeBackOut
@@ -23,9 +23,8 @@ from shop.web.schemas import Instant as InstantIn
 
 Ctx = NamedDependency[ShopContext]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-TakeBacksLimit = Annotated[int, QueryParameter(ge=1, le=PAGE_MOST, description="take-backs a page")]
-TakeBacksAfter = Annotated[str | None, QueryParameter(max_length=36, pattern=NO_NUL, description=(
-    "the page after the one whose last take-back had this id (the `Link` header's)"))]
+TakeBacksLimit = paging.limit("take-backs")
+TakeBacksAfter = paging.cursor("take-back")
 
 
 # --- requests --------------------------------------------------------------------------------------
