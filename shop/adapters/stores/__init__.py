@@ -4,21 +4,43 @@ SQLAlchemy's public API on the unit of work's connection."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import fast
 
-def grouped(connection: Connection, statement: Any, ids: Collection[str], *, by: str = "order_id"
+
+class OfIds:
+    """A SELECT of the rows of some records (the lines, invoices, claims … of a page of orders),
+    given by `statement` and the column that names the record: one statement however many ids.
+    For one id, the storefront's most frequent read (an order's own page, polled while a payment
+    goes through), `column = :b_id`, compiled once and run on the driver (shop.adapters.stores.fast:
+    an order's page reads eight of these, 1.33 ms of server CPU through SQLAlchemy's execution);
+    for many, `column IN (…)` through SQLAlchemy (an expanding parameter, which fast does not take)."""
+
+    def __init__(self, statement: Select[Any], column: ColumnElement[Any]) -> None:
+        self.one = fast.Statement(statement.where(column == bindparam("b_id")))
+        self.many = statement.where(column.in_(bindparam("b_ids", expanding=True)))
+
+    def rows(self, connection: Connection, ids: Collection[str]) -> Iterable[Any]:
+        """The rows, in the statement's order (attribute access: `row.state`); none for no id."""
+        if not ids:
+            return ()
+        if len(ids) == 1:
+            return fast.run(connection, self.one, {"b_id": next(iter(ids))})
+        return connection.execute(self.many, {"b_ids": list(ids)})
+
+
+def grouped(connection: Connection, of_ids: OfIds, ids: Collection[str], *, by: str = "order_id"
             ) -> dict[str, list[Row[Any]]]:
-    """The rows `statement` reads for these ids (bound as `b_ids`), grouped by their column `by`, in
-    the statement's order: one statement however many ids, none for no id."""
+    """The rows `of_ids` reads for these ids, grouped by their column `by`, in the statement's
+    order: one statement however many ids, none for no id."""
     found: dict[str, list[Row[Any]]] = {}
-    if ids:
-        for row in connection.execute(statement, {"b_ids": list(ids)}):
-            found.setdefault(getattr(row, by), []).append(row)
+    for row in of_ids.rows(connection, ids):
+        found.setdefault(getattr(row, by), []).append(row)
     return found
 
 

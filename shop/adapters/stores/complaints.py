@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Complaint
-from shop.adapters.stores import after_row, grouped
+from shop.adapters.stores import OfIds, after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.complaints import ComplaintState
 from shop.domain.errors import NotFound
@@ -23,8 +23,7 @@ _BY_ID = select(_complaints).where(_complaints.c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_complaints).where(_complaints.c.customer_id == bindparam("b_customer"))
                 .order_by(_complaints.c.received_at.desc(), _complaints.c.id.desc()).limit(bindparam("b_limit")))
 _OF_CUSTOMER_BEFORE = _OF_CUSTOMER.where(after_row(_complaints, "received_at", cursor="b_before", newest_first=True))
-_OF_ORDERS = (select(_complaints).where(_complaints.c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_complaints.c.received_at, _complaints.c.id))
+_OF_ORDERS = OfIds(select(_complaints).order_by(_complaints.c.received_at, _complaints.c.id), _complaints.c.order_id)
 _OPEN = (select(_complaints).where(_complaints.c.state == ComplaintState.RECEIVED.value)
          .order_by(_complaints.c.answer_due_by, _complaints.c.id).limit(bindparam("b_limit")))
 _OPEN_AFTER = _OPEN.where(after_row(_complaints, "answer_due_by"))

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import ConformityClaim
-from shop.adapters.stores import after_row, grouped
+from shop.adapters.stores import OfIds, after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.conformity import OPEN
 from shop.domain.errors import NotFound
@@ -25,8 +25,7 @@ _OPEN_OF_ORDER = select(_claims.c.line_ids).where(_claims.c.order_id == bindpara
                                                   _claims.c.state.in_([state.value for state in OPEN]))
 _OF_CUSTOMER = (select(_claims).where(_claims.c.customer_id == bindparam("b_customer"))
                 .order_by(_claims.c.claimed_at.desc(), _claims.c.id))
-_OF_ORDERS = (select(_claims).where(_claims.c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_claims.c.claimed_at, _claims.c.id))
+_OF_ORDERS = OfIds(select(_claims).order_by(_claims.c.claimed_at, _claims.c.id), _claims.c.order_id)
 _OPEN = (select(_claims).where(_claims.c.state.in_([state.value for state in OPEN]))
          .order_by(_claims.c.updated_at, _claims.c.id).limit(bindparam("b_limit")))
 _OPEN_AFTER = _OPEN.where(after_row(_claims, "updated_at"))

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import Invoice, InvoiceSeries
-from shop.adapters.stores import grouped
+from shop.adapters.stores import OfIds, grouped
 from shop.adapters.tables import OutboxEmail, table_of
 from shop.domain.invoices import DocumentKind
 
@@ -21,10 +21,9 @@ _INVOICE_OF = (select(_invoices).where(_invoices.c.order_id == bindparam("b_orde
                                        _invoices.c.kind == DocumentKind.INVOICE))
 _CREDITED = (select(func.coalesce(func.sum(_invoices.c.total_minor), 0))
              .where(_invoices.c.corrects_id == bindparam("b_invoice_id")))
-_OF_ORDERS = (select(_invoices, _emails.c.to.label("sent_to"), _emails.c.accepted_at.label("email_accepted_at"))
-              .outerjoin(_emails, _emails.c.id == _invoices.c.email_id)
-              .where(_invoices.c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_invoices.c.issued_at, _invoices.c.number))
+_OF_ORDERS = OfIds(select(_invoices, _emails.c.to.label("sent_to"), _emails.c.accepted_at.label("email_accepted_at"))
+                   .outerjoin(_emails, _emails.c.id == _invoices.c.email_id)
+                   .order_by(_invoices.c.issued_at, _invoices.c.number), _invoices.c.order_id)
 
 
 def _next_in_series(dialect_insert: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from shop.adapters.stores import after_row, fast
+from shop.adapters.stores import OfIds, after_row, fast, grouped
 from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import Order, OrderLine, Refund, ShippedDevice, TimelineEntry, table_of
 from shop.domain.errors import Conflict, NotFound
@@ -37,6 +37,7 @@ CLEARED_ON_LEAVING = {OrderState.CANCELLED: "cancelled_at"}
 # --- reads and moves : built once, bound on each call ----------------------------
 _GET = select(_orders).where(_orders.c.id == bindparam("b_id"))
 _GET_LOCKED = _GET.with_for_update()
+_GET_FAST = fast.Statement(_GET)
 _LINES = select(_lines).where(_lines.c.order_id == bindparam("b_id")).order_by(_lines.c.id)
 _OF_CUSTOMER = (select(_orders).where(_orders.c.customer_id == bindparam("b_customer"))
                 .order_by(_orders.c.placed_at.desc(), _orders.c.id.desc()).limit(bindparam("b_limit")))
@@ -48,12 +49,9 @@ _IN_STATE_OF = {  # (of one market, after a cursor): the statement
     (of_market, after): _IN_STATE.where(*([_orders.c.market == bindparam("b_market")] if of_market else []),
                                         *([_AFTER_CURSOR] if after else []))
     for of_market in (False, True) for after in (False, True)}
-_LINES_OF = (select(_lines).where(_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
-             .order_by(_lines.c.id))
-_TIMELINE_OF = (select(_timeline).where(_timeline.c.order_id.in_(bindparam("b_ids", expanding=True)))
-                .order_by(_timeline.c.id))
-_REFUNDS_OF = (select(_refunds).where(_refunds.c.order_id.in_(bindparam("b_ids", expanding=True)))
-               .order_by(_refunds.c.created_at))
+_LINES_OF = OfIds(select(_lines).order_by(_lines.c.id), _lines.c.order_id)
+_TIMELINE_OF = OfIds(select(_timeline).order_by(_timeline.c.id), _timeline.c.order_id)
+_REFUNDS_OF = OfIds(select(_refunds).order_by(_refunds.c.created_at), _refunds.c.order_id)
 _AWAITING_DELIVERY = (select(_orders.c.id, _orders.c.expected_delivery_on)
                       .where(_orders.c.market == bindparam("b_market"),
                              _orders.c.state.in_([OrderState.PAID.value, OrderState.CONFIRMED.value,
@@ -121,7 +119,8 @@ class OrderStore:
     def get(self, order_id: str, *, customer_id: int | None = None, lock: bool = False) -> Row[Any]:
         """The order, locked for update when `lock`; 404 when it does not exist or, for a customer,
         is not theirs (never reveal another customer's order)."""
-        order = self._db.execute(_GET_LOCKED if lock else _GET, {"b_id": order_id}).first()
+        order = (self._db.execute(_GET_LOCKED, {"b_id": order_id}).first() if lock
+                 else fast.run(self._db, _GET_FAST, {"b_id": order_id}).first())
         if order is None or (customer_id is not None and order.customer_id != customer_id):
             raise NotFound("order_not_found", f"no order {order_id}")
         return order
@@ -157,13 +156,7 @@ class OrderStore:
     def pieces(self, order_ids: Sequence[str]) -> tuple[dict[str, list[Row[Any]]], ...]:
         """The lines, timeline entries and refunds of these orders, by order id: three statements
         however many orders, not 3N (the rest of a page: shop.services.order_views)."""
-        found: tuple[dict[str, list[Row[Any]]], ...] = ({}, {}, {})
-        if not order_ids:
-            return found
-        for into, statement in zip(found, (_LINES_OF, _TIMELINE_OF, _REFUNDS_OF), strict=True):
-            for row in self._db.execute(statement, {"b_ids": list(order_ids)}):
-                into.setdefault(row.order_id, []).append(row)
-        return found
+        return tuple(grouped(self._db, of_ids, order_ids) for of_ids in (_LINES_OF, _TIMELINE_OF, _REFUNDS_OF))
 
     def awaiting_delivery(self, market: str, from_day: date) -> list[Row[Any]]:
         """The market's orders not delivered yet whose expected delivery (RS-V.5.2) is on `from_day` or

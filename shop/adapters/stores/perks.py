@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import OfIds, grouped
 from shop.adapters.perk_tables import BundlePerk, DeviceActivation, PerkBundle, ServiceCase
 from shop.adapters.tables import Order, User, table_of
 from shop.domain.errors import NotFound
@@ -26,9 +27,8 @@ _ADD_PERKS = insert(_perks)
 _PERK = select(_perks).where(_perks.c.id == bindparam("b_id"))
 _PERK_LOCKED = _PERK.with_for_update()
 _BUNDLE = select(_bundles).where(_bundles.c.id == bindparam("b_id"))
-_BUNDLES_OF = (select(_bundles).where(_bundles.c.order_id.in_(bindparam("b_ids", expanding=True)))
-               .order_by(_bundles.c.line_id, _bundles.c.unit))
-_PERKS_OF = select(_perks).where(_perks.c.order_id.in_(bindparam("b_ids", expanding=True)))
+_BUNDLES_OF = OfIds(select(_bundles).order_by(_bundles.c.line_id, _bundles.c.unit), _bundles.c.order_id)
+_PERKS_OF = OfIds(select(_perks), _perks.c.order_id)
 _OF_LINES_LOCKED = (select(_perks).join(_bundles, _bundles.c.id == _perks.c.bundle_id)
                     .where(_bundles.c.line_id.in_(bindparam("b_line_ids", expanding=True)))
                     .order_by(_perks.c.id).with_for_update())
@@ -187,12 +187,8 @@ class PerkStore:
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[BundleView]]:
         """The bundles of these orders with their perks, by order id: two statements."""
         found: dict[str, list[BundleView]] = {}
-        if not order_ids:
-            return found
-        perks: dict[str, list[Any]] = {}
-        for perk in self._db.execute(_PERKS_OF, {"b_ids": list(order_ids)}):
-            perks.setdefault(perk.bundle_id, []).append(perk)
-        for bundle in self._db.execute(_BUNDLES_OF, {"b_ids": list(order_ids)}):
+        perks = grouped(self._db, _PERKS_OF, order_ids, by="bundle_id")
+        for bundle in _BUNDLES_OF.rows(self._db, order_ids):
             found.setdefault(bundle.order_id, []).append(
                 BundleView(bundle, tuple(sorted(perks.get(bundle.id, []), key=_catalogue_order))))
         return found

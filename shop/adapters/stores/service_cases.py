@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.perk_tables import ServiceCase
-from shop.adapters.stores import after_row, grouped
+from shop.adapters.stores import OfIds, after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -23,8 +23,7 @@ _cases = table_of(ServiceCase)
 _ADD = insert(_cases).returning(*_cases.c)
 _BY_ID = select(_cases).where(_cases.c.id == bindparam("b_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
-_OF_ORDERS = (select(_cases).where(_cases.c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_cases.c.opened_at, _cases.c.id))
+_OF_ORDERS = OfIds(select(_cases).order_by(_cases.c.opened_at, _cases.c.id), _cases.c.order_id)
 _IN_STATE = (select(_cases).where(_cases.c.state == bindparam("b_state"))  # ix_service_cases_state_opened_at
              .order_by(_cases.c.opened_at, _cases.c.id).limit(bindparam("b_limit")))
 _IN_STATE_AFTER = _IN_STATE.where(after_row(_cases, "opened_at"))

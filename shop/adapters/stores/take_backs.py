@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.after_sale_tables import TakeBack
-from shop.adapters.stores import after_row, grouped
+from shop.adapters.stores import OfIds, after_row, grouped
 from shop.adapters.tables import table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
@@ -23,8 +23,7 @@ _ADD = insert(_take_backs).returning(*_c)
 _BY_ID = select(_take_backs).where(_c.id == bindparam("b_id"))
 _OF_CUSTOMER = (select(_take_backs).where(_c.customer_id == bindparam("b_customer"))
                 .order_by(_c.requested_at.desc(), _c.id))
-_OF_ORDERS = (select(_take_backs).where(_c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_c.requested_at, _c.id))
+_OF_ORDERS = OfIds(select(_take_backs).order_by(_c.requested_at, _c.id), _c.order_id)
 _REQUESTED = (select(_take_backs).where(_c.state == TakeBackState.REQUESTED.value)
               .order_by(_c.requested_at, _c.id).limit(bindparam("b_limit")))
 _REQUESTED_AFTER = _REQUESTED.where(after_row(_take_backs, "requested_at"))

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from shop.adapters.stores import after_row
+from shop.adapters.stores import OfIds, after_row
 from shop.adapters.tables import Order, OrderLine, Withdrawal, WithdrawalLine, table_of
 from shop.domain.errors import Conflict, NotFound
 from shop.domain.machine import Transition
@@ -42,10 +42,10 @@ _RELEASE = update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id"))
 _RECEIPT = (update(_covered).where(_covered.c.withdrawal_id == bindparam("b_id"),
                                    _covered.c.line_id == bindparam("b_line_id"))
             .values(receipt=bindparam("b_receipt")))
-_OF_ORDERS = (select(_withdrawals, _covered.c.line_id, _covered.c.receipt)
-              .join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
-              .where(_withdrawals.c.order_id.in_(bindparam("b_ids", expanding=True)))
-              .order_by(_withdrawals.c.recorded_at, _withdrawals.c.id, _covered.c.line_id))
+_OF_ORDERS = OfIds(select(_withdrawals, _covered.c.line_id, _covered.c.receipt)
+                   .join(_covered, _covered.c.withdrawal_id == _withdrawals.c.id)
+                   .order_by(_withdrawals.c.recorded_at, _withdrawals.c.id, _covered.c.line_id),
+                   _withdrawals.c.order_id)
 _LINES_OF_MANY = (select(_lines, _covered.c.receipt, _covered.c.withdrawal_id)
                   .join(_covered, _covered.c.line_id == _lines.c.id)
                   .where(_covered.c.withdrawal_id.in_(bindparam("b_ids", expanding=True)))
@@ -165,10 +165,8 @@ class WithdrawalStore:
     def of_orders(self, order_ids: Collection[str]) -> dict[str, list[WithdrawalView]]:
         """The withdrawals of these orders with their lines, by order id, oldest first: one statement."""
         found: dict[str, list[WithdrawalView]] = {}
-        if not order_ids:
-            return found
         rows: dict[str, tuple[Any, list[int], dict[int, Any]]] = {}
-        for row in self._db.execute(_OF_ORDERS, {"b_ids": list(order_ids)}):
+        for row in _OF_ORDERS.rows(self._db, order_ids):
             _, line_ids, receipts = rows.setdefault(row.id, (row, [], {}))
             line_ids.append(row.line_id)
             if row.receipt is not None:
