@@ -14,6 +14,9 @@ For each database:
     answers "paid");
  2b. the catalogue, `GET /api/v1/products?market=RS`, requests/s and p50/p99, its stock checked
     against the database before and after;
+ 2c. the shop's order page, `GET /api/v1/orders/{id}` of the paid orders with their customers'
+    tokens (what a storefront polls while a payment goes through), reads/s, p50/p99 and server CPU:
+    the shop's alone (the floor has no order view);
  3. `python -m shop.jobs expire-payments --now …` on 100,000 expired card orders among 1,000,000
     loaded in bulk: wall time, database seconds and Stripe seconds from its summary, checked after;
  4. the floor for each (tests/bench/floor.py) and the ratio shop/floor;
@@ -21,7 +24,7 @@ For each database:
     and in BEGIN … COMMIT (the issue quotes ~3,400 requests/s on SQLite at concurrency 16).
 Prints a table per database and writes tests/bench/RESULTS.md.
 
-Settings (environment): BENCH_ORDERS (3000: keyed orders, and as many unkeyed), BENCH_ROUNDS (3), BENCH_CATALOGUE (5000), BENCH_CUSTOMERS (128), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
+Settings (environment): BENCH_ORDERS (3000: keyed orders, and as many unkeyed), BENCH_ROUNDS (3), BENCH_CATALOGUE (5000), BENCH_ORDER_PAGES (3000), BENCH_CUSTOMERS (128), BENCH_WARMUP (200), BENCH_CONCURRENCY (16),
 BENCH_TOTAL_ORDERS (1000000), BENCH_EXPIRED (100000), BENCH_YARDSTICK (5000), BENCH_PHASE_SECONDS (150: a phase stops there
 and says so), BENCH_STRIPE_SEND (5000: the PaymentIntent cancellations the timed job sends, through
 its own `--send-at-most`; the rest stay queued in its outbox; `all` sends all 100,000, ~7 min here),
@@ -70,6 +73,7 @@ other round), each round with fresh customers; the median round of each kind is 
 others beside it. One round of 3,000 orders lasts about 4 s, and this machine's speed moves on that
 scale: in six single-round runs the shop's keyed rate on SQLite went from 505 to 831/s."""
 CATALOGUE = setting("BENCH_CATALOGUE", 5000)
+ORDER_PAGES = setting("BENCH_ORDER_PAGES", 3000)
 WARMUP = setting("BENCH_WARMUP", 200)
 TOTAL_ORDERS = setting("BENCH_TOTAL_ORDERS", 1_000_000)
 EXPIRED = setting("BENCH_EXPIRED", 100_000)
@@ -109,6 +113,8 @@ class WebResult:
     server_cpu_per_unkeyed_ms: float = 0.0
     catalogue: Run | None = None
     server_cpu_per_catalogue_ms: float = 0.0
+    order_pages: Run | None = None
+    server_cpu_per_order_page_ms: float = 0.0
     order_rates: list[float] = field(default_factory=list)
     """Keyed orders/s of every round, in the order they ran (`orders` is the median one)."""
     unkeyed_rates: list[float] = field(default_factory=list)
@@ -256,6 +262,10 @@ class Server:
     cpu_per_event: float = 0.0
     catalogue: Run | None = None
     cpu_per_read: float = 0.0
+    order_pages: Run | None = None
+    """The shop's order page read (GET /orders/{id}); the floor has none."""
+    keyed_buyers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    """The customers of its last keyed round, whose orders the webhooks pay."""
 
     def result(self, db_pid: int | None) -> WebResult:
         """Its figures: of the median round of each kind of order phase."""
@@ -265,8 +275,9 @@ class Server:
         return WebResult(
             orders, self.events, _per_call_ms(orders, "server"), self.cpu_per_event,
             _per_call_ms(orders, "db") if db_pid else None, unkeyed, _per_call_ms(unkeyed, "server"),
-            self.catalogue, self.cpu_per_read, [run.rate for run in self.rounds[True]],
-            [run.rate for run in self.rounds[False]])
+            self.catalogue, self.cpu_per_read, self.order_pages,
+            _per_call_ms(self.order_pages, "server") if self.order_pages else 0.0,
+            [run.rate for run in self.rounds[True]], [run.rate for run in self.rounds[False]])
 
 
 def _per_call_ms(run: Run, meter: str) -> float:
@@ -279,7 +290,8 @@ async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: st
     that the shop and its floor see the same moments of the machine), each phase from customers of
     its own (so every phase starts from the same history: the per-customer count, RS-V.5.5, reads
     every earlier order of the customer); then on each, the webhook events that pay its last round's
-    keyed orders, then CATALOGUE catalogue reads; each phase after WARMUP calls of its own, on the
+    keyed orders, then CATALOGUE catalogue reads, then (the shop) ORDER_PAGES reads of those paid
+    orders' pages by their customers; each phase after WARMUP calls of its own, on the
     same connections. Only one server is driven at a time."""
     run_tag = os.urandom(4).hex()
     for number in range(ROUNDS):
@@ -296,6 +308,8 @@ async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: st
                 what = "orders with an Idempotency-Key" if keyed else "orders without a key"
                 _said(server.name, f"{what} (round {number + 1} of {ROUNDS})", run)
                 server.rounds[keyed].append(run)
+                if keyed:
+                    server.keyed_buyers = buyers
     for server in servers:
         placed = [order for order in server.rounds[True][-1].answers if order]  # the warm-up's pay first
         with profiled(server.child, server.name, "webhooks"):
@@ -313,6 +327,14 @@ async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: st
         server.cpu_per_read = _per_call_ms(server.catalogue, "server")
         _said(server.name, "catalogue reads", server.catalogue)
         await true_stock(server.base, url, server.name)
+    shop = servers[0]
+    paid = [(order["id"], shop.keyed_buyers[index % len(shop.keyed_buyers)][1])
+            for index, order in enumerate(shop.rounds[True][-1].answers) if order]
+    with profiled(shop.child, shop.name, "order-pages"):
+        shop.order_pages = await drive(shop.base, ORDER_PAGES, _reading(paid), warmup=WARMUP,
+                                       meters={"server": shop.child.cpu_seconds},
+                                       concurrency=CONCURRENCY, time_limit=PHASE_SECONDS)
+    _said(shop.name, "order page reads", shop.order_pages)
 
 
 def _placing(name: str, keyed: bool, buyers: list[tuple[int, dict[str, str]]], run_tag: str) -> Any:
@@ -343,6 +365,17 @@ def _pay_for(orders: list[Any]) -> Any:
             raise CallFailed(f"webhook answered {answer.status}: {answer.text[:400]}")
         return result
     return pay
+
+
+def _reading(orders: list[tuple[str, dict[str, str]]]) -> Any:
+    """GET /api/v1/orders/{id} of these paid orders, in turn, each with its customer's token."""
+    async def read(http: Connection, index: int) -> str:
+        order_id, headers = orders[index % len(orders)]
+        answer = await http.request("GET", f"/api/v1/orders/{order_id}", headers=headers)
+        if answer.status != 200 or answer.json().get("state") != "paid":
+            raise CallFailed(f"GET /api/v1/orders/{order_id} answered {answer.status}: {answer.text[:300]}")
+        return order_id
+    return read
 
 
 async def _browse(http: Connection, index: int) -> int:
@@ -702,6 +735,12 @@ def table(result: DbResult) -> str:
                          ratio_cell(c.p99 / fc.p99), ""))
             rows.append(("  server CPU per catalogue request ms", f"{shop.server_cpu_per_catalogue_ms:.2f}",
                          f"{floor.server_cpu_per_catalogue_ms:.2f}", "", ""))
+        if shop.order_pages:
+            r = shop.order_pages
+            rows.append((f"order page GET /orders/{{id}} reads/s (c={CONCURRENCY}, {r.calls:,}; the paid orders, "
+                         "each with its customer's token; the floor has no order view)", f"{r.rate:,.1f}", "—", "", ""))
+            rows.append(("  order page latency p50 / p99 ms", f"{r.p50:.1f} / {r.p99:.1f}", "", "", ""))
+            rows.append(("  server CPU per order page ms", f"{shop.server_cpu_per_order_page_ms:.2f}", "", "", ""))
     x, fx = result.expiry, result.floor_expiry
     if x and fx:
         rows.append((f"expire-payments {EXPIRED:,} of {TOTAL_ORDERS:,}: database s", f"{x.database_s:.2f}",
@@ -738,7 +777,9 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"the machine; figures of the median round, the other rounds' rates in brackets), each phase from "
         f"{max(CUSTOMERS, CONCURRENCY)} customers of its own (so every phase starts from the same history: "
         f"the per-customer count, RS-V.5.5, reads every earlier order of the customer); then a signed "
-        f"`payment_intent.succeeded` for each keyed order of the last round, then catalogue reads. Each phase measures its steady state: its first {WARMUP} calls warm up on the same "
+        f"`payment_intent.succeeded` for each keyed order of the last round, then catalogue reads, then the "
+        f"shop's order page (`GET /api/v1/orders/{{id}}`) of those paid orders, each with its customer's "
+        f"token. Each phase measures its steady state: its first {WARMUP} calls warm up on the same "
         f"connections and are not counted, and the load generator's garbage collector is off while it "
         f"drives (tests/bench/load.py `drive`). Stripe is a stub "
         f"(tests/bench/stripe_stub.py). The floor (tests/bench/floor.py): a bare Litestar app on the same "
