@@ -4,10 +4,12 @@ SQLAlchemy's public API on the unit of work's connection."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, and_, any_, bindparam, func, literal_column, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
 from shop.adapters.stores import fast
@@ -15,15 +17,22 @@ from shop.adapters.stores import fast
 
 class OfIds:
     """A SELECT of the rows of some records (the lines, invoices, claims … of a page of orders),
-    given by `statement` and the column that names the record: one statement however many ids.
-    For one id, the storefront's most frequent read (an order's own page, polled while a payment
-    goes through), `column = :b_id`, compiled once and run on the driver (shop.adapters.stores.fast:
-    an order's page reads eight of these, 1.33 ms of server CPU through SQLAlchemy's execution);
-    for many, `column IN (…)` through SQLAlchemy (an expanding parameter, which fast does not take)."""
+    given by `statement` and the column that names the record: one statement however many ids,
+    compiled once and run on the driver (shop.adapters.stores.fast). For one id, the storefront's
+    most frequent read (an order's own page, polled while a payment goes through), `column = ?`;
+    for many, the ids as one parameter: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM
+    json_each(?))` on SQLite (the same index search as `IN (?, ?, …)`, EXPLAIN QUERY PLAN). Not an
+    expanding `IN (…)`, which SQLAlchemy renders anew on every call: an order's page, eight of these,
+    took 1.1-1.6 ms of server CPU so, 0.5 ms now."""
 
     def __init__(self, statement: Select[Any], column: ColumnElement[Any]) -> None:
         self.one = fast.Statement(statement.where(column == bindparam("b_id")))
-        self.many = statement.where(column.in_(bindparam("b_ids", expanding=True)))
+        among_json = select(literal_column("value")).select_from(func.json_each(bindparam("b_ids", type_=String)))
+        self.many = {
+            "postgresql": fast.Statement(statement.where(
+                column == any_(bindparam("b_ids", type_=postgresql.ARRAY(String))))),
+            "sqlite": fast.Statement(statement.where(column.in_(among_json))),
+        }
 
     def rows(self, connection: Connection, ids: Collection[str]) -> Iterable[Any]:
         """The rows, in the statement's order (attribute access: `row.state`); none for no id."""
@@ -31,7 +40,10 @@ class OfIds:
             return ()
         if len(ids) == 1:
             return fast.run(connection, self.one, {"b_id": next(iter(ids))})
-        return connection.execute(self.many, {"b_ids": list(ids)})
+        dialect = connection.dialect.name
+        values = list(ids)
+        return fast.run(connection, self.many[dialect],
+                        {"b_ids": values if dialect == "postgresql" else json.dumps(values)})
 
 
 def grouped(connection: Connection, of_ids: OfIds, ids: Collection[str], *, by: str = "order_id"
