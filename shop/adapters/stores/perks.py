@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from shop.adapters.stores import OfIds, grouped
 from shop.adapters.perk_tables import BundlePerk, DeviceActivation, PerkBundle, ServiceCase
+from shop.adapters.stores import OfIds, grouped
 from shop.adapters.tables import Order, User, table_of
 from shop.domain.errors import NotFound
 from shop.domain.machine import Transition
