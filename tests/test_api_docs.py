@@ -83,6 +83,30 @@ async def test_every_error_is_documented_as_problem_json_and_every_2xx_body_is_t
                     "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, status)
 
 
+async def test_every_request_body_is_closed_in_the_document_as_the_routes_refuse_unknown_fields(shop):
+    """A body's field the route does not name is a 400 naming it (web.schemas.Body): the document says
+    so (`additionalProperties: false`), or a client reading it, and a fuzzer, send them in good faith."""
+    document = (await shop.http.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def objects(schema: dict) -> list[tuple[str, dict]]:
+        named = [ref["$ref"].split("/")[-1] for ref in [schema, *schema.get("oneOf", [])] if "$ref" in ref]
+        found = [(name, schemas[name]) for name in named if schemas[name].get("type") == "object"]
+        for _, body in list(found):
+            for field in body.get("properties", {}).values():
+                found += objects(field) + objects(field.get("items", {}))
+        return found
+
+    bodies = [(method, path, name, body) for path, item in document["paths"].items()
+              for method, operation in item.items() if "requestBody" in operation
+              for name, body in objects(operation["requestBody"]["content"]["application/json"]["schema"])]
+    assert len({name for _, _, name, _ in bodies}) > 40
+    assert [(method, path, name) for method, path, name, body in bodies
+            if body.get("additionalProperties") is not False] == []
+    refused = await shop.http.put(f"{API}/test/clock", json={"now": "2026-11-22T10:15:00Z", "later": True})
+    assert (refused.status_code, refused.json()["field"]) == (400, "later")
+
+
 def body_as(response, struct: type):
     """The bytes the route sent, decoded strictly into the type its document declares."""
     assert response.status_code < 300, response.text

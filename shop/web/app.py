@@ -38,7 +38,7 @@ from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
 from shop.web.review_routes import OpsAccountBlockController, OpsContentNoticeController, ReviewController
 from shop.web.service_case_routes import ServiceCaseController
-from shop.web.schemas import StrictJsonRequest
+from shop.web.schemas import BodySchemaPlugin, StrictJsonRequest
 from shop.web.stripe_webhook import stripe_webhook
 from shop.web.take_back_routes import OpsTakeBackController, TakeBackController
 
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         on_app_init=[auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictJsonRequest,
+        plugins=[BodySchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin(

@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Schema
 
 from shop.domain.accounts import GuardianConsent
 from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderRequest
@@ -31,6 +33,19 @@ RowId = Annotated[int, msgspec.Meta(ge=1, le=INT_MAX)]
 
 class Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pass
+
+
+class BodySchemaPlugin(StructSchemaPlugin):
+    """A request body's schema in the document as Litestar draws a Struct's, and closed: a `Body`
+    refuses the fields it does not name (400), so the document says `additionalProperties: false`."""
+
+    def is_plugin_supported_field(self, field_definition: Any) -> bool:
+        return super().is_plugin_supported_field(field_definition) and field_definition.is_subclass_of(Body)
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
 
 class GuardianConsentIn(Body):
