@@ -38,7 +38,7 @@ from shop.web.perk_routes import PerkController
 from shop.web.responses import HealthOut, PublicOperation
 from shop.web.review_routes import OpsAccountBlockController, OpsContentNoticeController, ReviewController
 from shop.web.service_case_routes import ServiceCaseController
-from shop.web.schemas import BodySchemaPlugin, StrictJsonRequest
+from shop.web.schemas import StrictJsonRequest, close_request_bodies
 from shop.web.stripe_webhook import stripe_webhook
 from shop.web.take_back_routes import OpsTakeBackController, TakeBackController
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         logging.getLogger(chatty).setLevel(logging.WARNING)
     swagger_assets = create_static_files_router(path=SWAGGER_ASSETS, directories=[swagger_ui_path],
                                                 include_in_schema=False)
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, swagger_assets],
         dependencies={
             "ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False),
@@ -113,7 +113,6 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         on_app_init=[auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictJsonRequest,
-        plugins=[BodySchemaPlugin()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="mi.com shop backend", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin(
@@ -123,6 +122,8 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
         debug=False,
         state={"ctx": ctx, "jwt": auth, "login_throttle": LoginThrottle(), "notice_throttle": NoticeThrottle()},
     )
+    close_request_bodies(app.openapi_schema)  # the document built once, here, and served as amended
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request
-from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import OpenAPI
 
 from shop.domain.accounts import GuardianConsent
 from shop.domain.checkout import Address, DeliveryRequest, LineRequest, OrderRequest
@@ -35,17 +34,22 @@ class Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
-class BodySchemaPlugin(StructSchemaPlugin):
-    """A request body's schema in the document as Litestar draws a Struct's, and closed: a `Body`
-    refuses the fields it does not name (400), so the document says `additionalProperties: false`."""
-
-    def is_plugin_supported_field(self, field_definition: Any) -> bool:
-        return super().is_plugin_supported_field(field_definition) and field_definition.is_subclass_of(Body)
-
-    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
-        schema = super().to_openapi_schema(field_definition, schema_creator)
-        schema.additional_properties = False
-        return schema
+def close_request_bodies(document: OpenAPI) -> None:
+    """Every request body's schema in the document closed (`additionalProperties: false`), as a
+    `Body` refuses the fields it does not name (400): each component named after a `Body` class,
+    by its name or, where two classes share it, by its module's and its name
+    (`service_case_routes_NoteIn`). On the document Litestar built (`Litestar.openapi_schema`, its
+    public API), before it is served."""
+    names: set[str] = set()
+    pending = [Body]
+    while pending:
+        kind = pending.pop()
+        module = kind.__module__.split(".")
+        names.update("_".join([*module[start:], kind.__name__]) for start in range(len(module) + 1))
+        pending.extend(kind.__subclasses__())
+    for name, schema in ((document.components.schemas or {}) if document.components else {}).items():
+        if name in names and schema.type is not None:
+            schema.additional_properties = False
 
 
 class GuardianConsentIn(Body):
