@@ -67,8 +67,8 @@ TEST_WORKERS ?= 2
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe; TEST_WORKERS=2 processes
 	$(RUN) pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-fuzz: setup ## the fuzz test alone, deeper: FUZZ_EXAMPLES (default 150) cases per operation and token
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(RUN) pytest -n $(TEST_WORKERS) tests/test_fuzz.py $(PYTEST_ARGS)
+fuzz: setup ## the fuzz tests alone, deeper: FUZZ_EXAMPLES (default 150) cases per operation and token, on real records on both databases too
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(RUN) pytest -n $(TEST_WORKERS) tests/test_fuzz.py tests/test_fuzz_real_ids.py $(PYTEST_ARGS)
 
 bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~4 min)
 	$(RUN) python -m tests.bench

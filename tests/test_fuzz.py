@@ -39,13 +39,18 @@ same on both; what depends on the database (an INTEGER's range, U+0000 in text) 
 both (tests/test_hostile_input.py, tests/test_errors.py), and a second run would add another minute."""
 
 
-@pytest.fixture(scope="session")
-def operations(settings: Settings) -> dict[str, Any]:
+def operations_of(settings: Settings) -> dict[str, Any]:
+    """Every operation of the app's document for `settings`, by its label ("POST /api/v1/orders")."""
     schema = schemathesis.openapi.from_dict(api_document(settings))
-    # The token is this test's to send (`_headers`), with every case: a case that "leaves out" the
+    # The token is the test's to send (`_headers`), with every case: a case that "leaves out" the
     # Authorization header still carries it, so schemathesis would count it as invalid data accepted.
     schema.config.generation.update(with_security_parameters=False)
     return {operation.label: operation for operation in (result.ok() for result in schema.get_all_operations())}
+
+
+@pytest.fixture(scope="session")
+def operations(settings: Settings) -> dict[str, Any]:
+    return operations_of(settings)
 
 
 def _operation_labels() -> list[str]:
