@@ -64,11 +64,15 @@ diagram: setup ## write docs/lifecycle-*.md (Mermaid and steps) from every lifec
 	$(RUN) python -m shop.jobs diagram docs
 
 TEST_WORKERS ?= 2
+# pytest's assertion rewriting is cached beside the bytecode, and not written where PYTHONDONTWRITEBYTECODE
+# is set: every test process would rewrite the test modules and its plugins' packages again (360 modules
+# of schemathesis, hypothesis, faker, anyio: 2 s of CPU a process).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(RUN) pytest
 test: setup ## the whole suite, on SQLite and a throwaway PostgreSQL, against localstripe; TEST_WORKERS=2 processes
-	$(RUN) pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 fuzz: setup ## the fuzz tests alone, deeper: FUZZ_EXAMPLES (default 150) cases per operation and token, on real records on both databases too
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(RUN) pytest -n $(TEST_WORKERS) tests/test_fuzz.py tests/test_fuzz_real_ids.py $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(PYTEST) -n $(TEST_WORKERS) tests/test_fuzz.py tests/test_fuzz_real_ids.py $(PYTEST_ARGS)
 
 bench: setup ## benchmark: the shop under uvicorn on SQLite and PostgreSQL vs a bare-Litestar floor (~4 min)
 	$(RUN) python -m tests.bench
