@@ -160,6 +160,54 @@ async def test_reads_refuse_to_write(shop):
     assert await shop.ctx.db.read(lambda uow: by_key(uow, "db_h")) is None
 
 
+def _one(uow) -> int:
+    return uow.connection.execute(text("SELECT 1")).scalar_one()
+
+
+async def test_sqlite_keeps_its_one_connection_for_reads_and_transactions_in_turn(tmp_path):
+    """SQLite's one SQLAlchemy Connection is kept from one use to the next (a Connection made,
+    checked out and closed for each cost 11 µs alone, 30-50 µs in the server), each use with its
+    own options: a read still refuses to write and begins nothing, a transaction still begins with
+    BEGIN IMMEDIATE and commits all or nothing."""
+    db = Database(f"sqlite:///{tmp_path / 'kept.db'}")
+    checkouts: list[int] = []
+    sa.event.listen(db.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    seen: list[str] = []
+    try:
+        await db.transaction(lambda uow: uow.connection.execute(text("CREATE TABLE t (x INTEGER)")))
+        for _ in range(5):
+            assert await db.read(_one) == 1 and await db.transaction(_one) == 1
+        with pytest.raises(database.WriteInReads):
+            await db.read(lambda uow: uow.connection.execute(text("INSERT INTO t VALUES (1)")))
+        with pytest.raises(RuntimeError):
+            await db.transaction(lambda uow: (uow.connection.execute(text("INSERT INTO t VALUES (2)")),
+                                              _raise(RuntimeError("refused"))))
+        database.statement_observers.append(seen.append)
+        await db.transaction(lambda uow: uow.connection.execute(text("INSERT INTO t VALUES (3)")))
+        rows = await db.read(lambda uow: uow.connection.execute(text("SELECT x FROM t")).scalars().all())
+        assert rows == [3]  # neither the refused write nor the rolled-back one
+        assert seen == ["BEGIN", "INSERT INTO t VALUES (3)", "COMMIT", "SELECT x FROM t"]
+        assert len(checkouts) == 1 and db.connections_in_use() == 0
+    finally:
+        if seen.append in database.statement_observers:
+            database.statement_observers.remove(seen.append)
+        await db.dispose()
+
+
+async def test_a_sqlite_connection_sqlalchemy_invalidated_is_replaced(tmp_path):
+    """Once SQLAlchemy has invalidated the kept Connection (its DBAPI connection broke), the next
+    use gets a new one from the pool."""
+    db = Database(f"sqlite:///{tmp_path / 'kept.db'}")
+    checkouts: list[int] = []
+    sa.event.listen(db.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    try:
+        await db.read(lambda uow: uow.connection.invalidate())
+        assert await db.read(_one) == 1 and await db.transaction(_one) == 1
+        assert len(checkouts) == 2
+    finally:
+        await db.dispose()
+
+
 def backend_pid(uow) -> int:
     return uow.connection.execute(select(func.pg_backend_pid())).scalar_one()
 
