@@ -69,6 +69,12 @@ def _test_environments_document() -> dict[str, Any]:
     return create_app(settings).openapi_schema.to_schema()
 
 
+async def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    """The answer's JSON, once its status is the one expected (the body shown when it is not)."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
 def fresh_imeis(count: int) -> list[str]:
     """Valid IMEIs no test has shipped yet (a device leaves with one order at a time, RS-IV.5): a
     test type allocation code, a serial, the Luhn check digit."""

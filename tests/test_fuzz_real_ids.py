@@ -33,7 +33,7 @@ from shop.services import orders
 from shop.services.accounts import make_ops_user
 from shop.settings import Settings
 from tests.ops_support import set_clock, set_stock, stock_of
-from tests.support import ShopClient, order_body
+from tests.support import ShopClient, ok, order_body
 from tests.test_conformity import claim
 from tests.test_force_majeure import declare
 from tests.test_fuzz import CHECKS, _operation_labels, _send, operations_of
@@ -61,11 +61,6 @@ class Record(NamedTuple):
 
 
 World = Callable[[ShopClient], Awaitable[Record]]
-
-
-async def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 # --- orders and refunds -------------------------------------------------------------------------

@@ -10,18 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.ops_support import set_clock
-from tests.support import ShopClient, fresh_imeis, order_body
+from tests.support import ShopClient, fresh_imeis, ok, order_body
 
 PHONE = "kz-15t-12-256"
 
 
 def by_code(perks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {perk["code"]: perk for perk in perks}
-
-
-async def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def test_a_15t_from_its_quote_to_its_return_through_the_api_P_1_to_P_4(shop: ShopClient, smtp):
