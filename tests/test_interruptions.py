@@ -17,6 +17,7 @@ from shop.domain.interruptions import (
 from shop.domain.markets import Market
 from tests.ops_support import set_clock
 from tests.support import order_body
+from tests.test_order_list import next_page
 
 
 def at(text: str) -> datetime:
@@ -221,6 +222,40 @@ async def test_an_announcement_is_refused_when_it_would_overlap_lie_in_the_past_
     at_once = await announce(shop, market="KZ", starts_at=None, ends_at="2026-11-10T08:30:00Z")
     assert at_once.status_code == 201 and at_once.json()["starts_at"] == "2026-11-10T08:00:00Z", at_once.text
     assert at_once.json()["status"] == "in_effect"
+
+
+async def test_staff_list_a_markets_interruptions_a_page_at_a_time_the_latest_first_RS_IV_4(shop):
+    """Before, the list stopped at the latest 200 and staff could not see the rest."""
+    await set_clock(shop, "2026-11-10T08:00:00Z")
+    made = []
+    for day in (11, 12, 13, 14):
+        made.append((await announce(shop, starts_at=f"2026-11-{day}T01:00:00Z",
+                                    ends_at=f"2026-11-{day}T02:00:00Z")).json()["id"])
+    assert (await shop.ops_post(f"/interruptions/{made[1]}/call-off")).status_code == 200
+    made.append((await announce(shop, starts_at="2026-11-12T01:00:00Z",  # the same start as the one called off
+                                ends_at="2026-11-12T03:00:00Z")).json()["id"])
+    kz = (await announce(shop, market="KZ")).json()["id"]
+    staff, address, pages = await shop.ops(), "/api/v1/ops/interruptions?market=RS&limit=2", []
+    while address is not None:
+        response = await shop.http.get(address, headers=staff)
+        assert response.status_code == 200, response.text
+        pages.append([item["id"] for item in response.json()])
+        address = next_page(response)
+        assert address is None or address.startswith("/api/v1/ops/interruptions?market=RS&limit=2&after="), address
+
+    same_start = sorted([made[1], made[4]], reverse=True)  # a tie goes by id, as the cursor reads it
+    assert pages == [[made[3], made[2]], same_start, [made[0]]]
+    whole = (await shop.http.get("/api/v1/ops/interruptions?market=RS&limit=100", headers=staff))
+    assert [item["id"] for item in whole.json()] == [i for page in pages for i in page]
+    assert whole.headers.get("link") is None
+
+    assert problem(await shop.http.get(f"/api/v1/ops/interruptions?market=RS&after={kz}", headers=staff)) == \
+        (422, "unknown_cursor", None, "after")  # another market's is not in this list
+    assert problem(await shop.http.get("/api/v1/ops/interruptions?market=RS&after=no-such-one", headers=staff)) \
+        == (422, "unknown_cursor", None, "after")
+    for query in ("limit=0", "limit=101"):
+        refused = await shop.http.get(f"/api/v1/ops/interruptions?market=RS&{query}", headers=staff)
+        assert refused.status_code == 400 and "limit" in refused.text, refused.text
 
 
 async def test_only_staff_announce_and_bad_bodies_name_their_field_RS_IV_4(shop):

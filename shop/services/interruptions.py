@@ -14,6 +14,7 @@ from shop.domain.interruptions import (
 )
 from shop.domain.markets import Market
 from shop.services.context import ShopContext
+from shop.services.pages import cut, unknown_cursor
 
 
 async def announce(ctx: ShopContext, market: Market, *, starts_at: datetime | None, ends_at: datetime, notice: str,
@@ -62,6 +63,14 @@ async def to_show(ctx: ShopContext, market: Market) -> tuple[datetime, list[Any]
     return await ctx.db.read(lambda uow: (now := uow.now(), uow.interruptions.not_over(market.value, now)))
 
 
-async def of_market(ctx: ShopContext, market: Market) -> tuple[datetime, list[Any]]:
-    """The market's latest interruptions, for staff."""
-    return await ctx.db.read(lambda uow: (uow.now(), uow.interruptions.of_market(market.value)))
+async def of_market(ctx: ShopContext, market: Market, *, limit: int, after: str | None = None
+                    ) -> tuple[datetime, list[Any], bool]:
+    """A page of the market's interruptions for staff, the latest first: at most `limit`, those after
+    the interruption `after` (none of this market: 422 naming `after`); the instant they were judged
+    at, and whether more follow."""
+    def page(uow: UnitOfWork) -> tuple[datetime, list[Any], bool]:
+        if after is not None and not uow.interruptions.known_in(market.value, after):
+            raise unknown_cursor(f"interruption of {market.value}", after)
+        rows, more = cut(uow.interruptions.of_market(market.value, limit=limit + 1, after=after), limit)
+        return uow.now(), rows, more
+    return await ctx.db.read(page)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -16,6 +16,8 @@ from shop.domain.interruptions import status_at
 from shop.domain.markets import Market
 from shop.services import interruptions
 from shop.services.context import ShopContext
+from shop.services.pages import PAGE
+from shop.web import paging
 from shop.web.auth import Principal, ops_only
 from shop.web.presenters import instant
 from shop.web.responses import Instant, Out, PublicOperation, problems
@@ -25,6 +27,8 @@ from shop.web.schemas import Instant as InstantIn
 Ctx = NamedDependency[ShopContext]
 MarketName = Literal["RS", "KZ"]
 MarketQuery = Annotated[Market, QueryParameter(name="market", description="RS or KZ")]
+InterruptionsLimit = paging.limit("interruptions")
+InterruptionsAfter = paging.cursor("interruption")
 Status = Annotated[Literal["upcoming", "in_effect", "over", "called_off"], msgspec.Meta(
     description="as of now: new orders are refused while `in_effect`")]
 
@@ -115,8 +119,13 @@ class OpsInterruptionController(Controller):
         row = await interruptions.end(ctx, interruption_id, actor=request.user.actor)
         return ops_json(row, row.closed_at)  # type: ignore[return-value]
 
-    @get("/", responses=problems(400, 401, 403))
-    async def of_market(self, ctx: Ctx, market: MarketQuery) -> list[OpsInterruptionOut]:
-        """The market's latest 200 interruptions, the latest first."""
-        now, rows = await interruptions.of_market(ctx, market)
-        return [ops_json(row, now) for row in rows]  # type: ignore[misc]
+    @get("/", responses=problems(400, 401, 403, 422),
+         response_headers=paging.link_header("/api/v1/ops/interruptions?market=RS&limit=20&after=…"))
+    async def of_market(self, ctx: Ctx, market: MarketQuery, limit: InterruptionsLimit = PAGE,
+                        after: InterruptionsAfter = None) -> Response[list[OpsInterruptionOut]]:
+        """The market's interruptions, the latest first (by `starts_at`), a page at a time; the next
+        page's address in `Link`."""
+        now, rows, more = await interruptions.of_market(ctx, market, limit=limit, after=after)
+        return paging.page([ops_json(row, now) for row in rows],  # type: ignore[misc]
+                           path="/api/v1/ops/interruptions", query={"market": market.value, "limit": limit},
+                           after=rows[-1].id if more else None)

@@ -1,5 +1,5 @@
 """Staff's work queues and lists a page at a time (GET /ops/orders, /ops/withdrawals, /ops/service-cases,
-/ops/complaints, /ops/conformity-claims, /ops/take-backs, /ops/content-notices):
+/ops/complaints, /ops/conformity-claims, /ops/take-backs, /ops/content-notices, /ops/interruptions):
 `limit` items (1 … 100, 20 unless asked), `after` the previous page's last item, and the next page's
 address in a `Link` header (RFC 8288) when more follow. The customer's own lists (GET /orders,
 /complaints) go the same way, newest first, their cursor named `before`."""

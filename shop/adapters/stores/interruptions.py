@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from shop.adapters.stores import after_row
 from shop.adapters.tables import TechnicalInterruption, UTCDateTime, table_of
 from shop.domain.errors import NotFound
 from shop.domain.interruptions import InterruptionState
@@ -25,7 +26,9 @@ _NOT_OVER = (select(_interruptions).where(_c.market == bindparam("b_market"), _N
                                           _c.ends_at > bindparam("b_now"))
              .order_by(_c.starts_at, _c.id))
 _OF_MARKET = (select(_interruptions).where(_c.market == bindparam("b_market"))
-              .order_by(_c.starts_at.desc(), _c.id).limit(200))
+              .order_by(_c.starts_at.desc(), _c.id.desc()).limit(bindparam("b_limit")))
+_OF_MARKET_AFTER = _OF_MARKET.where(after_row(_interruptions, "starts_at", newest_first=True))
+_KNOWN_IN_MARKET = select(_c.id).where(_c.id == bindparam("b_id"), _c.market == bindparam("b_market"))
 
 
 def interrupted_until(market: ColumnElement[Any], now: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -64,9 +67,17 @@ class InterruptionStore:
         """The market's interruptions upcoming or in effect at `now`, the soonest first."""
         return list(self._db.execute(_NOT_OVER, {"b_market": market, "b_now": now}))
 
-    def of_market(self, market: str) -> list[Row[Any]]:
-        """The market's latest 200 interruptions, the latest first (for staff)."""
-        return list(self._db.execute(_OF_MARKET, {"b_market": market}))
+    def of_market(self, market: str, *, limit: int, after: str | None = None) -> list[Row[Any]]:
+        """The market's interruptions, the latest first (by `starts_at`, then id): at most `limit`,
+        those after the interruption `after` when given (for staff, a page at a time)."""
+        params = {"b_market": market, "b_limit": limit}
+        if after is None:
+            return list(self._db.execute(_OF_MARKET, params))
+        return list(self._db.execute(_OF_MARKET_AFTER, {**params, "b_after": after}))
+
+    def known_in(self, market: str, interruption_id: str) -> bool:
+        """Whether the market has the interruption (a page's cursor names one of its list)."""
+        return self._db.execute(_KNOWN_IN_MARKET, {"b_id": interruption_id, "b_market": market}).first() is not None
 
     def move(self, interruption: Row[Any], transition: Transition, **facts: Any) -> Row[Any]:
         statement = (update(_interruptions).where(_c.id == interruption.id)
