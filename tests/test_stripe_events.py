@@ -84,6 +84,16 @@ async def test_unsigned_body_that_is_not_utf_8_is_still_invalid_signature(shop):
     assert_problem(response, "invalid_signature")
 
 
+@pytest.mark.parametrize("payload", [b'{"id": "evt_1"}', b'{"id": "evt_\xff"}'], ids=["utf-8", "not-utf-8"])
+async def test_a_signature_header_that_is_not_ascii_is_invalid_signature_not_a_500(shop, payload):
+    """It answered 500 (the SDK's hmac.compare_digest raises TypeError on non-ASCII text), and
+    Stripe retries every 5xx."""
+    for header in (b"t=1700000000,v1=\xff\xfe", sign(payload).encode() + b",v1=\xc3\xa9"):
+        response = await shop.http.post("/api/v1/webhooks/stripe", content=payload,
+                                        headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+        assert_problem(response, "invalid_signature")
+
+
 # --- events of a wrong shape -------------------------------------------------------------------------
 
 WRONG_SHAPES = [  # (event type, what replaces part of the event's object, or of the event itself, field)

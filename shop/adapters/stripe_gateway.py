@@ -179,6 +179,8 @@ class StripeGateway:
         InvalidEvent; neither is read before its signature verified."""
         if not signature:
             raise InvalidWebhook("Stripe-Signature header is missing")
+        if not signature.isascii():  # Stripe's are `t=` digits and hex; the SDK's compare raises on others
+            raise InvalidWebhook("Stripe-Signature header is not ASCII")
         now = system_now().timestamp()  # the real clock, as Stripe's (the SDK reads it too)
         try:
             text = payload.decode("utf-8")
