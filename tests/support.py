@@ -150,8 +150,9 @@ class ShopClient:
 
     # --- accounts ---------------------------------------------------------------------------
     async def customer(self, *, birth_date: str = "1990-05-17", **extra: Any) -> dict[str, str]:
-        """Register and log in a fresh customer; returns the Authorization header."""
-        email = f"customer{next(_emails)}@mail.example.rs"
+        """Register and log in a fresh customer (at `email`, or a new address); returns the
+        Authorization header."""
+        email = extra.pop("email", None) or f"customer{next(_emails)}@mail.example.rs"
         body = {"email": email, "password": "correct horse battery", "full_name": "Ana Anić",
                 "birth_date": birth_date, **extra}
         response = await self.http.post("/api/v1/auth/register", json=body)

@@ -17,6 +17,7 @@ from shop.domain.money import Money, vat_part
 from shop.services.expiry import expire_unpaid_orders
 from shop.services.mail import send_queued_emails
 from tests.infra.ports import free_port
+from tests.infra.smtp import SmtpServer
 from tests.ops_support import all_available, set_clock
 from tests.support import order_body
 
@@ -214,6 +215,70 @@ async def test_an_e_mail_sent_again_keeps_its_message_id(shop, smtp, monkeypatch
     [sent] = await outbox_rows(shop, order["id"])
     assert (sent.message_id, sent.attempts) == (failed.message_id, 2)
     assert sent.accepted_at is not None and sent.sent_at is not None
+
+
+async def test_an_e_mail_the_server_refuses_does_not_hold_up_the_others(shop, smtp, monkeypatch):
+    """The SMTP server refuses one recipient (550, a mailbox it does not know): that e-mail stays
+    queued with the server's answer, and the e-mails after it still go. Before, the first refusal
+    stopped the sending as if the server were down, and every later run met the same e-mail first:
+    no customer got an e-mail from the jobs again."""
+    refused_customer = await shop.customer()
+    refused_email = shop.last_email
+    other_customer = await shop.customer()
+    other_email = shop.last_email
+    monkeypatch.setattr(shop.ctx.mailer, "port", free_port())  # both orders' e-mails stay queued
+    refused_order = await shop.place(refused_customer)
+    other_order = await shop.place(other_customer)
+    await shop.ctx.background.drain()
+    monkeypatch.undo()
+    smtp.refuse(refused_email)
+
+    assert await send_queued_emails(shop.ctx, datetime.now(UTC) + timedelta(minutes=6)) == 1
+
+    message = await smtp.wait_for_async(lambda m: m["To"] == other_email)
+    assert other_order["number"] in message["Subject"]
+    [refused] = await outbox_rows(shop, refused_order["id"])
+    assert (refused.sent_at, refused.accepted_at, refused.attempts) == (None, None, 2)
+    assert "550" in refused.last_error and "No such mailbox" in refused.last_error
+    [sent] = await outbox_rows(shop, other_order["id"])
+    assert sent.sent_at is not None and sent.accepted_at is not None
+
+    smtp.clear()  # the mailbox exists after all: the next run sends it
+    assert await send_queued_emails(shop.ctx, datetime.now(UTC) + timedelta(minutes=12)) == 1
+    await smtp.wait_for_async(lambda m: m["To"] == refused_email)
+
+
+async def test_an_address_in_cyrillic_gets_its_e_mails(shop, smtp):
+    """RS-IV.5: an internationalized address (SMTPUTF8, RFC 6531) is accepted at registration and
+    its order e-mail goes out to it."""
+    customer = await shop.customer(email="ана.анић@пример.срб")
+    order = await shop.place(customer)
+    await shop.ctx.background.drain()
+
+    message = await smtp.wait_for_async(lambda m: order["number"] in m["Subject"])
+    assert message["X-RcptTo"] == "ана.анић@пример.срб"
+    [sent] = await outbox_rows(shop, order["id"])
+    assert sent.accepted_at is not None and sent.to == "ана.анић@пример.срб"
+
+
+async def test_a_server_without_smtputf8_refuses_only_the_cyrillic_address(shop, monkeypatch):
+    """A server that does not offer SMTPUTF8 cannot carry a non-ASCII address (smtplib refuses to
+    send it): that e-mail waits, with the reason, and the others go."""
+    cyrillic = await shop.customer(email="ана.анић@пример.срб")
+    plain = await shop.customer()
+    plain_email = shop.last_email
+    monkeypatch.setattr(shop.ctx.mailer, "port", free_port())  # both stay queued
+    cyrillic_order, plain_order = await shop.place(cyrillic), await shop.place(plain)
+    await shop.ctx.background.drain()
+    with SmtpServer(smtputf8=False) as ascii_only:
+        monkeypatch.setattr(shop.ctx.mailer, "port", ascii_only.port)
+
+        assert await send_queued_emails(shop.ctx, datetime.now(UTC) + timedelta(minutes=6)) == 1
+
+        await ascii_only.wait_for_async(lambda m: m["To"] == plain_email)
+    [waiting] = await outbox_rows(shop, cyrillic_order["id"])
+    assert waiting.sent_at is None and "SMTPUTF8" in waiting.last_error
+    assert (await outbox_rows(shop, plain_order["id"]))[0].accepted_at is not None
 
 
 async def test_the_expiry_jobs_e_mails_each_have_a_message_id_of_their_own_RS_V_1(shop, smtp):

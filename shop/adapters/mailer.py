@@ -10,6 +10,12 @@ from email.message import EmailMessage
 log = logging.getLogger(__name__)
 
 
+class MessageRefused(OSError):
+    """The SMTP server refused this one message, not the shop: its recipient (RCPT answered 5xx or
+    4xx, a mailbox unknown or full), its content (DATA answered 5xx), or an address it cannot carry
+    (non-ASCII, SMTPUTF8 not offered). The next e-mail may still go; this one is tried again later."""
+
+
 class SmtpMailer:
     def __init__(self, *, host: str, port: int, sender: str) -> None:
         self.host, self.port, self.sender = host, port, sender
@@ -33,4 +39,15 @@ class SmtpMailer:
 
     def _send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
-            smtp.send_message(message)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused as refused:
+                if any(code == 421 for code, _ in refused.recipients.values()):  # the server closing
+                    raise
+                raise MessageRefused(f"recipient refused: {refused.recipients}") from refused
+            except smtplib.SMTPDataError as refused:
+                if refused.smtp_code < 500:
+                    raise
+                raise MessageRefused(f"message refused: {refused.smtp_code} {refused.smtp_error!r}") from refused
+            except smtplib.SMTPNotSupportedError as refused:
+                raise MessageRefused(str(refused)) from refused

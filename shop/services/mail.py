@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from shop.adapters.mailer import MessageRefused
 from shop.adapters.stores.outbox import LEASE
 from shop.adapters.unit_of_work import UnitOfWork
 from shop.domain.notices import Notice
@@ -59,35 +60,43 @@ def send_after_answer(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> None:
 async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:
     """Send e-mails this process queued (never another's: no double sending); returns how many
     went out. Without SMTP_HOST they stay queued."""
+    return (await _send_in_turn(ctx, emails))[0]
+
+
+async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int = 200) -> int:
+    """Send every e-mail no other sender holds (queued by a job, or left by a failed attempt), until
+    none is left or the SMTP server fails; one it refuses stays queued, held until its lease ends,
+    and the rest go on."""
     if not ctx.mailer.configured:
         return 0
-    pending = [email for email in emails if email.sent_at is None]
     sent = 0
-    for email in pending:
-        error, accepted_at = None, None
+    while rows := await ctx.db.transaction(lambda uow: uow.outbox.lease_emails(now, batch_size)):
+        batch_sent, server_unwell = await _send_in_turn(ctx, rows)
+        sent += batch_sent
+        if server_unwell:
+            break
+    return sent
+
+
+async def _send_in_turn(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> tuple[int, bool]:
+    """Each e-mail not yet sent, one after another, each attempt recorded (sent, or its error for the
+    next attempt): how many went out, and whether the server failed (then the rest wait; a message
+    it refused does not hold up the others)."""
+    if not ctx.mailer.configured:
+        return 0, False
+    sent = 0
+    for email in (email for email in emails if email.sent_at is None):
+        error, accepted_at, server_unwell = None, None, False
         try:
             await ctx.mailer.send(to=email.to, subject=email.subject, body=email.body, message_id=email.message_id)
             accepted_at = await ctx.now()  # the server has answered 250 to the message
             sent += 1
         except OSError as failure:  # smtplib's errors are OSErrors too
-            error = str(failure)[:500]
+            error, server_unwell = str(failure)[:500], not isinstance(failure, MessageRefused)
             log.warning("e-mail %s to %s not sent: %s", email.id, email.to, failure)
         await ctx.db.transaction(lambda uow: uow.outbox.mark_email(
             email.id, sent_at=None if error else uow.now(), accepted_at=accepted_at,  # type: ignore[arg-type]
             error=error))
-        if error:
-            break  # the server is unwell: the rest waits for the next attempt
-    return sent
-
-
-async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int = 200) -> int:
-    """Send every e-mail no other sender holds (queued by a job, or left by a failed attempt)."""
-    if not ctx.mailer.configured:
-        return 0
-    sent = 0
-    while rows := await ctx.db.transaction(lambda uow: uow.outbox.lease_emails(now, batch_size)):
-        batch_sent = await send_emails(ctx, rows)
-        sent += batch_sent
-        if batch_sent < len(rows):
-            break
-    return sent
+        if server_unwell:
+            return sent, True
+    return sent, False

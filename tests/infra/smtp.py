@@ -39,6 +39,13 @@ class _CollectingHandler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
+        refusal = self._server._refusals.get(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         message["X-MailFrom"] = envelope.mail_from
@@ -50,17 +57,20 @@ class _CollectingHandler:
 class SmtpServer:
     """Collects received mail in ``messages`` (a thread-safe snapshot list)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True) -> None:
         self.host = LOOPBACK
+        self._smtputf8 = smtputf8
         self.port: int | None = None
         self._messages: list[EmailMessage] = []
+        self._refusals: dict[str, str] = {}
         self._changed = threading.Condition()
         self._controller: Controller | None = None
 
     def start(self) -> SmtpServer:
         if self._controller is None:
             self.port = free_port()
-            controller = Controller(_CollectingHandler(self), hostname=self.host, port=self.port)
+            controller = Controller(_CollectingHandler(self), hostname=self.host, port=self.port,
+                                    enable_SMTPUTF8=self._smtputf8)
             controller.start()  # returns once the server answers
             self._controller = controller
         return self
@@ -88,8 +98,15 @@ class SmtpServer:
             return list(self._messages)
 
     def clear(self) -> None:
+        """Forget the messages received and the recipients refused."""
         with self._changed:
             self._messages.clear()
+            self._refusals.clear()
+
+    def refuse(self, address: str, reply: str = "550 5.1.1 No such mailbox here") -> None:
+        """Answer RCPT TO for `address` with `reply` from now on (until `clear`), as a real server
+        does for a mailbox it does not know."""
+        self._refusals[address] = reply
 
     def wait_for(
         self,
