@@ -46,7 +46,7 @@ def _run(connection: Connection) -> None:
 async def run_migrations_online() -> None:
     database = Database(database_url())
     try:
-        await database.transaction(lambda uow: _run(uow.connection))
+        await database.schema_change(lambda uow: _run(uow.connection))
     finally:
         await database.dispose()
 

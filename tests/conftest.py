@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import httpx
-from sqlalchemy import delete, exists, literal, select, union_all
+from sqlalchemy import text, delete, exists, literal, select, union_all
 from sqlmodel import SQLModel
 
 from shop.jobs.__main__ import migrate
@@ -113,3 +113,7 @@ async def shop(http: httpx.AsyncClient, localstripe: LocalStripe, smtp: SmtpServ
     yield client
     await ctx.background.drain()  # the e-mails a test's requests left to send: none leaks into the next
     await client.close()
+    open_lines = await ctx.db.read(lambda uow: uow.connection.execute(text(
+        "SELECT o.id, o.state, l.state FROM orders o JOIN order_lines l ON l.order_id = o.id "
+        "WHERE o.state = 'cancelled' AND l.state <> 'cancelled'")).all())
+    assert not open_lines, f"INVARIANT: lines open in cancelled orders: {open_lines}"

@@ -194,6 +194,34 @@ async def test_sqlite_keeps_its_one_connection_for_reads_and_transactions_in_tur
         await db.dispose()
 
 
+async def test_a_sqlite_schema_change_copies_a_named_table_and_checks_its_foreign_keys_at_the_end(tmp_path):
+    """The migrations' transaction (alembic/env.py): a table other rows name can be copied and put
+    back (alembic's batch mode; with foreign keys enforced the copy failed), a change that leaves a
+    row naming a row gone is refused and rolled back, and foreign keys are enforced again after."""
+    db = Database(f"sqlite:///{tmp_path / 'schema.db'}")
+
+    def run(*statements: str):  # type: ignore[no-untyped-def]
+        return lambda uow: [uow.connection.execute(text(statement)) for statement in statements]
+    try:
+        await db.transaction(run("CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+                                 "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))",
+                                 "INSERT INTO parent VALUES (1)", "INSERT INTO child VALUES (1, 1)"))
+
+        await db.schema_change(run("CREATE TABLE parent_copy (id INTEGER PRIMARY KEY, extra INTEGER)",
+                                   "INSERT INTO parent_copy (id) SELECT id FROM parent", "DROP TABLE parent",
+                                   "ALTER TABLE parent_copy RENAME TO parent"))
+        with pytest.raises(RuntimeError, match="naming rows that are gone"):
+            await db.schema_change(run("DELETE FROM parent"))
+        with pytest.raises(sa.exc.IntegrityError):
+            await db.transaction(run("INSERT INTO child VALUES (2, 99)"))
+
+        rows = await db.read(lambda uow: uow.connection.execute(text(
+            "SELECT child.id, parent.extra FROM child JOIN parent ON parent.id = child.parent_id")).all())
+        assert [tuple(row) for row in rows] == [(1, None)]
+    finally:
+        await db.dispose()
+
+
 async def test_a_sqlite_connection_sqlalchemy_invalidated_is_replaced(tmp_path):
     """Once SQLAlchemy has invalidated the kept Connection (its DBAPI connection broke), the next
     use gets a new one from the pool."""

@@ -195,3 +195,19 @@ async def run_sql(url: str, statements: list[tuple[str, dict[str, object]]]) -> 
             return list(result.all()) if result.returns_rows else []
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_every_line_from_before_carries_its_orders_customer_RS_V_5_5(kind, tmp_path, request):
+    """0027: the lines already there get their order's customer (the count of open units reads it);
+    down and up again."""
+    url, config = database_at("0026", kind, tmp_path, request)
+    asyncio.run(run_sql(url, [a_customer(), *an_order(0, "delivered", "490154203237518"),
+                              *an_order(1, "cancelled", "356938035643809")]))
+
+    command.upgrade(config, "head")
+
+    rows = asyncio.run(run_sql(url, [("SELECT order_id, customer_id FROM order_lines ORDER BY order_id", {})]))
+    assert [tuple(row) for row in rows] == [("order-0", 1), ("order-1", 1)]
+    command.downgrade(config, "0026")
+    command.upgrade(config, "head")

@@ -115,6 +115,29 @@ class Database:
                 return work(self._unit(sync))
         return await self._kept_writes.use(lambda connection: connection.run_sync(in_transaction))
 
+    async def schema_change(self, work: Work[T]) -> T:
+        """`work(uow)` in one transaction, as `transaction`, for the migrations. On SQLite with foreign
+        keys not enforced until the change is done, then checked before the commit: SQLite changes a
+        column (alembic's batch mode) by copying the table, and the rows other tables name would be
+        deleted and written again (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+        Schema Changes"; the PRAGMA does nothing inside a transaction, so it comes before it)."""
+        if self._sqlite is None:
+            return await self.transaction(work)
+        connection = self._sqlite_connection(_SQLITE_WRITES)
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None
+        try:
+            dbapi.execute("PRAGMA foreign_keys = OFF")
+            with connection.begin():
+                done = work(self._unit(connection))
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the schema change leaves rows naming rows that are gone: {broken[:10]}")
+                return done
+        finally:
+            dbapi.execute("PRAGMA foreign_keys = ON")
+            self._sqlite_in_use = False
+
     async def read(self, work: Work[T]) -> T:
         """`work(uow)` for reads only, each statement on its own (no BEGIN and COMMIT: two round trips
         fewer on PostgreSQL); for reads that a later transaction re-checks where it matters."""

@@ -117,14 +117,24 @@ class Order(SQLModel, table=True):
     client_secret: str | None = Field(default=None, max_length=255)
 
 
+OPEN_LINE = sa.text("state <> 'cancelled'")
+"""A line not cancelled (a line follows its order: the lines of a cancelled order are cancelled with
+it, shop.services.orders_common.cancel_lines), in the words the index of open lines and the count that
+reads it both use: a query names a partial index's condition as written, bound parameters not."""
+
+
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
-    # RS-V.5.5: every order counts the customer's units of each product from this index alone
-    # (alembic/versions/0003_indexes_for_the_hot_paths.py).
-    __table_args__ = (sa.Index("ix_order_lines_order_id_sku", "order_id", "sku", "state", "quantity"),)
+    # RS-V.5.5: every order counts the customer's units of each product in lines not cancelled from
+    # the partial index of open lines alone (alembic/versions/0027_open_units_by_customer.py).
+    __table_args__ = (sa.Index("ix_order_lines_order_id_sku", "order_id", "sku", "state", "quantity"),
+                      sa.Index("ix_order_lines_open_units", "customer_id", "sku", "state", "quantity",
+                               sqlite_where=OPEN_LINE, postgresql_where=OPEN_LINE))
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: str = Field(foreign_key="orders.id", max_length=36)
+    customer_id: int
+    """The order's customer, copied when the line is written (an order never changes hands)."""
     sku: str = Field(max_length=64)
     name: str = Field(max_length=200)
     model: str = Field(max_length=120)

@@ -220,7 +220,8 @@ def profiled(server: Child, name: str, phase: str) -> Iterator[None]:
 async def customers(url: str, tag: str) -> list[tuple[int, dict[str, str]]]:
     """CUSTOMERS customers (at least CONCURRENCY) and their tokens. Orders go round them, so each
     ends with a few dozen orders, as a real shop's busiest customers do (the per-customer limit,
-    RS-V.5.5, reads a customer's earlier orders on every order).
+    RS-V.5.5, reads a customer's open lines of the product on every order: here every earlier order,
+    all of the one product, the limit raised).
 
     They are written by the shop's own account store, all with one password hash made once at the
     production cost, and given the token login gives (shop.web.auth.issue_token, signed with the
@@ -289,7 +290,7 @@ async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: st
     CONCURRENCY, on each server in turn (which goes first, and which kind, changes every round, so
     that the shop and its floor see the same moments of the machine), each phase from customers of
     its own (so every phase starts from the same history: the per-customer count, RS-V.5.5, reads
-    every earlier order of the customer); then on each, the webhook events that pay its last round's
+    the customer's open lines of the product, here every earlier order); then on each, the webhook events that pay its last round's
     keyed orders, then CATALOGUE catalogue reads, then (the shop) ORDER_PAGES reads of those paid
     orders' pages by their customers; each phase after WARMUP calls of its own, on the
     same connections. Only one server is driven at a time."""
@@ -776,7 +777,8 @@ def report(results: list[DbResult], elapsed: float) -> str:
         f"server goes first, and which kind, changes every round, so that both see the same moments of "
         f"the machine; figures of the median round, the other rounds' rates in brackets), each phase from "
         f"{max(CUSTOMERS, CONCURRENCY)} customers of its own (so every phase starts from the same history: "
-        f"the per-customer count, RS-V.5.5, reads every earlier order of the customer); then a signed "
+        f"the per-customer count, RS-V.5.5, reads the customer's open lines of the product, here every earlier "
+        f"order); then a signed "
         f"`payment_intent.succeeded` for each keyed order of the last round, then catalogue reads, then the "
         f"shop's order page (`GET /api/v1/orders/{{id}}`) of those paid orders, each with its customer's "
         f"token. Each phase measures its steady state: its first {WARMUP} calls warm up on the same "

@@ -26,7 +26,7 @@ ORDER_COLUMNS = (
     "client_secret",
 )
 LINE_COLUMNS = (
-    "order_id", "sku", "name", "model", "category", "quantity", "unit_price_minor", "vat_rate", "requires_imei",
+    "order_id", "customer_id", "sku", "name", "model", "category", "quantity", "unit_price_minor", "vat_rate", "requires_imei",
     "returnable", "set_items", "state", "imeis",
 )
 OTHER_STATES = ("paid", "confirmed", "cancelled", "delivered")
@@ -77,8 +77,8 @@ class Scenario:
         name, model, category, price = self.product
         for i in range(self.total):
             state = "awaiting_payment" if i < self.expired else OTHER_STATES[i % len(OTHER_STATES)]
-            yield (self.order_id(i), SKU, name, model, category, 1, price, "0.20", False, True, "[]",
-                   LINE_STATE[state], "[]")
+            yield (self.order_id(i), self.customers[i % len(self.customers)], SKU, name, model, category, 1, price,
+                   "0.20", False, True, "[]", LINE_STATE[state], "[]")
 
 
 def fill_sqlite(path: Path, scenario: Scenario, chunk: int = 200_000) -> None:

@@ -66,10 +66,9 @@ def statements(postgres: bool) -> dict[str, Any]:
                    "products.price_minor, products.currency, products.vat_rate, products.on_hand, products.reserved, "
                    "products.max_per_customer, products.returnable, products.requires_imei, "
                    "products.delivery_methods, products.set_items, CASE WHEN (products.on_hand - products.reserved > 0) "
-                   "THEN products.on_hand - products.reserved ELSE 0 END AS available, (SELECT coalesce(sum((SELECT "
-                   "sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE order_lines.order_id = orders.id AND "
-                   "order_lines.sku = products.sku AND order_lines.state != :cancelled_line)), 0) AS units FROM orders "
-                   "WHERE orders.customer_id = :customer AND orders.state != :cancelled) AS ordered, (SELECT "
+                   "THEN products.on_hand - products.reserved ELSE 0 END AS available, (SELECT coalesce(sum("
+                   "order_lines.quantity), 0) AS units FROM order_lines WHERE order_lines.customer_id = :customer AND "
+                   "order_lines.sku = products.sku AND order_lines.state <> 'cancelled') AS ordered, (SELECT "
                    "max(technical_interruptions.ends_at) FROM technical_interruptions WHERE "
                    "technical_interruptions.market = products.market AND technical_interruptions.state != "
                    "'called_off' AND technical_interruptions.starts_at <= :now AND technical_interruptions.ends_at > "
@@ -83,8 +82,8 @@ def statements(postgres: bool) -> dict[str, Any]:
                  ":customer, :market, :state, :payment_method, :currency, :items, :delivery_minor, :total, :vat, "
                  ":terms, :delivery, :coupon, :f_code, :placed, :due, :expected, NULL, NULL, NULL, NULL, NULL, NULL, "
                  "NULL, :pi, :secret)",
-        "line": "INSERT INTO order_lines (order_id, sku, name, model, category, quantity, unit_price_minor, vat_rate, "
-                "requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, :sku, :name, :model, "
+        "line": "INSERT INTO order_lines (order_id, customer_id, sku, name, model, category, quantity, unit_price_minor, "
+                "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, :customer, :sku, :name, :model, "
                 ":category, :q, :price, :vat_rate, :requires_imei, :returnable, :set_items, :state, :imeis)"
                 + returning.format("order_lines"),
         "payment_event_row": "INSERT INTO payment_events (fact_key, kind, order_id, payment_intent_id, amount_minor, "
@@ -196,10 +195,9 @@ def batch_statements(count: int, postgres: bool) -> dict[str, Any]:
         "customers_locked": text("SELECT users.id, users.email FROM users WHERE users.id IN ("
                                  + ", ".join(f":customer_{i}" for i in range(count)) + ") ORDER BY users.id" + lock),
         "ordered": text(" UNION ALL ".join(
-            f"SELECT CAST(:customer_{i} AS INTEGER) AS customer_id, CAST(:sku_{i} AS VARCHAR) AS sku, (SELECT coalesce(sum((SELECT "
-            "sum(order_lines.quantity) AS sum_1 FROM order_lines WHERE order_lines.order_id = orders.id AND "
-            f"order_lines.sku = :sku_{i} AND order_lines.state != :cancelled_line)), 0) AS units FROM orders "
-            f"WHERE orders.customer_id = :customer_{i} AND orders.state != :cancelled) AS units"
+            f"SELECT CAST(:customer_{i} AS INTEGER) AS customer_id, CAST(:sku_{i} AS VARCHAR) AS sku, (SELECT coalesce(sum("
+            f"order_lines.quantity), 0) AS units FROM order_lines WHERE order_lines.customer_id = :customer_{i} AND "
+            f"order_lines.sku = :sku_{i} AND order_lines.state <> 'cancelled') AS units"
             for i in range(count))),
         "orders": _rows_of(single["order"].text, count, " RETURNING orders.id"),
         "lines": _rows_of(single["line"].text, count, " RETURNING order_lines.id, order_lines.order_id"),
@@ -347,8 +345,7 @@ def build_app() -> Litestar:
             "scope": f"{customer} POST /orders", "key": key,
             "hash": hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()}
         async with raw(engine) as db:  # the shop's read (no transaction): the key's answer with the product
-            facts = {"sku": sku, "customer": customer, "cancelled": "cancelled", "cancelled_line": "cancelled",
-                     "now": v.instant(datetime.now(UTC))}
+            facts = {"sku": sku, "customer": customer, "now": v.instant(datetime.now(UTC))}
             if claim is None:
                 product, = await db.rows(sql["product"], facts)
             else:
@@ -397,7 +394,7 @@ def build_app() -> Litestar:
                 "due": v.instant(due), "expected": v.day(expected), "pi": intent["id"],
                 "secret": intent["client_secret"]},
             "line": {
-                "order_id": order_id, "sku": sku, "name": product["name"], "model": product["model"],
+                "order_id": order_id, "customer": customer, "sku": sku, "name": product["name"], "model": product["model"],
                 "category": product["category"], "q": quantity, "price": product["price_minor"], "vat_rate": "0.2",
                 "requires_imei": bool(product["requires_imei"]), "returnable": bool(product["returnable"]),
                 "set_items": "[]", "state": "ordered", "imeis": "[]"},
@@ -449,8 +446,7 @@ def build_app() -> Litestar:
                 {f"customer_{i}": customer for i, customer in enumerate(customers)})}
             units = {(row["customer_id"], row["sku"]): int(row["units"]) for row in await db.rows(
                 batch_statements(len(pairs), postgres)["ordered"],
-                {"cancelled": "cancelled", "cancelled_line": "cancelled",
-                 **{name: value for i, (customer, sku) in enumerate(pairs)
+                {**{name: value for i, (customer, sku) in enumerate(pairs)
                     for name, value in ((f"customer_{i}", customer), (f"sku_{i}", sku))}})}
             for offer in offers:
                 if units[offer["customer"], offer["sku"]] + offer["quantity"] > offer["most"]:

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 
-from shop.adapters.tables import Order, OrderLine, table_of
-from shop.domain.lifecycle import OrderState
-from shop.domain.order_lines import LineState
+from shop.adapters.tables import OrderLine, table_of
 
-_orders, _lines = table_of(Order), table_of(OrderLine)
+_lines = table_of(OrderLine)
+
+_OPEN = text("order_lines.state <> 'cancelled'")
+"""shop.adapters.tables.OPEN_LINE, as the statement names it: the partial index of open lines is read
+only where the statement states its condition (a bound parameter would not do)."""
 
 
-# The customer's orders first, then each one's lines of the SKU through the lines' covering index:
-# a correlated subquery, so that PostgreSQL cannot turn it into a hash join. As a join it did, and
-# read every line of every customer (measured, PostgreSQL, 128 customers: 0.56 ms a count at 3,200
-# orders, 14.5 ms at 100,000; this form 0.22 and 2.7 ms, growing with the customer's orders only).
+# The customer's open lines of the SKU, from the partial index of open lines (customer_id, sku,
+# quantity) alone: a range of as many entries as the customer has lines of that product not
+# cancelled, whatever else they ordered. Before, it went through every order of the customer and
+# looked up each one's lines: measured, a customer with 70 orders, 90 → 15 µs a count on SQLite; 25
+# orders, about 140 → 40 µs of PostgreSQL's time.
 def units_ordered_of(customer_id: Any, sku: Any) -> Select[Any]:
-    """The customer's units of the SKU in orders and lines that are not cancelled (RS-V.5.5)."""
-    in_order = (select(func.sum(_lines.c.quantity))
-                .where(_lines.c.order_id == _orders.c.id, _lines.c.sku == sku, _lines.c.state != LineState.CANCELLED.value)
-                .correlate_except(_lines).scalar_subquery())
-    return (select(func.coalesce(func.sum(in_order), 0).label("units"))
-            .where(_orders.c.customer_id == customer_id, _orders.c.state != OrderState.CANCELLED.value)
-            .correlate_except(_orders))
+    """The customer's units of the SKU in lines not cancelled, so in orders not cancelled (a line
+    follows its order, shop.services.orders_common.cancel_lines) (RS-V.5.5)."""
+    return (select(func.coalesce(func.sum(_lines.c.quantity), 0).label("units"))
+            .where(_lines.c.customer_id == customer_id, _lines.c.sku == sku, _OPEN)
+            .correlate_except(_lines))
