@@ -204,7 +204,7 @@ async def test_a_sqlite_schema_change_copies_a_named_table_and_checks_its_foreig
         return lambda uow: [uow.connection.execute(text(statement)) for statement in statements]
     try:
         await db.transaction(run("CREATE TABLE parent (id INTEGER PRIMARY KEY)",
-                                 "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))",
+                                 "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent)",
                                  "INSERT INTO parent VALUES (1)", "INSERT INTO child VALUES (1, 1)"))
 
         await db.schema_change(run("CREATE TABLE parent_copy (id INTEGER PRIMARY KEY, extra INTEGER)",

@@ -80,8 +80,9 @@ def first_state(offer: Offer) -> OrderState:
 
 def line_row(offer: Offer, line: Any) -> dict[str, Any]:
     return {
-        "order_id": offer.order_id, "customer_id": offer.customer_id, "sku": line.product.sku, "name": line.product.name,
-        "model": line.product.model, "category": line.product.category, "quantity": line.quantity,
+        "order_id": offer.order_id, "customer_id": offer.customer_id,  # RS-V.5.5, the count of open units
+        "sku": line.product.sku, "name": line.product.name, "model": line.product.model,
+        "category": line.product.category, "quantity": line.quantity,
         "unit_price_minor": line.unit_price.amount_minor, "vat_rate": str(offer.priced.vat_rate),
         "requires_imei": line.product.requires_imei, "returnable": line.product.returnable,
         "set_items": list(line.product.set_items),

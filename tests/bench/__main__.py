@@ -290,10 +290,10 @@ async def web_load(kind: str, servers: list[Server], db_pid: int | None, url: st
     CONCURRENCY, on each server in turn (which goes first, and which kind, changes every round, so
     that the shop and its floor see the same moments of the machine), each phase from customers of
     its own (so every phase starts from the same history: the per-customer count, RS-V.5.5, reads
-    the customer's open lines of the product, here every earlier order); then on each, the webhook events that pay its last round's
-    keyed orders, then CATALOGUE catalogue reads, then (the shop) ORDER_PAGES reads of those paid
-    orders' pages by their customers; each phase after WARMUP calls of its own, on the
-    same connections. Only one server is driven at a time."""
+    the customer's open lines of the product, here every earlier order); then on each, the webhook
+    events that pay its last round's keyed orders, then CATALOGUE catalogue reads, then (the shop)
+    ORDER_PAGES reads of those paid orders' pages by their customers; each phase after WARMUP calls
+    of its own, on the same connections. Only one server is driven at a time."""
     run_tag = os.urandom(4).hex()
     for number in range(ROUNDS):
         for keyed in (False, True) if number % 2 == 0 else (True, False):

@@ -26,8 +26,8 @@ ORDER_COLUMNS = (
     "client_secret",
 )
 LINE_COLUMNS = (
-    "order_id", "customer_id", "sku", "name", "model", "category", "quantity", "unit_price_minor", "vat_rate", "requires_imei",
-    "returnable", "set_items", "state", "imeis",
+    "order_id", "customer_id", "sku", "name", "model", "category", "quantity", "unit_price_minor", "vat_rate",
+    "requires_imei", "returnable", "set_items", "state", "imeis",
 )
 OTHER_STATES = ("paid", "confirmed", "cancelled", "delivered")
 LINE_STATE = {"awaiting_payment": "ordered", "paid": "ordered", "confirmed": "confirmed",

@@ -83,8 +83,8 @@ def statements(postgres: bool) -> dict[str, Any]:
                  ":terms, :delivery, :coupon, :f_code, :placed, :due, :expected, NULL, NULL, NULL, NULL, NULL, NULL, "
                  "NULL, :pi, :secret)",
         "line": "INSERT INTO order_lines (order_id, customer_id, sku, name, model, category, quantity, unit_price_minor, "
-                "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, :customer, :sku, :name, :model, "
-                ":category, :q, :price, :vat_rate, :requires_imei, :returnable, :set_items, :state, :imeis)"
+                "vat_rate, requires_imei, returnable, set_items, state, imeis) VALUES (:order_id, :customer, :sku, "
+                ":name, :model, :category, :q, :price, :vat_rate, :requires_imei, :returnable, :set_items, :state, :imeis)"
                 + returning.format("order_lines"),
         "payment_event_row": "INSERT INTO payment_events (fact_key, kind, order_id, payment_intent_id, amount_minor, "
                          "currency, occurred_at, recorded_at, flagged) VALUES (:fact_key, :kind, :order_id, :pi, "
@@ -394,8 +394,9 @@ def build_app() -> Litestar:
                 "due": v.instant(due), "expected": v.day(expected), "pi": intent["id"],
                 "secret": intent["client_secret"]},
             "line": {
-                "order_id": order_id, "customer": customer, "sku": sku, "name": product["name"], "model": product["model"],
-                "category": product["category"], "q": quantity, "price": product["price_minor"], "vat_rate": "0.2",
+                "order_id": order_id, "customer": customer, "sku": sku, "name": product["name"],
+                "model": product["model"], "category": product["category"], "q": quantity,
+                "price": product["price_minor"], "vat_rate": "0.2",
                 "requires_imei": bool(product["requires_imei"]), "returnable": bool(product["returnable"]),
                 "set_items": "[]", "state": "ordered", "imeis": "[]"},
             "fact": {

@@ -17,7 +17,7 @@ _OPEN = text("order_lines.state <> 'cancelled'")
 only where the statement states its condition (a bound parameter would not do)."""
 
 
-# The customer's open lines of the SKU, from the partial index of open lines (customer_id, sku,
+# The customer's open lines of the SKU, from the partial index of open lines (customer_id, sku, state,
 # quantity) alone: a range of as many entries as the customer has lines of that product not
 # cancelled, whatever else they ordered. Before, it went through every order of the customer and
 # looked up each one's lines: measured, a customer with 70 orders, 90 → 15 µs a count on SQLite; 25
