@@ -10,8 +10,10 @@ index of the open lines by (customer_id, sku, state, quantity) answers the count
 40 µs). On SQLite the table is copied to make the column NOT NULL (alembic's batch mode), with
 foreign keys checked once it is done (shop.adapters.database.Database.schema_change).
 
-Partial: a line cancelled leaves the index, so the payment window's expiry (100,000 lines cancelled
-at once, RS-V.1) writes no entry of it, and the count reads no cancelled line. A line follows its
+Partial: a line cancelled leaves the index, and the count reads no cancelled line. The payment
+window's expiry (100,000 lines cancelled at once, RS-V.1) writes no entry of it on PostgreSQL (5.45 and
+5.71 s before, 5.35 and 4.81 s after); SQLite takes each line out of it (3.56 and 3.72 s before, 4.86
+and 4.57 s after), against the count's 2 × 75 µs saved for each order of a customer with 70 orders. A line follows its
 order (0020, shop.services.orders_common.cancel_lines): lines not cancelled are lines of orders not
 cancelled.
 
