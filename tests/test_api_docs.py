@@ -163,3 +163,13 @@ async def test_every_body_the_routes_send_is_what_the_document_declares(shop):
                     await shop.http.post(f"{API}/checkout/quote", json=order_body(market="KZ", lines=[("nope", 1)]))):
         assert refusal.status_code >= 400
         msgspec.json.decode(refusal.content, type=responses.Problem, strict=True)
+
+
+async def test_a_monitor_may_ask_the_health_check_with_head(shop):
+    """A load balancer's or monitor's `HEAD /health` (RFC 9110 9.3.2): 200 with no body, no token;
+    it answered 405. Its operation is documented, public."""
+    answered = await shop.http.head(f"{API}/health")
+
+    assert (answered.status_code, answered.content) == (200, b"")
+    document = (await shop.http.get("/schema/openapi.json")).json()
+    assert document["paths"][f"{API}/health"]["head"]["security"] == []

@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Request, Router, get, head
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -53,6 +53,12 @@ async def health() -> HealthOut:
     return {"status": "ok"}
 
 
+@head("/health", tags=["meta"], operation_class=PublicOperation)
+async def health_head() -> None:
+    """The health check's status without its body, for a monitor or load balancer that asks with
+    HEAD (RFC 9110 9.3.2)."""
+
+
 async def refuse_nul_in_path(request: Request) -> None:
     """No resource is named with U+0000 (PostgreSQL cannot even look one up): 404, as for any unknown id."""
     if any("\x00" in str(value) for value in request.path_params.values()):
@@ -91,7 +97,7 @@ def create_app(settings: Settings | None = None, *, freeze_startup_objects: bool
     api = Router(
         path="/api/v1",
         route_handlers=[AccountController, CatalogueController, OrderController, OpsController,
-                        stripe_webhook(ctx), health, MyAccountController, OpsAccountController, PerkController,
+                        stripe_webhook(ctx), health, health_head, MyAccountController, OpsAccountController, PerkController,
                         ServiceCaseController,
                         DeviceController, ComplaintController, OpsComplaintController, ConformityClaimController,
                         OpsConformityClaimController, ForceMajeureController, InterruptionController,
