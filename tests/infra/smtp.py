@@ -11,8 +11,9 @@ Usage::
 aiosmtpd's ``Controller`` runs the server in its own thread and event loop,
 so it works the same from sync tests, async tests (whatever their loop) and
 benchmark scripts.  No auth, no TLS; SMTPUTF8 is on (Serbian names in
-addresses) unless ``SmtpServer(smtputf8=False)``; ``refuse(address)`` answers RCPT TO
-for that address with a 550, as a server does for a mailbox it does not know.  Each message is parsed with ``email.policy.default`` into an
+addresses) unless ``SmtpServer(smtputf8=False)``; ``refuse(address)`` answers
+RCPT TO for that address with a 550, as a server does for a mailbox it does not
+know.  Each message is parsed with ``email.policy.default`` into an
 ``EmailMessage``, with the SMTP envelope added as ``X-MailFrom`` and
 ``X-RcptTo`` headers (the envelope is what shows Bcc recipients).
 """
