@@ -6,6 +6,8 @@ with a stable Message-ID and the time the SMTP server accepted it."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +21,7 @@ from shop.services.mail import send_queued_emails
 from tests.infra.ports import free_port
 from tests.infra.smtp import SmtpServer
 from tests.ops_support import all_available, set_clock
-from tests.support import order_body
+from tests.support import ROOT, order_body, task_env
 
 LANGUAGE = {"RS": {"confirmed": "je potvrđena", "contract": "ugovor je zaključen kada primite ovu poruku (RS-IV.6)",
                    "left_out": "Sledeći proizvodi nisu dostupni", "total": "Ukupno: {total}, od toga PDV {vat}.",
@@ -246,6 +248,31 @@ async def test_an_e_mail_the_server_refuses_does_not_hold_up_the_others(shop, sm
     smtp.clear()  # the mailbox exists after all: the next run sends it
     assert await send_queued_emails(shop.ctx, datetime.now(UTC) + timedelta(minutes=12)) == 1
     await smtp.wait_for_async(lambda m: m["To"] == refused_email)
+
+
+async def test_make_expire_payments_names_each_e_mail_the_server_refused(shop, smtp, settings, monkeypatch):
+    """Staff who run the job see which e-mail the mail server refused and why (an address to check);
+    the summary counts them."""
+    customer = await shop.customer()
+    email = shop.last_email
+    monkeypatch.setattr(shop.ctx.mailer, "port", free_port())  # the order's e-mail stays queued
+    order = await shop.place(customer)
+    await shop.ctx.background.drain()
+    [queued] = await outbox_rows(shop, order["id"])
+    smtp.refuse(email)
+    later = (datetime.now(UTC) + timedelta(minutes=6)).isoformat()  # past the first attempt's lease
+
+    done = subprocess.run([sys.executable, "-m", "shop.jobs", "expire-payments", "--now", later], cwd=ROOT,
+                          env={**task_env(settings), "SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port)},
+                          capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    [told] = [line for line in lines if line.startswith("e-mail ")]
+    assert told.startswith(f"e-mail {queued.id} to {email} (order {order['id']}, order_received) refused by "
+                           "the mail server, kept queued: check the address: recipient refused: "), lines
+    assert "550" in told
+    assert "; 0 e-mails sent, 1 refused by the mail server (kept queued); " in lines[-1]
 
 
 async def test_an_address_in_cyrillic_gets_its_e_mails(shop, smtp):

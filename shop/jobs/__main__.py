@@ -88,18 +88,26 @@ async def expire_payments(settings: Settings, now_arg: str | None, send_at_most:
             at_stripe = f", Stripe's {refund.stripe_refund_id}" if refund.stripe_refund_id else ""
             print(f"refund {refund.id} of {number} ({refund.order_id}){at_stripe}: {refund.state} [RS-VII.10]")
 
+        refused: list[int] = []
+
+        def show_refused(email, reason: str) -> None:  # type: ignore[no-untyped-def]
+            refused.append(email.id)
+            print(f"e-mail {email.id} to {email.to} (order {email.order_id or '-'}, {email.kind}) refused by the "
+                  f"mail server, kept queued: check the address: {reason}")
+
         report = await expire_unpaid_orders(ctx, now, on_cancelled=show)
         await send_queued_cancellations(ctx, now, report, at_most=send_at_most)
         refunds = await settle_pending_refunds(ctx, now, on_settled=show_refund)
         await _cancel_orphan_intents(ctx, now)
-        mailed = await send_queued_emails(ctx, now) if send_at_most is None else 0
+        mailed = await send_queued_emails(ctx, now, on_refused=show_refused) if send_at_most is None else 0
         forgotten = await forget_old_keys(ctx, now)
     print(f"expire-payments as of {now:%Y-%m-%dT%H:%M:%SZ}: {len(report.cancelled)} orders cancelled "
           f"in {report.database_seconds:.2f}s; PaymentIntents cancelled {report.intents_cancelled}, "
           f"failed {report.intents_failed} (kept for the next run) in {report.stripe_seconds:.2f}s; "
           f"refunds taken up {refunds.total()}: succeeded {refunds['succeeded']}, still pending "
           f"{refunds['pending']}, failed {refunds['failed']} (for staff to retry); "
-          f"{mailed} e-mails sent; {forgotten} Idempotency-Keys older than 24 hours forgotten")
+          f"{mailed} e-mails sent, {len(refused)} refused by the mail server (kept queued); "
+          f"{forgotten} Idempotency-Keys older than 24 hours forgotten")
 
 
 async def sweep(settings: Settings, now_arg: str | None) -> None:

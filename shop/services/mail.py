@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from shop.adapters.mailer import MessageRefused
@@ -63,22 +64,28 @@ async def send_emails(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> int:
     return (await _send_in_turn(ctx, emails))[0]
 
 
-async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int = 200) -> int:
+Refused = Callable[[Any, str], None]
+"""Told of an e-mail the SMTP server refused (its outbox row) and the server's answer."""
+
+
+async def send_queued_emails(ctx: ShopContext, now: datetime, *, batch_size: int = 200,
+                             on_refused: Refused | None = None) -> int:
     """Send every e-mail no other sender holds (queued by a job, or left by a failed attempt), until
     none is left or the SMTP server fails; one it refuses stays queued, held until its lease ends,
-    and the rest go on."""
+    `on_refused` is told of it, and the rest go on."""
     if not ctx.mailer.configured:
         return 0
     sent = 0
     while rows := await ctx.db.transaction(lambda uow: uow.outbox.lease_emails(now, batch_size)):
-        batch_sent, server_unwell = await _send_in_turn(ctx, rows)
+        batch_sent, server_unwell = await _send_in_turn(ctx, rows, on_refused)
         sent += batch_sent
         if server_unwell:
             break
     return sent
 
 
-async def _send_in_turn(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> tuple[int, bool]:
+async def _send_in_turn(ctx: ShopContext, emails: Sequence[QueuedEmail],
+                        on_refused: Refused | None = None) -> tuple[int, bool]:
     """Each e-mail not yet sent, one after another, each attempt recorded (sent, or its error for the
     next attempt): how many went out, and whether the server failed (then the rest wait; a message
     it refused does not hold up the others)."""
@@ -94,6 +101,8 @@ async def _send_in_turn(ctx: ShopContext, emails: Sequence[QueuedEmail]) -> tupl
         except OSError as failure:  # smtplib's errors are OSErrors too
             error, server_unwell = str(failure)[:500], not isinstance(failure, MessageRefused)
             log.warning("e-mail %s to %s not sent: %s", email.id, email.to, failure)
+            if not server_unwell and on_refused is not None:
+                on_refused(email, error)
         await ctx.db.transaction(lambda uow: uow.outbox.mark_email(
             email.id, sent_at=None if error else uow.now(), accepted_at=accepted_at,  # type: ignore[arg-type]
             error=error))
