@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from shop.adapters.mailer import MessageRefused
