@@ -10,10 +10,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, bindparam, func, select, update
 
 from shop.adapters.stores.interruptions import NOW
 from shop.adapters.stores.offers import _FACTS
+from shop.adapters.stores.units_ordered import units_ordered_of
 from shop.adapters.tables import IdempotencyRecord, Order, OrderLine, Product, table_of
 from shop.services.idempotency import KEY_KEPT, forget_old_keys
 from tests.support import KZ_ADDRESS, order_body
@@ -330,10 +331,14 @@ async def test_the_count_leaves_out_cancelled_orders_cancelled_lines_and_other_c
 async def test_the_count_reads_the_index_of_open_lines_alone_not_the_customers_orders_RS_V_5_5(shop):
     """Before, the count went through every order of the customer and looked up its lines, so each
     order cost more the more the customer had ever ordered. SQLite's plan of the statement that reads
-    an order's offer: the customer's open lines of the product, from the partial index (its condition
-    written in the statement: a bound parameter would not let SQLite use it)."""
+    an order's offer: the customer's open lines of the product, from the partial index. PostgreSQL's
+    generic plan of the count (one made for any values, as a prepared statement comes to use), with
+    sequential scans priced out (on a few rows it would rather read the table): the same index, its
+    condition not filtered again; with the state as a bound parameter it read the SKU's lines of the
+    order index and filtered them."""
     if shop.ctx.db.sqlite_file is None:
-        pytest.skip("SQLite's plan; PostgreSQL plans by its statistics (the statement is the same)")
+        await _postgresql_plans_the_count_on_the_index_of_open_lines(shop)
+        return
     params = {"sku": PHONE, "customer_id": 1, NOW.key: datetime.now(UTC)}
 
     def plan(uow):  # type: ignore[no-untyped-def]
@@ -346,6 +351,28 @@ async def test_the_count_reads_the_index_of_open_lines_alone_not_the_customers_o
 
     assert "SEARCH order_lines USING COVERING INDEX ix_order_lines_open_units (customer_id=? AND sku=?)" in steps
     assert not any("orders" in step.split(" USING")[0].split() for step in steps), steps
+
+
+async def _postgresql_plans_the_count_on_the_index_of_open_lines(shop) -> None:  # type: ignore[no-untyped-def]
+    count = units_ordered_of(bindparam("customer", type_=Integer), bindparam("sku", type_=String))
+
+    def plan(uow):  # type: ignore[no-untyped-def]
+        compiled = count.compile(dialect=uow.connection.dialect)  # $1, $2, … (asyncpg's style)
+        values = compiled.construct_params({"customer": 1, "sku": PHONE})
+        arguments = ", ".join(repr(values[name]) for name in compiled.positiontup)  # ints and a plain SKU
+        for setting in ("enable_seqscan = off", "enable_bitmapscan = off", "plan_cache_mode = force_generic_plan"):
+            uow.connection.exec_driver_sql(f"SET LOCAL {setting}")
+        uow.connection.exec_driver_sql(f"PREPARE open_units AS {compiled.string}")
+        try:
+            return [row[0] for row in uow.connection.exec_driver_sql(
+                f"EXPLAIN EXECUTE open_units({arguments})").all()]
+        finally:
+            uow.connection.exec_driver_sql("DEALLOCATE open_units")
+
+    steps = await shop.ctx.db.transaction(plan)
+
+    assert any("Index Only Scan using ix_order_lines_open_units on order_lines" in step for step in steps), steps
+    assert not any("Filter" in step for step in steps), steps  # the index's condition is the statement's
 
 
 # --- stock (RS-V.5.6) ------------------------------------------------------------------------------

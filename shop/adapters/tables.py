@@ -120,7 +120,8 @@ class Order(SQLModel, table=True):
 OPEN_LINE = sa.text("state <> 'cancelled'")
 """A line not cancelled (a line follows its order: the lines of a cancelled order are cancelled with
 it, shop.services.orders_common.cancel_lines), in the words the index of open lines and the count that
-reads it both use: a query names a partial index's condition as written, bound parameters not."""
+reads it both use: PostgreSQL's generic plan uses a partial index only for a condition written in the
+statement, not one of bound parameters."""
 
 
 class OrderLine(SQLModel, table=True):

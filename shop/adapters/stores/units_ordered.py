@@ -13,8 +13,10 @@ from shop.adapters.tables import OrderLine, table_of
 _lines = table_of(OrderLine)
 
 _OPEN = text("order_lines.state <> 'cancelled'")
-"""shop.adapters.tables.OPEN_LINE, as the statement names it: the partial index of open lines is read
-only where the statement states its condition (a bound parameter would not do)."""
+"""shop.adapters.tables.OPEN_LINE, as the statement names it: PostgreSQL's plan for any values (the
+generic plan a prepared statement comes to) reads the partial index of open lines only where the
+statement states its condition; with the state as a bound parameter it read the lines of the SKU and
+filtered them (tests/test_checkout.py)."""
 
 
 # The customer's open lines of the SKU, from the partial index of open lines (customer_id, sku, state,
