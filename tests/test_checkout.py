@@ -342,10 +342,10 @@ async def test_the_count_reads_the_index_of_open_lines_alone_not_the_customers_o
     params = {"sku": PHONE, "customer_id": 1, NOW.key: datetime.now(UTC)}
 
     def plan(uow):  # type: ignore[no-untyped-def]
-        compiled = _FACTS.compile(dialect=uow.connection.dialect)
-        sql, args = compiled.string, tuple(compiled.construct_params(params)[name] for name in compiled.positiontup)
-        return [row[-1] for row in uow.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}",
-                                                                   tuple(map(str, args))).all()]
+        state = _FACTS.compile(dialect=uow.connection.dialect).construct_expanded_state(params)  # as fast.py
+        args = tuple(str(state.parameters[name]) for name in state.positiontup or ())
+        return [row[-1] for row in uow.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {state.statement}",
+                                                                   args).all()]
 
     steps = await shop.ctx.db.transaction(plan)  # a read runs SELECTs only
 
@@ -357,12 +357,12 @@ async def _postgresql_plans_the_count_on_the_index_of_open_lines(shop) -> None: 
     count = units_ordered_of(bindparam("customer", type_=Integer), bindparam("sku", type_=String))
 
     def plan(uow):  # type: ignore[no-untyped-def]
-        compiled = count.compile(dialect=uow.connection.dialect)  # $1, $2, … (asyncpg's style)
-        values = compiled.construct_params({"customer": 1, "sku": PHONE})
-        arguments = ", ".join(repr(values[name]) for name in compiled.positiontup)  # ints and a plain SKU
+        state = count.compile(dialect=uow.connection.dialect).construct_expanded_state(  # $1, $2, … (asyncpg's)
+            {"customer": 1, "sku": PHONE})
+        arguments = ", ".join(repr(state.parameters[name]) for name in state.positiontup or ())  # ints, a SKU
         for setting in ("enable_seqscan = off", "enable_bitmapscan = off", "plan_cache_mode = force_generic_plan"):
             uow.connection.exec_driver_sql(f"SET LOCAL {setting}")
-        uow.connection.exec_driver_sql(f"PREPARE open_units AS {compiled.string}")
+        uow.connection.exec_driver_sql(f"PREPARE open_units AS {state.statement}")
         try:
             return [row[0] for row in uow.connection.exec_driver_sql(
                 f"EXPLAIN EXECUTE open_units({arguments})").all()]
